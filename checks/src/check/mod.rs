@@ -1,0 +1,197 @@
+//! Check kinds: pure functions from facts (+ site intent + parameters) to findings.
+//!
+//! One file per kind. A rule in `rules/*.yaml` names a kind and gives its parameters; several
+//! rules may share a kind (`deployment_ready` serves NET002, NET003, CRD002, CRD004).
+
+use crate::facts::Facts;
+use crate::model::Finding;
+use crate::site::Site;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::marker::PhantomData;
+
+pub mod api_reachable;
+pub mod crds_present;
+pub mod default_storageclass;
+pub mod deployment_ready;
+pub mod namespaces_exist;
+pub mod nodes_ready;
+pub mod registry_secret;
+pub mod strict_arp;
+pub mod system_nodes;
+
+/// What a check needs collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Resource kind keys (see [`crate::kinds`]).
+    pub kinds: Vec<&'static str>,
+    /// Needs the API server even without listing kinds (K8S001).
+    pub api: bool,
+}
+
+impl Needs {
+    pub fn kinds(kinds: &[&'static str]) -> Self {
+        Needs {
+            kinds: kinds.to_vec(),
+            api: false,
+        }
+    }
+}
+
+/// What a check kind sees.
+pub struct Ctx<'a> {
+    pub facts: &'a Facts,
+    pub site: &'a Site,
+}
+
+/// A check kind, type-erased for the registry.
+pub trait Check: Sync {
+    fn name(&self) -> &'static str;
+    fn summary(&self) -> &'static str;
+    fn validate(&self, params: &Value) -> Result<(), String>;
+    fn needs(&self, params: &Value) -> Needs;
+    fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding>;
+}
+
+/// A check kind with typed parameters (`#[serde(deny_unknown_fields)]` structs).
+pub trait TypedCheck: 'static {
+    type Params: DeserializeOwned;
+    const NAME: &'static str;
+    const SUMMARY: &'static str;
+    fn needs(p: &Self::Params) -> Needs;
+    fn eval(ctx: &Ctx, p: &Self::Params) -> Vec<Finding>;
+    /// Extra validation beyond the parameter types.
+    fn validate(_p: &Self::Params) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+pub struct Kind<T>(PhantomData<fn() -> T>);
+
+impl<T> Kind<T> {
+    pub const fn new() -> Self {
+        Kind(PhantomData)
+    }
+}
+
+impl<T: TypedCheck> Kind<T> {
+    fn parse(params: &Value) -> Result<T::Params, String> {
+        let v = if params.is_null() {
+            Value::Object(Default::default())
+        } else {
+            params.clone()
+        };
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+}
+
+impl<T: TypedCheck> Check for Kind<T> {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+    fn summary(&self) -> &'static str {
+        T::SUMMARY
+    }
+    fn validate(&self, params: &Value) -> Result<(), String> {
+        T::validate(&Self::parse(params)?)
+    }
+    fn needs(&self, params: &Value) -> Needs {
+        Self::parse(params)
+            .map(|p| T::needs(&p))
+            .unwrap_or_default()
+    }
+    fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding> {
+        match Self::parse(params) {
+            Ok(p) => T::eval(ctx, &p),
+            // Unreachable for validated rules; kept so a bad rule never panics.
+            Err(e) => vec![Finding::error("rule", format!("invalid params: {e}"))],
+        }
+    }
+}
+
+static REGISTRY: &[&dyn Check] = &[
+    &Kind::<api_reachable::ApiReachable>::new(),
+    &Kind::<nodes_ready::NodesReady>::new(),
+    &Kind::<default_storageclass::DefaultStorageClass>::new(),
+    &Kind::<strict_arp::StrictArp>::new(),
+    &Kind::<deployment_ready::DeploymentReady>::new(),
+    &Kind::<namespaces_exist::NamespacesExist>::new(),
+    &Kind::<registry_secret::RegistrySecret>::new(),
+    &Kind::<system_nodes::SystemNodes>::new(),
+    &Kind::<crds_present::CrdsPresent>::new(),
+];
+
+/// Every check kind.
+pub fn registry() -> &'static [&'static dyn Check] {
+    REGISTRY
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Check> {
+    REGISTRY.iter().copied().find(|c| c.name() == name)
+}
+
+/// Shared helpers for check kinds.
+pub mod util {
+    use crate::object::Object;
+
+    pub const CONTROL_PLANE_LABELS: &[&str] = &[
+        "node-role.kubernetes.io/control-plane",
+        "node-role.kubernetes.io/master",
+    ];
+
+    pub fn is_control_plane(node: &Object) -> bool {
+        CONTROL_PLANE_LABELS.iter().any(|l| node.label(l).is_some())
+    }
+
+    /// Ready condition of a node: `Some((status, reason, message))`.
+    pub fn node_ready(node: &Object) -> Option<(&str, &str, &str)> {
+        node.array_at("/status/conditions")
+            .iter()
+            .find(|c| c.get("type").and_then(|t| t.as_str()) == Some("Ready"))
+            .map(|c| {
+                let s = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("");
+                (s("status"), s("reason"), s("message"))
+            })
+    }
+
+    pub fn is_ready(node: &Object) -> bool {
+        node_ready(node).is_some_and(|(s, _, _)| s == "True")
+    }
+
+    /// `a, b and c` for messages.
+    pub fn list(items: &[String]) -> String {
+        match items.len() {
+            0 => "none".into(),
+            1 => items[0].clone(),
+            n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Tiny builders for fixture objects in unit tests.
+    use crate::facts::{Facts, KindFact};
+    use crate::object::Object;
+    use serde_json::{Value, json};
+
+    pub fn facts(kinds: &[(&str, Vec<Value>)]) -> Facts {
+        let mut f = Facts::default();
+        for (k, items) in kinds {
+            f.resources.insert(
+                (*k).to_string(),
+                KindFact::listed(items.iter().cloned().map(Object).collect()),
+            );
+        }
+        f
+    }
+
+    pub fn node(name: &str, ready: bool, labels: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Node",
+               "metadata": {"name": name, "labels": labels},
+               "status": {"conditions": [{"type": "Ready",
+                   "status": if ready {"True"} else {"False"},
+                   "reason": if ready {"KubeletReady"} else {"KubeletNotReady"},
+                   "message": if ready {"kubelet is posting ready status"} else {"container runtime network not ready"}}]}})
+    }
+}

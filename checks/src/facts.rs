@@ -1,0 +1,127 @@
+//! Facts: everything collectors learned, as data. Serialized, this is the snapshot body.
+
+use crate::kinds::ResourceKind;
+use crate::object::Object;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What is known about the Kubernetes API server itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ApiFact {
+    /// Offline input without version information: cluster rules still run on the objects.
+    #[default]
+    NotCollected,
+    Reachable {
+        /// `gitVersion` from `/version`, e.g. `v1.31.2`.
+        version: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        server: String,
+    },
+    Unreachable {
+        cause: String,
+    },
+}
+
+/// The outcome of listing one resource kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum KindFact {
+    Listed {
+        items: Vec<Object>,
+        /// LIST requests it took (pages); 0 for offline input.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        pages: u32,
+    },
+    /// The server does not serve this kind (404): for CRD-backed kinds, the CRD is not installed.
+    Absent { reason: String },
+    /// 401/403: the credentials may not list this kind.
+    Forbidden { reason: String },
+    /// Anything else: timeout, 5xx, malformed response.
+    Failed { reason: String },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl KindFact {
+    pub fn listed(items: Vec<Object>) -> Self {
+        KindFact::Listed { items, pages: 0 }
+    }
+}
+
+/// Everything the checks may look at.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    #[serde(default)]
+    pub api: ApiFact,
+    /// Keyed by [`ResourceKind::key`]. A kind missing from the map was not collected.
+    #[serde(default)]
+    pub resources: BTreeMap<String, KindFact>,
+}
+
+/// Why a needed kind cannot be used, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    NotCollected,
+    Forbidden(String),
+    Failed(String),
+}
+
+impl Facts {
+    /// Objects of a kind; empty when the kind is absent (not installed) or unavailable.
+    pub fn list(&self, key: &str) -> &[Object] {
+        match self.resources.get(key) {
+            Some(KindFact::Listed { items, .. }) => items,
+            _ => &[],
+        }
+    }
+
+    /// True when the server said the kind does not exist (CRD not installed).
+    pub fn absent(&self, key: &str) -> Option<&str> {
+        match self.resources.get(key) {
+            Some(KindFact::Absent { reason }) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Whether a kind can be evaluated; `Ok` for listed and absent kinds.
+    pub fn availability(&self, key: &str) -> Result<(), Unavailable> {
+        match self.resources.get(key) {
+            None => Err(Unavailable::NotCollected),
+            Some(KindFact::Listed { .. } | KindFact::Absent { .. }) => Ok(()),
+            Some(KindFact::Forbidden { reason }) => Err(Unavailable::Forbidden(reason.clone())),
+            Some(KindFact::Failed { reason }) => Err(Unavailable::Failed(reason.clone())),
+        }
+    }
+
+    /// The object `namespace/name` of a kind.
+    pub fn get(&self, key: &str, namespace: Option<&str>, name: &str) -> Option<&Object> {
+        self.list(key)
+            .iter()
+            .find(|o| o.name() == name && o.namespace() == namespace)
+    }
+
+    /// Adds objects of a kind (offline input), merging with what is there.
+    pub fn add_objects(&mut self, kind: &ResourceKind, objs: Vec<Object>) {
+        match self.resources.get_mut(kind.key) {
+            Some(KindFact::Listed { items, .. }) => items.extend(objs),
+            _ => {
+                self.resources
+                    .insert(kind.key.to_string(), KindFact::listed(objs));
+            }
+        }
+    }
+
+    /// Total objects held, for progress and benchmarks.
+    pub fn object_count(&self) -> usize {
+        self.resources
+            .values()
+            .map(|k| match k {
+                KindFact::Listed { items, .. } => items.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+}

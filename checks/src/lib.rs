@@ -1,0 +1,24 @@
+//! The pure half of gpu-preflight: the facts model, the rule registry and every check kind.
+//!
+//! Nothing in this crate performs I/O. Collectors (in the binary) turn the world into [`Facts`];
+//! check kinds turn facts plus the site intent into [`Finding`]s; the engine wraps findings with the
+//! rule's metadata into [`RuleResult`]s. Same facts in, same results out — which is what makes an
+//! offline audit of a snapshot agree with a live run.
+
+pub mod check;
+pub mod engine;
+pub mod facts;
+pub mod kinds;
+pub mod model;
+pub mod object;
+pub mod prune;
+pub mod rules;
+pub mod site;
+pub mod yaml;
+
+pub use engine::{EvalOptions, evaluate};
+pub use facts::{ApiFact, Facts, KindFact};
+pub use model::{Finding, Phase, Profile, RuleResult, Severity, Status, Summary};
+pub use object::Object;
+pub use rules::{RuleDef, RuleSet};
+pub use site::Site;

@@ -1,0 +1,191 @@
+//! The result model shared by the engine and every renderer.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Outcome of one rule for one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// Not applicable, or an input it needs was not given; the message says which.
+    Skip,
+    /// Could not be evaluated: forbidden, unreachable, timed out.
+    Error,
+    /// A failure covered by a waiver.
+    Waived,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+            Status::Waived => "waived",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How much a failing rule matters. Ordered: `Info < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// When a rule applies: before Run:ai/workloads are installed, on a running cluster, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Pre,
+    Post,
+    Both,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pre => "pre",
+            Phase::Post => "post",
+            Phase::Both => "both",
+        }
+    }
+}
+
+/// Rule packs. `core` rules belong to every profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    Core,
+    RunaiBcm,
+    DeepopsRdma,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Core => "core",
+            Profile::RunaiBcm => "runai-bcm",
+            Profile::DeepopsRdma => "deepops-rdma",
+        }
+    }
+}
+
+/// What a check kind says about one target, before the engine adds the rule's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// `kind/namespace/name`, `node/NAME`, `endpoint/IP:PORT`, or `cluster`.
+    pub target: String,
+    pub status: Status,
+    pub message: String,
+    pub expected: Option<String>,
+    pub observed: Option<String>,
+}
+
+impl Finding {
+    fn new(target: impl Into<String>, status: Status, message: impl Into<String>) -> Self {
+        Finding {
+            target: target.into(),
+            status,
+            message: message.into(),
+            expected: None,
+            observed: None,
+        }
+    }
+    pub fn pass(target: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(target, Status::Pass, message)
+    }
+    pub fn fail(target: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(target, Status::Fail, message)
+    }
+    pub fn skip(target: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(target, Status::Skip, message)
+    }
+    pub fn error(target: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(target, Status::Error, message)
+    }
+    pub fn expected(mut self, v: impl Into<String>) -> Self {
+        self.expected = Some(v.into());
+        self
+    }
+    pub fn observed(mut self, v: impl Into<String>) -> Self {
+        self.observed = Some(v.into());
+        self
+    }
+}
+
+/// One row of every report: one rule evaluated for one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleResult {
+    pub rule: String,
+    pub name: String,
+    pub title: String,
+    pub area: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub target: String,
+    pub message: String,
+    pub expected: Option<String>,
+    pub observed: Option<String>,
+    pub remediation: String,
+    /// Why a failure was waived (only for status `waived`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<String>,
+}
+
+/// Counts per status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub skip: usize,
+    pub error: usize,
+    pub waived: usize,
+}
+
+impl Summary {
+    pub fn of(results: &[RuleResult]) -> Self {
+        let mut s = Summary {
+            total: results.len(),
+            ..Summary::default()
+        };
+        for r in results {
+            match r.status {
+                Status::Pass => s.pass += 1,
+                Status::Fail => s.fail += 1,
+                Status::Skip => s.skip += 1,
+                Status::Error => s.error += 1,
+                Status::Waived => s.waived += 1,
+            }
+        }
+        s
+    }
+}

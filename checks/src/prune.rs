@@ -1,0 +1,238 @@
+//! Keeps what rules read and drops the rest — and, for Secrets, every value.
+//!
+//! Applied by every collector (live and offline) before an object is stored, so neither memory
+//! nor a snapshot ever holds managed fields, image lists or secret data.
+
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Prunes one object of the given kind key.
+pub fn prune(key: &str, mut obj: Value) -> Value {
+    if key == "secrets" {
+        return redact_secret(&obj);
+    }
+    prune_metadata(&mut obj);
+    match key {
+        "nodes" => {
+            if let Some(status) = obj.get_mut("status").and_then(Value::as_object_mut) {
+                status.remove("images");
+                status.remove("volumesAttached");
+                status.remove("volumesInUse");
+            }
+        }
+        "pods" => obj = prune_pod(obj),
+        "customresourcedefinitions.apiextensions.k8s.io" => prune_crd(&mut obj),
+        _ => {}
+    }
+    obj
+}
+
+fn prune_metadata(obj: &mut Value) {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            // The last-applied annotation repeats the whole object — for a Secret applied with
+            // kubectl apply, its data too.
+            ann.remove(LAST_APPLIED);
+        }
+    }
+}
+
+fn pick(src: &Value, keys: &[&str]) -> Value {
+    let mut out = Map::new();
+    if let Some(m) = src.as_object() {
+        for k in keys {
+            if let Some(v) = m.get(*k) {
+                out.insert((*k).to_string(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn prune_pod(obj: Value) -> Value {
+    let containers = |list: Option<&Value>| -> Value {
+        Value::Array(
+            list.and_then(Value::as_array)
+                .map(|cs| {
+                    cs.iter()
+                        .map(|c| pick(c, &["name", "resources", "securityContext"]))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    };
+    let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
+    let mut s = pick(
+        &spec,
+        &["nodeName", "hostNetwork", "securityContext", "nodeSelector"],
+    );
+    s["containers"] = containers(spec.get("containers"));
+    if spec.get("initContainers").is_some() {
+        s["initContainers"] = containers(spec.get("initContainers"));
+    }
+    let status = obj.get("status").cloned().unwrap_or(Value::Null);
+    let mut st = pick(&status, &["phase", "conditions"]);
+    if let Some(cs) = status.get("containerStatuses").and_then(Value::as_array) {
+        st["containerStatuses"] = Value::Array(
+            cs.iter()
+                .map(|c| pick(c, &["name", "ready", "restartCount"]))
+                .collect(),
+        );
+    }
+    json!({
+        "apiVersion": obj.get("apiVersion").cloned().unwrap_or(json!("v1")),
+        "kind": "Pod",
+        "metadata": pick(obj.get("metadata").unwrap_or(&Value::Null),
+                         &["name", "namespace", "labels", "annotations", "ownerReferences"]),
+        "spec": s,
+        "status": st,
+    })
+}
+
+fn prune_crd(obj: &mut Value) {
+    // Schemas are large; only the SR-IOV operator config schema is ever read (SRIOV002).
+    let keep_schema = obj
+        .pointer("/spec/group")
+        .and_then(Value::as_str)
+        .is_some_and(|g| g == "sriovnetwork.openshift.io");
+    if keep_schema {
+        return;
+    }
+    if let Some(versions) = obj
+        .pointer_mut("/spec/versions")
+        .and_then(Value::as_array_mut)
+    {
+        for v in versions {
+            if let Some(m) = v.as_object_mut() {
+                m.remove("schema");
+                m.remove("additionalPrinterColumns");
+            }
+        }
+    }
+}
+
+/// Replaces a Secret by what rules may know of it: type, key names, registry hosts (with whether
+/// they carry credentials) and the SHA-256 of a `tls.crt`. No value survives.
+pub fn redact_secret(obj: &Value) -> Value {
+    let meta = obj.get("metadata").unwrap_or(&Value::Null);
+    let mut metadata = pick(meta, &["name", "namespace", "labels", "creationTimestamp"]);
+    if let Some(ann) = meta.get("annotations").and_then(Value::as_object) {
+        // Annotation values can embed data (last-applied); keep names only.
+        let names: Vec<Value> = ann.keys().map(|k| json!(k)).collect();
+        metadata["annotationKeys"] = Value::Array(names);
+    }
+    let data = obj.get("data").and_then(Value::as_object);
+    let string_data = obj.get("stringData").and_then(Value::as_object);
+    let mut keys: Vec<String> = data
+        .map(|d| d.keys().cloned().collect())
+        .unwrap_or_default();
+    if let Some(sd) = string_data {
+        keys.extend(sd.keys().cloned());
+    }
+    keys.sort();
+    keys.dedup();
+
+    let value_of = |k: &str| -> Option<Vec<u8>> {
+        if let Some(s) = data.and_then(|d| d.get(k)).and_then(Value::as_str) {
+            return base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .ok();
+        }
+        string_data
+            .and_then(|d| d.get(k))
+            .and_then(Value::as_str)
+            .map(|s| s.as_bytes().to_vec())
+    };
+
+    let mut summary = json!({ "keys": keys });
+    if let Some(raw) = value_of(".dockerconfigjson").or_else(|| value_of(".dockercfg")) {
+        summary["dockerconfig"] = summarize_dockerconfig(&raw);
+    }
+    if let Some(crt) = value_of("tls.crt") {
+        summary["tlsCrtSha256"] = json!(crate::prune::sha256_hex(&crt));
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata,
+        "type": obj.get("type").cloned().unwrap_or(json!("Opaque")),
+        "summary": summary,
+    })
+}
+
+/// Registry hosts of a docker config and whether each has a credential, never the credential.
+fn summarize_dockerconfig(raw: &[u8]) -> Value {
+    let parsed: Result<Value, _> = serde_json::from_slice(raw);
+    let Ok(v) = parsed else {
+        return json!({"error": "not valid JSON"});
+    };
+    // `.dockerconfigjson` nests under `auths`; legacy `.dockercfg` is the map itself.
+    let auths = v.get("auths").or(Some(&v)).and_then(Value::as_object);
+    let Some(auths) = auths else {
+        return json!({"error": "no `auths` object"});
+    };
+    let registries: Vec<Value> = auths
+        .iter()
+        .map(|(server, entry)| {
+            let nonempty = |k: &str| {
+                entry
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.is_empty())
+            };
+            json!({
+                "server": server,
+                "hasUsername": nonempty("username"),
+                "hasPassword": nonempty("password"),
+                "hasAuth": nonempty("auth"),
+            })
+        })
+        .collect();
+    json!({ "registries": registries })
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_never_survive() {
+        let cfg = r#"{"auths":{"https://runai.jfrog.io":{"username":"u","password":"CANARY-PW","auth":"Q0FOQVJZ"}}}"#;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(cfg);
+        let s = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "runai-reg-creds", "namespace": "runai-backend",
+                         "annotations": {LAST_APPLIED: "CANARY-LA"}},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": b64.clone()}
+        });
+        let out = serde_json::to_string(&prune("secrets", s)).unwrap();
+        assert!(!out.contains("CANARY"), "{out}");
+        assert!(!out.contains(&b64));
+        assert!(!out.contains("Q0FOQVJZ"));
+        assert!(out.contains("runai.jfrog.io"));
+        assert!(out.contains("\"hasPassword\":true"));
+    }
+
+    #[test]
+    fn nodes_lose_images_and_managed_fields() {
+        let n = json!({"metadata": {"name": "n", "managedFields": [{}]},
+                       "status": {"images": [{"names": ["x"]}], "allocatable": {"cpu": "8"}}});
+        let p = prune("nodes", n);
+        assert!(p.pointer("/status/images").is_none());
+        assert!(p.pointer("/metadata/managedFields").is_none());
+        assert_eq!(p.pointer("/status/allocatable/cpu").unwrap(), "8");
+    }
+}

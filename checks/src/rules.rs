@@ -1,0 +1,219 @@
+//! Rules are data: YAML packs naming a check kind and its parameters, plus ID, title, severity,
+//! profiles, phase, documentation and remediation. This module loads and validates them.
+
+use crate::check;
+use crate::model::{Phase, Profile, Severity};
+use crate::yaml;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// One rule as written in a pack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    /// Stable ID (`NET001`): upper-case letters then three digits. Never reused.
+    pub id: String,
+    /// Kebab-case name (`kube-proxy-strict-arp`).
+    pub name: String,
+    pub title: String,
+    /// Report grouping; derived from the ID prefix when absent.
+    #[serde(default)]
+    pub area: Option<String>,
+    pub severity: Severity,
+    pub profiles: Vec<Profile>,
+    pub phase: Phase,
+    /// The check kind (a function in `checks/src/check/`).
+    pub check: String,
+    #[serde(default = "empty_params")]
+    pub params: Value,
+    /// What the rule checks.
+    pub description: String,
+    /// Why it matters.
+    pub rationale: String,
+    /// How to fix it, quoting the runbook's command.
+    pub remediation: String,
+    /// The pack this rule came from (filled in by the loader).
+    #[serde(skip)]
+    pub source: String,
+}
+
+fn empty_params() -> Value {
+    Value::Object(Default::default())
+}
+
+impl RuleDef {
+    pub fn area(&self) -> String {
+        if let Some(a) = &self.area {
+            return a.clone();
+        }
+        let prefix: String = self
+            .id
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        area_for_prefix(&prefix).to_string()
+    }
+
+    /// Whether the rule is selected by a profile (`None` = all).
+    pub fn in_profile(&self, profile: Option<Profile>) -> bool {
+        match profile {
+            None => true,
+            Some(p) => self.profiles.contains(&Profile::Core) || self.profiles.contains(&p),
+        }
+    }
+
+    /// Whether the rule runs in a phase (`None` = both).
+    pub fn in_phase(&self, phase: Option<Phase>) -> bool {
+        match (phase, self.phase) {
+            (None, _) | (_, Phase::Both) => true,
+            (Some(want), have) => want == have || want == Phase::Both,
+        }
+    }
+}
+
+/// Report area of an ID prefix.
+pub fn area_for_prefix(prefix: &str) -> &'static str {
+    match prefix {
+        "K8S" => "Cluster basics",
+        "NET" => "Networking",
+        "LB" => "MetalLB exposure",
+        "DNS" | "TLS" => "Platform endpoint",
+        "RUNAI" => "Run:ai prerequisites",
+        "CRD" => "CRDs and controllers",
+        "SRIOV" => "SR-IOV and Network Operator",
+        "RDMA" => "RDMA",
+        "LBL" => "Intent versus reality",
+        "NODE" => "Node-local",
+        "MON" => "Monitoring",
+        _ => "Custom",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pack {
+    rules: Vec<RuleDef>,
+}
+
+/// A problem in a rule pack: the file, the rule when known, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", rule.as_ref().map(|r| format!(": rule {r}")).unwrap_or_default())]
+pub struct RuleError {
+    pub file: String,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+/// The validated set of all loaded rules, in ID order.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<RuleDef>,
+}
+
+impl RuleSet {
+    pub fn rules(&self) -> &[RuleDef] {
+        &self.rules
+    }
+
+    pub fn get(&self, id: &str) -> Option<&RuleDef> {
+        self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Parses and validates one pack and adds its rules.
+    pub fn add_pack(&mut self, source: &str, text: &str) -> Result<(), RuleError> {
+        let err = |rule: Option<&str>, message: String| RuleError {
+            file: source.to_string(),
+            rule: rule.map(str::to_string),
+            message,
+        };
+        let pack: Pack = yaml::from_str(text).map_err(|e| err(None, e.to_string()))?;
+        for mut rule in pack.rules {
+            rule.source = source.to_string();
+            validate_rule(&rule).map_err(|m| err(Some(&rule.id), m))?;
+            if let Some(prev) = self.get(&rule.id) {
+                return Err(err(
+                    Some(&rule.id),
+                    format!("duplicate rule ID (already defined in {})", prev.source),
+                ));
+            }
+            if let Some(prev) = self.rules.iter().find(|r| r.name == rule.name) {
+                return Err(err(
+                    Some(&rule.id),
+                    format!(
+                        "duplicate rule name `{}` (already used by {})",
+                        rule.name, prev.id
+                    ),
+                ));
+            }
+            self.rules.push(rule);
+        }
+        self.rules
+            .sort_by(|a, b| id_order(&a.id).cmp(&id_order(&b.id)));
+        Ok(())
+    }
+}
+
+fn id_order(id: &str) -> (usize, String, String) {
+    let prefix: String = id.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    const ORDER: &[&str] = &[
+        "K8S", "NET", "LB", "DNS", "TLS", "RUNAI", "CRD", "SRIOV", "RDMA", "LBL", "NODE", "MON",
+    ];
+    let rank = ORDER
+        .iter()
+        .position(|p| *p == prefix)
+        .unwrap_or(ORDER.len());
+    (rank, prefix, id.to_string())
+}
+
+fn validate_rule(rule: &RuleDef) -> Result<(), String> {
+    let letters = rule
+        .id
+        .chars()
+        .take_while(|c| c.is_ascii_uppercase())
+        .count();
+    let digits = &rule.id[letters..];
+    if letters == 0 || digits.len() != 3 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "ID `{}` must be upper-case letters followed by three digits (e.g. NET001)",
+            rule.id
+        ));
+    }
+    if rule.name.is_empty()
+        || !rule
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(format!("name `{}` must be kebab-case", rule.name));
+    }
+    if rule.profiles.is_empty() {
+        return Err("`profiles` must name at least one profile".into());
+    }
+    for (field, text) in [
+        ("title", &rule.title),
+        ("description", &rule.description),
+        ("rationale", &rule.rationale),
+        ("remediation", &rule.remediation),
+    ] {
+        if text.trim().is_empty() {
+            return Err(format!("`{field}` must not be empty"));
+        }
+    }
+    let Some(kind) = check::find(&rule.check) else {
+        let known: Vec<&str> = check::registry().iter().map(|c| c.name()).collect();
+        return Err(format!(
+            "unknown check kind `{}` (known: {})",
+            rule.check,
+            known.join(", ")
+        ));
+    };
+    kind.validate(&rule.params)
+        .map_err(|m| format!("check `{}`: invalid params: {m}", rule.check))
+}
+
+impl fmt::Display for RuleDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.id, self.name)
+    }
+}

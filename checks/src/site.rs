@@ -1,0 +1,246 @@
+//! The site file: what the cluster is meant to be. Rules compare reality to it.
+
+use crate::model::Profile;
+use crate::yaml::{self, YamlError};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Parsed site file. Paths are as written; the binary resolves them against the file's folder.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Profile used when `--profile` is not given.
+    #[serde(default)]
+    pub profile: Option<Profile>,
+    #[serde(default)]
+    pub platform: Platform,
+    #[serde(default)]
+    pub dns: Dns,
+    #[serde(default)]
+    pub expect: Expect,
+    /// BCM facts: a file, a folder of cmsh outputs, or `cmsh`.
+    #[serde(default)]
+    pub bcm: Option<PathBuf>,
+    /// Ansible inventory (INI or YAML).
+    #[serde(default)]
+    pub inventory: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Platform {
+    /// The Run:ai endpoint name, e.g. `runai.example.com`.
+    #[serde(default)]
+    pub fqdn: Option<Fqdn>,
+    /// The MetalLB address reserved for the ingress.
+    #[serde(default)]
+    pub reserved_ip: Option<IpAddr>,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Customer CA bundle (PEM) the served chain must verify to.
+    #[serde(default)]
+    pub ca_bundle: Option<PathBuf>,
+    /// Pre-install: the certificate and key about to be loaded into the ingress.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+}
+
+impl Default for Platform {
+    fn default() -> Self {
+        Platform {
+            fqdn: None,
+            reserved_ip: None,
+            port: default_port(),
+            ca_bundle: None,
+            cert: None,
+            key: None,
+        }
+    }
+}
+
+fn default_port() -> u16 {
+    443
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// Servers to ask, `ip` or `ip:port`; empty means the system resolver.
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// resolv.conf used for the system resolver (default `/etc/resolv.conf`).
+    #[serde(default)]
+    pub resolv_conf: Option<PathBuf>,
+}
+
+/// Thresholds, with the runbooks' values as defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default = "d_ingress")]
+    pub ingress_replicas: u32,
+    #[serde(default = "d_typha")]
+    pub typha_replicas: u32,
+    #[serde(default = "d_system_nodes")]
+    pub runai_system_nodes: u32,
+    #[serde(default = "d_cert_days")]
+    pub cert_min_days: u32,
+    #[serde(default = "d_fraction")]
+    pub rdma_bandwidth_fraction: Fraction,
+}
+
+fn d_ingress() -> u32 {
+    3
+}
+fn d_typha() -> u32 {
+    5
+}
+fn d_system_nodes() -> u32 {
+    3
+}
+fn d_cert_days() -> u32 {
+    30
+}
+fn d_fraction() -> Fraction {
+    Fraction(0.9)
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Expect {
+            ingress_replicas: d_ingress(),
+            typha_replicas: d_typha(),
+            runai_system_nodes: d_system_nodes(),
+            cert_min_days: d_cert_days(),
+            rdma_bandwidth_fraction: d_fraction(),
+        }
+    }
+}
+
+/// A DNS name, validated (letters, digits, hyphens, dots; labels of 1–63; no leading hyphen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Fqdn(pub String);
+
+impl Fqdn {
+    pub fn parse(s: &str) -> Result<Fqdn, String> {
+        let name = s.trim_end_matches('.');
+        if name.is_empty() || name.len() > 253 {
+            return Err(format!("`{s}` is not a DNS name (1 to 253 characters)"));
+        }
+        for label in name.split('.') {
+            let ok = !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !ok {
+                return Err(format!(
+                    "`{s}` is not a DNS name: label `{label}` must be 1-63 letters, digits or inner hyphens"
+                ));
+            }
+        }
+        Ok(Fqdn(name.to_ascii_lowercase()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Fqdn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Fqdn::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A number in (0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Fraction(pub f64);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        if v > 0.0 && v <= 1.0 {
+            Ok(Fraction(v))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{v} is not a fraction between 0 (exclusive) and 1"
+            )))
+        }
+    }
+}
+
+impl Site {
+    /// Parses a site file's text. The error carries line and column.
+    pub fn parse(text: &str) -> Result<Site, YamlError> {
+        if text.trim().is_empty() {
+            return Ok(Site::default());
+        }
+        let site: Site = yaml::from_str(text)?;
+        for s in &site.dns.servers {
+            parse_server(s).map_err(|m| YamlError {
+                line: find_line(text, s),
+                column: None,
+                message: format!("dns.servers: {m}"),
+            })?;
+        }
+        Ok(site)
+    }
+}
+
+/// Parses a DNS server entry: `ip`, `ip:port` or `[v6]:port`; port defaults to 53.
+pub fn parse_server(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(std::net::SocketAddr::new(ip, 53));
+    }
+    s.parse::<std::net::SocketAddr>()
+        .map_err(|_| format!("`{s}` is not an IP address or IP:port"))
+}
+
+fn find_line(text: &str, needle: &str) -> Option<u64> {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i as u64 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_site_parses_with_defaults() {
+        let s = Site::parse(
+            "platform:\n  fqdn: RunAI.Example.com\n  reserved_ip: 10.141.5.10\ndns:\n  servers: [\"127.0.0.1:5353\"]\n",
+        )
+        .unwrap();
+        assert_eq!(s.platform.fqdn.unwrap().as_str(), "runai.example.com");
+        assert_eq!(s.platform.port, 443);
+        assert_eq!(s.expect.typha_replicas, 5);
+    }
+
+    #[test]
+    fn bad_ip_names_the_line() {
+        let e =
+            Site::parse("platform:\n  fqdn: a.example.com\n  reserved_ip: 10.1.2\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        let e = Site::parse("platform:\n  reserved_ipp: 10.1.2.3\n").unwrap_err();
+        assert!(e.message.contains("reserved_ipp"), "{e}");
+    }
+
+    #[test]
+    fn bad_fqdn_and_fraction_and_server() {
+        assert!(Site::parse("platform:\n  fqdn: \"bad_name.com\"\n").is_err());
+        assert!(Site::parse("expect:\n  rdma_bandwidth_fraction: 1.5\n").is_err());
+        let e = Site::parse("dns:\n  servers: [\"10.0.0\"]\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+    }
+}
