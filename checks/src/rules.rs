@@ -47,12 +47,7 @@ impl RuleDef {
         if let Some(a) = &self.area {
             return a.clone();
         }
-        let prefix: String = self
-            .id
-            .chars()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .collect();
-        area_for_prefix(&prefix).to_string()
+        area_for_prefix(id_prefix(&self.id)).to_string()
     }
 
     /// Whether the rule is selected by a profile (`None` = all).
@@ -154,8 +149,13 @@ impl RuleSet {
     }
 }
 
+/// `NET` of `NET001`, `K8S` of `K8S001`.
+pub fn id_prefix(id: &str) -> &str {
+    id.trim_end_matches(|c: char| c.is_ascii_digit())
+}
+
 fn id_order(id: &str) -> (usize, String, String) {
-    let prefix: String = id.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let prefix = id_prefix(id).to_string();
     const ORDER: &[&str] = &[
         "K8S", "NET", "LB", "DNS", "TLS", "RUNAI", "CRD", "SRIOV", "RDMA", "LBL", "NODE", "MON",
     ];
@@ -167,15 +167,18 @@ fn id_order(id: &str) -> (usize, String, String) {
 }
 
 fn validate_rule(rule: &RuleDef) -> Result<(), String> {
-    let letters = rule
-        .id
-        .chars()
-        .take_while(|c| c.is_ascii_uppercase())
-        .count();
-    let digits = &rule.id[letters..];
-    if letters == 0 || digits.len() != 3 || !digits.chars().all(|c| c.is_ascii_digit()) {
+    let ok = rule.id.is_ascii() && rule.id.len() >= 4 && {
+        let (prefix, digits) = rule.id.split_at(rule.id.len() - 3);
+        prefix.starts_with(|c: char| c.is_ascii_uppercase())
+            && prefix.ends_with(|c: char| c.is_ascii_uppercase())
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && digits.chars().all(|c| c.is_ascii_digit())
+    };
+    if !ok {
         return Err(format!(
-            "ID `{}` must be upper-case letters followed by three digits (e.g. NET001)",
+            "ID `{}` must be an upper-case prefix followed by three digits (e.g. NET001)",
             rule.id
         ));
     }

@@ -1,0 +1,418 @@
+//! Command line: `check`, `collect`, `rules`, `explain`.
+
+use crate::collect::{kube as live, snapshot};
+use crate::engine::{self, Selection};
+use crate::exit::{self, InputError};
+use crate::report::{self, Format, Report, Style};
+use clap::{Args, Parser, Subcommand};
+use gpu_preflight_checks::{EvalOptions, Facts, Phase, Severity, Site};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gpu-preflight",
+    version,
+    about = "Preflight and compliance checks for GPU Kubernetes clusters (BCM/Run:ai, DeepOps/RDMA)",
+    after_help = "Exit codes: 0 nothing failed, 1 a rule failed at or above --fail-on, 2 usage or input error, 3 some rules could not be evaluated."
+)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug). Secret values are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Evaluate rules against a live cluster or a snapshot and report.
+    Check(CheckArgs),
+    /// Capture everything the selected rules need into a snapshot file.
+    Collect(CollectArgs),
+    /// List rules: ID, severity, phase, profiles, title.
+    Rules(RulesArgs),
+    /// Explain a rule: what it checks, why, how to fix.
+    Explain {
+        /// Rule ID, e.g. NET001.
+        id: String,
+        /// Extra rule packs (files or folders).
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+    },
+    /// Regenerate docs/rules.md from the registry (maintainers).
+    #[command(hide = true)]
+    GenDocs {
+        #[arg(default_value = "docs/rules.md")]
+        path: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SelectArgs {
+    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else all).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Phase: pre (before install) or post (audit); default both.
+    #[arg(long, value_parser = ["pre", "post", "both"])]
+    pub phase: Option<String>,
+    /// Only these rule IDs (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Skip these rule IDs (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Extra rule packs: YAML files or folders of them.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Site file: the intended FQDN, reserved IP, CA bundle, thresholds…
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long, env = "KUBECONFIG_FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Connect and per-request timeout, seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Items per LIST page.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub page_size: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Check offline: a snapshot from `collect`, kubectl -o yaml|json output, or a folder of them.
+    /// Nothing is contacted.
+    #[arg(long, value_name = "PATH")]
+    pub snapshot: Option<PathBuf>,
+    /// Report format on stdout: table, json, junit.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Also write FORMAT=PATH (repeatable), e.g. junit=report.xml.
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub output: Vec<String>,
+    /// Lowest severity whose failure makes the exit code 1: error, warning or info.
+    #[arg(long, default_value = "error", value_parser = ["error", "warning", "info"])]
+    pub fail_on: String,
+    /// Nothing on stdout (use with --output).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Snapshot file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// Only rules of this profile (core, runai-bcm, deepops-rdma, all).
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+}
+
+/// Parses arguments, runs, and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
+                _ => exit::INPUT,
+            };
+        }
+    };
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<InputError>().is_some() {
+                eprintln!("gpu-preflight: {e}");
+            } else {
+                eprintln!("gpu-preflight: {e:#}");
+            }
+            exit::INPUT
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GPU_PREFLIGHT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("gpu_preflight={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Check(a) => check(a),
+        Command::Collect(a) => collect(a),
+        Command::Rules(a) => list_rules(a),
+        Command::Explain { id, rules } => {
+            let set = crate::builtin::load(&rules)?;
+            let r = set.get(&id).ok_or_else(|| {
+                exit::input(format!(
+                    "unknown rule ID `{id}` (see `gpu-preflight rules`)"
+                ))
+            })?;
+            print_stdout(&crate::docs::explain(r))
+        }
+        Command::GenDocs { path } => {
+            let set = crate::builtin::rules();
+            crate::output::write_atomic(&path, crate::docs::rules_markdown(&set).as_bytes())?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is success, as in ripgrep.
+fn print_stdout(s: &str) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(exit::OK),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
+        Err(e) => Err(e.into()),
+    }
+}
+
+struct Prepared {
+    set: gpu_preflight_checks::RuleSet,
+    site: Site,
+    selection: Selection,
+    profile_name: String,
+}
+
+fn prepare(a: &SelectArgs) -> anyhow::Result<Prepared> {
+    let set = crate::builtin::load(&a.rules)?;
+    let site = match &a.site {
+        Some(p) => crate::site::load(p)?,
+        None => Site::default(),
+    };
+    let (profile, profile_name) = match &a.profile {
+        Some(p) => (engine::parse_profile(p)?, p.clone()),
+        None => match site.profile {
+            Some(p) => (Some(p), p.as_str().to_string()),
+            None => (None, "all".to_string()),
+        },
+    };
+    let phase = match a.phase.as_deref() {
+        Some("pre") => Some(Phase::Pre),
+        Some("post") => Some(Phase::Post),
+        _ => None,
+    };
+    Ok(Prepared {
+        set,
+        site,
+        selection: Selection {
+            profile,
+            phase,
+            only: a.only.clone(),
+            skip: a.skip.clone(),
+        },
+        profile_name,
+    })
+}
+
+fn live_options(c: &ClusterArgs) -> anyhow::Result<live::LiveOptions> {
+    if !(c.timeout.is_finite() && c.timeout > 0.0 && c.timeout <= 3600.0) {
+        return Err(exit::input(format!(
+            "--timeout {}: expected seconds between 0 and 3600",
+            c.timeout
+        )));
+    }
+    if c.page_size == 0 {
+        return Err(exit::input("--page-size must be at least 1"));
+    }
+    Ok(live::LiveOptions {
+        kubeconfig: c.kubeconfig.clone(),
+        context: c.context.clone(),
+        timeout: Duration::from_secs_f64(c.timeout),
+        page_size: c.page_size,
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn collect_live(
+    rules: &[&gpu_preflight_checks::RuleDef],
+    cluster: &ClusterArgs,
+) -> anyhow::Result<(Facts, String)> {
+    let opts = live_options(cluster)?;
+    let kinds = engine::needed_kinds(rules);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (client, server) = live::connect(&opts).await?;
+        tracing::info!(server, kinds = kinds.len(), "collecting");
+        let facts = live::collect(&client, &server, &kinds, &opts).await;
+        Ok((facts, server))
+    })
+}
+
+fn check(a: CheckArgs) -> anyhow::Result<i32> {
+    let p = prepare(&a.select)?;
+    let format = Format::parse(&a.format).ok_or_else(|| {
+        exit::input(format!(
+            "--format {}: expected one of {}",
+            a.format,
+            Format::NAMES
+        ))
+    })?;
+    let mut outputs = Vec::new();
+    for o in &a.output {
+        let (f, path) = o.split_once('=').ok_or_else(|| {
+            exit::input(format!(
+                "--output {o}: expected FORMAT=PATH, e.g. junit=report.xml"
+            ))
+        })?;
+        let f = Format::parse(f).ok_or_else(|| {
+            exit::input(format!(
+                "--output {o}: unknown format `{f}` (one of {})",
+                Format::NAMES
+            ))
+        })?;
+        outputs.push((f, PathBuf::from(path)));
+    }
+    let fail_on = match a.fail_on.as_str() {
+        "warning" => Severity::Warning,
+        "info" => Severity::Info,
+        _ => Severity::Error,
+    };
+    let rules = engine::select(&p.set, &p.selection)?;
+
+    let (facts, source) = match &a.snapshot {
+        Some(path) => {
+            let loaded = snapshot::load(path)?;
+            if loaded.ignored > 0 {
+                tracing::info!(
+                    ignored = loaded.ignored,
+                    "objects of kinds no rule reads were ignored"
+                );
+            }
+            (loaded.facts, format!("snapshot {}", path.display()))
+        }
+        None if engine::needs_cluster(&rules) => {
+            let (facts, server) = collect_live(&rules, &a.cluster)?;
+            (facts, format!("live {server}"))
+        }
+        None => (Facts::default(), "no cluster".to_string()),
+    };
+
+    let results = gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
+    let code = gpu_preflight_checks::engine::exit_code(&results, fail_on);
+    let phase = a.select.phase.clone().unwrap_or_else(|| "both".into());
+    let report = Report::new(results, source, p.profile_name, phase);
+
+    for (f, path) in &outputs {
+        let body = report::render(&report, *f, Style { color: false })?;
+        crate::output::write_atomic(path, body.as_bytes())
+            .map_err(|e| exit::input(format!("{}: cannot write report: {e}", path.display())))?;
+    }
+    if !a.quiet {
+        let color = format == Format::Table
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let body = report::render(&report, format, Style { color })?;
+        print_stdout(&body)?;
+    }
+    Ok(code)
+}
+
+fn collect(a: CollectArgs) -> anyhow::Result<i32> {
+    let p = prepare(&a.select)?;
+    let rules = engine::select(&p.set, &p.selection)?;
+    let (facts, server) = collect_live(&rules, &a.cluster)?;
+    let context = a.cluster.context.as_deref().unwrap_or("current context");
+    let body = snapshot::to_json(&facts, &format!("{server} ({context})"))?;
+    crate::output::write_atomic(&a.output, &body).map_err(|e| {
+        exit::input(format!(
+            "{}: cannot write snapshot: {e}",
+            a.output.display()
+        ))
+    })?;
+    let unusable: Vec<String> = facts
+        .resources
+        .iter()
+        .filter_map(|(k, f)| match f {
+            gpu_preflight_checks::KindFact::Forbidden { reason }
+            | gpu_preflight_checks::KindFact::Failed { reason } => Some(format!("{k}: {reason}")),
+            _ => None,
+        })
+        .collect();
+    eprintln!(
+        "gpu-preflight: wrote {} ({} objects of {} kinds)",
+        a.output.display(),
+        facts.object_count(),
+        facts.resources.len()
+    );
+    for u in &unusable {
+        eprintln!("gpu-preflight: warning: {u}");
+    }
+    Ok(match &facts.api {
+        gpu_preflight_checks::ApiFact::Unreachable { cause } => {
+            eprintln!("gpu-preflight: API server unreachable: {cause}");
+            exit::ERRORED
+        }
+        _ if !unusable.is_empty() => exit::ERRORED,
+        _ => exit::OK,
+    })
+}
+
+fn list_rules(a: RulesArgs) -> anyhow::Result<i32> {
+    let set = crate::builtin::load(&a.rules)?;
+    let profile = match &a.profile {
+        Some(p) => engine::parse_profile(p)?,
+        None => None,
+    };
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    t.set_header(vec!["ID", "SEVERITY", "PHASE", "PROFILES", "TITLE"]);
+    for r in set.rules().iter().filter(|r| r.in_profile(profile)) {
+        t.add_row(vec![
+            r.id.clone(),
+            r.severity.to_string(),
+            r.phase.as_str().to_string(),
+            r.profiles
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            r.title.clone(),
+        ]);
+    }
+    print_stdout(&format!("{t}\n"))
+}

@@ -1,0 +1,262 @@
+//! Live collection from the Kubernetes API with kube-rs: one paginated LIST per resource kind,
+//! all kinds concurrently, each request bounded by the timeout. Failures become facts.
+
+use crate::exit;
+use futures::future::join_all;
+use gpu_preflight_checks::facts::{ApiFact, Facts, KindFact};
+use gpu_preflight_checks::kinds::ResourceKind;
+use gpu_preflight_checks::object::Object;
+use gpu_preflight_checks::prune::prune;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to reach the cluster.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// Connect and per-request timeout.
+    pub timeout: Duration,
+    /// Items per LIST page.
+    pub page_size: u32,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            kubeconfig: None,
+            context: None,
+            timeout: Duration::from_secs(10),
+            page_size: 500,
+        }
+    }
+}
+
+/// A client for the kubeconfig/context (or in-cluster config), and the server URL it talks to.
+pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
+    let kco = KubeConfigOptions {
+        context: opts.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let mut config = match &opts.kubeconfig {
+        Some(path) => {
+            let kc = Kubeconfig::read_from(path)
+                .map_err(|e| exit::input(format!("{}: {}", path.display(), chain(&e))))?;
+            Config::from_custom_kubeconfig(kc, &kco)
+                .await
+                .map_err(|e| exit::input(format!("{}: {}", path.display(), chain(&e))))?
+        }
+        None if opts.context.is_some() => Config::from_kubeconfig(&kco)
+            .await
+            .map_err(|e| exit::input(format!("kubeconfig: {}", chain(&e))))?,
+        None => Config::infer().await.map_err(|e| {
+            exit::input(format!(
+                "no cluster to check: give --snapshot FILE, or --kubeconfig/--context, or run in a pod ({})",
+                chain(&e)
+            ))
+        })?,
+    };
+    config.connect_timeout = Some(opts.timeout);
+    config.read_timeout = Some(opts.timeout);
+    config.write_timeout = Some(opts.timeout);
+    let server = config.cluster_url.to_string();
+    let client = Client::try_from(config)
+        .map_err(|e| exit::input(format!("cannot build a client for {server}: {}", chain(&e))))?;
+    Ok((client, server))
+}
+
+/// Asks for the server version, then lists every kind concurrently.
+pub async fn collect(
+    client: &Client,
+    server: &str,
+    kinds: &[&ResourceKind],
+    opts: &LiveOptions,
+) -> Facts {
+    let mut facts = Facts {
+        api: version(client, server, opts.timeout).await,
+        ..Facts::default()
+    };
+    if matches!(facts.api, ApiFact::Unreachable { .. }) {
+        // Every cluster rule reports the one cause; listing would only repeat it per kind.
+        return facts;
+    }
+    let lists = join_all(kinds.iter().map(|k| list_kind(client, k, opts))).await;
+    for (k, fact) in kinds.iter().zip(lists) {
+        facts.resources.insert(k.key.to_string(), fact);
+    }
+    facts
+}
+
+async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
+    let req = http::Request::get("/version")
+        .body(Vec::new())
+        .expect("static request");
+    match tokio::time::timeout(timeout, client.request::<Value>(req)).await {
+        Err(_) => ApiFact::Unreachable {
+            cause: format!("{server}: no answer within {}s", timeout.as_secs_f64()),
+        },
+        Ok(Ok(v)) => ApiFact::Reachable {
+            version: v
+                .get("gitVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_string(),
+            server: server.to_string(),
+        },
+        Ok(Err(kube::Error::Api(s))) if s.code == 401 => ApiFact::Unreachable {
+            cause: format!(
+                "{server}: unauthorized (401): the credentials were rejected (expired token or certificate?)"
+            ),
+        },
+        Ok(Err(kube::Error::Api(s))) => ApiFact::Reachable {
+            version: format!("unknown (GET /version: {} {})", s.code, s.message),
+            server: server.to_string(),
+        },
+        Ok(Err(e)) => ApiFact::Unreachable {
+            cause: format!("{server}: {}", chain(&e)),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    metadata: ListMeta,
+    #[serde(default)]
+    items: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListMeta {
+    #[serde(default, rename = "continue")]
+    continue_: Option<String>,
+}
+
+/// One kind, all pages. A `410 Gone` (expired continue token) restarts the list once.
+async fn list_kind(client: &Client, kind: &ResourceKind, opts: &LiveOptions) -> KindFact {
+    let mut items: Vec<Object> = Vec::new();
+    let mut cont: Option<String> = None;
+    let mut pages = 0u32;
+    let mut restarted = false;
+    let api_version = kind.api_version();
+    loop {
+        let mut url = format!("{}?limit={}", kind.list_path(), opts.page_size);
+        if let Some(c) = &cont {
+            url.push_str("&continue=");
+            url.push_str(&percent_encode(c));
+        }
+        let req = match http::Request::get(&url).body(Vec::new()) {
+            Ok(r) => r,
+            Err(e) => {
+                return KindFact::Failed {
+                    reason: format!("bad request {url}: {e}"),
+                };
+            }
+        };
+        pages += 1;
+        let res = tokio::time::timeout(opts.timeout, client.request_text(req)).await;
+        let text = match res {
+            Err(_) => {
+                return KindFact::Failed {
+                    reason: format!(
+                        "timed out after {}s (page {pages})",
+                        opts.timeout.as_secs_f64()
+                    ),
+                };
+            }
+            Ok(Err(kube::Error::Api(s))) => match s.code {
+                404 => {
+                    return KindFact::Absent {
+                        reason: format!(
+                            "the server does not serve {} {} (404){}",
+                            api_version,
+                            kind.plural,
+                            if kind.crd {
+                                ": its CRD is not installed"
+                            } else {
+                                ""
+                            }
+                        ),
+                    };
+                }
+                401 | 403 => {
+                    return KindFact::Forbidden {
+                        reason: format!("{} {}", s.code, non_empty(&s.message, &s.reason)),
+                    };
+                }
+                410 if !restarted => {
+                    // The continue token expired between pages: start over once.
+                    restarted = true;
+                    cont = None;
+                    items.clear();
+                    continue;
+                }
+                code => {
+                    return KindFact::Failed {
+                        reason: format!("HTTP {code}: {}", non_empty(&s.message, &s.reason)),
+                    };
+                }
+            },
+            Ok(Err(e)) => return KindFact::Failed { reason: chain(&e) },
+            Ok(Ok(text)) => text,
+        };
+        let page: Page = match serde_json::from_str(&text) {
+            Ok(p) => p,
+            Err(e) => {
+                return KindFact::Failed {
+                    reason: format!("malformed list response (page {pages}): {e}"),
+                };
+            }
+        };
+        drop(text);
+        for mut item in page.items.unwrap_or_default() {
+            if let Some(m) = item.as_object_mut() {
+                // List items carry no apiVersion/kind; restore them so snapshots read like kubectl's.
+                m.entry("apiVersion")
+                    .or_insert_with(|| Value::String(api_version.clone()));
+                m.entry("kind")
+                    .or_insert_with(|| Value::String(kind.kind.to_string()));
+            }
+            items.push(Object(prune(kind.key, item)));
+        }
+        match page.metadata.continue_ {
+            Some(c) if !c.is_empty() => cont = Some(c),
+            _ => break,
+        }
+    }
+    KindFact::Listed { items, pages }
+}
+
+fn non_empty<'a>(a: &'a str, b: &'a str) -> &'a str {
+    if a.is_empty() { b } else { a }
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An error and its causes on one line: `error trying to connect: tcp connect error: Connection refused`.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}

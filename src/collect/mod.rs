@@ -1,0 +1,4 @@
+//! Collectors: the only I/O. Each turns a source into [`Facts`](gpu_preflight_checks::Facts).
+
+pub mod kube;
+pub mod snapshot;

@@ -1,0 +1,239 @@
+//! Offline input: the tool's own snapshot file, and plain `kubectl get -o yaml|json` output
+//! (a `List`, multi-document YAML, single objects, or a folder of such files).
+//!
+//! Every object goes through the same pruning as live collection, so a kubectl dump of Secrets
+//! loses its values the moment it is read.
+
+use crate::exit;
+use gpu_preflight_checks::facts::{ApiFact, Facts, KindFact};
+use gpu_preflight_checks::kinds;
+use gpu_preflight_checks::object::Object;
+use gpu_preflight_checks::prune::prune;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA: &str = "gpu-preflight.snapshot/v1";
+
+/// Largest input file read (a 5,000-node dump of pods is a few hundred MB).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// The snapshot file written by `collect -o`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub schema: String,
+    /// `gpu-preflight VERSION` that wrote it.
+    pub tool: String,
+    /// RFC 3339 time of collection.
+    pub collected_at: String,
+    /// Where it was collected from: server URL and context.
+    pub source: String,
+    pub facts: Facts,
+}
+
+/// What offline loading found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub facts: Facts,
+    /// Objects whose kind no rule reads (ignored).
+    pub ignored: usize,
+    pub files: Vec<PathBuf>,
+}
+
+/// Loads a file or a folder (every `*.json`, `*.yaml`, `*.yml` in it, sorted, not recursive).
+pub fn load(path: &Path) -> anyhow::Result<Loaded> {
+    let mut loaded = Loaded::default();
+    let files = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| exit::input(format!("{}: cannot read folder: {e}", path.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("json" | "yaml" | "yml")
+                    )
+            })
+            .collect();
+        v.sort();
+        if v.is_empty() {
+            return Err(exit::input(format!(
+                "{}: folder has no .json, .yaml or .yml files",
+                path.display()
+            )));
+        }
+        v
+    } else {
+        vec![path.to_path_buf()]
+    };
+    for f in files {
+        load_file(&f, &mut loaded)?;
+        loaded.files.push(f);
+    }
+    Ok(loaded)
+}
+
+fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
+    let name = path.display();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| exit::input(format!("{name}: cannot read snapshot: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(exit::input(format!(
+            "{name}: {} bytes is larger than the {} byte limit for one input file; split it by kind",
+            meta.len(),
+            MAX_FILE_BYTES
+        )));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| exit::input(format!("{name}: cannot read: {e}")))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        exit::input(format!(
+            "{name}: not UTF-8 text (invalid byte at offset {}); expected a snapshot or kubectl -o yaml|json output",
+            e.valid_up_to()
+        ))
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let docs: Vec<Value> = if text.trim_start().starts_with(['{', '[']) {
+        let v: Value = serde_json::from_str(text).map_err(|e| {
+            exit::input(format!(
+                "{name}: line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        vec![v]
+    } else {
+        gpu_preflight_checks::yaml::from_multi(text)
+            .map_err(|e| exit::input(format!("{name}: {e}")))?
+    };
+    if docs.is_empty() {
+        return Err(exit::input(format!(
+            "{name}: empty; expected a gpu-preflight snapshot or kubectl -o yaml|json output"
+        )));
+    }
+    for (i, doc) in docs.into_iter().enumerate() {
+        ingest_doc(doc, i + 1, &name.to_string(), into)?;
+    }
+    Ok(())
+}
+
+fn ingest_doc(doc: Value, n: usize, name: &str, into: &mut Loaded) -> anyhow::Result<()> {
+    let where_ = format!("{name}: document {n}");
+    let Value::Object(map) = &doc else {
+        return Err(exit::input(format!(
+            "{where_}: expected a mapping (a snapshot or a Kubernetes object/List), found {}",
+            type_name(&doc)
+        )));
+    };
+    if let Some(schema) = map.get("schema") {
+        let schema = schema.as_str().unwrap_or("");
+        if schema != SCHEMA {
+            return Err(exit::input(format!(
+                "{where_}: unsupported snapshot schema `{schema}` (this version reads {SCHEMA})"
+            )));
+        }
+        let snap: Snapshot = serde_json::from_value(doc)
+            .map_err(|e| exit::input(format!("{where_}: invalid snapshot: {e}")))?;
+        merge_facts(&mut into.facts, snap.facts);
+        return Ok(());
+    }
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+    let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if kind.is_empty() || api_version.is_empty() {
+        return Err(exit::input(format!(
+            "{where_}: neither a gpu-preflight snapshot (no `schema`) nor a Kubernetes object (no `apiVersion`/`kind`)"
+        )));
+    }
+    if kind == "List" || kind.ends_with("List") {
+        let items = match map.get("items") {
+            Some(Value::Array(items)) => items.clone(),
+            Some(Value::Null) | None => vec![],
+            Some(other) => {
+                return Err(exit::input(format!(
+                    "{where_}: `items` must be a list, found {}",
+                    type_name(other)
+                )));
+            }
+        };
+        // `kubectl get X -o json` Lists of one kind omit apiVersion/kind on items for typed lists.
+        let item_kind = kind.strip_suffix("List").unwrap_or("");
+        for (j, mut item) in items.into_iter().enumerate() {
+            if item.get("kind").is_none() && !item_kind.is_empty() {
+                item["kind"] = Value::String(item_kind.to_string());
+                item["apiVersion"] = Value::String(api_version.to_string());
+            }
+            ingest_object(item, &format!("{where_} item {}", j + 1), into)?;
+        }
+        return Ok(());
+    }
+    ingest_object(doc, &where_, into)
+}
+
+fn ingest_object(obj: Value, where_: &str, into: &mut Loaded) -> anyhow::Result<()> {
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if !obj.is_object() || kind.is_empty() || api_version.is_empty() {
+        return Err(exit::input(format!(
+            "{where_}: not a Kubernetes object (needs `apiVersion` and `kind`)"
+        )));
+    }
+    if obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .is_none()
+    {
+        return Err(exit::input(format!(
+            "{where_}: {kind} without metadata.name"
+        )));
+    }
+    match kinds::by_api_version_kind(api_version, kind) {
+        Some(rk) => {
+            let pruned = prune(rk.key, obj);
+            into.facts.add_objects(rk, vec![Object(pruned)]);
+        }
+        None => into.ignored += 1,
+    }
+    Ok(())
+}
+
+fn merge_facts(into: &mut Facts, from: Facts) {
+    if !matches!(from.api, ApiFact::NotCollected) {
+        into.api = from.api;
+    }
+    for (key, fact) in from.resources {
+        match (into.resources.get_mut(&key), fact) {
+            (Some(KindFact::Listed { items, .. }), KindFact::Listed { items: more, .. }) => {
+                items.extend(more)
+            }
+            (_, fact) => {
+                into.resources.insert(key, fact);
+            }
+        }
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Serializes facts as a snapshot file body.
+pub fn to_json(facts: &Facts, source: &str) -> anyhow::Result<Vec<u8>> {
+    let snap = Snapshot {
+        schema: SCHEMA.to_string(),
+        tool: format!("gpu-preflight {}", env!("CARGO_PKG_VERSION")),
+        collected_at: jiff::Timestamp::now().to_string(),
+        source: source.to_string(),
+        facts: facts.clone(),
+    };
+    let mut out = serde_json::to_vec_pretty(&snap)?;
+    out.push(b'\n');
+    Ok(out)
+}

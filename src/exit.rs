@@ -1,0 +1,20 @@
+//! Exit codes: a contract CI jobs depend on (documented in the README).
+
+/// Nothing failed at or above `--fail-on` and nothing errored.
+pub const OK: i32 = 0;
+/// At least one rule failed at or above `--fail-on`.
+pub const FAILED: i32 = 1;
+/// Usage or input error (bad flag, unreadable or invalid site, rule, snapshot or inventory file):
+/// nothing was evaluated.
+pub const INPUT: i32 = 2;
+/// No failures, but some rules could not be evaluated (status `error`).
+pub const ERRORED: i32 = 3;
+
+/// An error in what the user gave us. Maps to exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+pub fn input(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(InputError(msg.into()))
+}

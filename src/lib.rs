@@ -1,0 +1,15 @@
+//! gpu-preflight: the I/O half. Collectors turn clusters, snapshots and probes into facts; the
+//! engine selects rules; reporters render results. Pass/fail is decided only in
+//! `gpu-preflight-checks`.
+
+pub mod builtin;
+pub mod cli;
+pub mod collect;
+pub mod docs;
+pub mod engine;
+pub mod exit;
+pub mod output;
+pub mod report;
+pub mod site;
+
+pub use gpu_preflight_checks as checks;

@@ -1,0 +1,82 @@
+//! Renderers of one result model. None of them recomputes anything.
+
+pub mod json;
+pub mod junit;
+pub mod table;
+
+use gpu_preflight_checks::{RuleResult, Summary};
+use serde::Serialize;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Junit,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "table" => Some(Format::Table),
+            "json" => Some(Format::Json),
+            "junit" => Some(Format::Junit),
+            _ => None,
+        }
+    }
+    pub const NAMES: &'static str = "table, json, junit";
+}
+
+/// Everything a renderer may show.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub tool: Tool,
+    pub generated_at: String,
+    /// `live https://…` or `snapshot PATH`.
+    pub source: String,
+    pub profile: String,
+    pub phase: String,
+    pub summary: Summary,
+    pub results: Vec<RuleResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+pub const REPORT_SCHEMA: &str = "gpu-preflight.report/v1";
+
+impl Report {
+    pub fn new(results: Vec<RuleResult>, source: String, profile: String, phase: String) -> Self {
+        Report {
+            schema: REPORT_SCHEMA,
+            tool: Tool {
+                name: "gpu-preflight",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            generated_at: jiff::Timestamp::now().to_string(),
+            source,
+            profile,
+            phase,
+            summary: Summary::of(&results),
+            results,
+        }
+    }
+}
+
+/// Options that change how a renderer looks, never what it says.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    pub color: bool,
+}
+
+pub fn render(report: &Report, format: Format, style: Style) -> anyhow::Result<String> {
+    match format {
+        Format::Table => Ok(table::render(report, style)),
+        Format::Json => json::render(report),
+        Format::Junit => junit::render(report),
+    }
+}

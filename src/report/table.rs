@@ -1,0 +1,113 @@
+//! `--format table`: the terminal view, grouped by area, failures' remediation below.
+
+use super::{Report, Style};
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use gpu_preflight_checks::{RuleResult, Status};
+use std::fmt::Write as _;
+
+fn status_cell(s: Status, style: Style) -> Cell {
+    let label = s.as_str().to_uppercase();
+    let cell = Cell::new(label);
+    if !style.color {
+        return cell;
+    }
+    match s {
+        Status::Pass => cell.fg(Color::Green),
+        Status::Fail => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+        Status::Error => cell.fg(Color::Magenta).add_attribute(Attribute::Bold),
+        Status::Skip => cell.fg(Color::DarkGrey),
+        Status::Waived => cell.fg(Color::Yellow),
+    }
+}
+
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let mut areas: Vec<&str> = Vec::new();
+    for r in &report.results {
+        if !areas.contains(&r.area.as_str()) {
+            areas.push(&r.area);
+        }
+    }
+    for area in &areas {
+        let rows: Vec<&RuleResult> = report.results.iter().filter(|r| r.area == *area).collect();
+        let mut t = Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(120);
+        if !style.color {
+            t.force_no_tty();
+        }
+        t.set_header(vec!["Status", "Rule", "Sev", "Target", "Message"]);
+        for r in rows {
+            let mut msg = r.message.clone();
+            if matches!(r.status, Status::Fail | Status::Waived) {
+                if let (Some(e), Some(o)) = (&r.expected, &r.observed) {
+                    let _ = write!(msg, "\nexpected: {e}\nobserved: {o}");
+                }
+            }
+            if let Some(w) = &r.waiver {
+                let _ = write!(msg, "\nwaived: {w}");
+            }
+            t.add_row(vec![
+                status_cell(r.status, style),
+                Cell::new(&r.rule),
+                Cell::new(r.severity.as_str()),
+                Cell::new(&r.target),
+                Cell::new(msg),
+            ]);
+        }
+        let _ = writeln!(out, "{area}");
+        let _ = writeln!(out, "{t}");
+        out.push('\n');
+    }
+
+    // Remediation once per failing rule, most severe first.
+    let mut failing: Vec<&RuleResult> = Vec::new();
+    for r in &report.results {
+        if r.status == Status::Fail && !failing.iter().any(|f| f.rule == r.rule) {
+            failing.push(r);
+        }
+    }
+    failing.sort_by(|a, b| b.severity.cmp(&a.severity));
+    if !failing.is_empty() {
+        let _ = writeln!(out, "How to fix");
+        let _ = writeln!(out, "----------");
+        for r in failing {
+            let head = format!("{} {} ({})", r.rule, r.title, r.severity);
+            if style.color {
+                let _ = writeln!(out, "\x1b[1m{head}\x1b[0m");
+            } else {
+                let _ = writeln!(out, "{head}");
+            }
+            for line in r.remediation.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+            out.push('\n');
+        }
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "{} results from {} rules ({}): {} pass, {} fail, {} skip, {} error{}",
+        s.total,
+        count_rules(&report.results),
+        report.source,
+        s.pass,
+        s.fail,
+        s.skip,
+        s.error,
+        if s.waived > 0 {
+            format!(", {} waived", s.waived)
+        } else {
+            String::new()
+        }
+    );
+    out
+}
+
+fn count_rules(results: &[RuleResult]) -> usize {
+    let mut ids: Vec<&str> = results.iter().map(|r| r.rule.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    ids.len()
+}

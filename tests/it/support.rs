@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests.
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+/// The repository root (tests run with the package root as working directory).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// The gpu-preflight binary, isolated from the user's kubeconfig and colour settings.
+pub fn bin() -> Command {
+    let mut c = Command::cargo_bin("gpu-preflight").expect("binary built");
+    c.env_remove("KUBECONFIG")
+        .env("HOME", std::env::temp_dir().join("gpu-preflight-test-home"))
+        .env("NO_COLOR", "1")
+        .env_remove("GPU_PREFLIGHT_LOG");
+    c
+}
+
+/// Runs `check --format json` with the args and returns (exit code, parsed report).
+pub fn check_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = bin()
+        .arg("check")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let code = out.status.code().unwrap_or(-1);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a JSON report ({e}); exit {code}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, report)
+}
+
+/// Results of one rule in a JSON report.
+pub fn results_of<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
+    report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["rule"] == rule)
+        .collect()
+}
