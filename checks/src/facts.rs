@@ -59,6 +59,9 @@ pub struct Facts {
     /// Keyed by [`ResourceKind::key`]. A kind missing from the map was not collected.
     #[serde(default)]
     pub resources: BTreeMap<String, KindFact>,
+    /// BCM facts and the Ansible inventory (intent), when given.
+    #[serde(default, skip_serializing_if = "crate::intent::IntentFacts::is_empty")]
+    pub intent: crate::intent::IntentFacts,
 }
 
 /// Why a needed kind cannot be used, as the engine reports it.

@@ -8,9 +8,11 @@
 pub mod check;
 pub mod engine;
 pub mod facts;
+pub mod intent;
 pub mod kinds;
 pub mod model;
 pub mod object;
+pub mod parse;
 pub mod prune;
 pub mod rules;
 pub mod site;

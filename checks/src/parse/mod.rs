@@ -1,0 +1,4 @@
+//! Parsers of tool outputs and intent files. Pure: text in, typed facts or a located error out.
+
+pub mod bcm;
+pub mod inventory;
