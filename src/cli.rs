@@ -93,10 +93,10 @@ pub struct CheckArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Check offline: a snapshot from `collect`, kubectl -o yaml|json output, or a folder of them.
-    /// Nothing is contacted.
+    /// Check offline: a snapshot from `collect`, kubectl -o yaml|json output, or a folder of them
+    /// (repeatable; inputs are merged). Nothing is contacted.
     #[arg(long, value_name = "PATH")]
-    pub snapshot: Option<PathBuf>,
+    pub snapshot: Vec<PathBuf>,
     /// Report format on stdout: table, json, junit.
     #[arg(long, default_value = "table")]
     pub format: String,
@@ -314,22 +314,21 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     };
     let rules = engine::select(&p.set, &p.selection)?;
 
-    let (facts, source) = match &a.snapshot {
-        Some(path) => {
-            let loaded = snapshot::load(path)?;
-            if loaded.ignored > 0 {
-                tracing::info!(
-                    ignored = loaded.ignored,
-                    "objects of kinds no rule reads were ignored"
-                );
-            }
-            (loaded.facts, format!("snapshot {}", path.display()))
+    let (facts, source) = if !a.snapshot.is_empty() {
+        let loaded = snapshot::load_all(&a.snapshot)?;
+        if loaded.ignored > 0 {
+            tracing::info!(
+                ignored = loaded.ignored,
+                "objects of kinds no rule reads were ignored"
+            );
         }
-        None if engine::needs_cluster(&rules) => {
-            let (facts, server) = collect_live(&rules, &a.cluster)?;
-            (facts, format!("live {server}"))
-        }
-        None => (Facts::default(), "no cluster".to_string()),
+        let names: Vec<String> = a.snapshot.iter().map(|p| p.display().to_string()).collect();
+        (loaded.facts, format!("snapshot {}", names.join(", ")))
+    } else if engine::needs_cluster(&rules) {
+        let (facts, server) = collect_live(&rules, &a.cluster)?;
+        (facts, format!("live {server}"))
+    } else {
+        (Facts::default(), "no cluster".to_string())
     };
 
     let results = gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());

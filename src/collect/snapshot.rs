@@ -41,6 +41,18 @@ pub struct Loaded {
     pub files: Vec<PathBuf>,
 }
 
+/// Loads several inputs and merges them (objects of the same kind are concatenated).
+pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
+    let mut all = Loaded::default();
+    for p in paths {
+        let one = load(p)?;
+        merge_facts(&mut all.facts, one.facts);
+        all.ignored += one.ignored;
+        all.files.extend(one.files);
+    }
+    Ok(all)
+}
+
 /// Loads a file or a folder (every `*.json`, `*.yaml`, `*.yml` in it, sorted, not recursive).
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let mut loaded = Loaded::default();

@@ -1,4 +1,6 @@
 //! Integration tests: one binary (faster to link), one module per area.
 
 mod cli;
+mod live;
+mod reports;
 mod support;
