@@ -11,11 +11,18 @@ use serde_json::Value;
 use std::marker::PhantomData;
 
 pub mod api_reachable;
+pub mod bcm_cpuonly_overlay;
+pub mod bcm_label_category;
 pub mod crds_present;
 pub mod default_storageclass;
 pub mod deployment_ready;
+pub mod etcd_odd;
+pub mod evidence;
+pub mod gpu_label_truthful;
+pub mod inventory_nodes;
 pub mod namespaces_exist;
 pub mod nodes_ready;
+pub mod rdma_label_truthful;
 pub mod registry_secret;
 pub mod strict_arp;
 pub mod system_nodes;
@@ -125,6 +132,12 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<registry_secret::RegistrySecret>::new(),
     &Kind::<system_nodes::SystemNodes>::new(),
     &Kind::<crds_present::CrdsPresent>::new(),
+    &Kind::<bcm_label_category::BcmLabelCategory>::new(),
+    &Kind::<bcm_cpuonly_overlay::BcmCpuonlyOverlay>::new(),
+    &Kind::<rdma_label_truthful::RdmaLabelTruthful>::new(),
+    &Kind::<inventory_nodes::InventoryNodes>::new(),
+    &Kind::<etcd_odd::EtcdOdd>::new(),
+    &Kind::<gpu_label_truthful::GpuLabelTruthful>::new(),
 ];
 
 /// Every check kind.

@@ -193,14 +193,14 @@ pub fn from_yaml(file: &str, text: &str) -> Result<BcmFacts, BcmError> {
             e.message
         ),
     })?;
-    if let Some(s) = &facts.schema {
-        if s != SCHEMA {
-            return Err(err(
-                file,
-                find_line(text, s),
-                format!("unsupported schema `{s}` (this version reads {SCHEMA})"),
-            ));
-        }
+    if let Some(s) = &facts.schema
+        && s != SCHEMA
+    {
+        return Err(err(
+            file,
+            find_line(text, s),
+            format!("unsupported schema `{s}` (this version reads {SCHEMA})"),
+        ));
     }
     let mut seen = BTreeSet::new();
     for o in &facts.overlays {
