@@ -69,6 +69,14 @@ pub struct SelectArgs {
     /// Site file: the intended FQDN, reserved IP, CA bundle, thresholds…
     #[arg(long)]
     pub site: Option<PathBuf>,
+    /// BCM facts: an export file, a folder of saved cmsh outputs, or `cmsh` to run it (head node).
+    /// Overrides the site file's `bcm:` (see docs/bcm.md).
+    #[arg(long, value_name = "PATH|cmsh")]
+    pub bcm: Option<PathBuf>,
+    /// Ansible inventory, INI or YAML (DeepOps: config/inventory). Overrides the site file's
+    /// `inventory:`.
+    #[arg(long, value_name = "PATH")]
+    pub inventory: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -313,8 +321,10 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         _ => Severity::Error,
     };
     let rules = engine::select(&p.set, &p.selection)?;
+    let intent =
+        crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
 
-    let (facts, source) = if !a.snapshot.is_empty() {
+    let (mut facts, source) = if !a.snapshot.is_empty() {
         let loaded = snapshot::load_all(&a.snapshot)?;
         if loaded.ignored > 0 {
             tracing::info!(
@@ -331,6 +341,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         (Facts::default(), "no cluster".to_string())
     };
 
+    crate::collect::intent::apply(&mut facts, intent);
     let results = gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
     let code = gpu_preflight_checks::engine::exit_code(&results, fail_on);
     let phase = a.select.phase.clone().unwrap_or_else(|| "both".into());
@@ -354,7 +365,10 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
 fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let p = prepare(&a.select)?;
     let rules = engine::select(&p.set, &p.selection)?;
-    let (facts, server) = collect_live(&rules, &a.cluster)?;
+    let intent =
+        crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
+    let (mut facts, server) = collect_live(&rules, &a.cluster)?;
+    crate::collect::intent::apply(&mut facts, intent);
     let context = a.cluster.context.as_deref().unwrap_or("current context");
     let body = snapshot::to_json(&facts, &format!("{server} ({context})"))?;
     crate::output::write_atomic(&a.output, &body).map_err(|e| {

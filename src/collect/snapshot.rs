@@ -213,6 +213,12 @@ fn merge_facts(into: &mut Facts, from: Facts) {
     if !matches!(from.api, ApiFact::NotCollected) {
         into.api = from.api;
     }
+    if from.intent.bcm.is_some() {
+        into.intent.bcm = from.intent.bcm;
+    }
+    if from.intent.inventory.is_some() {
+        into.intent.inventory = from.intent.inventory;
+    }
     for (key, fact) in from.resources {
         match (into.resources.get_mut(&key), fact) {
             (Some(KindFact::Listed { items, .. }), KindFact::Listed { items: more, .. }) => {

@@ -2,10 +2,10 @@
 //! configuration, GPU nodes from one with it; the worker labelset covers the cpuonly overlay.
 
 use super::evidence::{GpuContext, NO_BCM, gpu_evidence};
-use super::util::list;
+use super::util::{is_control_plane, list};
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
-use crate::parse::bcm::Overlay;
+use crate::parse::bcm::{Overlay, node_key};
 use serde::Deserialize;
 
 pub struct BcmCpuonlyOverlay;
@@ -147,7 +147,7 @@ impl TypedCheck for BcmCpuonlyOverlay {
                     Finding::pass(
                         target,
                         format!(
-                            "{} node {name} is on {via}, {} {cfg}",
+                            "{} node {name} ({ev}) is on {via}, {} {cfg}",
                             if g { "GPU" } else { "CPU-only" },
                             if nv { "with" } else { "without" }
                         ),
@@ -156,11 +156,23 @@ impl TypedCheck for BcmCpuonlyOverlay {
                 ),
             }
         }
-        // The worker labelset must cover the cpuonly overlays, or their nodes lose the worker label.
+        // The worker labelset must cover the cpuonly overlays, or their nodes lose the worker
+        // label. A cpuonly overlay: containerd without the NVIDIA configuration, applied to at
+        // least one worker (a node without the control-plane role).
+        let workers: std::collections::BTreeSet<String> = ctx
+            .facts
+            .list("nodes")
+            .iter()
+            .filter(|n| !is_control_plane(n))
+            .map(|n| node_key(n.name()))
+            .collect();
         let cpuonly: Vec<&Overlay> = bcm
             .overlays
             .iter()
-            .filter(|o| has_nvidia(o, cfg) == Some(false) && !bcm.overlay_members(o).is_empty())
+            .filter(|o| {
+                has_nvidia(o, cfg) == Some(false)
+                    && bcm.overlay_members(o).iter().any(|m| workers.contains(m))
+            })
             .collect();
         if !cpuonly.is_empty() {
             let target = format!("labelset/{}", p.worker_labelset);

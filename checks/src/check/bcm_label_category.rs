@@ -112,7 +112,7 @@ impl TypedCheck for BcmLabelCategory {
                         Finding::fail(
                             format!("node/{}", n.name()),
                             format!(
-                                "missing: node {} is a member of {scope} ({}) but lacks {sel}",
+                                "missing: node {} ({}) is a member of {scope} but lacks {sel}",
                                 n.name(),
                                 category(n.name())
                             ),
