@@ -18,3 +18,28 @@ impl IntentFacts {
         self.bcm.is_none() && self.inventory.is_none()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::facts::Facts;
+    use crate::parse::{bcm, inventory};
+
+    #[test]
+    fn intent_round_trips_through_the_snapshot_body_and_is_omitted_when_empty() {
+        let empty = serde_json::to_value(Facts::default()).unwrap();
+        assert!(empty.get("intent").is_none());
+        let mut f = Facts::default();
+        f.intent.inventory =
+            Some(inventory::parse("inv", "[etcd]\nm1 ansible_host=127.0.0.1\n").unwrap());
+        f.intent.bcm = Some(
+            bcm::from_yaml(
+                "b.yaml",
+                "nodes: {m1: cat}\nlabelsets: [{name: s, labels: [\"a=b\"], categories: [cat]}]\n",
+            )
+            .unwrap(),
+        );
+        let text = serde_json::to_string(&f).unwrap();
+        let back: Facts = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, f);
+    }
+}

@@ -340,3 +340,48 @@ esac
         );
     }
 }
+
+/// `collect --bcm --inventory` stores the intent in the snapshot, so an offline check of it needs
+/// neither flag and agrees with the live run.
+#[test]
+fn collect_carries_intent_into_the_snapshot() {
+    use gpu_preflight_testkit::apiserver::{ApiServer, Config, load_objects};
+    let server = ApiServer::start(Config {
+        objects: load_objects(&fixture("intent/cluster-broken.yaml")),
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let kc = kc.to_str().unwrap();
+    let intent = [
+        "--bcm",
+        &f("bcm-cmsh-broken"),
+        "--inventory",
+        &f("inventory-broken.ini"),
+    ];
+    let mut live_args = vec!["--kubeconfig", kc, "--only", LBL];
+    live_args.extend(intent);
+    let (code_live, live) = check_json(&live_args);
+    assert_eq!(code_live, 1);
+    let snap = dir.path().join("snap.json");
+    let out = bin()
+        .args(["collect", "--kubeconfig", kc, "--only", LBL])
+        .args(intent)
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code_snap, offline) = check_json(&["--snapshot", snap.to_str().unwrap(), "--only", LBL]);
+    assert_eq!(code_snap, code_live);
+    assert_eq!(offline["results"], live["results"]);
+    assert_eq!(
+        result(&offline, "LBL004", "node/dgx-03")["status"],
+        "fail",
+        "the inventory came from the snapshot"
+    );
+}
