@@ -10,7 +10,7 @@ use std::process::Command;
 const MAX_BYTES: u64 = 64 << 20;
 
 /// The cmsh commands, in the order and under the file names docs/bcm.md documents.
-pub const DEVICES_CMD: &str = "device; list -f hostname:40,category:40,type:20";
+pub const DEVICES_CMD: &str = "device; list -f hostname:40,category:40";
 pub const OVERLAYS_CMD: &str = "configurationoverlay; list";
 pub const LABELSETS_CMD: &str =
     "kubernetes; labelsets; list -f name:30,labels:80,categories:40,overlays:60,nodes:40";

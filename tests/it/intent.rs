@@ -288,7 +288,7 @@ fn bcm_cmsh_runs_only_read_only_list_commands() {
 D='{data}'
 printf '%s\n' "$2" >> '{log}'
 case "$2" in
-  "device; list -f hostname:40,category:40,type:20") cat "$D/devices.txt" ;;
+  "device; list -f hostname:40,category:40") cat "$D/devices.txt" ;;
   "configurationoverlay; list") cat "$D/overlays.txt" ;;
   "kubernetes; labelsets; list -f "*) cat "$D/labelsets.txt" ;;
   "configurationoverlay; use "*"; roles; use generic::containerd; configurations; list")
@@ -383,5 +383,21 @@ fn collect_carries_intent_into_the_snapshot() {
         result(&offline, "LBL004", "node/dgx-03")["status"],
         "fail",
         "the inventory came from the snapshot"
+    );
+}
+
+#[test]
+fn bcm_cmsh_without_cmsh_is_an_input_error() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = bin()
+        .env("PATH", empty.path())
+        .args(["check", "--snapshot", &f("cluster.yaml"), "--bcm", "cmsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("cannot run cmsh") && e.contains("docs/bcm.md"),
+        "{e}"
     );
 }

@@ -567,7 +567,8 @@ pub fn from_cmsh(o: &CmshOutputs) -> Result<BcmFacts, BcmError> {
     }
 
     let (f, t) = &o.labelsets;
-    let ls = parse_table(f, t, &["name", "labels"])?;
+    // Without these columns every labelset would look empty: require them.
+    let ls = parse_table(f, t, &["name", "labels", "categories", "overlays"])?;
     for (line, row) in &ls.rows {
         let get = |n: &str| ls.col(n).map(|i| row[i].as_str()).unwrap_or("");
         let labels = cell_list(f, *line, get("labels"))?;
@@ -659,6 +660,24 @@ kube-dra-worker-cpuonly  500        no             cpu001..cpu003   runai-contro
             split_list(&t.rows[2].1[3]).unwrap(),
             ["cpu001", "cpu002", "cpu003"]
         );
+    }
+
+    #[test]
+    fn default_device_list_columns_are_found_by_name() {
+        let text = "\
+Type                   Hostname (key)     MAC                Category         Ip              Network        Status
+---------------------- ------------------ ------------------ ---------------- --------------- -------------- --------------------
+HeadNode               bcmhead1           FA:16:3E:50:2A:3B                   10.141.255.254  internalnet    [   UP   ]
+PhysicalNode           dgx001             FA:16:3E:C9:1B:5F  dgx              10.141.0.1      internalnet    [   UP   ], health check failed
+";
+        let o = CmshOutputs {
+            devices: ("devices.txt".into(), text.into()),
+            ..outputs()
+        };
+        let f = from_cmsh(&o).unwrap();
+        assert_eq!(f.head_nodes, ["bcmhead1"]);
+        assert_eq!(f.category_of("dgx001"), Some("dgx"));
+        assert_eq!(f.category_of("bcmhead1"), Some(""));
     }
 
     #[test]

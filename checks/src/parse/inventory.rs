@@ -174,6 +174,11 @@ const MAX_EXPANSION: usize = 100_000;
 
 /// Expands Ansible host ranges: `gpu[01:04]`, `node[a:c]`, `h[0:10:2]`.
 fn expand_hosts(pattern: &str) -> Result<Vec<String>, String> {
+    if pattern.matches('[').count() > 8 {
+        return Err(format!(
+            "`{pattern}`: more than 8 ranges in one host pattern"
+        ));
+    }
     let Some(open) = pattern.find('[') else {
         return Ok(vec![pattern.to_string()]);
     };
@@ -686,5 +691,6 @@ mod tests {
         assert_eq!(expand_hosts("n[a:c]x").unwrap(), ["nax", "nbx", "ncx"]);
         assert_eq!(expand_hosts("h[0:4:2]").unwrap(), ["h0", "h2", "h4"]);
         assert!(expand_hosts("h[0:9999999]").is_err());
+        assert!(expand_hosts(&"h[0:1]".repeat(30)).is_err());
     }
 }
