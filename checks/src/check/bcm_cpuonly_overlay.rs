@@ -47,18 +47,19 @@ impl TypedCheck for BcmCpuonlyOverlay {
         };
         let cfg = p.nvidia_configuration.as_str();
         let gcx = GpuContext::new(ctx.facts);
+        let idx = bcm.index();
         let mut out = vec![];
         for n in ctx.facts.list("nodes") {
             let name = n.name();
             let target = format!("node/{name}");
             let (gpu, ev) = gpu_evidence(n, &gcx);
-            let ovs: Vec<&Overlay> = bcm
+            let ovs: Vec<&Overlay> = idx
                 .overlays_of(name)
                 .into_iter()
                 .filter(|o| o.has_containerd_role())
                 .collect();
             let Some(top) = ovs.first() else {
-                let why = if bcm.category_of(name).is_none() {
+                let why = if idx.category_of(name).is_none() {
                     "is not in the BCM device list"
                 } else {
                     "is on no configuration overlay with the containerd role"

@@ -77,8 +77,9 @@ impl TypedCheck for BcmLabelCategory {
             .iter()
             .map(|n| (node_key(n.name()), n))
             .collect();
+        let idx = bcm.index();
         let category = |n: &str| {
-            bcm.category_of(n)
+            idx.category_of(n)
                 .filter(|c| !c.is_empty())
                 .map(|c| format!("category {c}"))
                 .unwrap_or_else(|| "no BCM category".into())
