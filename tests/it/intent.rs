@@ -100,6 +100,11 @@ fn planted_bcm_inconsistencies_fail_naming_the_nodes() {
     let ls = result(&r, "LBL002", "labelset/worker");
     assert_eq!(ls["status"], "fail");
     assert_eq!(ls["observed"], "overlays: kube-dra-worker");
+    assert!(
+        msg(ls).contains("nodes runai-cpu-01, runai-cpu-02 and runai-cpu-03 get no worker label"),
+        "{}",
+        msg(ls)
+    );
     assert_eq!(ls["expected"], "overlays include kube-dra-worker-cpuonly");
     // Other nodes are still judged correctly.
     assert_eq!(result(&r, "LBL002", "node/dgx-02")["status"], "pass");

@@ -192,27 +192,44 @@ impl TypedCheck for BcmCpuonlyOverlay {
                     .observed("absent"),
                 ),
                 Some(ls) => {
-                    let missing: Vec<String> = names
-                        .iter()
-                        .filter(|o| !ls.overlays.contains(o))
-                        .cloned()
-                        .collect();
+                    // An overlay counts as covered when the labelset lists it, or already labels
+                    // all of its workers through categories or nodes.
+                    let labelled = bcm.labelset_members(ls);
+                    let mut missing = vec![];
+                    let mut unlabelled: Vec<String> = vec![];
+                    for o in &cpuonly {
+                        if ls.overlays.contains(&o.name) {
+                            continue;
+                        }
+                        let lost: Vec<String> = bcm
+                            .overlay_members(o)
+                            .into_iter()
+                            .filter(|m| workers.contains(m) && !labelled.contains(m))
+                            .collect();
+                        if !lost.is_empty() {
+                            missing.push(o.name.clone());
+                            unlabelled.extend(lost);
+                        }
+                    }
                     let f = if missing.is_empty() {
                         Finding::pass(
                             target,
                             format!(
-                                "labelset {} includes the cpuonly overlay(s) {}",
+                                "labelset {} covers the cpuonly overlay(s) {}",
                                 ls.name,
                                 list(&names)
                             ),
                         )
                     } else {
+                        unlabelled.sort();
+                        unlabelled.dedup();
                         Finding::fail(
                             target,
                             format!(
-                                "labelset {} does not include cpuonly overlay(s) {}: their nodes get no worker label",
+                                "labelset {} does not include cpuonly overlay(s) {}: nodes {} get no worker label",
                                 ls.name,
-                                list(&missing)
+                                list(&missing),
+                                list(&unlabelled)
                             ),
                         )
                     };
@@ -316,6 +333,11 @@ mod tests {
         let ls = r.iter().find(|f| f.target == "labelset/worker").unwrap();
         assert_eq!(ls.status, Status::Fail);
         assert!(ls.message.contains("kube-dra-worker-cpuonly"));
+        assert!(
+            ls.message.contains("nodes cpu001 get no worker label"),
+            "{}",
+            ls.message
+        );
 
         let mut b = bcm(&["dgx"], &["kube-dra-worker", "kube-dra-worker-cpuonly"]);
         b.overlays[1].priority = 600;
