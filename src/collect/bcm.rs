@@ -24,6 +24,11 @@ pub fn containerd_cmd(overlay: &str, role: &str) -> String {
 pub fn load(spec: &Path) -> anyhow::Result<BcmFacts> {
     let mut facts = if spec.as_os_str() == "cmsh" {
         from_cmsh_command()?
+    } else if !spec.exists() {
+        return Err(exit::input(format!(
+            "{}: no such file or folder; --bcm takes a BCM export file, a folder of saved cmsh outputs, or `cmsh` (see docs/bcm.md)",
+            spec.display()
+        )));
     } else if spec.is_dir() {
         from_folder(spec)?
     } else {
