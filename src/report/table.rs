@@ -85,6 +85,24 @@ pub fn render(report: &Report, style: Style) -> String {
             out.push('\n');
         }
     }
+    for w in &report.waivers {
+        let _ = writeln!(
+            out,
+            "waiver {} {}{}: {} ({} matched{})",
+            w.state,
+            w.rule,
+            w.target
+                .as_deref()
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default(),
+            w.reason,
+            w.matched,
+            w.expires
+                .as_deref()
+                .map(|e| format!(", expires {e}"))
+                .unwrap_or_default()
+        );
+    }
     let s = &report.summary;
     let _ = writeln!(
         out,
