@@ -175,6 +175,10 @@ pub fn main() -> i32 {
     init_logging(cli.verbose);
     match run(cli) {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<exit::Interrupted>().is_some() => {
+            eprintln!("gpu-preflight: {e}");
+            exit::INTERRUPTED
+        }
         Err(e) => {
             if e.downcast_ref::<InputError>().is_some() {
                 eprintln!("gpu-preflight: {e}");
@@ -346,21 +350,34 @@ fn collect_live(
     let rt = runtime()?;
     let pb = progress_bar(kinds.len(), quiet);
     let res = rt.block_on(async {
-        let (client, server) = live::connect(&opts).await?;
-        tracing::info!(server, kinds = kinds.len(), "collecting");
-        let on_kind = |key: &str| {
-            if let Some(pb) = &pb {
-                pb.set_message(key.to_string());
-                pb.inc(1);
-            }
-        };
-        let facts = live::collect(&client, &server, &kinds, &opts, &on_kind).await;
-        Ok((facts, server))
+        tokio::select! {
+            r = collect_from(&opts, &kinds, pb.as_ref()) => r,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::Error::new(exit::Interrupted)),
+        }
     });
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
     res
+}
+
+async fn collect_from(
+    opts: &live::LiveOptions,
+    kinds: &[&'static gpu_preflight_checks::kinds::ResourceKind],
+    pb: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<(Facts, String)> {
+    {
+        let (client, server) = live::connect(opts).await?;
+        tracing::info!(server, kinds = kinds.len(), "collecting");
+        let on_kind = |key: &str| {
+            if let Some(pb) = pb {
+                pb.set_message(key.to_string());
+                pb.inc(1);
+            }
+        };
+        let facts = live::collect(&client, &server, kinds, opts, &on_kind).await;
+        Ok((facts, server))
+    }
 }
 
 fn check(a: CheckArgs) -> anyhow::Result<i32> {

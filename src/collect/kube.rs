@@ -176,6 +176,15 @@ async fn list_kind(client: &Client, kind: &ResourceKind, opts: &LiveOptions) -> 
                 };
             }
             Ok(Err(kube::Error::Api(s))) => match s.code {
+                404 if !kind.crd => {
+                    // A built-in kind always exists; a 404 here is a broken server or proxy.
+                    return KindFact::Failed {
+                        reason: format!(
+                            "the server does not serve {} {} (404)",
+                            api_version, kind.plural
+                        ),
+                    };
+                }
                 404 => {
                     return KindFact::Absent {
                         reason: format!(

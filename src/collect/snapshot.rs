@@ -171,7 +171,7 @@ fn ingest_doc(doc: Value, n: usize, name: &str, into: &mut Loaded) -> anyhow::Re
         // `kubectl get X -o json` Lists of one kind omit apiVersion/kind on items for typed lists.
         let item_kind = kind.strip_suffix("List").unwrap_or("");
         for (j, mut item) in items.into_iter().enumerate() {
-            if item.get("kind").is_none() && !item_kind.is_empty() {
+            if item.is_object() && item.get("kind").is_none() && !item_kind.is_empty() {
                 item["kind"] = Value::String(item_kind.to_string());
                 item["apiVersion"] = Value::String(api_version.to_string());
             }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod ecosystem;
+mod hardening;
 mod live;
 mod reports;
 mod support;
