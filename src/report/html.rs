@@ -21,12 +21,13 @@ h1{margin:0 0 .3rem}.meta{color:#5b6475;margin-bottom:1.2rem}
 .bar{display:flex;height:14px;width:28rem;border-radius:4px;overflow:hidden;background:#eaeef2}
 .bar i{display:block;height:100%}.b-pass{background:#2da44e}.b-fail{background:#cf222e}.b-error{background:#8250df}.b-skip{background:#afb8c1}.b-waived{background:#d4a72c}
 .filters{margin:1rem 0}.filters label{margin-right:1rem}
-table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 3px #0002}
+table{border-collapse:collapse;width:100%;table-layout:fixed;background:#fff;box-shadow:0 1px 3px #0002}
+col.c-st{width:5.5rem}col.c-rule{width:13rem}col.c-sev{width:5.5rem}col.c-tgt{width:22%}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #eaeef2;vertical-align:top;font-size:.92rem}
 th{background:#f3f5f8}.st{font-weight:700;text-transform:uppercase;font-size:.8rem}
 .st-pass{color:#1a7f37}.st-fail{color:#cf222e}.st-error{color:#8250df}.st-skip{color:#6e7781}.st-waived{color:#9a6700}
-code{font-size:.85rem}.ev{color:#5b6475;font-size:.85rem}
-pre{background:#f6f8fa;padding:.6rem;border-radius:6px;overflow-x:auto;font-size:.85rem;margin:.4rem 0 0}
+code{font-size:.85rem;word-break:break-all}.ev{color:#5b6475;font-size:.85rem}
+pre{background:#f6f8fa;padding:.6rem;border-radius:6px;white-space:pre-wrap;word-break:break-word;font-size:.85rem;margin:.4rem 0 0}
 details summary{cursor:pointer;color:#0969da}
 "#;
 
@@ -121,7 +122,7 @@ pub fn render(report: &Report) -> String {
             "<label><input type=\"checkbox\" data-status=\"{st}\"{checked}> {st}</label>"
         );
     }
-    out.push_str("</div>\n<table><thead><tr><th>Status</th><th>Rule</th><th>Severity</th><th>Target</th><th>Finding</th></tr></thead><tbody>\n");
+    out.push_str("</div>\n<table><colgroup><col class=\"c-st\"><col class=\"c-rule\"><col class=\"c-sev\"><col class=\"c-tgt\"><col></colgroup><thead><tr><th>Status</th><th>Rule</th><th>Severity</th><th>Target</th><th>Finding</th></tr></thead><tbody>\n");
     let mut rows: Vec<&RuleResult> = report.results.iter().collect();
     rows.sort_by_key(|r| (order(r.status), std::cmp::Reverse(r.severity)));
     for r in rows {
