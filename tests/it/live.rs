@@ -28,6 +28,24 @@ fn live_run_equals_offline_runs() {
     let kc = kc.to_str().unwrap();
 
     let (code_live, live) = check_json(&["--kubeconfig", kc, "--site", &site()]);
+    // Piped: no progress line, no log noise on stderr.
+    let quiet = bin()
+        .args([
+            "check",
+            "--kubeconfig",
+            kc,
+            "--site",
+            &site(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
     assert_eq!(code_live, 1, "planted failures: {live}");
     assert_eq!(results_of(&live, "K8S001")[0]["status"], "pass");
 
@@ -309,4 +327,38 @@ fn real_kubectl_speaks_to_the_test_server() {
     assert!(stdout.contains("dgx-01"), "{stdout}");
     assert!(stdout.contains("kube-proxy"), "{stdout}");
     assert!(server.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn live_requests_stay_within_the_generated_cluster_role() {
+    let server = demo_server(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    check_json(&["--kubeconfig", kc.to_str().unwrap(), "--site", &site()]);
+    let role = bin()
+        .args(["rbac", "--profile", "runai-bcm"])
+        .output()
+        .unwrap();
+    let role: Value =
+        gpu_preflight_checks::yaml::from_str(&String::from_utf8(role.stdout).unwrap()).unwrap();
+    let allowed = |group: &str, plural: &str| {
+        role["rules"].as_array().unwrap().iter().any(|r| {
+            r["apiGroups"]
+                .as_array()
+                .is_some_and(|g| g.iter().any(|g| g == group))
+                && r["resources"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p == plural))
+        })
+    };
+    for r in server.requests() {
+        assert_eq!(r.method, "GET");
+        let segs: Vec<&str> = r.path.split('/').filter(|s| !s.is_empty()).collect();
+        match segs.as_slice() {
+            ["version"] => {}
+            ["api", "v1", plural] => assert!(allowed("", plural), "{}", r.path),
+            ["apis", group, _, plural] => assert!(allowed(group, plural), "{}", r.path),
+            _ => panic!("unexpected request {}", r.path),
+        }
+    }
 }

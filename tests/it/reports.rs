@@ -266,3 +266,25 @@ fn every_rule_is_documented_and_unique() {
         );
     }
 }
+
+#[test]
+fn deploy_rbac_yaml_is_current_and_read_only() {
+    let set = gpu_preflight::builtin::rules();
+    let all: Vec<_> = set.rules().iter().collect();
+    let want = gpu_preflight::rbac::cluster_role(&all, "gpu-preflight-audit");
+    let path = root().join("deploy/rbac.yaml");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "deploy/rbac.yaml is stale: run `cargo run -- rbac > deploy/rbac.yaml`"
+    );
+    let doc: serde_json::Value = gpu_preflight_checks::yaml::from_str(&have).unwrap();
+    for rule in doc["rules"].as_array().unwrap() {
+        for verb in rule["verbs"].as_array().unwrap() {
+            assert!(verb == "get" || verb == "list", "{rule}");
+        }
+    }
+}

@@ -34,6 +34,9 @@ pub enum Fault {
     Truncate,
     /// Answer `410 Gone` to requests that carry a continue token, N times.
     ExpireContinue(u32),
+    /// Drop the connection without an answer on requests that carry a continue token
+    /// (a connection reset in the middle of a paginated list).
+    ResetMidList,
 }
 
 /// What the server serves.
@@ -149,7 +152,17 @@ impl ApiServer {
                                 let Ok(tls) = acceptor.accept(tcp).await else { return };
                                 let svc = service_fn(move |req| {
                                     let st = st.clone();
-                                    async move { Ok::<_, std::convert::Infallible>(handle(st, req).await) }
+                                    async move {
+                                        if resets(&st, &req) {
+                                            st.log.lock().expect("log").push(Logged {
+                                                method: req.method().to_string(),
+                                                path: req.uri().path().to_string(),
+                                                query: req.uri().query().unwrap_or("").to_string(),
+                                            });
+                                            return Err(std::io::Error::other("injected reset"));
+                                        }
+                                        Ok(handle(st, req).await)
+                                    }
                                 });
                                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                                     .serve_connection(TokioIo::new(tls), svc)
@@ -210,6 +223,17 @@ impl Drop for ApiServer {
 }
 
 type Resp = Response<Full<Bytes>>;
+
+/// Whether a request hits a `ResetMidList` fault.
+fn resets(st: &State, req: &Request<Incoming>) -> bool {
+    let has_continue = req.uri().query().is_some_and(|q| q.contains("continue="));
+    has_continue
+        && st.cfg.faults.iter().any(|(key, f)| {
+            matches!(f, Fault::ResetMidList)
+                && kinds::by_key(key)
+                    .is_some_and(|k| req.uri().path().ends_with(&format!("/{}", k.plural)))
+        })
+}
 
 fn json_resp(code: StatusCode, v: &Value) -> Resp {
     Response::builder()
