@@ -181,11 +181,15 @@ pub fn gpu_evidence(node: &Object, cx: &GpuContext) -> (Option<bool>, String) {
         let n = c.parse::<u32>().unwrap_or(0);
         return (Some(n > 0), format!("label nvidia.com/gpu.count={c}"));
     }
-    if let Some(v) = node.label("feature.node.kubernetes.io/pci-10de.present") {
-        return (
-            Some(v == "true"),
-            format!("label feature.node.kubernetes.io/pci-10de.present={v}"),
-        );
+    // NFD names PCI labels by vendor (`pci-10de.present`, as the GPU Operator configures it) or
+    // by class and vendor (`pci-0302_10de.present`, NFD's default).
+    let labels = node.labels();
+    if let Some((k, v)) = labels.iter().find(|(k, _)| {
+        k.strip_prefix("feature.node.kubernetes.io/pci-")
+            .and_then(|r| r.strip_suffix(".present"))
+            .is_some_and(|dev| dev == "10de" || dev.ends_with("_10de"))
+    }) {
+        return (Some(*v == "true"), format!("label {k}={v}"));
     }
     if !cx.advertising.is_empty() {
         return (
@@ -196,8 +200,7 @@ pub fn gpu_evidence(node: &Object, cx: &GpuContext) -> (Option<bool>, String) {
             ),
         );
     }
-    let nfd = node
-        .labels()
+    let nfd = labels
         .keys()
         .any(|k| k.starts_with("feature.node.kubernetes.io/pci-"));
     if nfd {
@@ -281,6 +284,18 @@ mod tests {
         assert!(ev.contains("10de"));
         let l = node("l", true, json!({"nvidia.com/gpu.count": "4"}));
         assert_eq!(gpu_evidence(&Object(l), &cx).0, Some(true));
+        let class = node(
+            "k",
+            true,
+            json!({"feature.node.kubernetes.io/pci-0302_10de.present": "true"}),
+        );
+        assert_eq!(
+            gpu_evidence(&Object(class), &cx),
+            (
+                Some(true),
+                "label feature.node.kubernetes.io/pci-0302_10de.present=true".into()
+            )
+        );
         let none = node("n", true, json!({}));
         assert_eq!(gpu_evidence(&Object(none), &cx).0, None);
     }
