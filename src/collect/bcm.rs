@@ -3,8 +3,10 @@
 
 use crate::exit;
 use gpu_preflight_checks::parse::bcm::{self, BcmFacts, CmshOutputs};
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Largest BCM input file read.
 const MAX_BYTES: u64 = 64 << 20;
@@ -97,21 +99,76 @@ fn from_folder(dir: &Path) -> anyhow::Result<BcmFacts> {
     bcm::from_cmsh(&out).map_err(|e| exit::input(e.to_string()))
 }
 
+/// How long one cmsh command may run (`GPU_PREFLIGHT_CMSH_TIMEOUT`, seconds; default 120): a
+/// head node with a stuck CMDaemon must not hang the check.
+fn cmsh_timeout() -> Duration {
+    std::env::var("GPU_PREFLIGHT_CMSH_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(120))
+}
+
 /// Runs one read-only cmsh command and returns its output.
 fn cmsh(cmd: &str) -> anyhow::Result<String> {
-    let out = Command::new("cmsh").args(["-c", cmd]).output().map_err(|e| {
-        exit::input(format!(
-            "--bcm cmsh: cannot run cmsh ({e}); run on the BCM head node, or save the outputs into a folder as docs/bcm.md shows"
-        ))
-    })?;
-    if !out.status.success() {
+    let mut child = Command::new("cmsh")
+        .args(["-c", cmd])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            exit::input(format!(
+                "--bcm cmsh: cannot run cmsh ({e}); run on the BCM head node, or save the outputs into a folder as docs/bcm.md shows"
+            ))
+        })?;
+    // Drain both pipes while waiting, so a large output cannot block the child.
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut v);
+            }
+            v
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let limit = cmsh_timeout();
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait()? {
+            Some(st) => break st,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(exit::input(format!(
+                    "cmsh -c \"{cmd}\" did not finish within {limit:?} (GPU_PREFLIGHT_CMSH_TIMEOUT); is CMDaemon responding?"
+                )));
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    if !status.success() {
         return Err(exit::input(format!(
-            "cmsh -c \"{cmd}\" failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
+            "cmsh -c \"{cmd}\" failed ({status}): {}",
+            String::from_utf8_lossy(&stderr).trim()
         )));
     }
-    String::from_utf8(out.stdout)
+    String::from_utf8(stdout)
         .map_err(|_| exit::input(format!("cmsh -c \"{cmd}\": output is not UTF-8")))
 }
 

@@ -406,3 +406,30 @@ fn bcm_cmsh_without_cmsh_is_an_input_error() {
         "{e}"
     );
 }
+
+/// A cmsh that never answers (stuck CMDaemon) is stopped after the timeout: exit 2, not a hang.
+#[cfg(unix)]
+#[test]
+fn bcm_cmsh_that_hangs_is_stopped() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cmsh = dir.path().join("cmsh");
+    std::fs::write(&cmsh, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&cmsh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let start = std::time::Instant::now();
+    let out = bin()
+        .env("PATH", path)
+        .env("GPU_PREFLIGHT_CMSH_TIMEOUT", "0.5")
+        .args(["check", "--snapshot", &f("cluster.yaml"), "--bcm", "cmsh"])
+        .output()
+        .unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("did not finish within 500ms"), "{e}");
+}
