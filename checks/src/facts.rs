@@ -59,6 +59,9 @@ pub struct Facts {
     /// Keyed by [`ResourceKind::key`]. A kind missing from the map was not collected.
     #[serde(default)]
     pub resources: BTreeMap<String, KindFact>,
+    /// DNS/TLS/HTTP probes of the platform endpoint and the site's certificate files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<crate::probe::Probes>,
 }
 
 /// Why a needed kind cannot be used, as the engine reports it.

@@ -5,6 +5,7 @@
 //! rule's metadata into [`RuleResult`]s. Same facts in, same results out — which is what makes an
 //! offline audit of a snapshot agree with a live run.
 
+pub mod cert;
 pub mod check;
 pub mod diff;
 pub mod engine;
@@ -12,6 +13,7 @@ pub mod facts;
 pub mod kinds;
 pub mod model;
 pub mod object;
+pub mod probe;
 pub mod prune;
 pub mod rules;
 pub mod site;

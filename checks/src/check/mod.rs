@@ -14,11 +14,20 @@ pub mod api_reachable;
 pub mod crds_present;
 pub mod default_storageclass;
 pub mod deployment_ready;
+pub mod dns_resolves;
+pub mod dns_stray_aaaa;
+pub mod endpoint;
+pub mod monitoring_endpoints;
 pub mod namespaces_exist;
 pub mod nodes_ready;
 pub mod registry_secret;
 pub mod strict_arp;
 pub mod system_nodes;
+pub mod tls_chain;
+pub mod tls_expiry;
+pub mod tls_files;
+pub mod tls_name;
+pub mod tls_secret;
 
 /// What a check needs collected.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,6 +134,14 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<registry_secret::RegistrySecret>::new(),
     &Kind::<system_nodes::SystemNodes>::new(),
     &Kind::<crds_present::CrdsPresent>::new(),
+    &Kind::<dns_resolves::DnsResolves>::new(),
+    &Kind::<dns_stray_aaaa::DnsStrayAaaa>::new(),
+    &Kind::<tls_name::TlsName>::new(),
+    &Kind::<tls_chain::TlsChain>::new(),
+    &Kind::<tls_expiry::TlsExpiry>::new(),
+    &Kind::<tls_files::TlsFiles>::new(),
+    &Kind::<tls_secret::TlsSecret>::new(),
+    &Kind::<monitoring_endpoints::MonitoringEndpoints>::new(),
 ];
 
 /// Every check kind.
