@@ -136,6 +136,8 @@ pub struct CheckArgs {
     /// Waivers file: accepted failures with a reason and an optional expiry date.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    #[command(flatten)]
+    pub probes: crate::collect::probes::ProbeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -147,6 +149,8 @@ pub struct CollectArgs {
     /// Snapshot file to write.
     #[arg(short, long)]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub probes: crate::collect::probes::ProbeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -431,7 +435,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         None => None,
     };
 
-    let (facts, source) = if !a.snapshot.is_empty() {
+    let (mut facts, source) = if !a.snapshot.is_empty() {
         let loaded = snapshot::load_all(&a.snapshot)?;
         if loaded.ignored > 0 {
             tracing::info!(
@@ -447,6 +451,11 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     } else {
         (Facts::default(), "no cluster".to_string())
     };
+    if a.snapshot.is_empty() {
+        crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
+    } else {
+        crate::collect::probes::attach_offline(&rules, &p.site, &mut facts);
+    }
 
     let mut results =
         gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
@@ -497,7 +506,12 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
 fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let p = prepare(&a.select)?;
     let rules = engine::select(&p.set, &p.selection)?;
-    let (facts, server) = collect_live(&rules, &a.cluster, false)?;
+    let (mut facts, server) = if engine::needs_cluster(&rules) {
+        collect_live(&rules, &a.cluster, false)?
+    } else {
+        (Facts::default(), "no cluster".to_string())
+    };
+    crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
     let context = a.cluster.context.as_deref().unwrap_or("current context");
     let body = snapshot::to_json(&facts, &format!("{server} ({context})"))?;
     crate::output::write_atomic(&a.output, &body).map_err(|e| {
