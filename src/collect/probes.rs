@@ -239,25 +239,33 @@ async fn run_network(
     let (dns_res, mut tls_res, http_res) = tokio::join!(dns_fut, tls_reserved, http_fut);
 
     if let (Some(name), true) = (&fqdn, plan.tls) {
-        let extra = resolved_addresses(&dns_res, site.platform.reserved_ip);
-        let more = join_all(extra.into_iter().map(|ip| {
-            bounded(
-                &sem,
-                tls::probe(
-                    Arc::clone(&config),
-                    SocketAddr::new(ip, port),
-                    name,
-                    "dns",
-                    t,
-                ),
-            )
-        }))
-        .await;
-        tls_res.extend(more);
+        let extra: Vec<SocketAddr> = resolved_addresses(&dns_res, site.platform.reserved_ip)
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect();
+        tls_res.extend(tls_all(&config, &extra, name, "dns", &sem, t).await);
     }
     probes.dns = dns_res;
     probes.tls = tls_res;
     probes.http = http_res;
+}
+
+/// Handshakes with every target concurrently, at most as many at once as `sem` allows, each
+/// bounded by `timeout`: the whole batch costs about one timeout however many targets are dead.
+pub async fn tls_all(
+    config: &Arc<rustls::ClientConfig>,
+    targets: &[SocketAddr],
+    sni: &str,
+    via: &str,
+    sem: &Semaphore,
+    timeout: Duration,
+) -> Vec<gpu_preflight_checks::probe::TlsProbe> {
+    join_all(
+        targets
+            .iter()
+            .map(|a| bounded(sem, tls::probe(Arc::clone(config), *a, sni, via, timeout))),
+    )
+    .await
 }
 
 /// Addresses the FQDN resolved to, other than the reserved IP, each once.

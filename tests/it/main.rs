@@ -3,6 +3,7 @@
 mod cli;
 mod ecosystem;
 mod hardening;
+mod endpoint;
 mod live;
 mod reports;
 mod support;
