@@ -513,7 +513,12 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     };
     crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
     let context = a.cluster.context.as_deref().unwrap_or("current context");
-    let body = snapshot::to_json(&facts, &format!("{server} ({context})"))?;
+    let source = if engine::needs_cluster(&rules) {
+        format!("{server} ({context})")
+    } else {
+        "endpoint probes only (no cluster)".to_string()
+    };
+    let body = snapshot::to_json(&facts, &source)?;
     crate::output::write_atomic(&a.output, &body).map_err(|e| {
         exit::input(format!(
             "{}: cannot write snapshot: {e}",

@@ -111,6 +111,33 @@ fn dns_answers_map_to_verdicts() {
     let d1 = one(&r, "DNS001");
     assert_eq!(d1["status"], "fail");
     assert!(msg(d1).contains("NXDOMAIN"), "{d1}");
+
+    // A server that is not authoritative for the zone (and does not recurse) refuses.
+    let server = DnsServer::start("example.org", &[("runai.example.org", ip(RESERVED))]);
+    let s = dns_site(dir.path(), &server);
+    let (_, r) = probe_check(&["--site", &s, "--only", "DNS001"]);
+    let d1 = one(&r, "DNS001");
+    assert_eq!(d1["status"], "fail", "{d1}");
+    assert!(
+        msg(d1).contains(&format!("{} answered REFUSED", server.addr)),
+        "{d1}"
+    );
+}
+
+#[test]
+fn probe_options_are_validated() {
+    for (flag, value) in [
+        ("--probe-timeout", "0"),
+        ("--probe-timeout", "nan"),
+        ("--concurrency", "0"),
+    ] {
+        let out = bin()
+            .args(["check", "--only", "DNS001", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(flag));
+    }
 }
 
 #[test]
@@ -595,4 +622,56 @@ fn probe_benchmark_200_endpoints_10_dead() {
         );
         assert_eq!(timeouts, 10);
     }
+}
+
+/// Regenerates `fixtures/demo/probes.json`: real probes of a loopback "ingress" at
+/// 127.0.5.10:443 that omits its intermediate, resolved by a DNS server at 127.0.5.53:53.
+/// Needs root (ports below 1024): `cargo test --test it regenerate_demo_probes -- --ignored`.
+#[test]
+#[ignore]
+fn regenerate_demo_probes() {
+    let fqdn = "runai.demo.example";
+    let pki = Pki::new(fqdn);
+    let _tls = TlsServer::start_on(
+        "127.0.5.10:443".parse().unwrap(),
+        &pki.case(Case::MissingIntermediate),
+    );
+    let _dns = DnsServer::start_on(
+        "127.0.5.53:53".parse().unwrap(),
+        "demo.example",
+        &[(fqdn, ip("127.0.5.10"))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("customer-ca.pem"), &pki.root_pem).unwrap();
+    let s = site(
+        dir.path(),
+        &format!(
+            "platform:\n  fqdn: {fqdn}\n  reserved_ip: 127.0.5.10\n  port: 443\n  ca_bundle: customer-ca.pem\ndns:\n  servers: [\"127.0.5.53\"]\n"
+        ),
+    );
+    let snap = dir.path().join("probes.json");
+    let out = bin()
+        .env_remove("GPU_PREFLIGHT_NO_PROBES")
+        .args([
+            "collect",
+            "--site",
+            &s,
+            "--only",
+            "DNS001,DNS002,TLS001,TLS002,TLS003",
+            "-o",
+        ])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The bundle's recorded path names the temporary folder; record it as the site would.
+    let text = std::fs::read_to_string(&snap).unwrap().replace(
+        &dir.path().join("customer-ca.pem").display().to_string(),
+        "certs/customer-ca.pem",
+    );
+    std::fs::write(fixture("demo/probes.json"), text).unwrap();
 }

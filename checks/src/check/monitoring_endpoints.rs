@@ -80,8 +80,12 @@ impl TypedCheck for MonitoringEndpoints {
                 let target = format!("service/{ns}/{}", svc.name());
                 let probe = probes.and_then(|pr| pr.http.iter().find(|h| h.port == port));
                 let Some(h) = probe else {
+                    let why = match probes {
+                        Some(p) if p.network => "no Ready node with an InternalIP to ask",
+                        _ => "the input has no HTTP probe facts",
+                    };
                     return Finding::pass(&target, format!(
-                        "Service {ns}/{} exposes {ui} on NodePort {port} (HTTP not probed: no probe facts)", svc.name()))
+                        "Service {ns}/{} exposes {ui} on NodePort {port} (HTTP not probed: {why})", svc.name()))
                         .expected(expected)
                         .observed(format!("NodePort {port}, HTTP not probed"));
                 };

@@ -18,6 +18,9 @@ pub struct Params {
     pub name: String,
 }
 
+/// What ingress-nginx serves when it has no usable default certificate.
+const FAKE_CN: &str = "Kubernetes Ingress Controller Fake Certificate";
+
 fn d_ns() -> String {
     "ingress-nginx".into()
 }
@@ -47,7 +50,9 @@ impl TypedCheck for TlsSecret {
                 .unwrap_or_else(|_| "?".into());
             let observed = format!("served {served} ({subject})");
             let Some(_) = secret else {
-                return Finding::fail(&target, format!("Secret {sref} not found: the ingress has no default certificate configured, so it serves its built-in fake certificate"))
+                return Finding::fail(&target, format!(
+                    "Secret {sref} not found, so nothing says which certificate {} should serve (it serves `{subject}`); cm-kubernetes-setup creates it when signed certificates are provided",
+                    t.endpoint))
                     .expected(format!("Secret {sref} with tls.crt"))
                     .observed("absent");
             };
@@ -59,6 +64,10 @@ impl TypedCheck for TlsSecret {
             let expected = format!("served leaf SHA-256 = {want} (Secret {sref})");
             if &served == want {
                 Finding::pass(&target, format!("{} serves the certificate of Secret {sref}", t.endpoint))
+            } else if subject.contains(FAKE_CN) {
+                Finding::fail(&target, format!(
+                    "{} serves ingress-nginx's built-in `{FAKE_CN}`, not the certificate in Secret {sref} (SHA-256 {want}): the controller did not load the Secret (check --default-ssl-certificate and the controller log)",
+                    t.endpoint))
             } else {
                 Finding::fail(&target, format!(
                     "{} serves `{subject}` (SHA-256 {served}), not the certificate in Secret {sref} (SHA-256 {want}): the ingress has not picked up the Secret, or another ingress answers on this address"
@@ -152,5 +161,14 @@ mod tests {
         assert!(!f.message.contains("secret-key"));
         let f = run(&a.der, None);
         assert!(f.message.contains("not found"), "{}", f.message);
+        assert!(f.message.contains("it serves `CN=a`"), "{}", f.message);
+        let fake = testpki::leaf(FAKE_CN, &["ingress.local"], NOW - 1, NOW + 86_400, &ca);
+        let f = run(&fake.der, Some(&a.der));
+        assert!(
+            f.message
+                .contains("built-in `Kubernetes Ingress Controller Fake Certificate`"),
+            "{}",
+            f.message
+        );
     }
 }

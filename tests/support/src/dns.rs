@@ -21,6 +21,15 @@ impl DnsServer {
     /// Serves zone `origin` (e.g. `example.com`) with `records` (`(name, ip)`; an IPv4 address
     /// makes an A record, IPv6 an AAAA record). Names not listed answer NXDOMAIN.
     pub fn start(origin: &str, records: &[(&str, IpAddr)]) -> DnsServer {
+        Self::start_on("127.0.0.1:0".parse().expect("addr"), origin, records)
+    }
+
+    /// As [`DnsServer::start`], on a given loopback address and port.
+    pub fn start_on(bind: SocketAddr, origin: &str, records: &[(&str, IpAddr)]) -> DnsServer {
+        assert!(
+            bind.ip().is_loopback(),
+            "test servers listen on loopback only"
+        );
         let origin = Name::from_str(&format!("{}.", origin.trim_end_matches('.'))).expect("origin");
         let mut zone =
             InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::empty(
@@ -53,7 +62,7 @@ impl DnsServer {
         let mut catalog = Catalog::new();
         catalog.upsert(LowerName::new(&origin), vec![Arc::new(zone)]);
 
-        let std_sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let std_sock = std::net::UdpSocket::bind(bind).expect("bind udp");
         std_sock.set_nonblocking(true).expect("nonblocking");
         let addr = std_sock.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

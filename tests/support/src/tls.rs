@@ -211,7 +211,15 @@ pub struct TlsServer {
 impl TlsServer {
     /// Starts on `ip` (a loopback address) and a random port.
     pub fn start(ip: IpAddr, served: &Served) -> TlsServer {
-        assert!(ip.is_loopback(), "test servers listen on loopback only");
+        Self::start_on(SocketAddr::new(ip, 0), served)
+    }
+
+    /// As [`TlsServer::start`], on a given loopback address and port.
+    pub fn start_on(bind: SocketAddr, served: &Served) -> TlsServer {
+        assert!(
+            bind.ip().is_loopback(),
+            "test servers listen on loopback only"
+        );
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -220,7 +228,7 @@ impl TlsServer {
             .with_single_cert(served.chain.clone(), served.key.clone_key())
             .expect("server TLS config");
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let std_listener = std::net::TcpListener::bind(SocketAddr::new(ip, 0)).expect("bind");
+        let std_listener = std::net::TcpListener::bind(bind).expect("bind");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let addr = std_listener.local_addr().expect("addr");
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
