@@ -440,6 +440,30 @@ fn cert_files_before_loading() {
     assert_eq!(partial["status"], "fail");
     assert!(msg(&partial).contains("incomplete chain"), "{partial}");
 
+    // Broken files are named, never a panic.
+    std::fs::write(d.join("garbage.key"), "not a key\n").unwrap();
+    let bad_key = run("runai.pem", "garbage.key");
+    assert_eq!(bad_key["status"], "fail");
+    assert!(
+        msg(&bad_key).contains("garbage.key: no usable PEM private key"),
+        "{bad_key}"
+    );
+    let no_cert = run("missing.pem", "runai.key");
+    assert_eq!(no_cert["status"], "fail");
+    assert!(
+        msg(&no_cert).contains("missing.pem: cannot read"),
+        "{no_cert}"
+    );
+    std::fs::write(
+        d.join("ca.pem"),
+        "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let bad_ca = run("runai.pem", "runai.key");
+    assert_eq!(bad_ca["status"], "fail");
+    assert!(msg(&bad_ca).contains("ca.pem"), "{bad_ca}");
+    std::fs::write(d.join("ca.pem"), &pki.root_pem).unwrap();
+
     // The private key never reaches a snapshot.
     let s = site(
         d,

@@ -101,6 +101,10 @@ impl TypedCheck for TlsFiles {
                     observed.push(format!("chain: {}", problem.code()));
                 }
             },
+            Err(f) if p.ca_bundle.is_some() => {
+                problems.push(f.message);
+                observed.push("CA bundle unusable".into());
+            }
             Err(_) => notes
                 .push("no `platform.ca_bundle` given, so the chain was not verified".to_string()),
         }

@@ -88,7 +88,6 @@ pub struct Pki {
     pub fqdn: String,
     pub root_pem: String,
     pub root_der: CertificateDer<'static>,
-    root: Ca,
     issuing: Ca,
     other_issuing: Ca,
 }
@@ -103,20 +102,14 @@ impl Pki {
             fqdn: fqdn.to_string(),
             root_pem: root.pem.clone(),
             root_der: root.der.clone(),
-            root,
             issuing,
             other_issuing,
         }
     }
 
-    /// The issuing CA's PEM (for bundles that include it).
+    /// The issuing CA's PEM (for bundles that include the intermediate).
     pub fn issuing_pem(&self) -> &str {
         &self.issuing.pem
-    }
-
-    /// The root's PEM again (kept for symmetry with `issuing_pem`).
-    pub fn root(&self) -> &str {
-        &self.root.pem
     }
 
     /// The certificate chain and key for one case.
