@@ -2,8 +2,8 @@
 
 mod cli;
 mod ecosystem;
-mod hardening;
 mod endpoint;
+mod hardening;
 mod live;
 mod reports;
 mod support;
