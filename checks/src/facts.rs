@@ -59,6 +59,10 @@ pub struct Facts {
     /// Keyed by [`ResourceKind::key`]. A kind missing from the map was not collected.
     #[serde(default)]
     pub resources: BTreeMap<String, KindFact>,
+    /// NIC firmware configuration (`mstconfig -e q`) per node and PCI address; empty when no
+    /// firmware input was given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub firmware: crate::parse::mstconfig::FirmwareFacts,
 }
 
 /// Why a needed kind cannot be used, as the engine reports it.

@@ -8,12 +8,17 @@
 pub mod check;
 pub mod engine;
 pub mod facts;
+pub mod iprange;
 pub mod kinds;
+pub mod metallb;
 pub mod model;
 pub mod object;
+pub mod parse;
 pub mod prune;
 pub mod rules;
+pub mod selector;
 pub mod site;
+pub mod sriov;
 pub mod yaml;
 
 pub use engine::{EvalOptions, evaluate};
