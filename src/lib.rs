@@ -6,9 +6,11 @@ pub mod builtin;
 pub mod cli;
 pub mod collect;
 pub mod docs;
+pub mod drift;
 pub mod engine;
 pub mod exit;
 pub mod output;
+pub mod rbac;
 pub mod report;
 pub mod site;
 

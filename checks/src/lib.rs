@@ -6,6 +6,7 @@
 //! offline audit of a snapshot agree with a live run.
 
 pub mod check;
+pub mod diff;
 pub mod engine;
 pub mod facts;
 pub mod iprange;
@@ -19,6 +20,7 @@ pub mod rules;
 pub mod selector;
 pub mod site;
 pub mod sriov;
+pub mod waiver;
 pub mod yaml;
 
 pub use engine::{EvalOptions, evaluate};

@@ -69,12 +69,14 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
     Ok((client, server))
 }
 
-/// Asks for the server version, then lists every kind concurrently.
+/// Asks for the server version, then lists every kind concurrently. `on_kind` is called as each
+/// kind finishes (progress display).
 pub async fn collect(
     client: &Client,
     server: &str,
     kinds: &[&ResourceKind],
     opts: &LiveOptions,
+    on_kind: &(dyn Fn(&str) + Sync),
 ) -> Facts {
     let mut facts = Facts {
         api: version(client, server, opts.timeout).await,
@@ -84,7 +86,12 @@ pub async fn collect(
         // Every cluster rule reports the one cause; listing would only repeat it per kind.
         return facts;
     }
-    let lists = join_all(kinds.iter().map(|k| list_kind(client, k, opts))).await;
+    let lists = join_all(kinds.iter().map(|k| async move {
+        let fact = list_kind(client, k, opts).await;
+        on_kind(k.key);
+        fact
+    }))
+    .await;
     for (k, fact) in kinds.iter().zip(lists) {
         facts.resources.insert(k.key.to_string(), fact);
     }
@@ -169,6 +176,15 @@ async fn list_kind(client: &Client, kind: &ResourceKind, opts: &LiveOptions) -> 
                 };
             }
             Ok(Err(kube::Error::Api(s))) => match s.code {
+                404 if !kind.crd => {
+                    // A built-in kind always exists; a 404 here is a broken server or proxy.
+                    return KindFact::Failed {
+                        reason: format!(
+                            "the server does not serve {} {} (404)",
+                            api_version, kind.plural
+                        ),
+                    };
+                }
                 404 => {
                     return KindFact::Absent {
                         reason: format!(

@@ -41,6 +41,18 @@ pub struct Loaded {
     pub files: Vec<PathBuf>,
 }
 
+/// Loads several inputs and merges them (objects of the same kind are concatenated).
+pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
+    let mut all = Loaded::default();
+    for p in paths {
+        let one = load(p)?;
+        merge_facts(&mut all.facts, one.facts);
+        all.ignored += one.ignored;
+        all.files.extend(one.files);
+    }
+    Ok(all)
+}
+
 /// Loads a file or a folder (every `*.json`, `*.yaml`, `*.yml` in it, sorted, not recursive).
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let mut loaded = Loaded::default();
@@ -159,7 +171,7 @@ fn ingest_doc(doc: Value, n: usize, name: &str, into: &mut Loaded) -> anyhow::Re
         // `kubectl get X -o json` Lists of one kind omit apiVersion/kind on items for typed lists.
         let item_kind = kind.strip_suffix("List").unwrap_or("");
         for (j, mut item) in items.into_iter().enumerate() {
-            if item.get("kind").is_none() && !item_kind.is_empty() {
+            if item.is_object() && item.get("kind").is_none() && !item_kind.is_empty() {
                 item["kind"] = Value::String(item_kind.to_string());
                 item["apiVersion"] = Value::String(api_version.to_string());
             }

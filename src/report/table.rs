@@ -40,10 +40,10 @@ pub fn render(report: &Report, style: Style) -> String {
         t.set_header(vec!["Status", "Rule", "Sev", "Target", "Message"]);
         for r in rows {
             let mut msg = r.message.clone();
-            if matches!(r.status, Status::Fail | Status::Waived) {
-                if let (Some(e), Some(o)) = (&r.expected, &r.observed) {
-                    let _ = write!(msg, "\nexpected: {e}\nobserved: {o}");
-                }
+            if matches!(r.status, Status::Fail | Status::Waived)
+                && let (Some(e), Some(o)) = (&r.expected, &r.observed)
+            {
+                let _ = write!(msg, "\nexpected: {e}\nobserved: {o}");
             }
             if let Some(w) = &r.waiver {
                 let _ = write!(msg, "\nwaived: {w}");
@@ -68,7 +68,7 @@ pub fn render(report: &Report, style: Style) -> String {
             failing.push(r);
         }
     }
-    failing.sort_by(|a, b| b.severity.cmp(&a.severity));
+    failing.sort_by_key(|r| std::cmp::Reverse(r.severity));
     if !failing.is_empty() {
         let _ = writeln!(out, "How to fix");
         let _ = writeln!(out, "----------");
@@ -84,6 +84,24 @@ pub fn render(report: &Report, style: Style) -> String {
             }
             out.push('\n');
         }
+    }
+    for w in &report.waivers {
+        let _ = writeln!(
+            out,
+            "waiver {} {}{}: {} ({} matched{})",
+            w.state,
+            w.rule,
+            w.target
+                .as_deref()
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default(),
+            w.reason,
+            w.matched,
+            w.expires
+                .as_deref()
+                .map(|e| format!(", expires {e}"))
+                .unwrap_or_default()
+        );
     }
     let s = &report.summary;
     let _ = writeln!(

@@ -1,4 +1,8 @@
 //! Integration tests: one binary (faster to link), one module per area.
 
 mod cli;
+mod ecosystem;
+mod hardening;
+mod live;
+mod reports;
 mod support;

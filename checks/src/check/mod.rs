@@ -86,6 +86,12 @@ impl<T> Kind<T> {
     }
 }
 
+impl<T> Default for Kind<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T: TypedCheck> Kind<T> {
     fn parse(params: &Value) -> Result<T::Params, String> {
         let v = if params.is_null() {
