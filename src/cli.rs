@@ -136,6 +136,10 @@ pub struct CheckArgs {
     /// Waivers file: accepted failures with a reason and an optional expiry date.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// NIC firmware queries (`mstconfig -e -d <pci> q` outputs): DIR/<node>/<pci>.txt or
+    /// DIR/<node>_<pci>.txt. Read from disk only.
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -147,6 +151,9 @@ pub struct CollectArgs {
     /// Snapshot file to write.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// NIC firmware queries to include in the snapshot (see `check --firmware`).
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -431,7 +438,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         None => None,
     };
 
-    let (facts, source) = if !a.snapshot.is_empty() {
+    let (mut facts, source) = if !a.snapshot.is_empty() {
         let loaded = snapshot::load_all(&a.snapshot)?;
         if loaded.ignored > 0 {
             tracing::info!(
@@ -448,6 +455,9 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         (Facts::default(), "no cluster".to_string())
     };
 
+    if let Some(dir) = &a.firmware {
+        crate::collect::firmware::load_into(dir, &mut facts)?;
+    }
     let mut results =
         gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
     let outcomes = match &waivers {
@@ -497,7 +507,10 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
 fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let p = prepare(&a.select)?;
     let rules = engine::select(&p.set, &p.selection)?;
-    let (facts, server) = collect_live(&rules, &a.cluster, false)?;
+    let (mut facts, server) = collect_live(&rules, &a.cluster, false)?;
+    if let Some(dir) = &a.firmware {
+        crate::collect::firmware::load_into(dir, &mut facts)?;
+    }
     let context = a.cluster.context.as_deref().unwrap_or("current context");
     let body = snapshot::to_json(&facts, &format!("{server} ({context})"))?;
     crate::output::write_atomic(&a.output, &body).map_err(|e| {

@@ -37,13 +37,14 @@ pub fn pool_ranges(pool: &Object) -> (Vec<AddrRange>, Vec<String>) {
     (ok, bad)
 }
 
-/// Pools (in `namespace`, or anywhere when `None`) with an entry containing `ip`.
+/// Pools (in `namespace`, or anywhere when `None`) with an entry containing `ip`, the most
+/// specific entry first (a `/32` reservation before a wide general-purpose pool).
 pub fn pools_containing<'a>(
     facts: &'a Facts,
     namespace: Option<&str>,
     ip: IpAddr,
 ) -> Vec<(&'a Object, AddrRange)> {
-    facts
+    let mut v: Vec<(&Object, AddrRange)> = facts
         .list(POOLS)
         .iter()
         .filter(|p| namespace.is_none() || p.namespace() == namespace)
@@ -51,10 +52,13 @@ pub fn pools_containing<'a>(
             pool_ranges(p)
                 .0
                 .into_iter()
-                .find(|r| r.contains(ip))
+                .filter(|r| r.contains(ip))
+                .min_by_key(AddrRange::size)
                 .map(|r| (p, r))
         })
-        .collect()
+        .collect();
+    v.sort_by_key(|(_, r)| r.size());
+    v
 }
 
 /// `name: a, b` for every pool in a namespace, for "what is there" messages.
@@ -116,4 +120,34 @@ pub fn ingress_ips(svc: &Object) -> Vec<String> {
 /// as addresses, not strings).
 pub fn same_ip(text: &str, ip: IpAddr) -> bool {
     text.trim().parse::<IpAddr>().is_ok_and(|a| a == ip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::facts;
+    use serde_json::json;
+
+    #[test]
+    fn most_specific_pool_first_and_requested_ips() {
+        let f = facts(&[(
+            POOLS,
+            vec![
+                json!({"metadata": {"name": "general", "namespace": "metallb-system"},
+                       "spec": {"addresses": ["127.0.5.0/24"]}}),
+                json!({"metadata": {"name": "ingress-pool", "namespace": "metallb-system"},
+                       "spec": {"addresses": ["127.0.9.0/24", "127.0.5.10/32"]}}),
+            ],
+        )]);
+        let ip = "127.0.5.10".parse().unwrap();
+        let found = pools_containing(&f, Some("metallb-system"), ip);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].0.name(), "ingress-pool");
+        assert!(found[0].1.is_single());
+        let svc = Object(json!({"metadata": {"name": "s", "annotations": {
+            ANN_IPS: "127.0.5.10, fd00::10", ANN_IPS_OLD: "127.0.5.11"}},
+            "spec": {"loadBalancerIP": "127.0.5.12"}}));
+        let got: Vec<String> = requested_ips(&svc).into_iter().map(|(_, ip)| ip).collect();
+        assert_eq!(got, ["127.0.5.12", "127.0.5.10", "fd00::10", "127.0.5.11"]);
+    }
 }

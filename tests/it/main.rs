@@ -4,5 +4,6 @@ mod cli;
 mod ecosystem;
 mod hardening;
 mod live;
+mod metallb_sriov;
 mod reports;
 mod support;

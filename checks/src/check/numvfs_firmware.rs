@@ -62,14 +62,12 @@ fn firmware_verdict(fw: &DeviceConfig, want: i64) -> (Result<String, (bool, Stri
             show(eff_num)
         ));
     }
-    if let Some(e) = eff_en.and_then(value_bool) {
-        if e != want_en {
-            reboot.push(format!(
-                "SRIOV_EN {col}={} must flip to {}",
-                show(eff_en),
-                if want_en { "True" } else { "False" }
-            ));
-        }
+    if eff_en.and_then(value_bool).is_some_and(|e| e != want_en) {
+        reboot.push(format!(
+            "SRIOV_EN {col}={} must flip to {}",
+            show(eff_en),
+            if want_en { "True" } else { "False" }
+        ));
     }
     if !reboot.is_empty() {
         return (Err((true, reboot.join("; "))), observed);

@@ -246,9 +246,24 @@ pub fn parse(text: &str) -> Result<FirmwareQuery, ParseError> {
                         ),
                     ));
                 };
+                let key = key.trim().to_ascii_lowercase();
+                let known = matches!(
+                    key.as_str(),
+                    "device" | "device type" | "name" | "description" | "pci device"
+                );
+                // Unknown header keys are tolerated inside a device block only, so that the
+                // shell's "mstconfig: command not found" is not mistaken for a header.
+                if !known && dev.is_none() {
+                    return Err(err(
+                        n,
+                        format!(
+                            "expected `Device #N:` or a device header line (Device type:, Name:, Device:), found `{t}`"
+                        ),
+                    ));
+                }
                 let d = dev.get_or_insert_with(DeviceConfig::default);
                 let value = value.trim();
-                match key.trim().to_ascii_lowercase().as_str() {
+                match key.as_str() {
                     "device" => {
                         d.device = value.to_string();
                         d.pci = normalize_pci(value);
@@ -346,6 +361,8 @@ mod tests {
         assert!(e.to_string().contains("NUM_OF_VFS has 2 value(s)"), "{e}");
         let e = parse("-E- Failed to open the device\n").unwrap_err();
         assert!(e.to_string().contains("line 1") && e.to_string().contains("Failed to open"));
+        let e = parse("mstconfig: command not found\n").unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
         let e = parse("Device type: ConnectX7\n").unwrap_err();
         assert!(e.to_string().contains("no `Configurations:`"), "{e}");
         assert!(parse("").is_err());
