@@ -448,3 +448,79 @@ fn missing_reserved_ip_skips_naming_the_field() {
     assert_eq!(x["status"], "pass");
     assert!(x["message"].as_str().unwrap().contains("--firmware"));
 }
+
+#[test]
+fn live_run_and_collected_snapshot_agree_with_the_offline_folder() {
+    use gpu_preflight_testkit::apiserver::{ApiServer, Config, load_objects};
+    let good = fixture("metallb-sriov/good");
+    let mut files: Vec<_> = std::fs::read_dir(&good)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let objects = files.iter().flat_map(|f| load_objects(f)).collect();
+    let server = ApiServer::start(Config {
+        objects,
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let site = fixture("metallb-sriov/site.yaml");
+    let fw = good.join("firmware");
+    let only = RULES.join(",");
+    let common = [
+        "--site",
+        site.to_str().unwrap(),
+        "--firmware",
+        fw.to_str().unwrap(),
+        "--only",
+        &only,
+    ];
+    let mut live_args = vec!["--kubeconfig", kc.to_str().unwrap()];
+    live_args.extend(common);
+    let (code, live) = check_json(&live_args);
+    assert_eq!(code, 0, "{live:#}");
+
+    // collect --firmware puts the firmware facts into the snapshot: no --firmware needed after.
+    let snap = dir.path().join("snap.json");
+    let out = bin()
+        .args(["collect", "--kubeconfig", kc.to_str().unwrap(), "-o"])
+        .arg(&snap)
+        .args(common)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, offline) = check_json(&[
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--site",
+        site.to_str().unwrap(),
+        "--only",
+        &only,
+    ]);
+    assert_eq!(offline["results"], live["results"]);
+    let sriov004 = results_of(&offline, "SRIOV004");
+    assert!(
+        sriov004[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no reboot needed")
+    );
+
+    let (_, folder) = check_json(&[
+        "--snapshot",
+        good.to_str().unwrap(),
+        "--firmware",
+        fw.to_str().unwrap(),
+        "--site",
+        site.to_str().unwrap(),
+        "--only",
+        &only,
+    ]);
+    assert_eq!(folder["results"], live["results"]);
+}

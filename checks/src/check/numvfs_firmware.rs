@@ -155,7 +155,15 @@ impl TypedCheck for NumvfsFirmware {
                 let total = i.total_vfs;
                 let mut limits = vec![];
                 if let Some(t) = total.filter(|t| want > *t) {
-                    limits.push(format!("numVfs {want} exceeds the PF's totalvfs {t}"));
+                    // mlx5 reports the firmware's NUM_OF_VFS as sriov_totalvfs.
+                    let why = if i.vendor.eq_ignore_ascii_case(MELLANOX) {
+                        format!(
+                            " (on ConnectX, totalvfs is the firmware's NUM_OF_VFS: the operator would rewrite the firmware and reboot node {node})"
+                        )
+                    } else {
+                        String::new()
+                    };
+                    limits.push(format!("numVfs {want} exceeds the PF's totalvfs {t}{why}"));
                 }
                 if i.vendor.eq_ignore_ascii_case(MELLANOX) && want > MELLANOX_MAX_VFS {
                     limits.push(format!(

@@ -64,7 +64,8 @@ impl TypedCheck for PoliciesCoverNics {
             let mut missing = vec![];
             for i in &ifaces {
                 match sriov::policy_for(&policies, l, i) {
-                    Some(pol) => covered.push(format!("{} ({}) by {}", i.name, i.pci, pol.name())),
+                    Some(pol) if pol.name() == i.name => covered.push(i.name.to_string()),
+                    Some(pol) => covered.push(format!("{} by {}", i.name, pol.name())),
                     None => missing.push(format!("{} ({}, device {})", i.name, i.pci, i.device_id)),
                 }
             }
@@ -73,7 +74,7 @@ impl TypedCheck for PoliciesCoverNics {
                 Finding::pass(
                     &target,
                     format!(
-                        "node {node}: all {} {} interfaces are configured: {}",
+                        "node {node}: all {} {} interfaces are selected by a policy: {}",
                         ifaces.len(),
                         p.link_type,
                         covered.join(", ")

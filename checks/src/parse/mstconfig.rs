@@ -371,6 +371,31 @@ mod tests {
     }
 
     #[test]
+    fn truncated_or_mangled_output_never_panics() {
+        // Every prefix (a capture cut short) and every single-byte corruption either parses or
+        // gives a located error.
+        for cut in 0..EXTENDED.len() {
+            if EXTENDED.is_char_boundary(cut) {
+                let _ = parse(&EXTENDED[..cut]);
+            }
+        }
+        let bytes = EXTENDED.as_bytes();
+        for (i, b) in [b'*', b':', b'(', b'\t', b'#', 0xff]
+            .iter()
+            .cycle()
+            .take(400)
+            .enumerate()
+        {
+            let mut v = bytes.to_vec();
+            let at = (i * 7919) % v.len();
+            v[at] = *b;
+            if let Err(e) = parse(&String::from_utf8_lossy(&v)) {
+                assert!(!e.message.is_empty());
+            }
+        }
+    }
+
+    #[test]
     fn values_and_pci_addresses() {
         assert_eq!(value_number("IB(1)"), Some(1));
         assert_eq!(value_number("16"), Some(16));
