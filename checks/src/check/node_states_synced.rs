@@ -32,6 +32,13 @@ impl TypedCheck for NodeStatesSynced {
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let expected = "syncStatus: Succeeded, lastSyncError empty, no Reboot_Required/Drain_Required annotation";
+        // One lookup table, not a scan per state: linear on 5,000-node clusters.
+        let node_state_ann: std::collections::HashMap<&str, &str> = ctx
+            .facts
+            .list("nodes")
+            .iter()
+            .filter_map(|n| n.annotation(NODE_ANNOTATION).map(|a| (n.name(), a)))
+            .collect();
         ctx.facts
             .list(STATES)
             .iter()
@@ -54,11 +61,7 @@ impl TypedCheck for NodeStatesSynced {
                     .iter()
                     .filter_map(|k| s.annotation(k).map(|v| (k.to_string(), v)))
                     .collect();
-                if let Some(v) = ctx
-                    .facts
-                    .get("nodes", None, node)
-                    .and_then(|n| n.annotation(NODE_ANNOTATION))
-                {
+                if let Some(v) = node_state_ann.get(node) {
                     anns.push((format!("node annotation {NODE_ANNOTATION}"), v));
                 }
                 for (k, v) in &anns {
