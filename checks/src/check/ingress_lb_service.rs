@@ -253,6 +253,12 @@ mod tests {
             "service/ingress-nginx/ingress-nginx-controller-lb1"
         );
         assert!(r.message.contains("has not assigned"));
+        assert!(
+            r.expected
+                .as_deref()
+                .unwrap()
+                .contains("status.loadBalancer.ingress[].ip = 127.0.5.10")
+        );
         assert_eq!(
             r.observed.as_deref(),
             Some("spec.loadBalancerIP=127.0.5.10; status.loadBalancer.ingress ip: []")

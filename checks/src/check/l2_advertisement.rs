@@ -271,6 +271,12 @@ mod tests {
         assert_eq!(r.status, Status::Fail);
         assert!(r.message.contains("ingress-pool"));
         assert_eq!(r.observed.as_deref(), Some("l2-ingress → [other-pool]"));
+        assert!(
+            r.expected
+                .as_deref()
+                .unwrap()
+                .contains("listing ingress-pool in spec.ipAddressPools")
+        );
         let r = run(
             json!({"ipAddressPools": ["ingress-pool"], "nodeSelectors": [
             {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["b"]}]}]}),

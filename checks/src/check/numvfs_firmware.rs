@@ -153,7 +153,21 @@ impl TypedCheck for NumvfsFirmware {
                     ));
                 }
                 let total = i.total_vfs;
-                let mut limits = vec![];
+                let mut limits: Vec<String> = pol
+                    .problems
+                    .iter()
+                    .map(|e| format!("policy {} spec.nicSelector.{e}", pol.name()))
+                    .collect();
+                // A `pf#first-last` range must lie within the VFs the policy creates.
+                for pf in pol.pf_names.iter().filter(|p| p.name == i.name) {
+                    if let Some((a, b)) = pf.range.filter(|(_, b)| i64::from(*b) >= want) {
+                        limits.push(format!(
+                            "spec.nicSelector.pfNames `{}#{a}-{b}` reaches VF {b}, but numVfs {want} creates VFs 0-{}",
+                            pf.name,
+                            want - 1
+                        ));
+                    }
+                }
                 if let Some(t) = total.filter(|t| want > *t) {
                     // mlx5 reports the firmware's NUM_OF_VFS as sriov_totalvfs.
                     let why = if i.vendor.eq_ignore_ascii_case(MELLANOX) {
@@ -365,6 +379,22 @@ mod tests {
         let r = run(f, None);
         assert!(
             r.message.contains("ConnectX maximum of 128"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn vf_range_beyond_numvfs_fails() {
+        let mut f = cluster(8);
+        if let Some(crate::facts::KindFact::Listed { items, .. }) = f.resources.get_mut(POLICIES) {
+            items[0].0["spec"]["nicSelector"]["pfNames"] = json!(["ibp26s0#0-15"]);
+        }
+        let r = run(f, None);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.message
+                .contains("`ibp26s0#0-15` reaches VF 15, but numVfs 8 creates VFs 0-7"),
             "{}",
             r.message
         );
