@@ -105,6 +105,12 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
             e.valid_up_to()
         ))
     })?;
+    parse_text(&name.to_string(), text, into)
+}
+
+/// Parses the text of one input file (snapshot, kubectl List, objects) into `into`. `name` is
+/// used in error messages. Pure: the fuzz target drives it directly.
+pub fn parse_text(name: &str, text: &str, into: &mut Loaded) -> anyhow::Result<()> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let docs: Vec<Value> = if text.trim_start().starts_with(['{', '[']) {
         let v: Value = serde_json::from_str(text).map_err(|e| {
@@ -125,7 +131,7 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
         )));
     }
     for (i, doc) in docs.into_iter().enumerate() {
-        ingest_doc(doc, i + 1, &name.to_string(), into)?;
+        ingest_doc(doc, i + 1, name, into)?;
     }
     Ok(())
 }

@@ -7,3 +7,4 @@
 
 pub mod apiserver;
 pub mod pki;
+pub mod synth;
