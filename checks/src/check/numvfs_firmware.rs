@@ -70,6 +70,13 @@ fn firmware_verdict(fw: &DeviceConfig, want: i64) -> (Result<String, (bool, Stri
         ));
     }
     if !reboot.is_empty() {
+        // Current differs but Next Boot already holds numVfs: the operator has written the
+        // firmware and the node waits for the reboot that applies it.
+        if cur_num.is_some() && next_num.and_then(value_number) == Some(want) {
+            reboot.push(format!(
+                "the change is already staged (Next Boot NUM_OF_VFS={want}) and takes effect at the next firmware reset (cold reboot or mlxfwreset)"
+            ));
+        }
         return (Err((true, reboot.join("; "))), observed);
     }
     let mut pending = vec![];
@@ -352,6 +359,18 @@ mod tests {
             "{}",
             r.message
         );
+    }
+
+    #[test]
+    fn staged_change_still_reboots_and_says_so() {
+        let r = run(cluster(8), Some(extended("16", "8", "True(1)")));
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.message.contains("Current NUM_OF_VFS=16 ≠ numVfs 8"),
+            "{}",
+            r.message
+        );
+        assert!(r.message.contains("already staged") && r.message.contains("WILL reboot"));
     }
 
     #[test]

@@ -72,6 +72,35 @@ enum Column {
     Default,
     Current,
     NextBoot,
+    /// A column a newer tool may add; its values are read past, not kept.
+    Other,
+}
+
+/// Columns of a `Configurations:` header (or of the `#  Default  Current  Next Boot` line some
+/// versions print): names separated by two or more spaces.
+fn columns_of(rest: &str) -> Result<Vec<Column>, String> {
+    let cols: Vec<Column> = rest
+        .split("  ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| match name.to_ascii_lowercase().as_str() {
+            "default" => Column::Default,
+            "current" => Column::Current,
+            "next boot" => Column::NextBoot,
+            _ => Column::Other,
+        })
+        .collect();
+    if cols.is_empty() {
+        // Older tools print no header; the plain query shows the Next Boot value.
+        return Ok(vec![Column::NextBoot]);
+    }
+    if cols.iter().all(|c| *c == Column::Other) {
+        return Err(format!(
+            "column header `{}` names none of Default, Current, Next Boot",
+            rest.trim()
+        ));
+    }
+    Ok(cols)
 }
 
 impl DeviceConfig {
@@ -172,27 +201,12 @@ pub fn parse(text: &str) -> Result<FirmwareQuery, ParseError> {
         }
         if let Some(rest) = t.strip_prefix("Configurations:") {
             dev.get_or_insert_with(DeviceConfig::default);
-            let mut cols = Vec::new();
-            for name in rest.split("  ").map(str::trim).filter(|s| !s.is_empty()) {
-                cols.push(match name.to_ascii_lowercase().as_str() {
-                    "default" => Column::Default,
-                    "current" => Column::Current,
-                    "next boot" => Column::NextBoot,
-                    _ => {
-                        return Err(err(
-                            n,
-                            format!(
-                                "unknown column `{name}` (expected Default, Current or Next Boot)"
-                            ),
-                        ));
-                    }
-                });
-            }
-            if cols.is_empty() {
-                // Older tools print no header; the plain query shows the Next Boot value.
-                cols.push(Column::NextBoot);
-            }
-            columns = Some(cols);
+            columns = Some(columns_of(rest).map_err(|m| err(n, m))?);
+            continue;
+        }
+        if let (Some(rest), Some(_)) = (t.strip_prefix('#'), &columns) {
+            // `#   Default   Current   Next Boot` repeats (or, after grep, replaces) the header.
+            columns = Some(columns_of(rest).map_err(|m| err(n, m))?);
             continue;
         }
         match &columns {
@@ -233,6 +247,7 @@ pub fn parse(text: &str) -> Result<FirmwareQuery, ParseError> {
                         Column::Default => p.default = v,
                         Column::Current => p.current = v,
                         Column::NextBoot => p.next_boot = v,
+                        Column::Other => {}
                     }
                 }
                 d.params.insert(name.to_ascii_uppercase(), p);
@@ -329,6 +344,25 @@ mod tests {
     }
 
     #[test]
+    fn hash_header_lines_and_unknown_columns() {
+        // As captured on a DGX by `mstconfig -d 0000:18:00.0 q`: the operator staged 8 VFs.
+        let text = "Device:  0000:18:00.0\nConfigurations:\n*        NUM_OF_VFS                          16              16              8\n         #                                   Default         Current         Next Boot\n*        NUM_OF_VFS                          16              16              8\n";
+        // The first row comes before the `#` header, under the one-column plain header.
+        assert!(parse(text).is_err());
+        let text = "Device:  0000:18:00.0\nConfigurations:   Default   Current   Next Boot   RW\n*  NUM_OF_VFS   0   16   8   RW\n         #       Default         Current         Next Boot\n*  SRIOV_EN   False(0)   True(1)   True(1)\n";
+        let q = parse(text).unwrap();
+        let p = q.devices[0].param("NUM_OF_VFS").unwrap();
+        assert_eq!(
+            (p.current.as_deref(), p.next_boot.as_deref()),
+            (Some("16"), Some("8"))
+        );
+        assert_eq!(
+            q.devices[0].param("SRIOV_EN").unwrap().current.as_deref(),
+            Some("True(1)")
+        );
+    }
+
+    #[test]
     fn plain_form_and_several_devices() {
         let text = "Device #1:\n----------\nDevice type:    ConnectX6\nPCI device:     /dev/mst/mt4123_pciconf0\nDevice:         17:00.0\n\nConfigurations:                              Next Boot\n         NUM_OF_VFS                          8\n         SRIOV_EN                            True(1)\n         LINK_TYPE_P1                        IB(1)\n\nDevice #2:\n----------\nDevice:         /dev/mst/mt4123_pciconf1\nConfigurations:\n         NUM_OF_VFS                          0\n";
         let q = parse(text).unwrap();
@@ -366,8 +400,9 @@ mod tests {
         let e = parse("Device type: ConnectX7\n").unwrap_err();
         assert!(e.to_string().contains("no `Configurations:`"), "{e}");
         assert!(parse("").is_err());
-        let e = parse("Configurations:  Default  Factory\n").unwrap_err();
-        assert!(e.to_string().contains("Factory"));
+        let e = parse("Configurations:  Factory  Vendor\n").unwrap_err();
+        assert!(e.to_string().contains("Factory"), "{e}");
+        assert_eq!(e.line, 1);
     }
 
     #[test]
