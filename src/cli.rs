@@ -138,6 +138,10 @@ pub struct CheckArgs {
     pub waivers: Option<PathBuf>,
     #[command(flatten)]
     pub probes: crate::collect::probes::ProbeArgs,
+    /// NIC firmware queries (`mstconfig -e -d <pci> q` outputs): DIR/<node>/<pci>.txt or
+    /// DIR/<node>_<pci>.txt. Read from disk only.
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -151,6 +155,9 @@ pub struct CollectArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub probes: crate::collect::probes::ProbeArgs,
+    /// NIC firmware queries to include in the snapshot (see `check --firmware`).
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -457,6 +464,9 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         crate::collect::probes::attach_offline(&rules, &p.site, &mut facts);
     }
 
+    if let Some(dir) = &a.firmware {
+        crate::collect::firmware::load_into(dir, &mut facts)?;
+    }
     let mut results =
         gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
     let outcomes = match &waivers {
@@ -512,6 +522,9 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
         (Facts::default(), "no cluster".to_string())
     };
     crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
+    if let Some(dir) = &a.firmware {
+        crate::collect::firmware::load_into(dir, &mut facts)?;
+    }
     let context = a.cluster.context.as_deref().unwrap_or("current context");
     let source = if engine::needs_cluster(&rules) {
         format!("{server} ({context})")

@@ -10,13 +10,18 @@ pub mod check;
 pub mod diff;
 pub mod engine;
 pub mod facts;
+pub mod iprange;
 pub mod kinds;
+pub mod metallb;
 pub mod model;
 pub mod object;
+pub mod parse;
 pub mod probe;
 pub mod prune;
 pub mod rules;
+pub mod selector;
 pub mod site;
+pub mod sriov;
 pub mod waiver;
 pub mod yaml;
 

@@ -219,6 +219,9 @@ fn merge_facts(into: &mut Facts, from: Facts) {
     if !matches!(from.api, ApiFact::NotCollected) {
         into.api = from.api;
     }
+    for (node, devices) in from.firmware {
+        into.firmware.entry(node).or_default().extend(devices);
+    }
     for (key, fact) in from.resources {
         match (into.resources.get_mut(&key), fact) {
             (Some(KindFact::Listed { items, .. }), KindFact::Listed { items: more, .. }) => {

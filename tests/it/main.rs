@@ -5,5 +5,6 @@ mod ecosystem;
 mod endpoint;
 mod hardening;
 mod live;
+mod metallb_sriov;
 mod reports;
 mod support;
