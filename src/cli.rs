@@ -144,6 +144,12 @@ pub struct CheckArgs {
     /// Waivers file: accepted failures with a reason and an optional expiry date.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    #[command(flatten)]
+    pub probes: crate::collect::probes::ProbeArgs,
+    /// NIC firmware queries (`mstconfig -e -d <pci> q` outputs): DIR/<node>/<pci>.txt or
+    /// DIR/<node>_<pci>.txt. Read from disk only.
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +161,11 @@ pub struct CollectArgs {
     /// Snapshot file to write.
     #[arg(short, long)]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub probes: crate::collect::probes::ProbeArgs,
+    /// NIC firmware queries to include in the snapshot (see `check --firmware`).
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -457,7 +468,15 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     } else {
         (Facts::default(), "no cluster".to_string())
     };
+    if a.snapshot.is_empty() {
+        crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
+    } else {
+        crate::collect::probes::attach_offline(&rules, &p.site, &mut facts);
+    }
 
+    if let Some(dir) = &a.firmware {
+        crate::collect::firmware::load_into(dir, &mut facts)?;
+    }
     crate::collect::intent::apply(&mut facts, intent);
     let mut results =
         gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
@@ -510,10 +529,23 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let rules = engine::select(&p.set, &p.selection)?;
     let intent =
         crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
-    let (mut facts, server) = collect_live(&rules, &a.cluster, false)?;
+    let (mut facts, server) = if engine::needs_cluster(&rules) {
+        collect_live(&rules, &a.cluster, false)?
+    } else {
+        (Facts::default(), "no cluster".to_string())
+    };
+    crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
+    if let Some(dir) = &a.firmware {
+        crate::collect::firmware::load_into(dir, &mut facts)?;
+    }
     crate::collect::intent::apply(&mut facts, intent);
     let context = a.cluster.context.as_deref().unwrap_or("current context");
-    let body = snapshot::to_json(&facts, &format!("{server} ({context})"))?;
+    let source = if engine::needs_cluster(&rules) {
+        format!("{server} ({context})")
+    } else {
+        "endpoint probes only (no cluster)".to_string()
+    };
+    let body = snapshot::to_json(&facts, &source)?;
     crate::output::write_atomic(&a.output, &body).map_err(|e| {
         exit::input(format!(
             "{}: cannot write snapshot: {e}",

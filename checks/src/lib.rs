@@ -5,18 +5,24 @@
 //! rule's metadata into [`RuleResult`]s. Same facts in, same results out — which is what makes an
 //! offline audit of a snapshot agree with a live run.
 
+pub mod cert;
 pub mod check;
 pub mod diff;
 pub mod engine;
 pub mod facts;
 pub mod intent;
+pub mod iprange;
 pub mod kinds;
+pub mod metallb;
 pub mod model;
 pub mod object;
 pub mod parse;
+pub mod probe;
 pub mod prune;
 pub mod rules;
+pub mod selector;
 pub mod site;
+pub mod sriov;
 pub mod waiver;
 pub mod yaml;
 

@@ -90,6 +90,41 @@ pub struct Expect {
     pub cert_min_days: u32,
     #[serde(default = "d_fraction")]
     pub rdma_bandwidth_fraction: Fraction,
+    /// NodePorts of the monitoring UIs (DeepOps defaults).
+    #[serde(default)]
+    pub monitoring_ports: MonitoringPorts,
+}
+
+/// NodePorts of Grafana, Prometheus and Alertmanager (MON001).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringPorts {
+    #[serde(default = "d_grafana")]
+    pub grafana: u16,
+    #[serde(default = "d_prometheus")]
+    pub prometheus: u16,
+    #[serde(default = "d_alertmanager")]
+    pub alertmanager: u16,
+}
+
+fn d_grafana() -> u16 {
+    30200
+}
+fn d_prometheus() -> u16 {
+    30500
+}
+fn d_alertmanager() -> u16 {
+    30400
+}
+
+impl Default for MonitoringPorts {
+    fn default() -> Self {
+        MonitoringPorts {
+            grafana: d_grafana(),
+            prometheus: d_prometheus(),
+            alertmanager: d_alertmanager(),
+        }
+    }
 }
 
 fn d_ingress() -> u32 {
@@ -116,6 +151,7 @@ impl Default for Expect {
             runai_system_nodes: d_system_nodes(),
             cert_min_days: d_cert_days(),
             rdma_bandwidth_fraction: d_fraction(),
+            monitoring_ports: MonitoringPorts::default(),
         }
     }
 }

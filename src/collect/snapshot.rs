@@ -225,6 +225,9 @@ fn merge_facts(into: &mut Facts, from: Facts) {
     if from.intent.inventory.is_some() {
         into.intent.inventory = from.intent.inventory;
     }
+    for (node, devices) in from.firmware {
+        into.firmware.entry(node).or_default().extend(devices);
+    }
     for (key, fact) in from.resources {
         match (into.resources.get_mut(&key), fact) {
             (Some(KindFact::Listed { items, .. }), KindFact::Listed { items: more, .. }) => {
@@ -234,6 +237,9 @@ fn merge_facts(into: &mut Facts, from: Facts) {
                 into.resources.insert(key, fact);
             }
         }
+    }
+    if let Some(p) = from.probes {
+        crate::collect::probes::merge(&mut into.probes, p);
     }
 }
 

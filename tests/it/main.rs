@@ -2,8 +2,10 @@
 
 mod cli;
 mod ecosystem;
+mod endpoint;
 mod hardening;
 mod intent;
 mod live;
+mod metallb_sriov;
 mod reports;
 mod support;

@@ -16,16 +16,37 @@ pub mod bcm_label_category;
 pub mod crds_present;
 pub mod default_storageclass;
 pub mod deployment_ready;
+pub mod dns_resolves;
+pub mod dns_stray_aaaa;
+pub mod endpoint;
 pub mod etcd_odd;
 pub mod evidence;
 pub mod gpu_label_truthful;
+pub mod ib_networks_wired;
+pub mod ingress_lb_service;
 pub mod inventory_nodes;
+pub mod l2_advertisement;
+pub mod metallb_installed;
+pub mod monitoring_endpoints;
 pub mod namespaces_exist;
+pub mod network_operator_ready;
+pub mod node_states_synced;
 pub mod nodes_ready;
+pub mod numvfs_firmware;
+pub mod parallel_node_config;
+pub mod policies_cover_nics;
+pub mod pool_service_allocation;
 pub mod rdma_label_truthful;
 pub mod registry_secret;
+pub mod reserved_ip_pool;
+pub mod reserved_ip_unique;
 pub mod strict_arp;
 pub mod system_nodes;
+pub mod tls_chain;
+pub mod tls_expiry;
+pub mod tls_files;
+pub mod tls_name;
+pub mod tls_secret;
 
 /// What a check needs collected.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -138,6 +159,26 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<inventory_nodes::InventoryNodes>::new(),
     &Kind::<etcd_odd::EtcdOdd>::new(),
     &Kind::<gpu_label_truthful::GpuLabelTruthful>::new(),
+    &Kind::<dns_resolves::DnsResolves>::new(),
+    &Kind::<dns_stray_aaaa::DnsStrayAaaa>::new(),
+    &Kind::<tls_name::TlsName>::new(),
+    &Kind::<tls_chain::TlsChain>::new(),
+    &Kind::<tls_expiry::TlsExpiry>::new(),
+    &Kind::<tls_files::TlsFiles>::new(),
+    &Kind::<tls_secret::TlsSecret>::new(),
+    &Kind::<monitoring_endpoints::MonitoringEndpoints>::new(),
+    &Kind::<metallb_installed::MetallbInstalled>::new(),
+    &Kind::<reserved_ip_pool::ReservedIpPool>::new(),
+    &Kind::<pool_service_allocation::PoolServiceAllocation>::new(),
+    &Kind::<l2_advertisement::L2Advertisement>::new(),
+    &Kind::<ingress_lb_service::IngressLbService>::new(),
+    &Kind::<reserved_ip_unique::ReservedIpUnique>::new(),
+    &Kind::<network_operator_ready::NetworkOperatorReady>::new(),
+    &Kind::<parallel_node_config::ParallelNodeConfig>::new(),
+    &Kind::<policies_cover_nics::PoliciesCoverNics>::new(),
+    &Kind::<numvfs_firmware::NumvfsFirmware>::new(),
+    &Kind::<node_states_synced::NodeStatesSynced>::new(),
+    &Kind::<ib_networks_wired::IbNetworksWired>::new(),
 ];
 
 /// Every check kind.

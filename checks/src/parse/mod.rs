@@ -1,5 +1,6 @@
-//! Parsers of tool outputs and intent files. Pure: text in, typed facts or a located error out.
+//! Parsers of tool output and intent files (pure: text in, typed data or a located error out).
 
 pub mod bcm;
 mod hostile;
 pub mod inventory;
+pub mod mstconfig;
