@@ -89,6 +89,8 @@ fn live_run_equals_offline_runs() {
     let strip = |v: Vec<Value>| -> Vec<Value> {
         v.into_iter()
             .filter(|r| r["rule"] != "K8S001" && !lacking.contains(&r["rule"]))
+            // The dump carries recorded endpoint probes; the live run here has probes off.
+            .filter(|r| r["area"] != "Platform endpoint" && r["rule"] != "MON001")
             .collect()
     };
     assert_eq!(strip(results(&dump)), strip(results(&live)));
