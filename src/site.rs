@@ -19,10 +19,11 @@ pub fn load(path: &Path) -> anyhow::Result<Site> {
         Site::parse(&text).map_err(|e| exit::input(format!("{}: {e}", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let resolve = |p: &mut Option<PathBuf>| {
-        if let Some(x) = p {
-            if x.is_relative() && x.as_os_str() != "cmsh" {
-                *x = base.join(&*x);
-            }
+        if let Some(x) = p
+            && x.is_relative()
+            && x.as_os_str() != "cmsh"
+        {
+            *x = base.join(&*x);
         }
     };
     resolve(&mut site.platform.ca_bundle);

@@ -53,13 +53,13 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
         )];
     };
     let needs = kind.needs(&rule.params);
-    if !needs.kinds.is_empty() {
-        if let ApiFact::Unreachable { cause } = &ctx.facts.api {
-            return vec![Finding::error(
-                "cluster",
-                format!("not evaluated: the API server is unreachable (K8S001): {cause}"),
-            )];
-        }
+    if !needs.kinds.is_empty()
+        && let ApiFact::Unreachable { cause } = &ctx.facts.api
+    {
+        return vec![Finding::error(
+            "cluster",
+            format!("not evaluated: the API server is unreachable (K8S001): {cause}"),
+        )];
     }
     let mut missing = Vec::new();
     for key in &needs.kinds {

@@ -27,11 +27,18 @@ pub const NVIDIA_VENDOR: &str = "0x10de";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Probe<T> {
-    Found { value: T },
+    Found {
+        value: T,
+    },
     /// The path does not exist: a fact, not an error ("no /sys/class/infiniband").
-    Missing { path: String },
+    Missing {
+        path: String,
+    },
     /// The path exists but could not be read.
-    Unreadable { path: String, reason: String },
+    Unreadable {
+        path: String,
+        reason: String,
+    },
 }
 
 impl<T> Probe<T> {
@@ -360,7 +367,10 @@ impl NodeFacts {
         if let Some(d) = self.rdma_devices.value().filter(|d| !d.is_empty()) {
             ev.push(format!(
                 "RDMA devices {}",
-                d.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                d.iter()
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if let Some(p) = self.mellanox_pci.value().filter(|p| !p.is_empty()) {
@@ -473,6 +483,101 @@ pub fn labelled_rdma_capable(node: &Object) -> bool {
     RDMA_CAPABLE_LABELS
         .iter()
         .any(|l| node.label(l).is_some_and(|v| v == "true"))
+}
+
+/// The skip message of a node rule run without node facts.
+pub const NO_FACTS: &str = "no node facts given: run `gpu-preflight node -o NODE.json` on each node (docs/node-agent.md) and pass the folder with `--node-facts DIR`";
+
+/// Which nodes a node rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every node with facts.
+    All,
+    /// Nodes labelled RDMA-capable or with RDMA hardware in their facts; every node with facts
+    /// when the input has no Node objects to read labels from.
+    Rdma,
+    /// Only nodes labelled RDMA-capable or with RDMA hardware in their facts.
+    RdmaCapable,
+}
+
+/// A node a rule judges: its name, its facts and its Node object when the input has one.
+pub struct Target<'a> {
+    pub node: String,
+    pub facts: &'a NodeFacts,
+    pub object: Option<&'a Object>,
+}
+
+impl Target<'_> {
+    pub fn target(&self) -> String {
+        format!("node/{}", self.node)
+    }
+}
+
+/// Nodes in scope plus skip findings for out-of-scope nodes, nodes without facts and facts files
+/// naming no node. `Err` is the single skip finding when no node facts were given at all.
+pub fn scope<'a>(
+    facts: &'a crate::facts::Facts,
+    scope: Scope,
+) -> Result<(Vec<Target<'a>>, Vec<crate::model::Finding>), crate::model::Finding> {
+    use crate::model::Finding;
+    let local = &facts.node_local;
+    if local.facts.is_empty() {
+        return Err(Finding::skip("cluster", NO_FACTS));
+    }
+    let nodes = facts.list("nodes");
+    let m = match_nodes(local, nodes);
+    let obj = |name: &str| nodes.iter().find(|n| n.name() == name);
+    let mut targets = Vec::new();
+    let mut extra = Vec::new();
+    for (name, f) in m.pairs {
+        let object = obj(&name);
+        let labelled = object.is_some_and(labelled_rdma_capable);
+        let in_scope = match scope {
+            Scope::All => true,
+            Scope::Rdma => nodes.is_empty() || labelled || !f.rdma_evidence().is_empty(),
+            Scope::RdmaCapable => labelled || !f.rdma_evidence().is_empty(),
+        };
+        if in_scope {
+            targets.push(Target {
+                node: name,
+                facts: f,
+                object,
+            });
+        } else {
+            extra.push(Finding::skip(
+                format!("node/{name}"),
+                format!(
+                    "node {name} is not RDMA-capable: no {} label and no RDMA device or Mellanox PCI function in its node facts",
+                    RDMA_CAPABLE_LABELS[0]
+                ),
+            ));
+        }
+    }
+    for name in m.nodes_without {
+        let labelled = obj(&name).is_some_and(labelled_rdma_capable);
+        if scope == Scope::All || labelled {
+            extra.push(Finding::skip(
+                format!("node/{name}"),
+                format!(
+                    "no node facts for node {name}: expected {name}.json in the --node-facts folder"
+                ),
+            ));
+        }
+    }
+    for key in m.unknown_files {
+        let host = local
+            .facts
+            .get(&key)
+            .map(|f| f.hostname.as_str())
+            .unwrap_or("");
+        extra.push(Finding::skip(
+            format!("node-facts/{key}"),
+            format!(
+                "node facts `{key}` (hostname {host}) name no Kubernetes node in the input: name the file after the node (NODE.json) or pass --node-name to `gpu-preflight node`"
+            ),
+        ));
+    }
+    Ok((targets, extra))
 }
 
 #[cfg(test)]

@@ -143,8 +143,7 @@ impl RuleSet {
             }
             self.rules.push(rule);
         }
-        self.rules
-            .sort_by(|a, b| id_order(&a.id).cmp(&id_order(&b.id)));
+        self.rules.sort_by_key(|r| id_order(&r.id));
         Ok(())
     }
 }

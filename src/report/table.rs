@@ -40,10 +40,10 @@ pub fn render(report: &Report, style: Style) -> String {
         t.set_header(vec!["Status", "Rule", "Sev", "Target", "Message"]);
         for r in rows {
             let mut msg = r.message.clone();
-            if matches!(r.status, Status::Fail | Status::Waived) {
-                if let (Some(e), Some(o)) = (&r.expected, &r.observed) {
-                    let _ = write!(msg, "\nexpected: {e}\nobserved: {o}");
-                }
+            if matches!(r.status, Status::Fail | Status::Waived)
+                && let (Some(e), Some(o)) = (&r.expected, &r.observed)
+            {
+                let _ = write!(msg, "\nexpected: {e}\nobserved: {o}");
             }
             if let Some(w) = &r.waiver {
                 let _ = write!(msg, "\nwaived: {w}");
@@ -68,7 +68,7 @@ pub fn render(report: &Report, style: Style) -> String {
             failing.push(r);
         }
     }
-    failing.sort_by(|a, b| b.severity.cmp(&a.severity));
+    failing.sort_by_key(|r| std::cmp::Reverse(r.severity));
     if !failing.is_empty() {
         let _ = writeln!(out, "How to fix");
         let _ = writeln!(out, "----------");

@@ -48,13 +48,13 @@ impl TypedCheck for DeploymentReady {
         if p.candidates.is_empty() {
             return Err("`candidates` must list at least one namespace/name".into());
         }
-        if let Some(s) = &p.min_replicas_setting {
-            if !SETTINGS.contains(&s.as_str()) {
-                return Err(format!(
-                    "min_replicas_setting `{s}` is not a site expect field (one of {})",
-                    SETTINGS.join(", ")
-                ));
-            }
+        if let Some(s) = &p.min_replicas_setting
+            && !SETTINGS.contains(&s.as_str())
+        {
+            return Err(format!(
+                "min_replicas_setting `{s}` is not a site expect field (one of {})",
+                SETTINGS.join(", ")
+            ));
         }
         Ok(())
     }

@@ -11,11 +11,21 @@ use serde_json::Value;
 use std::marker::PhantomData;
 
 pub mod api_reachable;
+pub mod arp_sysctls;
+pub mod containerd_default_runtime;
 pub mod crds_present;
+pub mod daemonset_selected_nodes;
 pub mod default_storageclass;
 pub mod deployment_ready;
+pub mod memlock;
 pub mod namespaces_exist;
 pub mod nodes_ready;
+pub mod rdma_bandwidth;
+pub mod rdma_device_plugin_config;
+pub mod rdma_devices_visible;
+pub mod rdma_kernel_modules;
+pub mod rdma_pod_privileges;
+pub mod rdma_resource_advertised;
 pub mod registry_secret;
 pub mod strict_arp;
 pub mod system_nodes;
@@ -74,6 +84,12 @@ impl<T> Kind<T> {
     }
 }
 
+impl<T> Default for Kind<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T: TypedCheck> Kind<T> {
     fn parse(params: &Value) -> Result<T::Params, String> {
         let v = if params.is_null() {
@@ -119,6 +135,16 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<registry_secret::RegistrySecret>::new(),
     &Kind::<system_nodes::SystemNodes>::new(),
     &Kind::<crds_present::CrdsPresent>::new(),
+    &Kind::<rdma_device_plugin_config::RdmaDevicePluginConfig>::new(),
+    &Kind::<daemonset_selected_nodes::DaemonsetSelectedNodes>::new(),
+    &Kind::<rdma_resource_advertised::RdmaResourceAdvertised>::new(),
+    &Kind::<rdma_pod_privileges::RdmaPodPrivileges>::new(),
+    &Kind::<rdma_devices_visible::RdmaDevicesVisible>::new(),
+    &Kind::<memlock::MemlockUnlimited>::new(),
+    &Kind::<rdma_bandwidth::RdmaBandwidth>::new(),
+    &Kind::<rdma_kernel_modules::RdmaKernelModules>::new(),
+    &Kind::<containerd_default_runtime::ContainerdDefaultRuntime>::new(),
+    &Kind::<arp_sysctls::ArpSysctls>::new(),
 ];
 
 /// Every check kind.

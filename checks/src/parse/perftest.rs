@@ -126,17 +126,17 @@ fn parse_text(text: &str) -> Result<PerfResult, PerfError> {
         }
         if line.contains("BW average[") {
             let (unit, cols) = parse_header(line, n)?;
-            if let Some((_, u, _)) = &header {
-                if *u != unit {
-                    return Err(err(
-                        Some(n),
-                        format!(
-                            "a second result table in {} after one in {}",
-                            unit.name(),
-                            u.name()
-                        ),
-                    ));
-                }
+            if let Some((_, u, _)) = &header
+                && *u != unit
+            {
+                return Err(err(
+                    Some(n),
+                    format!(
+                        "a second result table in {} after one in {}",
+                        unit.name(),
+                        u.name()
+                    ),
+                ));
             }
             header = Some((n, unit, cols));
             continue;
@@ -189,7 +189,9 @@ fn parse_text(text: &str) -> Result<PerfResult, PerfError> {
             "the result table has no rows (did the test finish?)",
         ));
     }
-    finish("text", test, device, link_type, mtu, unit, rows, notes, true)
+    finish(
+        "text", test, device, link_type, mtu, unit, rows, notes, true,
+    )
 }
 
 #[derive(Debug)]
@@ -548,7 +550,8 @@ Conflicting CPU frequency values detected: 1846.550000 != 2596.396000. CPU Frequ
     fn garbage_is_rejected_clearly() {
         let e = parse("hello world\nthis is not perftest\n").unwrap_err();
         assert!(e.message.contains("no perftest result table"), "{e}");
-        let e = parse(" #bytes  #iterations  BW peak[MB/sec]  BW average[MB/sec]  MsgRate[Mpps]\n").unwrap_err();
+        let e = parse(" #bytes  #iterations  BW peak[MB/sec]  BW average[MB/sec]  MsgRate[Mpps]\n")
+            .unwrap_err();
         assert_eq!(e.line, Some(1));
         assert!(e.to_string().contains("no rows"), "{e}");
         let e = parse(" #bytes  #iterations  BW peak[MB/sec]  BW average[MB/sec]  MsgRate[Mpps]\n 65536 5000 abc 12.0 0.1\n").unwrap_err();
