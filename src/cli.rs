@@ -33,6 +33,8 @@ pub enum Command {
     Collect(CollectArgs),
     /// List rules: ID, severity, phase, profiles, title.
     Rules(RulesArgs),
+    /// Print this host's node-local facts (RDMA, NICs, modules, limits, GPUs, containerd) as JSON.
+    Node(crate::node::NodeArgs),
     /// Explain a rule: what it checks, why, how to fix.
     Explain {
         /// Rule ID, e.g. NET001.
@@ -109,6 +111,8 @@ pub struct CheckArgs {
     /// Nothing on stdout (use with --output).
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub node: crate::node::NodeInputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -120,6 +124,8 @@ pub struct CollectArgs {
     /// Snapshot file to write.
     #[arg(short, long)]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub node: crate::node::NodeInputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -179,6 +185,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(a) => check(a),
         Command::Collect(a) => collect(a),
         Command::Rules(a) => list_rules(a),
+        Command::Node(a) => crate::node::run(a),
         Command::Explain { id, rules } => {
             let set = crate::builtin::load(&rules)?;
             let r = set.get(&id).ok_or_else(|| {
@@ -313,8 +320,9 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         _ => Severity::Error,
     };
     let rules = engine::select(&p.set, &p.selection)?;
+    let node_local = crate::node::ingest::load(&a.node)?;
 
-    let (facts, source) = match &a.snapshot {
+    let (mut facts, source) = match &a.snapshot {
         Some(path) => {
             let loaded = snapshot::load(path)?;
             if loaded.ignored > 0 {
@@ -331,6 +339,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         }
         None => (Facts::default(), "no cluster".to_string()),
     };
+    facts.node_local.merge(node_local);
 
     let results = gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
     let code = gpu_preflight_checks::engine::exit_code(&results, fail_on);
@@ -355,7 +364,9 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
 fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let p = prepare(&a.select)?;
     let rules = engine::select(&p.set, &p.selection)?;
-    let (facts, server) = collect_live(&rules, &a.cluster)?;
+    let node_local = crate::node::ingest::load(&a.node)?;
+    let (mut facts, server) = collect_live(&rules, &a.cluster)?;
+    facts.node_local.merge(node_local);
     let context = a.cluster.context.as_deref().unwrap_or("current context");
     let body = snapshot::to_json(&facts, &format!("{server} ({context})"))?;
     crate::output::write_atomic(&a.output, &body).map_err(|e| {

@@ -8,6 +8,7 @@ pub mod collect;
 pub mod docs;
 pub mod engine;
 pub mod exit;
+pub mod node;
 pub mod output;
 pub mod report;
 pub mod site;

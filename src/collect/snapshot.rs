@@ -201,6 +201,7 @@ fn merge_facts(into: &mut Facts, from: Facts) {
     if !matches!(from.api, ApiFact::NotCollected) {
         into.api = from.api;
     }
+    into.node_local.merge(from.node_local);
     for (key, fact) in from.resources {
         match (into.resources.get_mut(&key), fact) {
             (Some(KindFact::Listed { items, .. }), KindFact::Listed { items: more, .. }) => {

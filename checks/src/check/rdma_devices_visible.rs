@@ -83,14 +83,14 @@ pub fn judge(f: &NodeFacts) -> Result<String, Vec<String>> {
     }
     match good {
         Some(g) if uverbs.is_empty() => Err(vec![format!("{g}, but {}", problems.join("; "))]),
-        Some(g) => Ok(format!(
-            "{g}; {}",
-            uverbs
-                .iter()
-                .map(|u| format!("/dev/infiniband/{u}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        Some(g) => Ok(match uverbs.len() {
+            1 => format!("{g}; /dev/infiniband/{}", uverbs[0]),
+            n => format!(
+                "{g}; /dev/infiniband/{} and {} more uverbs",
+                uverbs[0],
+                n - 1
+            ),
+        }),
         None => Err(problems),
     }
 }

@@ -564,4 +564,41 @@ Conflicting CPU frequency values detected: 1846.550000 != 2596.396000. CPU Frequ
         let e = parse("{ broken").unwrap_err();
         assert!(e.message.contains("not valid --out_json"), "{e}");
     }
+
+    /// Realistic samples in fixtures/node/perftest/, one per output variant.
+    #[test]
+    fn sample_files() {
+        macro_rules! sample {
+            ($f:literal) => {
+                include_str!(concat!("../../../fixtures/node/perftest/", $f))
+            };
+        }
+        let r = parse(sample!("ib_write_bw-mb.txt")).unwrap();
+        assert_eq!(
+            (r.unit.as_str(), r.device.as_deref()),
+            ("MB/sec", Some("mlx5_2"))
+        );
+        assert!((r.bw_average_gbps - 197.215).abs() < 0.01, "{r:?}");
+        let r = parse(sample!("ib_write_bw-report-gbits.txt")).unwrap();
+        assert_eq!((r.unit.as_str(), r.bw_average_gbps), ("Gb/sec", 191.87));
+        let r = parse(sample!("ib_write_bw-a-no-F-mib.txt")).unwrap();
+        assert_eq!(r.rows, 23);
+        assert_eq!(r.unit, "MiB/sec");
+        assert!((r.bw_average_gbps - 197.25).abs() < 0.01, "{r:?}");
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("CPU Frequency is not max"))
+        );
+        assert_eq!(r.mtu, Some(4096));
+        assert_eq!(r.link_type.as_deref(), Some("IB"));
+        let r = parse(sample!("ib_write_bw-out_json.json")).unwrap();
+        assert_eq!((r.format.as_str(), r.unit.as_str()), ("json", "MiB/sec"));
+        assert!((r.bw_average_gbps - 197.249).abs() < 0.01, "{r:?}");
+        let e = parse(sample!("garbage.txt")).unwrap_err();
+        assert!(e.message.contains("no perftest result table"), "{e}");
+        let e = parse(sample!("truncated.txt")).unwrap_err();
+        assert_eq!(e.line, Some(19), "{e}");
+        assert!(e.message.contains("no rows"), "{e}");
+    }
 }
