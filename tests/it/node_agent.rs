@@ -484,3 +484,30 @@ fn node_in_a_network_namespace_sees_the_pod_view() {
         "{r}"
     );
 }
+
+#[test]
+fn daemonset_manifest_runs_the_agent_on_every_node_read_only() {
+    let text =
+        std::fs::read_to_string(crate::support::root().join("deploy/node-agent-daemonset.yaml"))
+            .unwrap();
+    let docs: Vec<Value> = gpu_preflight::checks::yaml::from_multi(&text).expect("valid YAML");
+    let ds = docs
+        .iter()
+        .find(|d| d["kind"] == "DaemonSet")
+        .expect("a DaemonSet");
+    let spec = &ds["spec"]["template"]["spec"];
+    assert_eq!(spec["hostNetwork"], true);
+    assert_eq!(
+        spec["tolerations"],
+        serde_json::json!([{"operator": "Exists"}])
+    );
+    let agent = &spec["initContainers"][0];
+    assert_eq!(
+        agent["args"],
+        serde_json::json!(["node", "--host-root", "/host"])
+    );
+    assert_eq!(agent["volumeMounts"][0]["mountPath"], "/host");
+    assert_eq!(agent["volumeMounts"][0]["readOnly"], true);
+    assert_eq!(spec["volumes"][0]["hostPath"]["path"], "/");
+    assert_eq!(agent["env"][0]["name"], "NODE_NAME");
+}
