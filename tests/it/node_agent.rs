@@ -511,3 +511,47 @@ fn daemonset_manifest_runs_the_agent_on_every_node_read_only() {
     assert_eq!(spec["volumes"][0]["hostPath"]["path"], "/");
     assert_eq!(agent["env"][0]["name"], "NODE_NAME");
 }
+
+/// `collect --node-facts/--perf` stores both in the snapshot, even when the API server (here a
+/// closed loopback port) does not answer; `check --snapshot` then judges them offline.
+#[test]
+fn collect_stores_node_facts_and_perf_in_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: \"https://127.0.0.1:9\"}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n",
+    )
+    .unwrap();
+    let snap = dir.path().join("snap.json");
+    let out = bin()
+        .args(["collect", "--timeout", "2", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--node-facts")
+        .arg(fixture("node/facts"))
+        .arg("--perf")
+        .arg(fixture("node/perf"))
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
+    let local = &v["facts"]["node_local"];
+    assert_eq!(local["facts"]["gpu03"]["hostname"], "gpu03.cluster.local");
+    assert_eq!(local["perf"]["gpu03-mlx5_0.txt"]["bw_average_gbps"], 96.25);
+    let (_, report) = check_json(&[
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--only",
+        "RDMA005,RDMA007,NODE001",
+    ]);
+    assert_eq!(status_of(&report, "RDMA005", "node/gpu02"), "fail");
+    assert_eq!(status_of(&report, "NODE001", "node/gpu03"), "fail");
+    assert_eq!(status_of(&report, "RDMA007", "node/gpu03"), "fail");
+}

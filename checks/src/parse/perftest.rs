@@ -234,7 +234,12 @@ fn parse_header(line: &str, n: usize) -> Result<(Unit, Cols), PerfError> {
 
 fn parse_row(line: &str, cols: &Cols, n: usize) -> Result<Row, PerfError> {
     let f: Vec<&str> = line.split_whitespace().collect();
-    let need = cols.peak.max(cols.avg).max(cols.rate.unwrap_or(0)) + 1;
+    let need = cols
+        .peak
+        .max(cols.avg)
+        .max(cols.bytes)
+        .max(cols.rate.unwrap_or(0))
+        + 1;
     if f.len() < need {
         return Err(err(
             Some(n),
@@ -557,6 +562,8 @@ Conflicting CPU frequency values detected: 1846.550000 != 2596.396000. CPU Frequ
         let e = parse(" #bytes  #iterations  BW peak[MB/sec]  BW average[MB/sec]  MsgRate[Mpps]\n 65536 5000 abc 12.0 0.1\n").unwrap_err();
         assert_eq!(e.line, Some(2));
         assert!(e.message.contains("BW peak `abc`"), "{e}");
+        let e = parse(" BW peak[MB/sec]  BW average[MB/sec]  #bytes\n 1 2.0\n").unwrap_err();
+        assert!(e.message.contains("result row has 2 columns"), "{e}");
         let e = parse(" #bytes  BW peak[kB/sec]  BW average[kB/sec]\n").unwrap_err();
         assert!(e.message.contains("unknown bandwidth unit `kB/sec`"), "{e}");
         let e = parse("{\"results\": {\"BW_peak\": 1}}").unwrap_err();
@@ -600,5 +607,20 @@ Conflicting CPU frequency values detected: 1846.550000 != 2596.396000. CPU Frequ
         let e = parse(sample!("truncated.txt")).unwrap_err();
         assert_eq!(e.line, Some(19), "{e}");
         assert!(e.message.contains("no rows"), "{e}");
+    }
+
+    /// Truncated or mangled output never panics: every prefix of every sample parses or errors.
+    #[test]
+    fn prefixes_never_panic() {
+        for text in [
+            include_str!("../../../fixtures/node/perftest/ib_write_bw-a-no-F-mib.txt"),
+            include_str!("../../../fixtures/node/perftest/ib_write_bw-out_json.json"),
+            include_str!("../../../fixtures/node/perf/gpu03-mlx5_0.txt"),
+        ] {
+            for (i, _) in text.char_indices() {
+                let _ = parse(&text[..i]);
+                let _ = parse(&text[i..]);
+            }
+        }
     }
 }
