@@ -8,7 +8,7 @@
 use crate::object::Object;
 use crate::parse::perftest::PerfResult;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const SCHEMA: &str = "gpu-preflight.node-facts/v1";
 
@@ -404,18 +404,6 @@ impl NodeLocal {
         self.facts.extend(other.facts);
         self.perf.extend(other.perf);
     }
-
-    /// Whether a facts entry describes the Kubernetes node `node`: by key, `node_name` or
-    /// hostname, also when one side is a FQDN and the other its first label.
-    pub fn describes(key: &str, facts: &NodeFacts, node: &str) -> bool {
-        let short = |s: &str| s.split('.').next().unwrap_or(s).to_ascii_lowercase();
-        let node_l = node.to_ascii_lowercase();
-        let cands = [Some(key), facts.node_name.as_deref(), Some(&facts.hostname)];
-        cands.iter().flatten().any(|c| {
-            let c = c.to_ascii_lowercase();
-            c == node_l || short(&c) == short(&node_l)
-        })
-    }
 }
 
 /// How node facts line up with the cluster's nodes.
@@ -441,19 +429,45 @@ pub fn match_nodes<'a>(local: &'a NodeLocal, nodes: &'a [Object]) -> Matched<'a>
             unknown_files: vec![],
         };
     }
-    let mut used = BTreeSet::new();
+    // Index every name a facts entry answers to (key, node_name, hostname; full and first
+    // label, lower-cased) so matching stays linear in nodes + files.
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let short = |s: &str| s.split('.').next().unwrap_or(s).to_ascii_lowercase();
+    let mut index: HashMap<String, Vec<&str>> = HashMap::new();
+    for (k, f) in &local.facts {
+        let names = [
+            Some(k.as_str()),
+            f.node_name.as_deref(),
+            Some(f.hostname.as_str()),
+        ];
+        for n in names.into_iter().flatten().filter(|n| !n.is_empty()) {
+            for form in [lower(n), short(n)] {
+                let e = index.entry(form).or_default();
+                if !e.contains(&k.as_str()) {
+                    e.push(k.as_str());
+                }
+            }
+        }
+    }
+    let mut used: BTreeSet<&str> = BTreeSet::new();
     let mut pairs = Vec::new();
     let mut nodes_without = Vec::new();
     for n in nodes {
         let name = n.name();
         // Exact key first, then the looser matches.
-        let hit = local.facts.get_key_value(name).or_else(|| {
-            local
-                .facts
-                .iter()
-                .find(|(k, f)| !used.contains(k.as_str()) && NodeLocal::describes(k, f, name))
-        });
-        match hit {
+        let hit = local
+            .facts
+            .get_key_value(name)
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !used.contains(k))
+            .or_else(|| {
+                [lower(name), short(name)].iter().find_map(|form| {
+                    index
+                        .get(form)
+                        .and_then(|ks| ks.iter().copied().find(|k| !used.contains(k)))
+                })
+            });
+        match hit.and_then(|k| local.facts.get_key_value(k)) {
             Some((k, f)) => {
                 used.insert(k.as_str());
                 pairs.push((name.to_string(), f));
@@ -526,7 +540,8 @@ pub fn scope<'a>(
     }
     let nodes = facts.list("nodes");
     let m = match_nodes(local, nodes);
-    let obj = |name: &str| nodes.iter().find(|n| n.name() == name);
+    let by_name: HashMap<&str, &Object> = nodes.iter().map(|n| (n.name(), n)).collect();
+    let obj = |name: &str| by_name.get(name).copied();
     let mut targets = Vec::new();
     let mut extra = Vec::new();
     for (name, f) in m.pairs {

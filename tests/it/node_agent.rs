@@ -7,7 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn node_json(args: &[&str]) -> Value {
-    let out = bin().arg("node").args(args).output().expect("runs");
+    // NODE_NAME from the environment would be recorded as the node name.
+    let out = bin()
+        .arg("node")
+        .args(args)
+        .env_remove("NODE_NAME")
+        .output()
+        .expect("runs");
     assert_eq!(
         out.status.code(),
         Some(0),
