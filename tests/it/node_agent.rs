@@ -561,3 +561,58 @@ fn collect_stores_node_facts_and_perf_in_the_snapshot() {
     assert_eq!(status_of(&report, "NODE001", "node/gpu03"), "fail");
     assert_eq!(status_of(&report, "RDMA007", "node/gpu03"), "fail");
 }
+
+/// With `mstconfig` on PATH the agent queries each Mellanox NIC function and keeps the raw text
+/// per PCI address. The tool here is a stand-in script printing what `mstconfig -e -d PCI q` does.
+#[test]
+fn firmware_query_output_is_kept_per_pci_address() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let tool = dir.path().join("mstconfig");
+    std::fs::write(
+        &tool,
+        r#"#!/bin/sh
+# args: -e -d PCI q
+[ "$1" = "-e" ] && [ "$2" = "-d" ] && [ "$4" = "q" ] || { echo "usage" >&2; exit 3; }
+cat <<OUT
+
+Device #1:
+----------
+
+Device type:    ConnectX6
+Name:           MCX653105A-HDA_Ax
+Device:         $3
+
+Configurations:                                      Default         Current         Next Boot
+         NUM_OF_VFS                                  0               8               8
+         SRIOV_EN                                    False(0)        True(1)         True(1)
+         LINK_TYPE_P1                                IB(1)           IB(1)           IB(1)
+OUT
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = bin()
+        .env("PATH", path)
+        .env_remove("NODE_NAME")
+        .args(["node", "--host-root"])
+        .arg(fixture("node/trees/dgx01"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fw = f["firmware"].as_array().expect("firmware queries");
+    assert_eq!(fw.len(), 8, "one per NIC physical function");
+    assert_eq!(fw[0]["pci_address"], "0000:0c:00.0");
+    assert_eq!(fw[0]["tool"], "mstconfig");
+    assert_eq!(fw[0]["command"], "mstconfig -e -d 0000:0c:00.0 q");
+    assert_eq!(fw[0]["exit_code"], 0);
+    let text = fw[0]["output"].as_str().unwrap();
+    assert!(text.contains("Device:         0000:0c:00.0"), "{text}");
+    assert!(text.contains("NUM_OF_VFS                                  0               8"));
+}

@@ -230,4 +230,30 @@ mod tests {
                 .contains("name no Kubernetes node")
         );
     }
+
+    #[test]
+    fn netdev_problems_are_named() {
+        let mut gone = healthy("a");
+        gone.interfaces = Probe::Found { value: vec![] };
+        assert_eq!(
+            judge(&gone).unwrap_err(),
+            ["netdev ib0 of ACTIVE port mlx5_0/1 is not in this network namespace"]
+        );
+        let mut down = healthy("b");
+        if let Probe::Found { value } = &mut down.interfaces {
+            value[1].flags = vec!["BROADCAST".into()];
+        }
+        assert_eq!(
+            judge(&down).unwrap_err(),
+            ["netdev ib0 of ACTIVE port mlx5_0/1 is down"]
+        );
+        let mut no_ip = healthy("c");
+        if let Probe::Found { value } = &mut no_ip.interfaces {
+            value[1].addresses = vec!["fe80::1/64".into()];
+        }
+        assert_eq!(
+            judge(&no_ip).unwrap_err(),
+            ["netdev ib0 of ACTIVE port mlx5_0/1 has no IPv4 address"]
+        );
+    }
 }
