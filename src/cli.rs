@@ -43,6 +43,30 @@ pub enum Command {
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
     },
+    /// Print the least-privilege ClusterRole (get/list only) for the selected rules.
+    Rbac {
+        /// Rule profile (core, runai-bcm, deepops-rdma, all).
+        #[arg(long, default_value = "all")]
+        profile: String,
+        /// ClusterRole name.
+        #[arg(long, default_value = "gpu-preflight-audit")]
+        name: String,
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+    },
+    /// Compare two JSON reports: newly failing, fixed, still failing, rules added/removed.
+    /// Exit 1 when something newly fails.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// table or json.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
     /// Regenerate docs/rules.md from the registry (maintainers).
     #[command(hide = true)]
     GenDocs {
@@ -95,11 +119,11 @@ pub struct CheckArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Check offline: a snapshot from `collect`, kubectl -o yaml|json output, or a folder of them.
-    /// Nothing is contacted.
+    /// Check offline: a snapshot from `collect`, kubectl -o yaml|json output, or a folder of them
+    /// (repeatable; inputs are merged). Nothing is contacted.
     #[arg(long, value_name = "PATH")]
-    pub snapshot: Option<PathBuf>,
-    /// Report format on stdout: table, json, junit.
+    pub snapshot: Vec<PathBuf>,
+    /// Report format on stdout: table, json, junit, sarif, markdown, prometheus, html.
     #[arg(long, default_value = "table")]
     pub format: String,
     /// Also write FORMAT=PATH (repeatable), e.g. junit=report.xml.
@@ -111,6 +135,9 @@ pub struct CheckArgs {
     /// Nothing on stdout (use with --output).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Waivers file: accepted failures with a reason and an optional expiry date.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
     #[command(flatten)]
     pub node: crate::node::NodeInputArgs,
 }
@@ -154,6 +181,10 @@ pub fn main() -> i32 {
     init_logging(cli.verbose);
     match run(cli) {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<exit::Interrupted>().is_some() => {
+            eprintln!("gpu-preflight: {e}");
+            exit::INTERRUPTED
+        }
         Err(e) => {
             if e.downcast_ref::<InputError>().is_some() {
                 eprintln!("gpu-preflight: {e}");
@@ -195,6 +226,32 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             })?;
             print_stdout(&crate::docs::explain(r))
         }
+        Command::Rbac {
+            profile,
+            name,
+            rules,
+        } => {
+            let set = crate::builtin::load(&rules)?;
+            let sel = Selection {
+                profile: engine::parse_profile(&profile)?,
+                ..Selection::default()
+            };
+            let selected = engine::select(&set, &sel)?;
+            print_stdout(&crate::rbac::cluster_role(&selected, &name))
+        }
+        Command::Diff { old, new, format } => crate::drift::run(&old, &new, &format),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "gpu-preflight", &mut buf);
+            print_stdout(&String::from_utf8_lossy(&buf))
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut buf)?;
+            print_stdout(&String::from_utf8_lossy(&buf))
+        }
         Command::GenDocs { path } => {
             let set = crate::builtin::rules();
             crate::output::write_atomic(&path, crate::docs::rules_markdown(&set).as_bytes())?;
@@ -204,7 +261,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is success, as in ripgrep.
-fn print_stdout(s: &str) -> anyhow::Result<i32> {
+pub fn print_stdout(s: &str) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(exit::OK),
@@ -275,19 +332,59 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// A live progress line on stderr — only on a terminal, never in CI logs, pipes or with --quiet.
+fn progress_bar(len: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    if quiet || ci || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} listing kinds {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+    Some(pb)
+}
+
 fn collect_live(
     rules: &[&gpu_preflight_checks::RuleDef],
     cluster: &ClusterArgs,
+    quiet: bool,
 ) -> anyhow::Result<(Facts, String)> {
     let opts = live_options(cluster)?;
     let kinds = engine::needed_kinds(rules);
     let rt = runtime()?;
-    rt.block_on(async {
-        let (client, server) = live::connect(&opts).await?;
+    let pb = progress_bar(kinds.len(), quiet);
+    let res = rt.block_on(async {
+        tokio::select! {
+            r = collect_from(&opts, &kinds, pb.as_ref()) => r,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::Error::new(exit::Interrupted)),
+        }
+    });
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    res
+}
+
+async fn collect_from(
+    opts: &live::LiveOptions,
+    kinds: &[&'static gpu_preflight_checks::kinds::ResourceKind],
+    pb: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<(Facts, String)> {
+    {
+        let (client, server) = live::connect(opts).await?;
         tracing::info!(server, kinds = kinds.len(), "collecting");
-        let facts = live::collect(&client, &server, &kinds, &opts).await;
+        let on_kind = |key: &str| {
+            if let Some(pb) = pb {
+                pb.set_message(key.to_string());
+                pb.inc(1);
+            }
+        };
+        let facts = live::collect(&client, &server, kinds, opts, &on_kind).await;
         Ok((facts, server))
-    })
+    }
 }
 
 fn check(a: CheckArgs) -> anyhow::Result<i32> {
@@ -321,30 +418,75 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     };
     let rules = engine::select(&p.set, &p.selection)?;
     let node_local = crate::node::ingest::load(&a.node)?;
-
-    let (mut facts, source) = match &a.snapshot {
+    let waivers = match &a.waivers {
         Some(path) => {
-            let loaded = snapshot::load(path)?;
-            if loaded.ignored > 0 {
-                tracing::info!(
-                    ignored = loaded.ignored,
-                    "objects of kinds no rule reads were ignored"
-                );
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                exit::input(format!("{}: cannot read waivers: {e}", path.display()))
+            })?;
+            let ws = gpu_preflight_checks::waiver::parse(&text)
+                .map_err(|e| exit::input(format!("{}: {e}", path.display())))?;
+            for w in &ws {
+                if p.set.get(&w.rule).is_none() {
+                    return Err(exit::input(format!(
+                        "{}: waiver for unknown rule `{}`",
+                        path.display(),
+                        w.rule
+                    )));
+                }
             }
-            (loaded.facts, format!("snapshot {}", path.display()))
+            Some(ws)
         }
-        None if engine::needs_cluster(&rules) => {
-            let (facts, server) = collect_live(&rules, &a.cluster)?;
-            (facts, format!("live {server}"))
+        None => None,
+    };
+
+    let (mut facts, source) = if !a.snapshot.is_empty() {
+        let loaded = snapshot::load_all(&a.snapshot)?;
+        if loaded.ignored > 0 {
+            tracing::info!(
+                ignored = loaded.ignored,
+                "objects of kinds no rule reads were ignored"
+            );
         }
-        None => (Facts::default(), "no cluster".to_string()),
+        let names: Vec<String> = a.snapshot.iter().map(|p| p.display().to_string()).collect();
+        (loaded.facts, format!("snapshot {}", names.join(", ")))
+    } else if engine::needs_cluster(&rules) {
+        let (facts, server) = collect_live(&rules, &a.cluster, a.quiet)?;
+        (facts, format!("live {server}"))
+    } else {
+        (Facts::default(), "no cluster".to_string())
     };
     facts.node_local.merge(node_local);
 
-    let results = gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
+    let mut results =
+        gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
+    let outcomes = match &waivers {
+        Some(ws) => {
+            let today = jiff::Zoned::now().date().to_string();
+            gpu_preflight_checks::waiver::apply(&mut results, ws, &today)
+        }
+        None => Vec::new(),
+    };
+    for o in outcomes.iter().filter(|o| o.state != "applied") {
+        eprintln!(
+            "gpu-preflight: warning: {} waiver for {}{} ({}){}",
+            o.state,
+            o.rule,
+            o.target
+                .as_deref()
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default(),
+            o.reason,
+            match (o.state, &o.expires) {
+                ("expired", Some(e)) =>
+                    format!(": expired {e}, {} failure(s) no longer waived", o.matched),
+                _ => ": matches no failure; remove it".to_string(),
+            }
+        );
+    }
     let code = gpu_preflight_checks::engine::exit_code(&results, fail_on);
     let phase = a.select.phase.clone().unwrap_or_else(|| "both".into());
-    let report = Report::new(results, source, p.profile_name, phase);
+    let mut report = Report::new(results, source, p.profile_name, phase);
+    report.waivers = outcomes;
 
     for (f, path) in &outputs {
         let body = report::render(&report, *f, Style { color: false })?;
@@ -365,7 +507,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let p = prepare(&a.select)?;
     let rules = engine::select(&p.set, &p.selection)?;
     let node_local = crate::node::ingest::load(&a.node)?;
-    let (mut facts, server) = collect_live(&rules, &a.cluster)?;
+    let (mut facts, server) = collect_live(&rules, &a.cluster, false)?;
     facts.node_local.merge(node_local);
     let context = a.cluster.context.as_deref().unwrap_or("current context");
     let body = snapshot::to_json(&facts, &format!("{server} ({context})"))?;

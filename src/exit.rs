@@ -10,6 +10,14 @@ pub const INPUT: i32 = 2;
 /// No failures, but some rules could not be evaluated (status `error`).
 pub const ERRORED: i32 = 3;
 
+/// Interrupted (Ctrl-C / SIGINT) before a report was written: nothing was written.
+pub const INTERRUPTED: i32 = 130;
+
+/// The run was interrupted; maps to exit code 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: no report was written")]
+pub struct Interrupted;
+
 /// An error in what the user gave us. Maps to exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -6,10 +6,12 @@ pub mod builtin;
 pub mod cli;
 pub mod collect;
 pub mod docs;
+pub mod drift;
 pub mod engine;
 pub mod exit;
 pub mod node;
 pub mod output;
+pub mod rbac;
 pub mod report;
 pub mod site;
 

@@ -6,6 +6,7 @@
 //! offline audit of a snapshot agree with a live run.
 
 pub mod check;
+pub mod diff;
 pub mod engine;
 pub mod facts;
 pub mod kinds;
@@ -16,6 +17,7 @@ pub mod parse;
 pub mod prune;
 pub mod rules;
 pub mod site;
+pub mod waiver;
 pub mod yaml;
 
 pub use engine::{EvalOptions, evaluate};

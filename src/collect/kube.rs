@@ -69,22 +69,30 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
     Ok((client, server))
 }
 
-/// Asks for the server version, then lists every kind concurrently.
+/// Asks for the server version, then lists every kind concurrently. `on_kind` is called as each
+/// kind finishes (progress display).
 pub async fn collect(
     client: &Client,
     server: &str,
     kinds: &[&ResourceKind],
     opts: &LiveOptions,
+    on_kind: &(dyn Fn(&str) + Sync),
 ) -> Facts {
+    // The version request runs beside the lists, not before them: one round trip less.
+    let lists = join_all(kinds.iter().map(|k| async move {
+        let fact = list_kind(client, k, opts).await;
+        on_kind(k.key);
+        fact
+    }));
+    let (api, lists) = futures::join!(version(client, server, opts.timeout), lists);
     let mut facts = Facts {
-        api: version(client, server, opts.timeout).await,
+        api,
         ..Facts::default()
     };
     if matches!(facts.api, ApiFact::Unreachable { .. }) {
-        // Every cluster rule reports the one cause; listing would only repeat it per kind.
+        // Every cluster rule reports the one cause; per-kind errors would only repeat it.
         return facts;
     }
-    let lists = join_all(kinds.iter().map(|k| list_kind(client, k, opts))).await;
     for (k, fact) in kinds.iter().zip(lists) {
         facts.resources.insert(k.key.to_string(), fact);
     }
@@ -169,6 +177,15 @@ async fn list_kind(client: &Client, kind: &ResourceKind, opts: &LiveOptions) -> 
                 };
             }
             Ok(Err(kube::Error::Api(s))) => match s.code {
+                404 if !kind.crd => {
+                    // A built-in kind always exists; a 404 here is a broken server or proxy.
+                    return KindFact::Failed {
+                        reason: format!(
+                            "the server does not serve {} {} (404)",
+                            api_version, kind.plural
+                        ),
+                    };
+                }
                 404 => {
                     return KindFact::Absent {
                         reason: format!(

@@ -41,6 +41,18 @@ pub struct Loaded {
     pub files: Vec<PathBuf>,
 }
 
+/// Loads several inputs and merges them (objects of the same kind are concatenated).
+pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
+    let mut all = Loaded::default();
+    for p in paths {
+        let one = load(p)?;
+        merge_facts(&mut all.facts, one.facts);
+        all.ignored += one.ignored;
+        all.files.extend(one.files);
+    }
+    Ok(all)
+}
+
 /// Loads a file or a folder (every `*.json`, `*.yaml`, `*.yml` in it, sorted, not recursive).
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let mut loaded = Loaded::default();
@@ -93,6 +105,12 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
             e.valid_up_to()
         ))
     })?;
+    parse_text(&name.to_string(), text, into)
+}
+
+/// Parses the text of one input file (snapshot, kubectl List, objects) into `into`. `name` is
+/// used in error messages. Pure: the fuzz target drives it directly.
+pub fn parse_text(name: &str, text: &str, into: &mut Loaded) -> anyhow::Result<()> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let docs: Vec<Value> = if text.trim_start().starts_with(['{', '[']) {
         let v: Value = serde_json::from_str(text).map_err(|e| {
@@ -113,7 +131,7 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
         )));
     }
     for (i, doc) in docs.into_iter().enumerate() {
-        ingest_doc(doc, i + 1, &name.to_string(), into)?;
+        ingest_doc(doc, i + 1, name, into)?;
     }
     Ok(())
 }
@@ -159,7 +177,7 @@ fn ingest_doc(doc: Value, n: usize, name: &str, into: &mut Loaded) -> anyhow::Re
         // `kubectl get X -o json` Lists of one kind omit apiVersion/kind on items for typed lists.
         let item_kind = kind.strip_suffix("List").unwrap_or("");
         for (j, mut item) in items.into_iter().enumerate() {
-            if item.get("kind").is_none() && !item_kind.is_empty() {
+            if item.is_object() && item.get("kind").is_none() && !item_kind.is_empty() {
                 item["kind"] = Value::String(item_kind.to_string());
                 item["apiVersion"] = Value::String(api_version.to_string());
             }

@@ -1,9 +1,14 @@
 //! Renderers of one result model. None of them recomputes anything.
 
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod prometheus;
+pub mod sarif;
 pub mod table;
 
+use gpu_preflight_checks::waiver::WaiverOutcome;
 use gpu_preflight_checks::{RuleResult, Summary};
 use serde::Serialize;
 
@@ -13,6 +18,10 @@ pub enum Format {
     Table,
     Json,
     Junit,
+    Sarif,
+    Markdown,
+    Prometheus,
+    Html,
 }
 
 impl Format {
@@ -21,10 +30,14 @@ impl Format {
             "table" => Some(Format::Table),
             "json" => Some(Format::Json),
             "junit" => Some(Format::Junit),
+            "sarif" => Some(Format::Sarif),
+            "markdown" | "md" => Some(Format::Markdown),
+            "prometheus" | "prom" => Some(Format::Prometheus),
+            "html" => Some(Format::Html),
             _ => None,
         }
     }
-    pub const NAMES: &'static str = "table, json, junit";
+    pub const NAMES: &'static str = "table, json, junit, sarif, markdown, prometheus, html";
 }
 
 /// Everything a renderer may show.
@@ -39,6 +52,9 @@ pub struct Report {
     pub phase: String,
     pub summary: Summary,
     pub results: Vec<RuleResult>,
+    /// What became of each waiver (`--waivers`): applied, expired or stale.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverOutcome>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +79,7 @@ impl Report {
             phase,
             summary: Summary::of(&results),
             results,
+            waivers: Vec::new(),
         }
     }
 }
@@ -78,5 +95,9 @@ pub fn render(report: &Report, format: Format, style: Style) -> anyhow::Result<S
         Format::Table => Ok(table::render(report, style)),
         Format::Json => json::render(report),
         Format::Junit => junit::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Markdown => Ok(markdown::render(report)),
+        Format::Prometheus => Ok(prometheus::render(report)),
+        Format::Html => Ok(html::render(report)),
     }
 }

@@ -38,7 +38,31 @@ pub fn render(report: &Report, style: Style) -> String {
             t.force_no_tty();
         }
         t.set_header(vec!["Status", "Rule", "Sev", "Target", "Message"]);
+        // Passing targets of a rule with many (one per node on a 5,000-node cluster) fold into one
+        // row; the JSON report keeps every result.
+        let mut folded: Vec<&str> = Vec::new();
         for r in rows {
+            if r.status == Status::Pass {
+                let same: Vec<&RuleResult> = report_rows_of(&report.results, &r.rule, Status::Pass);
+                if same.len() > FOLD_AT {
+                    if !folded.contains(&r.rule.as_str()) {
+                        folded.push(&r.rule);
+                        t.add_row(vec![
+                            status_cell(r.status, style),
+                            Cell::new(&r.rule),
+                            Cell::new(r.severity.as_str()),
+                            Cell::new(format!("{} targets", same.len())),
+                            Cell::new(format!(
+                                "all {} pass (e.g. {}: {})",
+                                same.len(),
+                                r.target,
+                                r.message
+                            )),
+                        ]);
+                    }
+                    continue;
+                }
+            }
             let mut msg = r.message.clone();
             if matches!(r.status, Status::Fail | Status::Waived)
                 && let (Some(e), Some(o)) = (&r.expected, &r.observed)
@@ -85,6 +109,24 @@ pub fn render(report: &Report, style: Style) -> String {
             out.push('\n');
         }
     }
+    for w in &report.waivers {
+        let _ = writeln!(
+            out,
+            "waiver {} {}{}: {} ({} matched{})",
+            w.state,
+            w.rule,
+            w.target
+                .as_deref()
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default(),
+            w.reason,
+            w.matched,
+            w.expires
+                .as_deref()
+                .map(|e| format!(", expires {e}"))
+                .unwrap_or_default()
+        );
+    }
     let s = &report.summary;
     let _ = writeln!(
         out,
@@ -103,6 +145,20 @@ pub fn render(report: &Report, style: Style) -> String {
         }
     );
     out
+}
+
+/// Passing rows of one rule fold into one row above this many.
+const FOLD_AT: usize = 3;
+
+fn report_rows_of<'a>(
+    results: &'a [RuleResult],
+    rule: &str,
+    status: Status,
+) -> Vec<&'a RuleResult> {
+    results
+        .iter()
+        .filter(|r| r.rule == rule && r.status == status)
+        .collect()
 }
 
 fn count_rules(results: &[RuleResult]) -> usize {

@@ -1,5 +1,9 @@
 //! Integration tests: one binary (faster to link), one module per area.
 
 mod cli;
+mod ecosystem;
+mod hardening;
+mod live;
 mod node_agent;
+mod reports;
 mod support;

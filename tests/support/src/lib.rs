@@ -1,1 +1,10 @@
+//! Test support for gpu-preflight: real servers on loopback that tests point the binary at.
+//!
+//! - [`apiserver`]: an HTTPS Kubernetes API server serving fixture objects at the real REST paths,
+//!   with discovery, pagination, bearer-token auth, forbidden kinds, faults, a per-request delay and
+//!   a log of every request.
+//! - [`pki`]: a throwaway CA and server certificates (rcgen).
 
+pub mod apiserver;
+pub mod pki;
+pub mod synth;

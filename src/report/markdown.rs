@@ -1,0 +1,93 @@
+//! `--format markdown`: a compact summary for a CI job summary or a merge-request comment —
+//! failures first, with expected/observed and remediation.
+
+use super::Report;
+use gpu_preflight_checks::{RuleResult, Status};
+use std::fmt::Write as _;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', "<br>")
+}
+
+pub fn render(report: &Report) -> String {
+    let s = &report.summary;
+    let mut out = String::new();
+    let verdict = if s.fail > 0 {
+        "❌ failures"
+    } else if s.error > 0 {
+        "⚠️ not all rules could be evaluated"
+    } else {
+        "✅ all checks passed"
+    };
+    let _ = writeln!(out, "## gpu-preflight: {verdict}\n");
+    let _ = writeln!(
+        out,
+        "**{}** results — {} pass, {} fail, {} error, {} skip{} · profile `{}` · {}\n",
+        s.total,
+        s.pass,
+        s.fail,
+        s.error,
+        s.skip,
+        if s.waived > 0 {
+            format!(", {} waived", s.waived)
+        } else {
+            String::new()
+        },
+        report.profile,
+        report.source
+    );
+    let section = |out: &mut String, title: &str, rows: Vec<&RuleResult>, detail: bool| {
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "### {title}\n");
+        let _ = writeln!(
+            out,
+            "| Rule | Severity | Target | Message | Expected | Observed |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        for r in &rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{}` | {} | {} | {} |",
+                r.rule,
+                r.severity,
+                cell(&r.target),
+                cell(&r.message),
+                cell(r.expected.as_deref().unwrap_or("")),
+                cell(r.observed.as_deref().unwrap_or(""))
+            );
+        }
+        out.push('\n');
+        if detail {
+            let mut seen: Vec<&str> = Vec::new();
+            for r in rows {
+                if seen.contains(&r.rule.as_str()) {
+                    continue;
+                }
+                seen.push(&r.rule);
+                let _ = writeln!(
+                    out,
+                    "<details><summary>How to fix {} — {}</summary>\n\n```\n{}\n```\n</details>\n",
+                    r.rule, r.title, r.remediation
+                );
+            }
+        }
+    };
+    let of = |st: Status| -> Vec<&RuleResult> {
+        let mut v: Vec<&RuleResult> = report.results.iter().filter(|r| r.status == st).collect();
+        v.sort_by_key(|r| std::cmp::Reverse(r.severity));
+        v
+    };
+    section(&mut out, "Failures", of(Status::Fail), true);
+    section(&mut out, "Not evaluated", of(Status::Error), false);
+    section(&mut out, "Waived", of(Status::Waived), false);
+    let passed = report
+        .results
+        .iter()
+        .filter(|r| r.status == Status::Pass)
+        .count();
+    let skipped = of(Status::Skip);
+    let _ = writeln!(out, "{passed} results passed; {} skipped.", skipped.len());
+    out
+}

@@ -1,0 +1,372 @@
+//! Live mode against the test API server (real kube-rs client, real HTTPS), and the proof that a
+//! live run and an offline run of the same cluster agree.
+
+use crate::support::*;
+use gpu_preflight_testkit::apiserver::{ApiServer, Config, Fault, load_objects};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn demo_server(cfg: Config) -> ApiServer {
+    let objects = load_objects(&fixture("demo/runai-bcm.yaml"));
+    ApiServer::start(Config { objects, ..cfg })
+}
+
+fn site() -> String {
+    fixture("demo/site.yaml").display().to_string()
+}
+
+/// Results without the fields that legitimately differ between sources.
+fn results(report: &Value) -> Vec<Value> {
+    report["results"].as_array().expect("results").clone()
+}
+
+#[test]
+fn live_run_equals_offline_runs() {
+    let server = demo_server(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let kc = kc.to_str().unwrap();
+
+    let (code_live, live) = check_json(&["--kubeconfig", kc, "--site", &site()]);
+    // Piped: no progress line, no log noise on stderr.
+    let quiet = bin()
+        .args([
+            "check",
+            "--kubeconfig",
+            kc,
+            "--site",
+            &site(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    assert_eq!(code_live, 1, "planted failures: {live}");
+    assert_eq!(results_of(&live, "K8S001")[0]["status"], "pass");
+
+    // collect → snapshot → check gives exactly the live results, K8S001 included.
+    let snap = dir.path().join("snap.json");
+    let out = bin()
+        .args(["collect", "--kubeconfig", kc, "--site", &site(), "-o"])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code_snap, offline) =
+        check_json(&["--snapshot", snap.to_str().unwrap(), "--site", &site()]);
+    assert_eq!(code_snap, code_live);
+    assert_eq!(results(&offline), results(&live));
+    assert_eq!(offline["summary"], live["summary"]);
+
+    // The plain kubectl dump of the same objects agrees on every rule but K8S001 (no /version).
+    let (_, dump) = check_json(&[
+        "--snapshot",
+        fixture("demo/runai-bcm.yaml").to_str().unwrap(),
+        "--site",
+        &site(),
+    ]);
+    let strip =
+        |v: Vec<Value>| -> Vec<Value> { v.into_iter().filter(|r| r["rule"] != "K8S001").collect() };
+    assert_eq!(strip(results(&dump)), strip(results(&live)));
+
+    // The snapshot holds no secret value.
+    let text = std::fs::read_to_string(&snap).unwrap();
+    assert!(!text.contains("demo-token-not-real"));
+    assert!(text.contains("gpu-preflight.snapshot/v1"));
+}
+
+#[test]
+fn one_list_per_kind_per_page_and_only_gets() {
+    let server = demo_server(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let (_, report) = check_json(&[
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--site",
+        &site(),
+        "--page-size",
+        "5",
+    ]);
+    assert!(report["summary"]["total"].as_u64().unwrap() > 20);
+    let log = server.requests();
+    assert!(
+        log.iter().all(|r| r.method == "GET"),
+        "non-GET request: {log:?}"
+    );
+    // Group list requests by path; each page is requested once and pages chain by continue.
+    let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in log.iter().filter(|r| r.path != "/version") {
+        by_path
+            .entry(r.path.clone())
+            .or_default()
+            .push(r.query.clone());
+    }
+    for (path, queries) in &by_path {
+        let mut seen = queries.clone();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            queries.len(),
+            "{path} page requested twice: {queries:?}"
+        );
+        assert!(
+            queries.iter().all(|q| q.contains("limit=5")),
+            "{path}: {queries:?}"
+        );
+    }
+    // 12 nodes at 5 per page: exactly 3 LISTs.
+    assert_eq!(
+        by_path["/api/v1/nodes"].len(),
+        3,
+        "{:?}",
+        by_path["/api/v1/nodes"]
+    );
+    // Every kind the rules need, no other path.
+    assert!(
+        by_path
+            .keys()
+            .all(|p| p.starts_with("/api/v1/") || p.starts_with("/apis/"))
+    );
+    assert_eq!(log.iter().filter(|r| r.path == "/version").count(), 1);
+}
+
+#[test]
+fn forbidden_kind_errors_only_its_rules_and_exits_3() {
+    let mut cfg = Config::default();
+    cfg.forbidden.insert("secrets".into());
+    let server = demo_server(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let (code, r) = check_json(&[
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--site",
+        &site(),
+        "--only",
+        "RUNAI002,NET003,RUNAI001",
+    ]);
+    assert_eq!(code, 3, "{r}");
+    let secret = results_of(&r, "RUNAI002");
+    assert_eq!(secret[0]["status"], "error");
+    let msg = secret[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("forbidden") && msg.contains("secrets"),
+        "{msg}"
+    );
+    assert_eq!(results_of(&r, "NET003")[0]["status"], "pass");
+    assert_eq!(results_of(&r, "RUNAI001")[0]["status"], "pass");
+}
+
+#[test]
+fn failing_kind_and_absent_crd_kind_are_facts_not_aborts() {
+    let mut cfg = Config::default();
+    cfg.faults
+        .insert("deployments.apps".into(), Fault::Status(500));
+    let server = demo_server(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let (code, r) = check_json(&["--kubeconfig", kc.to_str().unwrap(), "--site", &site()]);
+    assert_eq!(code, 1, "NET001 still fails: {r}");
+    let typha = results_of(&r, "NET002");
+    assert_eq!(typha[0]["status"], "error");
+    assert!(typha[0]["message"].as_str().unwrap().contains("HTTP 500"));
+    assert_eq!(results_of(&r, "NET001")[0]["status"], "fail");
+    assert_eq!(results_of(&r, "K8S002").len(), 12);
+}
+
+#[test]
+fn unreachable_server_is_one_clear_cause_and_exit_3() {
+    // Bind then drop a listener: the port is closed, the connection is refused at once.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\nusers:\n- name: u\n  user: {{token: t}}\n"
+        ),
+    )
+    .unwrap();
+    let (code, r) = check_json(&[
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--site",
+        &site(),
+        "--timeout",
+        "3",
+    ]);
+    assert_eq!(code, 3, "{r}");
+    let api = results_of(&r, "K8S001");
+    assert_eq!(api[0]["status"], "error");
+    assert!(api[0]["message"].as_str().unwrap().contains("unreachable"));
+    for res in r["results"].as_array().unwrap() {
+        // Node-local rules without --node-facts need no API server: they skip, naming the flag.
+        if res["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--node-facts"))
+        {
+            assert_eq!(res["status"], "skip", "{res}");
+            continue;
+        }
+        assert_eq!(res["status"], "error", "{res}");
+    }
+    let nodes = results_of(&r, "K8S002");
+    assert!(nodes[0]["message"].as_str().unwrap().contains("K8S001"));
+}
+
+#[test]
+fn rejected_token_is_unauthorized() {
+    let server = demo_server(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let text = std::fs::read_to_string(&kc)
+        .unwrap()
+        .replace(&server.token, "expired-token");
+    std::fs::write(&kc, text).unwrap();
+    let (code, r) = check_json(&[
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--only",
+        "K8S001,K8S002",
+    ]);
+    assert_eq!(code, 3);
+    let msg = results_of(&r, "K8S001")[0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("401") && msg.contains("unauthorized"), "{msg}");
+}
+
+#[test]
+fn slow_kind_times_out_without_hanging_the_run() {
+    let mut cfg = Config::default();
+    cfg.faults
+        .insert("storageclasses.storage.k8s.io".into(), Fault::Hang);
+    let server = demo_server(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let started = std::time::Instant::now();
+    let (_, r) = check_json(&[
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--site",
+        &site(),
+        "--timeout",
+        "2",
+    ]);
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "took {:?}",
+        started.elapsed()
+    );
+    let sc = results_of(&r, "K8S003");
+    assert_eq!(sc[0]["status"], "error");
+    assert!(
+        sc[0]["message"].as_str().unwrap().contains("timed out"),
+        "{}",
+        sc[0]
+    );
+    assert_eq!(results_of(&r, "NET001")[0]["status"], "fail");
+}
+
+#[test]
+fn expired_continue_token_restarts_the_list_once() {
+    let mut cfg = Config::default();
+    cfg.faults.insert("nodes".into(), Fault::ExpireContinue(1));
+    let server = demo_server(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let (_, r) = check_json(&[
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--only",
+        "K8S002",
+        "--page-size",
+        "5",
+    ]);
+    let nodes = results_of(&r, "K8S002");
+    assert_eq!(nodes.len(), 12, "no duplicates after the restart: {r}");
+    assert!(nodes.iter().all(|n| n["status"] == "pass"));
+}
+
+#[test]
+fn real_kubectl_speaks_to_the_test_server() {
+    let kubectl = std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output();
+    if kubectl.is_err() {
+        if std::env::var_os("CI").is_some_and(|v| v == "true") {
+            panic!("kubectl is required under CI=true");
+        }
+        eprintln!("notice: kubectl not found; skipping the kubectl interoperability test");
+        return;
+    }
+    let server = demo_server(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let out = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .env("HOME", dir.path())
+        .args(["get", "nodes,configmaps", "-A", "--request-timeout=10s"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "kubectl failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("dgx-01"), "{stdout}");
+    assert!(stdout.contains("kube-proxy"), "{stdout}");
+    assert!(server.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn live_requests_stay_within_the_generated_cluster_role() {
+    let server = demo_server(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    check_json(&["--kubeconfig", kc.to_str().unwrap(), "--site", &site()]);
+    let role = bin()
+        .args(["rbac", "--profile", "runai-bcm"])
+        .output()
+        .unwrap();
+    let role: Value =
+        gpu_preflight_checks::yaml::from_str(&String::from_utf8(role.stdout).unwrap()).unwrap();
+    let allowed = |group: &str, plural: &str| {
+        role["rules"].as_array().unwrap().iter().any(|r| {
+            r["apiGroups"]
+                .as_array()
+                .is_some_and(|g| g.iter().any(|g| g == group))
+                && r["resources"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p == plural))
+        })
+    };
+    for r in server.requests() {
+        assert_eq!(r.method, "GET");
+        let segs: Vec<&str> = r.path.split('/').filter(|s| !s.is_empty()).collect();
+        match segs.as_slice() {
+            ["version"] => {}
+            ["api", "v1", plural] => assert!(allowed("", plural), "{}", r.path),
+            ["apis", group, _, plural] => assert!(allowed(group, plural), "{}", r.path),
+            _ => panic!("unexpected request {}", r.path),
+        }
+    }
+}

@@ -1,0 +1,565 @@
+//! An HTTPS Kubernetes API server on 127.0.0.1 serving fixture objects at the real REST paths.
+//!
+//! It speaks enough Kubernetes for kube-rs and kubectl: `/version`, `/api`, `/apis` discovery,
+//! `/api/v1/...` and `/apis/GROUP/VERSION/...` for namespaced and cluster-scoped kinds, single
+//! object GETs, `limit`/`continue` pagination, `Table` responses for kubectl, 401 without the
+//! bearer token, 403 for forbidden kinds, 404 for unknown kinds, injected faults, an optional
+//! per-request delay, and a log of every request (method, path, query).
+
+use crate::pki::TestCa;
+use bytes::Bytes;
+use gpu_preflight_checks::kinds::{self, ResourceKind};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// A fault injected on every LIST of one kind.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this HTTP status and a Status body.
+    Status(u16),
+    /// Never answer (the client's timeout must fire).
+    Hang,
+    /// Send a 200 whose JSON body is cut in half.
+    Truncate,
+    /// Answer `410 Gone` to requests that carry a continue token, N times.
+    ExpireContinue(u32),
+    /// Drop the connection without an answer on requests that carry a continue token
+    /// (a connection reset in the middle of a paginated list).
+    ResetMidList,
+}
+
+/// What the server serves.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Kubernetes objects (with apiVersion and kind), as `kubectl get -o json` shows them.
+    pub objects: Vec<Value>,
+    /// Kind keys (`nodes`, `secrets`, `ipaddresspools.metallb.io`) answered with 403.
+    pub forbidden: HashSet<String>,
+    /// Faults per kind key.
+    pub faults: HashMap<String, Fault>,
+    /// Added before every response.
+    pub delay: Duration,
+    /// `gitVersion` for `/version` (default v1.31.4).
+    pub version: Option<String>,
+}
+
+/// One logged request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+}
+
+struct State {
+    token: String,
+    cfg: Config,
+    /// kind key → objects of that kind.
+    by_kind: BTreeMap<&'static str, Vec<Value>>,
+    served: Vec<&'static ResourceKind>,
+    log: Mutex<Vec<Logged>>,
+    expired: Mutex<HashMap<String, u32>>,
+}
+
+/// A running server. Dropping it stops the server thread.
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    pub ca_pem: String,
+    pub token: String,
+    state: Arc<State>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ApiServer {
+    /// Starts the server on 127.0.0.1 (random port) in its own thread and runtime.
+    pub fn start(cfg: Config) -> ApiServer {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let ca = TestCa::new("gpu-preflight test cluster CA");
+        let cert = ca.server_cert(&["localhost"], &["127.0.0.1".parse().expect("ip")]);
+        let tls = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert_der.clone()], cert.key_der.clone_key())
+            .expect("server TLS config");
+        let mut tls = tls;
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(tls));
+
+        let mut by_kind: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
+        for o in &cfg.objects {
+            let av = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            let k = o.get("kind").and_then(Value::as_str).unwrap_or("");
+            if let Some(rk) = kinds::by_api_version_kind(av, k) {
+                by_kind.entry(rk.key).or_default().push(o.clone());
+            }
+        }
+        // Built-in kinds are always served; CRD-backed kinds only when their CRD is installed.
+        let crd_names: HashSet<String> = by_kind
+            .get("customresourcedefinitions.apiextensions.k8s.io")
+            .map(|v| {
+                v.iter()
+                    .filter_map(|c| c.pointer("/metadata/name").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let served: Vec<&'static ResourceKind> = kinds::KINDS
+            .iter()
+            .filter(|k| !k.crd || crd_names.contains(k.key))
+            .collect();
+        let token = format!("test-token-{}", std::process::id());
+        let state = Arc::new(State {
+            token: token.clone(),
+            cfg,
+            by_kind,
+            served,
+            log: Mutex::new(Vec::new()),
+            expired: Mutex::new(HashMap::new()),
+        });
+
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("addr");
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).expect("listener");
+                loop {
+                    tokio::select! {
+                        _ = &mut rx => break,
+                        acc = listener.accept() => {
+                            let Ok((tcp, _)) = acc else { continue };
+                            let acceptor = acceptor.clone();
+                            let st = st.clone();
+                            tokio::spawn(async move {
+                                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                                let svc = service_fn(move |req| {
+                                    let st = st.clone();
+                                    async move {
+                                        if resets(&st, &req) {
+                                            st.log.lock().expect("log").push(Logged {
+                                                method: req.method().to_string(),
+                                                path: req.uri().path().to_string(),
+                                                query: req.uri().query().unwrap_or("").to_string(),
+                                            });
+                                            return Err(std::io::Error::other("injected reset"));
+                                        }
+                                        Ok(handle(st, req).await)
+                                    }
+                                });
+                                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                                    .serve_connection(TokioIo::new(tls), svc)
+                                    .await;
+                            });
+                        }
+                    }
+                }
+            });
+        });
+        ApiServer {
+            addr,
+            ca_pem: ca.cert_pem.clone(),
+            token,
+            state,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Writes a kubeconfig (context `test`) for this server into `dir` and returns its path.
+    pub fn write_kubeconfig(&self, dir: &Path) -> PathBuf {
+        use base64::Engine as _;
+        let ca = base64::engine::general_purpose::STANDARD.encode(&self.ca_pem);
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n    namespace: default\nusers:\n- name: test\n  user:\n    token: {}\n",
+            self.url(),
+            self.token
+        );
+        let path = dir.join("kubeconfig");
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Logged> {
+        self.state.log.lock().expect("log").clone()
+    }
+
+    pub fn clear_log(&self) {
+        self.state.log.lock().expect("log").clear();
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+/// Whether a request hits a `ResetMidList` fault.
+fn resets(st: &State, req: &Request<Incoming>) -> bool {
+    let has_continue = req.uri().query().is_some_and(|q| q.contains("continue="));
+    has_continue
+        && st.cfg.faults.iter().any(|(key, f)| {
+            matches!(f, Fault::ResetMidList)
+                && kinds::by_key(key)
+                    .is_some_and(|k| req.uri().path().ends_with(&format!("/{}", k.plural)))
+        })
+}
+
+fn json_resp(code: StatusCode, v: &Value) -> Resp {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(v.to_string())))
+        .expect("response")
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Resp {
+    json_resp(
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": message, "reason": reason, "code": code}),
+    )
+}
+
+async fn handle(st: Arc<State>, req: Request<Incoming>) -> Resp {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    st.log.lock().expect("log").push(Logged {
+        method: req.method().to_string(),
+        path: path.clone(),
+        query: query.clone(),
+    });
+    if !st.cfg.delay.is_zero() {
+        tokio::time::sleep(st.cfg.delay).await;
+    }
+    let authorized = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {}", st.token));
+    if !authorized {
+        return status(401, "Unauthorized", "Unauthorized");
+    }
+    if req.method() != Method::GET {
+        return status(405, "MethodNotAllowed", "this test server is read-only");
+    }
+    let wants_table = req
+        .headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"));
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_string(), percent_decode(v))
+        })
+        .collect();
+    route(&st, &path, &params, wants_table).await
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn route(st: &State, path: &str, params: &HashMap<String, String>, table: bool) -> Resp {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        ["version"] => json_resp(
+            StatusCode::OK,
+            &json!({"major": "1", "minor": "31",
+                    "gitVersion": st.cfg.version.clone().unwrap_or_else(|| "v1.31.4".into()),
+                    "platform": "linux/amd64"}),
+        ),
+        ["api"] => json_resp(
+            StatusCode::OK,
+            &json!({"kind": "APIVersions", "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+        ),
+        ["apis"] => {
+            let mut groups: BTreeMap<&str, &str> = BTreeMap::new();
+            for k in st.served.iter().filter(|k| !k.group.is_empty()) {
+                groups.entry(k.group).or_insert(k.version);
+            }
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|(g, v)| {
+                    let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+                    json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+                })
+                .collect();
+            json_resp(
+                StatusCode::OK,
+                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            )
+        }
+        ["api", "v1"] => resource_list(st, "", "v1"),
+        ["apis", g, v] => resource_list(st, g, v),
+        ["api", "v1", rest @ ..] => objects(st, "", "v1", rest, params, table).await,
+        ["apis", g, v, rest @ ..] => objects(st, g, v, rest, params, table).await,
+        _ => status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
+    }
+}
+
+fn resource_list(st: &State, group: &str, version: &str) -> Resp {
+    let res: Vec<Value> = st
+        .served
+        .iter()
+        .filter(|k| k.group == group && k.version == version)
+        .map(|k| {
+            json!({"name": k.plural, "singularName": k.kind.to_lowercase(), "namespaced": k.namespaced,
+                   "kind": k.kind, "verbs": ["get", "list", "watch"]})
+        })
+        .collect();
+    if res.is_empty() {
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+    }
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    json_resp(
+        StatusCode::OK,
+        &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": res}),
+    )
+}
+
+async fn objects(
+    st: &State,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+    params: &HashMap<String, String>,
+    table: bool,
+) -> Resp {
+    // [plural] | [plural, name] | [namespaces, ns, plural] | [namespaces, ns, plural, name]
+    let (ns, plural, name): (Option<&str>, &str, Option<&str>) = match rest {
+        [p] => (None, p, None),
+        ["namespaces", n] if group.is_empty() => (None, "namespaces", Some(n)),
+        [p, n] => (None, p, Some(n)),
+        ["namespaces", n, p] => (Some(n), p, None),
+        ["namespaces", n, p, o] => (Some(n), p, Some(o)),
+        _ => {
+            return status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            );
+        }
+    };
+    let Some(kind) = st
+        .served
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.plural == plural)
+    else {
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+    };
+    if st.cfg.forbidden.contains(kind.key) {
+        let scope = match ns {
+            Some(n) => format!("in the namespace \"{n}\""),
+            None => "at the cluster scope".into(),
+        };
+        return status(
+            403,
+            "Forbidden",
+            &format!(
+                "{}{} is forbidden: User \"system:serviceaccount:audit:gpu-preflight\" cannot list resource \"{}\" in API group \"{}\" {scope}",
+                kind.plural,
+                if group.is_empty() {
+                    String::new()
+                } else {
+                    format!(".{group}")
+                },
+                kind.plural,
+                group
+            ),
+        );
+    }
+    let all: &[Value] = st.by_kind.get(kind.key).map(Vec::as_slice).unwrap_or(&[]);
+    let in_ns = |o: &&Value| match ns {
+        Some(n) => o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(n),
+        None => true,
+    };
+    if let Some(name) = name {
+        return match all
+            .iter()
+            .filter(in_ns)
+            .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name))
+        {
+            Some(o) => json_resp(StatusCode::OK, o),
+            None => status(
+                404,
+                "NotFound",
+                &format!("{} \"{name}\" not found", kind.plural),
+            ),
+        };
+    }
+    let cont = params.get("continue").cloned().unwrap_or_default();
+    match st.cfg.faults.get(kind.key) {
+        Some(Fault::Status(code)) => {
+            return status(
+                *code,
+                "InternalError",
+                &format!("injected fault on {}", kind.key),
+            );
+        }
+        Some(Fault::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        Some(Fault::ExpireContinue(n)) if !cont.is_empty() => {
+            let mut e = st.expired.lock().expect("expired");
+            let c = e.entry(kind.key.to_string()).or_insert(0);
+            if *c < *n {
+                *c += 1;
+                return status(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                );
+            }
+        }
+        _ => {}
+    }
+    let matching: Vec<&Value> = all.iter().filter(in_ns).collect();
+    let start: usize = cont
+        .strip_prefix("offset-")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = params
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
+    let end = start.saturating_add(limit).min(matching.len());
+    let page = &matching[start.min(end)..end];
+    let mut meta = json!({"resourceVersion": "4242"});
+    if end < matching.len() {
+        meta["continue"] = json!(format!("offset-{end}"));
+        meta["remainingItemCount"] = json!(matching.len() - end);
+    }
+    let body = if table {
+        let rows: Vec<Value> = page
+            .iter()
+            .map(|o| {
+                let n = o.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
+                let mut meta = json!({"name": n});
+                if let Some(ns) = o.pointer("/metadata/namespace") {
+                    meta["namespace"] = ns.clone();
+                }
+                json!({"cells": [n, "30d"],
+                       "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}})
+            })
+            .collect();
+        json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+               "columnDefinitions": [
+                   {"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0},
+                   {"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0}],
+               "rows": rows})
+    } else {
+        let items: Vec<Value> = page
+            .iter()
+            .map(|o| {
+                let mut o = (*o).clone();
+                // Like the real server, typed lists of built-in kinds omit apiVersion/kind on items.
+                if !kind.crd
+                    && let Some(m) = o.as_object_mut()
+                {
+                    m.remove("apiVersion");
+                    m.remove("kind");
+                }
+                o
+            })
+            .collect();
+        json!({"kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(), "metadata": meta, "items": items})
+    };
+    if let Some(Fault::Truncate) = st.cfg.faults.get(kind.key) {
+        let s = body.to_string();
+        let cut = s.len() / 2;
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(s[..cut].to_string())))
+            .expect("response");
+    }
+    json_resp(StatusCode::OK, &body)
+}
+
+/// Reads fixture objects from a kubectl List / multi-document YAML / JSON file.
+pub fn load_objects(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("fixture readable");
+    let docs: Vec<Value> = if text.trim_start().starts_with('{') {
+        vec![serde_json::from_str(&text).expect("fixture JSON")]
+    } else {
+        gpu_preflight_checks::yaml::from_multi(&text).expect("fixture YAML")
+    };
+    let mut out = Vec::new();
+    for d in docs {
+        if d.get("kind").and_then(Value::as_str) == Some("List") {
+            out.extend(d["items"].as_array().cloned().unwrap_or_default());
+        } else {
+            out.push(d);
+        }
+    }
+    out
+}
