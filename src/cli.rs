@@ -139,6 +139,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
     #[command(flatten)]
+    pub probes: crate::collect::probes::ProbeArgs,
+    #[command(flatten)]
     pub node: crate::node::NodeInputArgs,
 }
 
@@ -151,6 +153,8 @@ pub struct CollectArgs {
     /// Snapshot file to write.
     #[arg(short, long)]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub probes: crate::collect::probes::ProbeArgs,
     #[command(flatten)]
     pub node: crate::node::NodeInputArgs,
 }
@@ -456,6 +460,11 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         (Facts::default(), "no cluster".to_string())
     };
     facts.node_local.merge(node_local);
+    if a.snapshot.is_empty() {
+        crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
+    } else {
+        crate::collect::probes::attach_offline(&rules, &p.site, &mut facts);
+    }
 
     let mut results =
         gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
@@ -507,10 +516,20 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let p = prepare(&a.select)?;
     let rules = engine::select(&p.set, &p.selection)?;
     let node_local = crate::node::ingest::load(&a.node)?;
-    let (mut facts, server) = collect_live(&rules, &a.cluster, false)?;
+    let (mut facts, server) = if engine::needs_cluster(&rules) {
+        collect_live(&rules, &a.cluster, false)?
+    } else {
+        (Facts::default(), "no cluster".to_string())
+    };
+    crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
     facts.node_local.merge(node_local);
     let context = a.cluster.context.as_deref().unwrap_or("current context");
-    let body = snapshot::to_json(&facts, &format!("{server} ({context})"))?;
+    let source = if engine::needs_cluster(&rules) {
+        format!("{server} ({context})")
+    } else {
+        "endpoint probes only (no cluster)".to_string()
+    };
+    let body = snapshot::to_json(&facts, &source)?;
     crate::output::write_atomic(&a.output, &body).map_err(|e| {
         exit::input(format!(
             "{}: cannot write snapshot: {e}",

@@ -63,6 +63,9 @@ pub struct Facts {
     /// Node-local facts (`--node-facts`) and perftest results (`--perf`).
     #[serde(default, skip_serializing_if = "NodeLocal::is_empty")]
     pub node_local: NodeLocal,
+    /// DNS/TLS/HTTP probes of the platform endpoint and the site's certificate files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<crate::probe::Probes>,
 }
 
 /// Why a needed kind cannot be used, as the engine reports it.

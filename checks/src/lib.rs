@@ -5,6 +5,7 @@
 //! rule's metadata into [`RuleResult`]s. Same facts in, same results out — which is what makes an
 //! offline audit of a snapshot agree with a live run.
 
+pub mod cert;
 pub mod check;
 pub mod diff;
 pub mod engine;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod node_facts;
 pub mod object;
 pub mod parse;
+pub mod probe;
 pub mod prune;
 pub mod rules;
 pub mod site;

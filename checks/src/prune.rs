@@ -154,6 +154,10 @@ pub fn redact_secret(obj: &Value) -> Value {
     }
     if let Some(crt) = value_of("tls.crt") {
         summary["tlsCrtSha256"] = json!(crate::prune::sha256_hex(&crt));
+        // The served leaf is compared as DER (TLS005); the file hash above covers PEM bytes.
+        if let Some(leaf) = first_pem_cert(&crt) {
+            summary["tlsLeafSha256"] = json!(crate::prune::sha256_hex(&leaf));
+        }
     }
     json!({
         "apiVersion": "v1",
@@ -196,6 +200,16 @@ fn summarize_dockerconfig(raw: &[u8]) -> Value {
 }
 
 /// Lower-case hex SHA-256.
+/// DER of the first certificate in PEM text (a `tls.crt` holds leaf first, then intermediates).
+fn first_pem_cert(pem: &[u8]) -> Option<Vec<u8>> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(pem)
+        .next()
+        .and_then(Result::ok)
+        .map(|c| c.to_vec())
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()

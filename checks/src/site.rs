@@ -94,6 +94,41 @@ pub struct Expect {
     /// in node facts.
     #[serde(default)]
     pub rdma_port_gbps: Option<f64>,
+    /// NodePorts of the monitoring UIs (DeepOps defaults).
+    #[serde(default)]
+    pub monitoring_ports: MonitoringPorts,
+}
+
+/// NodePorts of Grafana, Prometheus and Alertmanager (MON001).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringPorts {
+    #[serde(default = "d_grafana")]
+    pub grafana: u16,
+    #[serde(default = "d_prometheus")]
+    pub prometheus: u16,
+    #[serde(default = "d_alertmanager")]
+    pub alertmanager: u16,
+}
+
+fn d_grafana() -> u16 {
+    30200
+}
+fn d_prometheus() -> u16 {
+    30500
+}
+fn d_alertmanager() -> u16 {
+    30400
+}
+
+impl Default for MonitoringPorts {
+    fn default() -> Self {
+        MonitoringPorts {
+            grafana: d_grafana(),
+            prometheus: d_prometheus(),
+            alertmanager: d_alertmanager(),
+        }
+    }
 }
 
 fn d_ingress() -> u32 {
@@ -121,6 +156,7 @@ impl Default for Expect {
             cert_min_days: d_cert_days(),
             rdma_bandwidth_fraction: d_fraction(),
             rdma_port_gbps: None,
+            monitoring_ports: MonitoringPorts::default(),
         }
     }
 }

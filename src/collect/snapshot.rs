@@ -230,6 +230,9 @@ fn merge_facts(into: &mut Facts, from: Facts) {
             }
         }
     }
+    if let Some(p) = from.probes {
+        crate::collect::probes::merge(&mut into.probes, p);
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {

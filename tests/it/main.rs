@@ -2,6 +2,7 @@
 
 mod cli;
 mod ecosystem;
+mod endpoint;
 mod hardening;
 mod live;
 mod node_agent;

@@ -18,6 +18,8 @@ pub fn bin() -> Command {
     c.env_remove("KUBECONFIG")
         .env("HOME", std::env::temp_dir().join("gpu-preflight-test-home"))
         .env("NO_COLOR", "1")
+        // Endpoint probes would ask the system resolver; tests that probe opt in (endpoint.rs).
+        .env("GPU_PREFLIGHT_NO_PROBES", "1")
         .env_remove("GPU_PREFLIGHT_LOG");
     c
 }

@@ -17,7 +17,11 @@ pub mod crds_present;
 pub mod daemonset_selected_nodes;
 pub mod default_storageclass;
 pub mod deployment_ready;
+pub mod dns_resolves;
+pub mod dns_stray_aaaa;
+pub mod endpoint;
 pub mod memlock;
+pub mod monitoring_endpoints;
 pub mod namespaces_exist;
 pub mod nodes_ready;
 pub mod rdma_bandwidth;
@@ -29,6 +33,11 @@ pub mod rdma_resource_advertised;
 pub mod registry_secret;
 pub mod strict_arp;
 pub mod system_nodes;
+pub mod tls_chain;
+pub mod tls_expiry;
+pub mod tls_files;
+pub mod tls_name;
+pub mod tls_secret;
 
 /// What a check needs collected.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -145,6 +154,14 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<rdma_kernel_modules::RdmaKernelModules>::new(),
     &Kind::<containerd_default_runtime::ContainerdDefaultRuntime>::new(),
     &Kind::<arp_sysctls::ArpSysctls>::new(),
+    &Kind::<dns_resolves::DnsResolves>::new(),
+    &Kind::<dns_stray_aaaa::DnsStrayAaaa>::new(),
+    &Kind::<tls_name::TlsName>::new(),
+    &Kind::<tls_chain::TlsChain>::new(),
+    &Kind::<tls_expiry::TlsExpiry>::new(),
+    &Kind::<tls_files::TlsFiles>::new(),
+    &Kind::<tls_secret::TlsSecret>::new(),
+    &Kind::<monitoring_endpoints::MonitoringEndpoints>::new(),
 ];
 
 /// Every check kind.

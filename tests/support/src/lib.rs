@@ -6,5 +6,7 @@
 //! - [`pki`]: a throwaway CA and server certificates (rcgen).
 
 pub mod apiserver;
+pub mod dns;
 pub mod pki;
 pub mod synth;
+pub mod tls;
