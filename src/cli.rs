@@ -95,6 +95,14 @@ pub struct SelectArgs {
     /// Site file: the intended FQDN, reserved IP, CA bundle, thresholds…
     #[arg(long)]
     pub site: Option<PathBuf>,
+    /// BCM facts: an export file, a folder of saved cmsh outputs, or `cmsh` to run it (head node).
+    /// Overrides the site file's `bcm:` (see docs/bcm.md).
+    #[arg(long, value_name = "PATH|cmsh")]
+    pub bcm: Option<PathBuf>,
+    /// Ansible inventory, INI or YAML (DeepOps: config/inventory). Overrides the site file's
+    /// `inventory:`.
+    #[arg(long, value_name = "PATH")]
+    pub inventory: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -142,6 +150,10 @@ pub struct CheckArgs {
     pub probes: crate::collect::probes::ProbeArgs,
     #[command(flatten)]
     pub node: crate::node::NodeInputArgs,
+    /// NIC firmware queries (`mstconfig -e -d <pci> q` outputs): DIR/<node>/<pci>.txt or
+    /// DIR/<node>_<pci>.txt. Read from disk only.
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -157,6 +169,9 @@ pub struct CollectArgs {
     pub probes: crate::collect::probes::ProbeArgs,
     #[command(flatten)]
     pub node: crate::node::NodeInputArgs,
+    /// NIC firmware queries to include in the snapshot (see `check --firmware`).
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -422,6 +437,8 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     };
     let rules = engine::select(&p.set, &p.selection)?;
     let node_local = crate::node::ingest::load(&a.node)?;
+    let intent =
+        crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
     let waivers = match &a.waivers {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -466,6 +483,10 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         crate::collect::probes::attach_offline(&rules, &p.site, &mut facts);
     }
 
+    if let Some(dir) = &a.firmware {
+        crate::collect::firmware::load_into(dir, &mut facts)?;
+    }
+    crate::collect::intent::apply(&mut facts, intent);
     let mut results =
         gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
     let outcomes = match &waivers {
@@ -516,6 +537,8 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let p = prepare(&a.select)?;
     let rules = engine::select(&p.set, &p.selection)?;
     let node_local = crate::node::ingest::load(&a.node)?;
+    let intent =
+        crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
     let (mut facts, server) = if engine::needs_cluster(&rules) {
         collect_live(&rules, &a.cluster, false)?
     } else {
@@ -523,6 +546,10 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     };
     crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
     facts.node_local.merge(node_local);
+    if let Some(dir) = &a.firmware {
+        crate::collect::firmware::load_into(dir, &mut facts)?;
+    }
+    crate::collect::intent::apply(&mut facts, intent);
     let context = a.cluster.context.as_deref().unwrap_or("current context");
     let source = if engine::needs_cluster(&rules) {
         format!("{server} ({context})")

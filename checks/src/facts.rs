@@ -63,9 +63,16 @@ pub struct Facts {
     /// Node-local facts (`--node-facts`) and perftest results (`--perf`).
     #[serde(default, skip_serializing_if = "NodeLocal::is_empty")]
     pub node_local: NodeLocal,
+    /// BCM facts and the Ansible inventory (intent), when given.
+    #[serde(default, skip_serializing_if = "crate::intent::IntentFacts::is_empty")]
+    pub intent: crate::intent::IntentFacts,
     /// DNS/TLS/HTTP probes of the platform endpoint and the site's certificate files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probes: Option<crate::probe::Probes>,
+    /// NIC firmware configuration (`mstconfig -e q`) per node and PCI address; empty when no
+    /// firmware input was given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub firmware: crate::parse::mstconfig::FirmwareFacts,
 }
 
 /// Why a needed kind cannot be used, as the engine reports it.

@@ -1,7 +1,11 @@
 //! Collectors: the only I/O. Each turns a source into [`Facts`](gpu_preflight_checks::Facts).
 
+pub mod bcm;
 pub mod dns;
+pub mod firmware;
 pub mod http;
+pub mod intent;
+pub mod inventory;
 pub mod kube;
 pub mod probes;
 pub mod snapshot;

@@ -220,6 +220,15 @@ fn merge_facts(into: &mut Facts, from: Facts) {
         into.api = from.api;
     }
     into.node_local.merge(from.node_local);
+    if from.intent.bcm.is_some() {
+        into.intent.bcm = from.intent.bcm;
+    }
+    if from.intent.inventory.is_some() {
+        into.intent.inventory = from.intent.inventory;
+    }
+    for (node, devices) in from.firmware {
+        into.firmware.entry(node).or_default().extend(devices);
+    }
     for (key, fact) in from.resources {
         match (into.resources.get_mut(&key), fact) {
             (Some(KindFact::Listed { items, .. }), KindFact::Listed { items: more, .. }) => {

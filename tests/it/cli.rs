@@ -20,6 +20,8 @@ fn demo_shows_the_planted_problems_and_exits_1() {
         "buckets.objectstorage.k8s.io",
         "How to fix",
         "strictARP: true",
+        "TLS002",
+        "incomplete chain",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }

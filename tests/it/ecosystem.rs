@@ -197,7 +197,7 @@ fn waivers_applied_expired_and_stale() {
     // Waiving every failure of error severity makes the gate pass.
     std::fs::write(
         &w,
-        "waivers:\n  - {rule: NET001, reason: r1}\n  - {rule: CRD003, reason: r2}\n",
+        "waivers:\n  - {rule: NET001, reason: r1}\n  - {rule: CRD003, reason: r2}\n  - {rule: TLS002, reason: r3}\n",
     )
     .unwrap();
     let out = bin()

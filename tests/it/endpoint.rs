@@ -378,9 +378,24 @@ fn offline_without_probe_facts_skips_saying_so() {
         dir.path(),
         &format!("platform:\n  fqdn: {FQDN}\n  reserved_ip: {RESERVED}\n"),
     );
+    // The demo's kubectl List alone (its file also carries recorded probes, as a second document).
+    let list = dir.path().join("cluster.json");
+    let objects = gpu_preflight_testkit::apiserver::load_objects(&fixture("demo/runai-bcm.yaml"));
+    let objects: Vec<_> = objects
+        .into_iter()
+        .filter(|o| o.get("kind").is_some())
+        .collect();
+    std::fs::write(
+        &list,
+        serde_json::to_vec(
+            &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let (_, r) = probe_check(&[
         "--snapshot",
-        fixture("demo/runai-bcm.yaml").to_str().unwrap(),
+        list.to_str().unwrap(),
         "--site",
         &s,
         "--only",

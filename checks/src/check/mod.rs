@@ -12,6 +12,8 @@ use std::marker::PhantomData;
 
 pub mod api_reachable;
 pub mod arp_sysctls;
+pub mod bcm_cpuonly_overlay;
+pub mod bcm_label_category;
 pub mod containerd_default_runtime;
 pub mod crds_present;
 pub mod daemonset_selected_nodes;
@@ -20,17 +22,34 @@ pub mod deployment_ready;
 pub mod dns_resolves;
 pub mod dns_stray_aaaa;
 pub mod endpoint;
+pub mod etcd_odd;
+pub mod evidence;
+pub mod gpu_label_truthful;
+pub mod ib_networks_wired;
+pub mod ingress_lb_service;
+pub mod inventory_nodes;
+pub mod l2_advertisement;
 pub mod memlock;
+pub mod metallb_installed;
 pub mod monitoring_endpoints;
 pub mod namespaces_exist;
+pub mod network_operator_ready;
+pub mod node_states_synced;
 pub mod nodes_ready;
+pub mod numvfs_firmware;
+pub mod parallel_node_config;
+pub mod policies_cover_nics;
+pub mod pool_service_allocation;
 pub mod rdma_bandwidth;
 pub mod rdma_device_plugin_config;
 pub mod rdma_devices_visible;
 pub mod rdma_kernel_modules;
+pub mod rdma_label_truthful;
 pub mod rdma_pod_privileges;
 pub mod rdma_resource_advertised;
 pub mod registry_secret;
+pub mod reserved_ip_pool;
+pub mod reserved_ip_unique;
 pub mod strict_arp;
 pub mod system_nodes;
 pub mod tls_chain;
@@ -154,6 +173,12 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<rdma_kernel_modules::RdmaKernelModules>::new(),
     &Kind::<containerd_default_runtime::ContainerdDefaultRuntime>::new(),
     &Kind::<arp_sysctls::ArpSysctls>::new(),
+    &Kind::<bcm_label_category::BcmLabelCategory>::new(),
+    &Kind::<bcm_cpuonly_overlay::BcmCpuonlyOverlay>::new(),
+    &Kind::<rdma_label_truthful::RdmaLabelTruthful>::new(),
+    &Kind::<inventory_nodes::InventoryNodes>::new(),
+    &Kind::<etcd_odd::EtcdOdd>::new(),
+    &Kind::<gpu_label_truthful::GpuLabelTruthful>::new(),
     &Kind::<dns_resolves::DnsResolves>::new(),
     &Kind::<dns_stray_aaaa::DnsStrayAaaa>::new(),
     &Kind::<tls_name::TlsName>::new(),
@@ -162,6 +187,18 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<tls_files::TlsFiles>::new(),
     &Kind::<tls_secret::TlsSecret>::new(),
     &Kind::<monitoring_endpoints::MonitoringEndpoints>::new(),
+    &Kind::<metallb_installed::MetallbInstalled>::new(),
+    &Kind::<reserved_ip_pool::ReservedIpPool>::new(),
+    &Kind::<pool_service_allocation::PoolServiceAllocation>::new(),
+    &Kind::<l2_advertisement::L2Advertisement>::new(),
+    &Kind::<ingress_lb_service::IngressLbService>::new(),
+    &Kind::<reserved_ip_unique::ReservedIpUnique>::new(),
+    &Kind::<network_operator_ready::NetworkOperatorReady>::new(),
+    &Kind::<parallel_node_config::ParallelNodeConfig>::new(),
+    &Kind::<policies_cover_nics::PoliciesCoverNics>::new(),
+    &Kind::<numvfs_firmware::NumvfsFirmware>::new(),
+    &Kind::<node_states_synced::NodeStatesSynced>::new(),
+    &Kind::<ib_networks_wired::IbNetworksWired>::new(),
 ];
 
 /// Every check kind.

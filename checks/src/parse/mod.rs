@@ -1,3 +1,7 @@
-//! Parsers of tool output (pure: text in, typed facts or a located error out).
+//! Parsers of tool output and intent files (pure: text in, typed data or a located error out).
 
+pub mod bcm;
+mod hostile;
+pub mod inventory;
+pub mod mstconfig;
 pub mod perftest;

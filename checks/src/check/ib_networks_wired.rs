@@ -1,0 +1,173 @@
+//! SRIOV006: each SriovIBNetwork's resourceName is provided by a policy and its `spec.ipam` (a
+//! JSON string) names nv-ipam IPPools that exist.
+
+use super::{Ctx, Needs, TypedCheck};
+use crate::model::Finding;
+use crate::sriov::{IB_NETWORKS, IPPOOLS, POLICIES};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub struct IbNetworksWired;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {}
+
+impl TypedCheck for IbNetworksWired {
+    type Params = Params;
+    const NAME: &'static str = "ib_networks_wired";
+    const SUMMARY: &'static str = "Each SriovIBNetwork's resourceName is provided by a SriovNetworkNodePolicy and its spec.ipam JSON names existing nv-ipam IPPools.";
+
+    fn needs(_: &Params) -> Needs {
+        Needs::kinds(&[IB_NETWORKS, POLICIES, IPPOOLS])
+    }
+
+    fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+        let resources: Vec<&str> = ctx
+            .facts
+            .list(POLICIES)
+            .iter()
+            .filter_map(|p| p.str_at("/spec/resourceName"))
+            .collect();
+        let pools: Vec<String> = ctx
+            .facts
+            .list(IPPOOLS)
+            .iter()
+            .map(|p| p.name().to_string())
+            .collect();
+        ctx.facts
+            .list(IB_NETWORKS)
+            .iter()
+            .map(|net| {
+                let target = format!("sriovibnetwork/{}", net.qualified_name());
+                let name = net.qualified_name();
+                let rn = net.str_at("/spec/resourceName").unwrap_or("");
+                let mut problems = vec![];
+                if !resources.contains(&rn) {
+                    let mut have = resources.clone();
+                    have.sort();
+                    have.dedup();
+                    problems.push(format!(
+                        "spec.resourceName `{rn}` is provided by no SriovNetworkNodePolicy (policies provide: {})",
+                        if have.is_empty() { "none".into() } else { have.join(", ") }
+                    ));
+                }
+                let ipam = net.str_at("/spec/ipam").unwrap_or("").trim();
+                let mut pool_names: Vec<String> = vec![];
+                if ipam.is_empty() {
+                    problems.push("spec.ipam is empty: pods on this network get no address".into());
+                } else {
+                    match serde_json::from_str::<Value>(ipam) {
+                        Err(e) => problems.push(format!(
+                            "spec.ipam is not valid JSON (line {} column {}: {e})",
+                            e.line(),
+                            e.column()
+                        )),
+                        Ok(v) => {
+                            let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
+                            if ty != "nv-ipam" {
+                                problems.push(format!(
+                                    "spec.ipam type is `{ty}`, not nv-ipam"
+                                ));
+                            }
+                            match v.get("poolName").and_then(Value::as_str) {
+                                None => problems.push("spec.ipam has no poolName".into()),
+                                // nv-ipam takes `v4pool,v6pool` for dual stack.
+                                Some(s) => pool_names = s.split(',').map(|p| p.trim().to_string()).collect(),
+                            }
+                        }
+                    }
+                }
+                for pn in &pool_names {
+                    if !pools.contains(pn) {
+                        problems.push(format!(
+                            "spec.ipam poolName `{pn}` names no IPPool (ippools.nv-ipam.nvidia.com: {})",
+                            if pools.is_empty() { "none".into() } else { pools.join(", ") }
+                        ));
+                    }
+                }
+                let observed = format!(
+                    "resourceName={rn}, ipam poolName={}",
+                    if pool_names.is_empty() { "(none)".into() } else { pool_names.join(",") }
+                );
+                let expected = "resourceName provided by a policy; ipam JSON of type nv-ipam naming existing IPPools";
+                if problems.is_empty() {
+                    Finding::pass(&target, format!("SriovIBNetwork {name}: resource {rn} and IPPool {} wired", pool_names.join(",")))
+                } else {
+                    Finding::fail(&target, format!("SriovIBNetwork {name}: {}", problems.join("; ")))
+                }
+                .expected(expected)
+                .observed(observed)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::facts;
+    use crate::model::Status;
+    use crate::site::Site;
+    use serde_json::json;
+
+    fn run(resource: &str, ipam: &str) -> Finding {
+        let f = facts(&[
+            (
+                IB_NETWORKS,
+                vec![
+                    json!({"metadata": {"name": "ibp26s0", "namespace": "network-operator"},
+                    "spec": {"resourceName": resource, "ipam": ipam, "networkNamespace": "default"}}),
+                ],
+            ),
+            (
+                POLICIES,
+                vec![
+                    json!({"metadata": {"name": "ibp26s0", "namespace": "network-operator"},
+                    "spec": {"resourceName": "ibp26s0", "numVfs": 8}}),
+                ],
+            ),
+            (
+                IPPOOLS,
+                vec![
+                    json!({"metadata": {"name": "ib-pool", "namespace": "network-operator"},
+                    "spec": {"subnet": "127.1.0.0/16", "perNodeBlockSize": 100}}),
+                ],
+            ),
+        ]);
+        IbNetworksWired::eval(
+            &Ctx {
+                facts: &f,
+                site: &Site::default(),
+            },
+            &Params {},
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn wired_network_passes() {
+        let r = run("ibp26s0", r#"{"type": "nv-ipam", "poolName": "ib-pool"}"#);
+        assert_eq!(r.status, Status::Pass, "{}", r.message);
+    }
+
+    #[test]
+    fn unknown_resource_pool_and_bad_json_fail() {
+        let r = run("ibp99s0", r#"{"type": "nv-ipam", "poolName": "ib-pool-x"}"#);
+        assert_eq!(r.status, Status::Fail);
+        assert_eq!(r.target, "sriovibnetwork/network-operator/ibp26s0");
+        assert!(r.message.contains("`ibp99s0`") && r.message.contains("ib-pool-x"));
+        assert!(r.message.contains("policies provide: ibp26s0"));
+        assert_eq!(
+            r.observed.as_deref(),
+            Some("resourceName=ibp99s0, ipam poolName=ib-pool-x")
+        );
+        let r = run("ibp26s0", r#"{"type": "nv-ipam", "poolName": "ib-pool""#);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.message.contains("not valid JSON (line 1"),
+            "{}",
+            r.message
+        );
+    }
+}
