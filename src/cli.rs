@@ -476,7 +476,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     } else {
         (Facts::default(), "no cluster".to_string())
     };
-    facts.node_local.merge(node_local);
+    crate::node::ingest::apply(&mut facts, node_local);
     if a.snapshot.is_empty() {
         crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
     } else {
@@ -545,7 +545,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
         (Facts::default(), "no cluster".to_string())
     };
     crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
-    facts.node_local.merge(node_local);
+    crate::node::ingest::apply(&mut facts, node_local);
     if let Some(dir) = &a.firmware {
         crate::collect::firmware::load_into(dir, &mut facts)?;
     }

@@ -119,3 +119,38 @@ fn files(path: &Path, exts: &[&str], flag: &str) -> anyhow::Result<Vec<PathBuf>>
     }
     Ok(v)
 }
+
+/// Merges node-local inputs into the run's facts. Firmware queries the agent ran successfully
+/// (`mstconfig -e -d PCI q`) become firmware facts of that node, like `--firmware DIR` files;
+/// output that does not parse (e.g. `-E- Failed to open device`) is logged and left out.
+pub fn apply(facts: &mut gpu_preflight_checks::Facts, local: NodeLocal) {
+    use gpu_preflight_checks::parse::mstconfig;
+    for (key, nf) in &local.facts {
+        let node = nf.node_name.clone().unwrap_or_else(|| key.clone());
+        for q in nf.firmware.iter().filter(|q| q.exit_code == Some(0)) {
+            match mstconfig::parse(&q.output) {
+                Ok(parsed) => {
+                    for d in parsed.devices {
+                        let pci = d
+                            .pci
+                            .clone()
+                            .or_else(|| mstconfig::normalize_pci(&q.pci_address))
+                            .unwrap_or_else(|| q.pci_address.clone());
+                        facts
+                            .firmware
+                            .entry(node.clone())
+                            .or_default()
+                            .insert(pci, d);
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    node = %node,
+                    pci = %q.pci_address,
+                    "node facts: `{}` output does not parse: {e}",
+                    q.command
+                ),
+            }
+        }
+    }
+    facts.node_local.merge(local);
+}

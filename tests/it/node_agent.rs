@@ -615,4 +615,39 @@ OUT
     let text = fw[0]["output"].as_str().unwrap();
     assert!(text.contains("Device:         0000:0c:00.0"), "{text}");
     assert!(text.contains("NUM_OF_VFS                                  0               8"));
+
+    // Merged into a run, the queries become the node's firmware facts (as `--firmware DIR`).
+    let facts_dir = dir.path().join("facts");
+    std::fs::create_dir(&facts_dir).unwrap();
+    std::fs::write(facts_dir.join("dgx01.json"), &out.stdout).unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: \"https://127.0.0.1:9\"}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n",
+    )
+    .unwrap();
+    let snap = dir.path().join("snap.json");
+    let out = bin()
+        .args(["collect", "--timeout", "2", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--node-facts")
+        .arg(&facts_dir)
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
+    let dev = &v["facts"]["firmware"]["dgx01"]["0000:0c:00.0"];
+    assert_eq!(dev["params"]["NUM_OF_VFS"]["current"], "8", "{dev}");
+    assert_eq!(dev["params"]["SRIOV_EN"]["next_boot"], "True(1)", "{dev}");
+    assert_eq!(
+        v["facts"]["firmware"]["dgx01"].as_object().unwrap().len(),
+        8
+    );
 }
