@@ -272,6 +272,29 @@ fn fixture_nodes_produce_expected_verdicts() {
     );
 }
 
+/// Runbook 002's warning: a management node from an OFED image gets labelled RDMA-capable. Node
+/// facts are the direct evidence LBL003 uses.
+#[test]
+fn node_facts_expose_the_mislabelled_management_node() {
+    let (_, report) = check_json(&[
+        "--snapshot",
+        fixture("node/cluster.yaml").to_str().unwrap(),
+        "--node-facts",
+        fixture("node/facts").to_str().unwrap(),
+        "--only",
+        "LBL003",
+    ]);
+    let r = result(&report, "LBL003", "node/mgmt01");
+    assert_eq!(r["status"], "fail", "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains(
+            "node facts: no RDMA device (/sys/class/infiniband is empty) and no Mellanox (15b3) PCI function"
+        ),
+        "{r}"
+    );
+    assert_eq!(status_of(&report, "LBL003", "node/dgx01"), "pass");
+}
+
 #[test]
 fn node_rules_without_node_facts_skip_naming_the_flag() {
     let (code, report) = check_json(&[
