@@ -33,6 +33,8 @@ pub enum Command {
     Collect(CollectArgs),
     /// List rules: ID, severity, phase, profiles, title.
     Rules(RulesArgs),
+    /// Print this host's node-local facts (RDMA, NICs, modules, limits, GPUs, containerd) as JSON.
+    Node(crate::node::NodeArgs),
     /// Explain a rule: what it checks, why, how to fix.
     Explain {
         /// Rule ID, e.g. NET001.
@@ -146,6 +148,8 @@ pub struct CheckArgs {
     pub waivers: Option<PathBuf>,
     #[command(flatten)]
     pub probes: crate::collect::probes::ProbeArgs,
+    #[command(flatten)]
+    pub node: crate::node::NodeInputArgs,
     /// NIC firmware queries (`mstconfig -e -d <pci> q` outputs): DIR/<node>/<pci>.txt or
     /// DIR/<node>_<pci>.txt. Read from disk only.
     #[arg(long, value_name = "DIR")]
@@ -163,6 +167,8 @@ pub struct CollectArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub probes: crate::collect::probes::ProbeArgs,
+    #[command(flatten)]
+    pub node: crate::node::NodeInputArgs,
     /// NIC firmware queries to include in the snapshot (see `check --firmware`).
     #[arg(long, value_name = "DIR")]
     pub firmware: Option<PathBuf>,
@@ -229,6 +235,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(a) => check(a),
         Command::Collect(a) => collect(a),
         Command::Rules(a) => list_rules(a),
+        Command::Node(a) => crate::node::run(a),
         Command::Explain { id, rules } => {
             let set = crate::builtin::load(&rules)?;
             let r = set.get(&id).ok_or_else(|| {
@@ -429,6 +436,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         _ => Severity::Error,
     };
     let rules = engine::select(&p.set, &p.selection)?;
+    let node_local = crate::node::ingest::load(&a.node)?;
     let intent =
         crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
     let waivers = match &a.waivers {
@@ -468,6 +476,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     } else {
         (Facts::default(), "no cluster".to_string())
     };
+    crate::node::ingest::apply(&mut facts, node_local);
     if a.snapshot.is_empty() {
         crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
     } else {
@@ -527,6 +536,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
 fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let p = prepare(&a.select)?;
     let rules = engine::select(&p.set, &p.selection)?;
+    let node_local = crate::node::ingest::load(&a.node)?;
     let intent =
         crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
     let (mut facts, server) = if engine::needs_cluster(&rules) {
@@ -535,6 +545,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
         (Facts::default(), "no cluster".to_string())
     };
     crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
+    crate::node::ingest::apply(&mut facts, node_local);
     if let Some(dir) = &a.firmware {
         crate::collect::firmware::load_into(dir, &mut facts)?;
     }

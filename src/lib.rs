@@ -9,6 +9,7 @@ pub mod docs;
 pub mod drift;
 pub mod engine;
 pub mod exit;
+pub mod node;
 pub mod output;
 pub mod rbac;
 pub mod report;

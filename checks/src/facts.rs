@@ -1,6 +1,7 @@
 //! Facts: everything collectors learned, as data. Serialized, this is the snapshot body.
 
 use crate::kinds::ResourceKind;
+use crate::node_facts::NodeLocal;
 use crate::object::Object;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -59,6 +60,9 @@ pub struct Facts {
     /// Keyed by [`ResourceKind::key`]. A kind missing from the map was not collected.
     #[serde(default)]
     pub resources: BTreeMap<String, KindFact>,
+    /// Node-local facts (`--node-facts`) and perftest results (`--perf`).
+    #[serde(default, skip_serializing_if = "NodeLocal::is_empty")]
+    pub node_local: NodeLocal,
     /// BCM facts and the Ansible inventory (intent), when given.
     #[serde(default, skip_serializing_if = "crate::intent::IntentFacts::is_empty")]
     pub intent: crate::intent::IntentFacts,

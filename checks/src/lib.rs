@@ -15,6 +15,7 @@ pub mod iprange;
 pub mod kinds;
 pub mod metallb;
 pub mod model;
+pub mod node_facts;
 pub mod object;
 pub mod parse;
 pub mod probe;

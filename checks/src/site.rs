@@ -90,6 +90,10 @@ pub struct Expect {
     pub cert_min_days: u32,
     #[serde(default = "d_fraction")]
     pub rdma_bandwidth_fraction: Fraction,
+    /// Port rate in Gb/s that `ib_write_bw` is judged against (RDMA007), instead of the rate
+    /// in node facts.
+    #[serde(default)]
+    pub rdma_port_gbps: Option<f64>,
     /// NodePorts of the monitoring UIs (DeepOps defaults).
     #[serde(default)]
     pub monitoring_ports: MonitoringPorts,
@@ -151,6 +155,7 @@ impl Default for Expect {
             runai_system_nodes: d_system_nodes(),
             cert_min_days: d_cert_days(),
             rdma_bandwidth_fraction: d_fraction(),
+            rdma_port_gbps: None,
             monitoring_ports: MonitoringPorts::default(),
         }
     }

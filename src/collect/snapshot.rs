@@ -219,6 +219,7 @@ fn merge_facts(into: &mut Facts, from: Facts) {
     if !matches!(from.api, ApiFact::NotCollected) {
         into.api = from.api;
     }
+    into.node_local.merge(from.node_local);
     if from.intent.bcm.is_some() {
         into.intent.bcm = from.intent.bcm;
     }

@@ -7,5 +7,6 @@ mod hardening;
 mod intent;
 mod live;
 mod metallb_sriov;
+mod node_agent;
 mod reports;
 mod support;

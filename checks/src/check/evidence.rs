@@ -5,6 +5,7 @@
 //! can be added to it later without changing the rules.
 
 use crate::facts::Facts;
+use crate::node_facts::{NodeFacts, match_nodes};
 use crate::object::{Object, parse_quantity};
 use crate::parse::bcm::node_key;
 use serde_json::Value;
@@ -62,6 +63,8 @@ pub struct RdmaContext<'a> {
     states: BTreeMap<String, &'a Object>,
     /// Nodes advertising some `rdma/*` resource > 0.
     advertising: Vec<String>,
+    /// What node facts (`--node-facts`) say, by node name: the most direct evidence.
+    node_facts: BTreeMap<String, (bool, String)>,
 }
 
 impl<'a> RdmaContext<'a> {
@@ -84,12 +87,16 @@ impl<'a> RdmaContext<'a> {
         RdmaContext {
             states,
             advertising,
+            node_facts: from_node_facts(facts, node_facts_rdma),
         }
     }
 }
 
 /// Whether a node has RDMA, and the evidence used.
 pub fn rdma_evidence(node: &Object, cx: &RdmaContext) -> (Option<bool>, String) {
+    if let Some((has, ev)) = cx.node_facts.get(node.name()) {
+        return (Some(*has), ev.clone());
+    }
     let res = allocatable(node, |k| k.starts_with("rdma/"));
     if res.iter().any(|(_, q)| *q > 0.0) {
         return (Some(true), format!("allocatable {}", show(&res)));
@@ -150,6 +157,8 @@ pub const GPU_RESOURCE: &str = "nvidia.com/gpu";
 pub struct GpuContext {
     /// Nodes advertising `nvidia.com/gpu` > 0.
     advertising: Vec<String>,
+    /// What node facts (`--node-facts`) say, by node name: the most direct evidence.
+    node_facts: BTreeMap<String, (bool, String)>,
 }
 
 impl GpuContext {
@@ -160,7 +169,10 @@ impl GpuContext {
             .filter(|n| gpu_allocatable(n).is_some_and(|q| q > 0.0))
             .map(|n| n.name().to_string())
             .collect();
-        GpuContext { advertising }
+        GpuContext {
+            advertising,
+            node_facts: from_node_facts(facts, node_facts_gpu),
+        }
     }
 }
 
@@ -174,6 +186,9 @@ pub fn gpu_allocatable(node: &Object) -> Option<f64> {
 /// Whether a node has GPUs: allocatable `nvidia.com/gpu`, else GPU feature discovery's
 /// `nvidia.com/gpu.count`, else NFD's NVIDIA PCI label (`pci-10de.present`).
 pub fn gpu_evidence(node: &Object, cx: &GpuContext) -> (Option<bool>, String) {
+    if let Some((has, ev)) = cx.node_facts.get(node.name()) {
+        return (Some(*has), ev.clone());
+    }
     if let Some(q) = gpu_allocatable(node) {
         return (Some(q > 0.0), format!("allocatable {GPU_RESOURCE}={q}"));
     }
@@ -213,6 +228,52 @@ pub fn gpu_evidence(node: &Object, cx: &GpuContext) -> (Option<bool>, String) {
         None,
         format!("no {GPU_RESOURCE} resource, GPU or NFD PCI labels on any node"),
     )
+}
+
+/// Node facts matched to the input's nodes, judged by `judge` (`None`: the facts cannot tell).
+fn from_node_facts(
+    facts: &Facts,
+    judge: fn(&NodeFacts) -> Option<(bool, String)>,
+) -> BTreeMap<String, (bool, String)> {
+    if facts.node_local.facts.is_empty() {
+        return BTreeMap::new();
+    }
+    match_nodes(&facts.node_local, facts.list("nodes"))
+        .pairs
+        .into_iter()
+        .filter_map(|(name, f)| judge(f).map(|j| (name, j)))
+        .collect()
+}
+
+/// RDMA hardware in node facts: devices in /sys/class/infiniband or Mellanox PCI functions.
+fn node_facts_rdma(f: &NodeFacts) -> Option<(bool, String)> {
+    let ev = f.rdma_evidence();
+    if !ev.is_empty() {
+        return Some((true, format!("node facts: {}", ev.join(", "))));
+    }
+    // Only a readable PCI bus can prove absence.
+    f.mellanox_pci.value()?;
+    let ib = match f.rdma_devices.value() {
+        Some(_) => "/sys/class/infiniband is empty".to_string(),
+        None => f.rdma_devices.why_not(),
+    };
+    Some((
+        false,
+        format!("node facts: no RDMA device ({ib}) and no Mellanox (15b3) PCI function"),
+    ))
+}
+
+/// GPUs in node facts: driver, device nodes or NVIDIA display controllers on the PCI bus.
+fn node_facts_gpu(f: &NodeFacts) -> Option<(bool, String)> {
+    let ev = f.gpu_evidence();
+    if !ev.is_empty() {
+        return Some((true, format!("node facts: {}", ev.join(", "))));
+    }
+    f.nvidia_pci.value()?;
+    Some((
+        false,
+        "node facts: no NVIDIA GPU on the PCI bus, in /proc/driver/nvidia/gpus or /dev".into(),
+    ))
 }
 
 /// The node's InternalIP addresses.
@@ -298,5 +359,39 @@ mod tests {
         );
         let none = node("n", true, json!({}));
         assert_eq!(gpu_evidence(&Object(none), &cx).0, None);
+    }
+
+    #[test]
+    fn node_facts_are_the_most_direct_evidence() {
+        use crate::node_facts::Probe;
+        use crate::node_facts::testing::{healthy, local};
+        // mgmt01 advertises nothing and has an OFED image: only node facts can tell.
+        let mgmt = node("mgmt01", true, json!({}));
+        let gpu = with_alloc(node("gpu01", true, json!({})), json!({"rdma/roce": "0"}));
+        let mut f = facts(&[("nodes", vec![mgmt.clone(), gpu.clone()])]);
+        let mut m = healthy("mgmt01");
+        m.rdma_devices = Probe::Found { value: vec![] };
+        m.mellanox_pci = Probe::Found { value: vec![] };
+        m.nvidia_gpus = Probe::Missing {
+            path: "/proc/driver/nvidia/gpus".into(),
+        };
+        m.dev_nvidia = Probe::Found { value: vec![] };
+        f.node_local = local(vec![("mgmt01", m), ("gpu01", healthy("gpu01"))]);
+        let cx = RdmaContext::new(&f);
+        assert_eq!(
+            rdma_evidence(&Object(mgmt.clone()), &cx),
+            (
+                Some(false),
+                "node facts: no RDMA device (/sys/class/infiniband is empty) and no Mellanox (15b3) PCI function".into()
+            )
+        );
+        let (has, ev) = rdma_evidence(&Object(gpu.clone()), &cx);
+        assert_eq!(has, Some(true));
+        assert!(ev.starts_with("node facts: RDMA devices mlx5_0"), "{ev}");
+        let gcx = GpuContext::new(&f);
+        assert_eq!(gpu_evidence(&Object(mgmt), &gcx).0, Some(false));
+        let (has, ev) = gpu_evidence(&Object(gpu), &gcx);
+        assert_eq!(has, Some(true));
+        assert!(ev.contains("/proc/driver/nvidia/gpus"), "{ev}");
     }
 }

@@ -11,9 +11,12 @@ use serde_json::Value;
 use std::marker::PhantomData;
 
 pub mod api_reachable;
+pub mod arp_sysctls;
 pub mod bcm_cpuonly_overlay;
 pub mod bcm_label_category;
+pub mod containerd_default_runtime;
 pub mod crds_present;
+pub mod daemonset_selected_nodes;
 pub mod default_storageclass;
 pub mod deployment_ready;
 pub mod dns_resolves;
@@ -26,6 +29,7 @@ pub mod ib_networks_wired;
 pub mod ingress_lb_service;
 pub mod inventory_nodes;
 pub mod l2_advertisement;
+pub mod memlock;
 pub mod metallb_installed;
 pub mod monitoring_endpoints;
 pub mod namespaces_exist;
@@ -36,7 +40,13 @@ pub mod numvfs_firmware;
 pub mod parallel_node_config;
 pub mod policies_cover_nics;
 pub mod pool_service_allocation;
+pub mod rdma_bandwidth;
+pub mod rdma_device_plugin_config;
+pub mod rdma_devices_visible;
+pub mod rdma_kernel_modules;
 pub mod rdma_label_truthful;
+pub mod rdma_pod_privileges;
+pub mod rdma_resource_advertised;
 pub mod registry_secret;
 pub mod reserved_ip_pool;
 pub mod reserved_ip_unique;
@@ -153,6 +163,16 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<registry_secret::RegistrySecret>::new(),
     &Kind::<system_nodes::SystemNodes>::new(),
     &Kind::<crds_present::CrdsPresent>::new(),
+    &Kind::<rdma_device_plugin_config::RdmaDevicePluginConfig>::new(),
+    &Kind::<daemonset_selected_nodes::DaemonsetSelectedNodes>::new(),
+    &Kind::<rdma_resource_advertised::RdmaResourceAdvertised>::new(),
+    &Kind::<rdma_pod_privileges::RdmaPodPrivileges>::new(),
+    &Kind::<rdma_devices_visible::RdmaDevicesVisible>::new(),
+    &Kind::<memlock::MemlockUnlimited>::new(),
+    &Kind::<rdma_bandwidth::RdmaBandwidth>::new(),
+    &Kind::<rdma_kernel_modules::RdmaKernelModules>::new(),
+    &Kind::<containerd_default_runtime::ContainerdDefaultRuntime>::new(),
+    &Kind::<arp_sysctls::ArpSysctls>::new(),
     &Kind::<bcm_label_category::BcmLabelCategory>::new(),
     &Kind::<bcm_cpuonly_overlay::BcmCpuonlyOverlay>::new(),
     &Kind::<rdma_label_truthful::RdmaLabelTruthful>::new(),

@@ -4,3 +4,4 @@ pub mod bcm;
 mod hostile;
 pub mod inventory;
 pub mod mstconfig;
+pub mod perftest;

@@ -1,0 +1,202 @@
+//! RDMA007: `ib_write_bw` results (`--perf DIR`) reach the site fraction (default 0.9) of the
+//! port rate, taken from the site (`expect.rdma_port_gbps`) or the node facts of the measured
+//! device.
+
+use super::{Ctx, Needs, TypedCheck};
+use crate::model::Finding;
+use crate::node_facts::{NodeFacts, NodeLocal, match_nodes};
+use crate::parse::perftest::PerfResult;
+use serde::Deserialize;
+
+pub struct RdmaBandwidth;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {}
+
+pub const NO_PERF: &str = "no perftest results given: save `ib_write_bw ... --report_gbits` output as NODE-DEVICE.txt (or --out_json as .json) and pass the folder with `--perf DIR`";
+
+/// The node a perf file belongs to: the longest node name its file name starts with.
+fn node_of<'a>(file: &str, names: &'a [String]) -> Option<&'a String> {
+    names
+        .iter()
+        .filter(|n| {
+            file.strip_prefix(n.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '-', '_']))
+        })
+        .max_by_key(|n| n.len())
+}
+
+/// The port rate the measured device runs at: `(Gb/s, description)`.
+fn port_rate(f: &NodeFacts, r: &PerfResult) -> Option<(f64, String)> {
+    let devices = f.rdma_devices.value()?;
+    devices
+        .iter()
+        .filter(|d| r.device.as_deref().is_none_or(|want| want == d.name))
+        .flat_map(|d| d.ports.iter().map(move |p| (d, p)))
+        .filter(|(_, p)| p.is_active())
+        .filter_map(|(d, p)| {
+            p.rate_gbps()
+                .map(|g| (g, format!("{}/{} {}", d.name, p.port, p.rate)))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+impl TypedCheck for RdmaBandwidth {
+    type Params = Params;
+    const NAME: &'static str = "rdma_bandwidth";
+    const SUMMARY: &'static str =
+        "ib_write_bw average bandwidth reaches the site fraction of the port rate.";
+
+    fn needs(_: &Params) -> Needs {
+        Needs::default()
+    }
+
+    fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+        let local: &NodeLocal = &ctx.facts.node_local;
+        if local.perf.is_empty() {
+            return vec![Finding::skip("cluster", NO_PERF)];
+        }
+        let fraction = ctx.site.expect.rdma_bandwidth_fraction.0;
+        let site_rate = ctx.site.expect.rdma_port_gbps;
+        // Facts by node name (Kubernetes names when nodes are known).
+        let matched = match_nodes(local, ctx.facts.list("nodes"));
+        let mut names: Vec<String> = matched.pairs.iter().map(|(n, _)| n.clone()).collect();
+        names.extend(ctx.facts.list("nodes").iter().map(|n| n.name().to_string()));
+        names.extend(local.facts.keys().cloned());
+        names.sort();
+        names.dedup();
+        let mut out = Vec::new();
+        for (file, r) in &local.perf {
+            let node = node_of(file, &names);
+            let target = match node {
+                Some(n) => format!("node/{n}"),
+                None => format!("perf/{file}"),
+            };
+            let facts = node.and_then(|n| {
+                matched
+                    .pairs
+                    .iter()
+                    .find(|(m, _)| m == n)
+                    .map(|(_, f)| *f)
+                    .or_else(|| local.facts.get(n))
+            });
+            let dev = r.device.as_deref().unwrap_or("unknown device");
+            let rate = match (site_rate, facts.and_then(|f| port_rate(f, r))) {
+                (Some(g), _) => Some((g, format!("site expect.rdma_port_gbps {g} Gb/s"))),
+                (None, Some((g, d))) => Some((g, format!("port rate of {d}"))),
+                (None, None) => None,
+            };
+            let measured = format!(
+                "{:.2} Gb/s average ({} {} bytes, {} from {file})",
+                r.bw_average_gbps, dev, r.msg_size, r.unit
+            );
+            let Some((rate, from)) = rate else {
+                out.push(
+                    Finding::skip(
+                        target,
+                        format!(
+                            "{measured}: no port rate to judge it by: give node facts with an ACTIVE port for {dev} (--node-facts) or set expect.rdma_port_gbps in the site file"
+                        ),
+                    )
+                    .observed(measured),
+                );
+                continue;
+            };
+            let want = fraction * rate;
+            let expected = format!(">= {want:.2} Gb/s ({fraction} x {from})");
+            let mut msg = format!(
+                "{}: ib_write_bw on {dev} measured {measured}",
+                node.map(|n| format!("node {n}"))
+                    .unwrap_or_else(|| format!("perf file {file}"))
+            );
+            if !r.notes.is_empty() {
+                msg.push_str(&format!(" [perftest notes: {}]", r.notes.join("; ")));
+            }
+            out.push(if r.bw_average_gbps >= want {
+                Finding::pass(target, msg)
+                    .expected(expected)
+                    .observed(format!("{:.2} Gb/s", r.bw_average_gbps))
+            } else {
+                Finding::fail(
+                    target,
+                    format!(
+                        "{msg}: {:.0}% of {rate} Gb/s, below {:.0}%",
+                        100.0 * r.bw_average_gbps / rate,
+                        100.0 * fraction
+                    ),
+                )
+                .expected(expected)
+                .observed(format!("{:.2} Gb/s", r.bw_average_gbps))
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Facts;
+    use crate::model::Status;
+    use crate::node_facts::testing::{healthy, local};
+    use crate::parse::perftest::parse;
+    use crate::site::Site;
+
+    fn perf(avg_gbps: f64) -> PerfResult {
+        let rate = avg_gbps * 1e9 / 8.0 / 65536.0 / 1e6;
+        parse(&format!(
+            " Dual-port       : OFF\t\tDevice         : mlx5_0\n #bytes     #iterations    BW peak[Gb/sec]    BW average[Gb/sec]   MsgRate[Mpps]\n 65536      100000           0.00               {avg_gbps:.2}\t\t   {rate:.6}\n"
+        ))
+        .unwrap()
+    }
+
+    fn run(site: &Site, entries: Vec<(&str, PerfResult)>) -> Vec<Finding> {
+        let mut nl = local(vec![
+            ("gpu01", healthy("gpu01")),
+            ("gpu02", healthy("gpu02")),
+        ]);
+        nl.perf = entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let f = Facts {
+            node_local: nl,
+            ..Facts::default()
+        };
+        RdmaBandwidth::eval(&Ctx { facts: &f, site }, &Params {})
+    }
+
+    #[test]
+    fn against_port_rate_from_facts() {
+        let site = Site::default();
+        let r = run(
+            &site,
+            vec![
+                ("gpu01-mlx5_0.txt", perf(191.87)),
+                ("gpu02.txt", perf(96.25)),
+            ],
+        );
+        assert_eq!(r[0].status, Status::Pass, "{}", r[0].message);
+        assert_eq!(r[0].target, "node/gpu01");
+        assert_eq!(r[1].status, Status::Fail);
+        assert!(r[1].message.contains("node gpu02"), "{}", r[1].message);
+        assert_eq!(r[1].observed.as_deref(), Some("96.25 Gb/s"));
+        assert_eq!(
+            r[1].expected.as_deref(),
+            Some(">= 180.00 Gb/s (0.9 x port rate of mlx5_0/1 200 Gb/sec (4X HDR))")
+        );
+    }
+
+    #[test]
+    fn site_override_and_unknown_rate() {
+        let mut site = Site::default();
+        site.expect.rdma_port_gbps = Some(100.0);
+        let r = run(&site, vec![("gpu02.txt", perf(96.25))]);
+        assert_eq!(r[0].status, Status::Pass, "{}", r[0].message);
+        let r = run(&Site::default(), vec![("other.txt", perf(96.25))]);
+        assert_eq!(r[0].status, Status::Skip);
+        assert!(r[0].message.contains("expect.rdma_port_gbps"));
+        assert_eq!(run(&Site::default(), vec![])[0].message, NO_PERF);
+    }
+}

@@ -1,0 +1,394 @@
+//! RDMA001: the RDMA shared device plugin's ConfigMap (`kube-system/rdma-devices`, key
+//! `config.json`) is valid per the plugin's schema; every error is named by its JSON path.
+
+use super::{Ctx, Needs, TypedCheck};
+use crate::model::Finding;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub struct RdmaDevicePluginConfig;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    #[serde(default = "d_ns")]
+    pub namespace: String,
+    #[serde(default = "d_name")]
+    pub name: String,
+    #[serde(default = "d_key")]
+    pub key: String,
+}
+
+pub fn d_ns() -> String {
+    "kube-system".into()
+}
+pub fn d_name() -> String {
+    "rdma-devices".into()
+}
+pub fn d_key() -> String {
+    "config.json".into()
+}
+
+const SELECTOR_KEYS: &[&str] = &["vendors", "deviceIDs", "drivers", "ifNames", "linkTypes"];
+const ITEM_KEYS: &[&str] = &[
+    "resourceName",
+    "resourcePrefix",
+    "rdmaHcaMax",
+    "selectors",
+    "devices",
+];
+
+/// The result of validating a `config.json`.
+#[derive(Debug, Default, PartialEq)]
+pub struct Validated {
+    /// `$.configList[0].resourceName: ...` messages.
+    pub errors: Vec<String>,
+    /// Extended resource names it advertises: `rdma/roce`.
+    pub resources: Vec<String>,
+}
+
+/// Validates the plugin config text against the schema in RULES.md.
+pub fn validate_config(text: &str) -> Validated {
+    let mut out = Validated::default();
+    let v: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            out.errors.push(format!(
+                "$: not valid JSON (line {} column {}): {e}",
+                e.line(),
+                e.column()
+            ));
+            return out;
+        }
+    };
+    let Some(top) = v.as_object() else {
+        out.errors.push("$: expected an object".into());
+        return out;
+    };
+    if let Some(p) = top.get("periodicUpdateInterval")
+        && p.as_i64().is_none_or(|n| n < 0)
+    {
+        out.errors.push(format!(
+            "$.periodicUpdateInterval: expected an integer >= 0, found {p}"
+        ));
+    }
+    for k in top.keys() {
+        if k != "periodicUpdateInterval" && k != "configList" {
+            out.errors.push(format!(
+                "$.{k}: unknown field (known: periodicUpdateInterval, configList)"
+            ));
+        }
+    }
+    let list = match top.get("configList") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        Some(Value::Array(_)) => {
+            out.errors
+                .push("$.configList: empty; at least one resource is required".into());
+            return out;
+        }
+        Some(other) => {
+            out.errors
+                .push(format!("$.configList: expected a list, found {other}"));
+            return out;
+        }
+        None => {
+            out.errors.push("$.configList: required".into());
+            return out;
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, item) in list.iter().enumerate() {
+        let path = format!("$.configList[{i}]");
+        let Some(m) = item.as_object() else {
+            out.errors.push(format!("{path}: expected an object"));
+            continue;
+        };
+        for k in m.keys() {
+            if !ITEM_KEYS.contains(&k.as_str()) {
+                out.errors.push(format!(
+                    "{path}.{k}: unknown field (known: {})",
+                    ITEM_KEYS.join(", ")
+                ));
+            }
+        }
+        let name = match m.get("resourceName") {
+            Some(Value::String(s)) if valid_name(s) => {
+                if !seen.insert(s.clone()) {
+                    out.errors.push(format!(
+                        "{path}.resourceName: `{s}` is used by an earlier entry; names must be unique"
+                    ));
+                }
+                Some(s.clone())
+            }
+            Some(Value::String(s)) => {
+                out.errors.push(format!(
+                    "{path}.resourceName: `{s}` must match ^[a-zA-Z0-9_]+$"
+                ));
+                None
+            }
+            Some(other) => {
+                out.errors.push(format!(
+                    "{path}.resourceName: expected a string, found {other}"
+                ));
+                None
+            }
+            None => {
+                out.errors.push(format!("{path}.resourceName: required"));
+                None
+            }
+        };
+        let prefix = match m.get("resourcePrefix") {
+            None => "rdma".to_string(),
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(other) => {
+                out.errors.push(format!(
+                    "{path}.resourcePrefix: expected a non-empty string, found {other}"
+                ));
+                "rdma".to_string()
+            }
+        };
+        if let Some(h) = m.get("rdmaHcaMax")
+            && h.as_i64().is_none_or(|n| n < 0)
+        {
+            out.errors.push(format!(
+                "{path}.rdmaHcaMax: expected an integer >= 0, found {h}"
+            ));
+        }
+        match (m.get("selectors"), m.get("devices")) {
+            (Some(_), Some(_)) => out.errors.push(format!(
+                "{path}: has both `selectors` and deprecated `devices`; give exactly one"
+            )),
+            (None, None) => out.errors.push(format!(
+                "{path}: needs `selectors` (or deprecated `devices`) to choose devices"
+            )),
+            (Some(sel), None) => match sel.as_object() {
+                Some(sm) => {
+                    for (k, v) in sm {
+                        if !SELECTOR_KEYS.contains(&k.as_str()) {
+                            out.errors.push(format!(
+                                "{path}.selectors.{k}: unknown selector (the plugin ignores it; known: {})",
+                                SELECTOR_KEYS.join(", ")
+                            ));
+                        } else if !string_list(v) {
+                            out.errors.push(format!(
+                                "{path}.selectors.{k}: expected a list of strings, found {v}"
+                            ));
+                        }
+                    }
+                }
+                None => out
+                    .errors
+                    .push(format!("{path}.selectors: expected an object, found {sel}")),
+            },
+            (None, Some(d)) => {
+                if !string_list(d) {
+                    out.errors.push(format!(
+                        "{path}.devices: expected a list of interface names, found {d}"
+                    ));
+                }
+            }
+        }
+        if let Some(n) = name {
+            out.resources.push(format!("{prefix}/{n}"));
+        }
+    }
+    out
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn string_list(v: &Value) -> bool {
+    v.as_array()
+        .is_some_and(|a| a.iter().all(|x| x.is_string()))
+}
+
+/// The plugin's `config.json` text from the ConfigMap, if present.
+pub fn config_text<'a>(ctx: &'a Ctx, ns: &str, name: &str, key: &str) -> Option<&'a str> {
+    ctx.facts
+        .get("configmaps", Some(ns), name)?
+        .at("/data")?
+        .get(key)?
+        .as_str()
+}
+
+impl TypedCheck for RdmaDevicePluginConfig {
+    type Params = Params;
+    const NAME: &'static str = "rdma_device_plugin_config";
+    const SUMMARY: &'static str =
+        "The RDMA shared device plugin ConfigMap exists and its config.json is valid.";
+
+    fn needs(_: &Params) -> Needs {
+        Needs::kinds(&["configmaps"])
+    }
+
+    fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
+        let target = format!("configmap/{}/{}", p.namespace, p.name);
+        if ctx
+            .facts
+            .get("configmaps", Some(&p.namespace), &p.name)
+            .is_none()
+        {
+            return vec![
+                Finding::fail(
+                    target,
+                    format!(
+                        "ConfigMap {}/{} not found: the RDMA shared device plugin has no configuration",
+                        p.namespace, p.name
+                    ),
+                )
+                .expected("ConfigMap present")
+                .observed("absent"),
+            ];
+        }
+        let Some(text) = config_text(ctx, &p.namespace, &p.name, &p.key) else {
+            return vec![
+                Finding::fail(
+                    target,
+                    format!(
+                        "ConfigMap {}/{} has no key `{}`",
+                        p.namespace, p.name, p.key
+                    ),
+                )
+                .expected(format!("data.{}", p.key))
+                .observed("key absent"),
+            ];
+        };
+        let v = validate_config(text);
+        if v.errors.is_empty() {
+            vec![
+                Finding::pass(
+                    target,
+                    format!(
+                        "{}/{} {} is valid; resources: {}",
+                        p.namespace,
+                        p.name,
+                        p.key,
+                        v.resources.join(", ")
+                    ),
+                )
+                .observed(v.resources.join(", ")),
+            ]
+        } else {
+            vec![
+                Finding::fail(
+                    target,
+                    format!(
+                        "{}/{} {} has {} error(s): {}",
+                        p.namespace,
+                        p.name,
+                        p.key,
+                        v.errors.len(),
+                        v.errors.join("; ")
+                    ),
+                )
+                .expected("a valid rdma shared device plugin config.json")
+                .observed(v.errors.join("; ")),
+            ]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::facts;
+    use crate::model::Status;
+    use crate::site::Site;
+    use serde_json::json;
+
+    /// The runbook's ConfigMap (step 10).
+    pub const RUNBOOK: &str = r#"{
+      "periodicUpdateInterval": 300,
+      "configList": [
+        {
+          "resourceName": "roce",
+          "rdmaHcaMax": 100,
+          "selectors": {
+            "drivers": [
+              "mlx5_core"
+            ]
+          }
+        }
+      ]
+    }"#;
+
+    fn run(data: Option<&str>) -> Finding {
+        let items = match data {
+            Some(d) => vec![
+                json!({"metadata": {"name": "rdma-devices", "namespace": "kube-system"},
+                                   "data": {"config.json": d}}),
+            ],
+            None => vec![],
+        };
+        let f = facts(&[("configmaps", items)]);
+        let site = Site::default();
+        let p: Params = serde_json::from_value(json!({})).unwrap();
+        RdmaDevicePluginConfig::eval(
+            &Ctx {
+                facts: &f,
+                site: &site,
+            },
+            &p,
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn runbook_config_passes() {
+        let r = run(Some(RUNBOOK));
+        assert_eq!(r.status, Status::Pass, "{}", r.message);
+        assert_eq!(r.observed.as_deref(), Some("rdma/roce"));
+    }
+
+    #[test]
+    fn every_error_is_named_by_path() {
+        let bad = r#"{"periodicUpdateInterval": -1, "configList": [
+            {"resourceName": "ro-ce", "rdmaHcaMax": -5, "selectors": {"driver": ["mlx5_core"]}},
+            {"resourceName": "hca", "selectors": {"vendors": ["15b3"]}, "devices": ["ib0"]},
+            {"resourceName": "hca", "selectors": {"vendors": "15b3"}},
+            {"rdmaHcaMax": 1, "selectors": {}}
+        ]}"#;
+        let r = run(Some(bad));
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.message.contains("kube-system/rdma-devices"));
+        for path in [
+            "$.periodicUpdateInterval",
+            "$.configList[0].resourceName: `ro-ce`",
+            "$.configList[0].rdmaHcaMax",
+            "$.configList[0].selectors.driver: unknown selector",
+            "$.configList[1]: has both",
+            "$.configList[2].resourceName: `hca` is used by an earlier entry",
+            "$.configList[2].selectors.vendors: expected a list",
+            "$.configList[3].resourceName: required",
+        ] {
+            assert!(r.message.contains(path), "missing {path} in {}", r.message);
+        }
+    }
+
+    #[test]
+    fn missing_map_key_and_bad_json_fail() {
+        let r = run(None);
+        assert_eq!(r.status, Status::Fail);
+        assert_eq!(r.observed.as_deref(), Some("absent"));
+        let r = run(Some("{\"configList\": [}"));
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.message.contains("$: not valid JSON (line 1"),
+            "{}",
+            r.message
+        );
+        let r = run(Some("{\"configList\": []}"));
+        assert!(r.message.contains("$.configList: empty"));
+    }
+
+    #[test]
+    fn resources_use_prefix() {
+        let v = validate_config(
+            r#"{"configList": [{"resourceName": "hca_shared", "resourcePrefix": "nvidia.com", "devices": ["ib0"]}]}"#,
+        );
+        assert!(v.errors.is_empty(), "{:?}", v.errors);
+        assert_eq!(v.resources, ["nvidia.com/hca_shared"]);
+    }
+}

@@ -1,0 +1,771 @@
+//! Node-local facts: what `gpu-preflight node` saw on one host (schema
+//! `gpu-preflight.node-facts/v1`, documented in docs/node-agent.md), and the perftest results
+//! given with `--perf`. Pure data plus the lookups the node rules share.
+//!
+//! A missing file is a fact (`Probe::Missing`), an unreadable one is recorded with its reason
+//! (`Probe::Unreadable`): the agent never fails because a host lacks RDMA.
+
+use crate::object::Object;
+use crate::parse::perftest::PerfResult;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub const SCHEMA: &str = "gpu-preflight.node-facts/v1";
+
+/// Labels Node Feature Discovery sets on nodes with a Mellanox PCI device (new and old spelling).
+pub const RDMA_CAPABLE_LABELS: &[&str] = &[
+    "feature.node.kubernetes.io/rdma.capable",
+    "feature.node.kubernetes.io/custom-rdma.capable",
+];
+
+/// PCI vendor ID of Mellanox / NVIDIA networking.
+pub const MELLANOX_VENDOR: &str = "0x15b3";
+/// PCI vendor ID of NVIDIA (GPUs).
+pub const NVIDIA_VENDOR: &str = "0x10de";
+
+/// The outcome of reading one source (a file or a folder) under the host root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Probe<T> {
+    Found {
+        value: T,
+    },
+    /// The path does not exist: a fact, not an error ("no /sys/class/infiniband").
+    Missing {
+        path: String,
+    },
+    /// The path exists but could not be read.
+    Unreadable {
+        path: String,
+        reason: String,
+    },
+}
+
+impl<T> Probe<T> {
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Probe::Found { value } => Some(value),
+            _ => None,
+        }
+    }
+    /// Why there is no value, for messages: `no /sys/class/infiniband`, `cannot read X: reason`.
+    pub fn why_not(&self) -> String {
+        match self {
+            Probe::Found { .. } => "present".into(),
+            Probe::Missing { path } => format!("no {path}"),
+            Probe::Unreadable { path, reason } => format!("cannot read {path}: {reason}"),
+        }
+    }
+}
+
+impl<T> Default for Probe<T> {
+    fn default() -> Self {
+        Probe::Missing {
+            path: "(not collected)".into(),
+        }
+    }
+}
+
+/// Everything `gpu-preflight node` reports about one host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeFacts {
+    pub schema: String,
+    /// `gpu-preflight VERSION` that wrote it.
+    #[serde(default)]
+    pub tool: String,
+    /// RFC 3339 time of collection.
+    #[serde(default)]
+    pub collected_at: String,
+    /// The root every path was read under (`/`, or `/host` in the DaemonSet).
+    #[serde(default)]
+    pub host_root: String,
+    /// `uname` nodename.
+    pub hostname: String,
+    /// The Kubernetes node name when the agent was told it (`--node-name`, `$NODE_NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub kernel: Kernel,
+    /// Interfaces of the network namespace the agent ran in (inside a pod: the pod's view).
+    #[serde(default)]
+    pub interfaces: Probe<Vec<Interface>>,
+    /// `/sys/class/infiniband/*`.
+    #[serde(default)]
+    pub rdma_devices: Probe<Vec<RdmaDevice>>,
+    /// `/dev/infiniband/*` entries (uverbs0, rdma_cm, umad0…).
+    #[serde(default)]
+    pub dev_infiniband: Probe<Vec<String>>,
+    /// PCI functions behind `/sys/class/net/*/device`, with SR-IOV counts.
+    #[serde(default)]
+    pub net_pci: Probe<Vec<NetPciFunction>>,
+    /// Raw `mstconfig`/`mlxconfig` query output per PCI address (parsed elsewhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firmware: Vec<FirmwareQuery>,
+    /// Loaded modules from `/proc/modules`.
+    #[serde(default)]
+    pub modules: Probe<Vec<String>>,
+    /// RLIMIT_MEMLOCK of the agent process.
+    #[serde(default)]
+    pub memlock: Option<Memlock>,
+    /// CAP_IPC_LOCK in the agent's effective capability set (CapEff of /proc/self/status).
+    #[serde(default)]
+    pub cap_ipc_lock: Probe<bool>,
+    /// `net.ipv4.conf.all.arp_ignore`.
+    #[serde(default)]
+    pub arp_ignore: Probe<i64>,
+    /// `net.ipv4.conf.all.arp_announce`.
+    #[serde(default)]
+    pub arp_announce: Probe<i64>,
+    /// `/proc/driver/nvidia/gpus/*`.
+    #[serde(default)]
+    pub nvidia_gpus: Probe<Vec<Gpu>>,
+    /// `/dev/nvidia*` device nodes.
+    #[serde(default)]
+    pub dev_nvidia: Probe<Vec<String>>,
+    /// NVIDIA display/3D controllers on the PCI bus (`/sys/bus/pci/devices`), driver or not.
+    #[serde(default)]
+    pub nvidia_pci: Probe<Vec<PciDevice>>,
+    /// Mellanox devices on the PCI bus, whether or not a driver is bound.
+    #[serde(default)]
+    pub mellanox_pci: Probe<Vec<PciDevice>>,
+    /// containerd's CRI configuration.
+    #[serde(default)]
+    pub containerd: Probe<Containerd>,
+    /// Files below a probe that could not be read (the probe itself succeeded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Kernel {
+    pub sysname: String,
+    pub release: String,
+    pub version: String,
+    pub machine: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interface {
+    pub name: String,
+    /// `UP`, `BROADCAST`, `RUNNING`, `LOWER_UP`…
+    pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// `address/prefix`, IPv4 and IPv6.
+    pub addresses: Vec<String>,
+}
+
+impl Interface {
+    pub fn is_up(&self) -> bool {
+        self.flags.iter().any(|f| f == "UP")
+    }
+    pub fn ipv4(&self) -> Vec<&str> {
+        self.addresses
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !a.contains(':'))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RdmaDevice {
+    /// `mlx5_0`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pci_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hca_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fw_ver: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_guid: Option<String>,
+    pub ports: Vec<RdmaPort>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RdmaPort {
+    pub port: u32,
+    /// As in sysfs: `4: ACTIVE`.
+    #[serde(default)]
+    pub state: String,
+    /// As in sysfs: `5: LinkUp`.
+    #[serde(default)]
+    pub phys_state: String,
+    /// `InfiniBand` or `Ethernet`.
+    #[serde(default)]
+    pub link_layer: String,
+    /// As in sysfs: `200 Gb/sec (4X HDR)`.
+    #[serde(default)]
+    pub rate: String,
+    /// Network interfaces of this port (`device/net/*`, matched by `dev_port`).
+    #[serde(default)]
+    pub netdevs: Vec<String>,
+}
+
+impl RdmaPort {
+    /// `ACTIVE` from `4: ACTIVE`.
+    pub fn state_name(&self) -> &str {
+        after_colon(&self.state)
+    }
+    pub fn phys_state_name(&self) -> &str {
+        after_colon(&self.phys_state)
+    }
+    pub fn is_active(&self) -> bool {
+        self.state_name().eq_ignore_ascii_case("ACTIVE")
+    }
+    /// Gb/s from `200 Gb/sec (4X HDR)`.
+    pub fn rate_gbps(&self) -> Option<f64> {
+        parse_rate_gbps(&self.rate)
+    }
+}
+
+fn after_colon(s: &str) -> &str {
+    s.split_once(':').map(|(_, r)| r).unwrap_or(s).trim()
+}
+
+/// Gb/s from a sysfs rate string (`200 Gb/sec (4X HDR)`, `100 Gb/sec`, `2.5 Gb/sec (1X SDR)`).
+pub fn parse_rate_gbps(rate: &str) -> Option<f64> {
+    let mut it = rate.split_whitespace();
+    let n: f64 = it.next()?.parse().ok()?;
+    let unit = it.next()?;
+    let g = match unit {
+        "Gb/sec" | "Gb/s" => n,
+        "Mb/sec" | "Mb/s" => n / 1000.0,
+        _ => return None,
+    };
+    (g.is_finite() && g > 0.0).then_some(g)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetPciFunction {
+    /// The interface name (`ens1f0np0`).
+    pub netdev: String,
+    /// `0000:17:00.0`.
+    pub pci_address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// Present on PFs that support SR-IOV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sriov_totalvfs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sriov_numvfs: Option<u32>,
+    /// True for a VF (it has `physfn`).
+    #[serde(default)]
+    pub is_vf: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PciDevice {
+    pub address: String,
+    pub vendor: String,
+    pub device: String,
+    /// `0x020700` (InfiniBand controller), `0x030200` (3D controller)…
+    pub class: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirmwareQuery {
+    pub pci_address: String,
+    /// `mstconfig` or `mlxconfig`.
+    pub tool: String,
+    /// The command line run.
+    pub command: String,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// stdout of the query, verbatim.
+    pub output: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Gpu {
+    /// The folder name: the PCI bus location (`0000:07:00.0`).
+    pub bus: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// RLIMIT_MEMLOCK, `null` meaning unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Memlock {
+    /// Soft limit in bytes; `null` = unlimited.
+    pub soft: Option<u64>,
+    /// Hard limit in bytes; `null` = unlimited.
+    pub hard: Option<u64>,
+}
+
+impl Memlock {
+    pub fn describe(v: Option<u64>) -> String {
+        match v {
+            None => "unlimited".into(),
+            Some(b) if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
+            Some(b) => format!("{b} bytes"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Containerd {
+    /// The main config file read (under the host root).
+    pub config: String,
+    /// Files pulled in by `imports`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
+    /// `default_runtime_name` of the CRI plugin's `containerd` table (last one wins).
+    #[serde(default)]
+    pub default_runtime_name: Option<String>,
+    /// The file and line that set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_at: Option<String>,
+    /// Runtime names declared under `...containerd.runtimes.<name>`.
+    #[serde(default)]
+    pub runtimes: Vec<String>,
+}
+
+impl NodeFacts {
+    pub fn modules_loaded(&self) -> Option<BTreeSet<&str>> {
+        self.modules
+            .value()
+            .map(|m| m.iter().map(String::as_str).collect())
+    }
+
+    /// GPUs seen by the driver, as device nodes, or on the PCI bus.
+    pub fn gpu_evidence(&self) -> Vec<String> {
+        let mut ev = Vec::new();
+        if let Some(g) = self.nvidia_gpus.value().filter(|g| !g.is_empty()) {
+            ev.push(format!("{} GPU(s) in /proc/driver/nvidia/gpus", g.len()));
+        }
+        if let Some(d) = self.dev_nvidia.value() {
+            let n = d
+                .iter()
+                .filter(|n| {
+                    n.strip_prefix("nvidia")
+                        .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()))
+                })
+                .count();
+            if n > 0 {
+                ev.push(format!("{n} /dev/nvidiaN device node(s)"));
+            }
+        }
+        if let Some(p) = self.nvidia_pci.value().filter(|p| !p.is_empty()) {
+            ev.push(format!("{} NVIDIA GPU(s) on the PCI bus", p.len()));
+        }
+        ev
+    }
+
+    /// RDMA hardware evidence: RDMA devices in sysfs or Mellanox PCI functions.
+    pub fn rdma_evidence(&self) -> Vec<String> {
+        let mut ev = Vec::new();
+        if let Some(d) = self.rdma_devices.value().filter(|d| !d.is_empty()) {
+            ev.push(format!(
+                "RDMA devices {}",
+                d.iter()
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(p) = self.mellanox_pci.value().filter(|p| !p.is_empty()) {
+            ev.push(format!("{} Mellanox PCI function(s)", p.len()));
+        }
+        ev
+    }
+
+    pub fn interface(&self, name: &str) -> Option<&Interface> {
+        self.interfaces.value()?.iter().find(|i| i.name == name)
+    }
+}
+
+/// Node-local inputs of a run: node facts per node and perftest results per file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeLocal {
+    /// Keyed by the facts file's stem (normally the node name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, NodeFacts>,
+    /// Keyed by file name (`gpu01-mlx5_3.txt`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub perf: BTreeMap<String, PerfResult>,
+}
+
+impl NodeLocal {
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty() && self.perf.is_empty()
+    }
+
+    pub fn merge(&mut self, other: NodeLocal) {
+        self.facts.extend(other.facts);
+        self.perf.extend(other.perf);
+    }
+}
+
+/// How node facts line up with the cluster's nodes.
+pub struct Matched<'a> {
+    /// `(node name, facts)`; node name is the Kubernetes name when nodes are known, else the key.
+    pub pairs: Vec<(String, &'a NodeFacts)>,
+    /// Node names with no facts (only when nodes are known).
+    pub nodes_without: Vec<String>,
+    /// Facts keys that name no known node (only when nodes are known).
+    pub unknown_files: Vec<String>,
+}
+
+/// Matches facts to nodes. With no nodes (no cluster input), every facts entry stands for itself.
+pub fn match_nodes<'a>(local: &'a NodeLocal, nodes: &'a [Object]) -> Matched<'a> {
+    if nodes.is_empty() {
+        return Matched {
+            pairs: local
+                .facts
+                .iter()
+                .map(|(k, f)| (display_name(k, f), f))
+                .collect(),
+            nodes_without: vec![],
+            unknown_files: vec![],
+        };
+    }
+    // Index every name a facts entry answers to (key, node_name, hostname; full and first
+    // label, lower-cased) so matching stays linear in nodes + files.
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let short = |s: &str| s.split('.').next().unwrap_or(s).to_ascii_lowercase();
+    let mut index: HashMap<String, Vec<&str>> = HashMap::new();
+    for (k, f) in &local.facts {
+        let names = [
+            Some(k.as_str()),
+            f.node_name.as_deref(),
+            Some(f.hostname.as_str()),
+        ];
+        for n in names.into_iter().flatten().filter(|n| !n.is_empty()) {
+            for form in [lower(n), short(n)] {
+                let e = index.entry(form).or_default();
+                if !e.contains(&k.as_str()) {
+                    e.push(k.as_str());
+                }
+            }
+        }
+    }
+    let mut used: BTreeSet<&str> = BTreeSet::new();
+    let mut pairs = Vec::new();
+    let mut nodes_without = Vec::new();
+    for n in nodes {
+        let name = n.name();
+        // Exact key first, then the looser matches.
+        let hit = local
+            .facts
+            .get_key_value(name)
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !used.contains(k))
+            .or_else(|| {
+                [lower(name), short(name)].iter().find_map(|form| {
+                    index
+                        .get(form)
+                        .and_then(|ks| ks.iter().copied().find(|k| !used.contains(k)))
+                })
+            });
+        match hit.and_then(|k| local.facts.get_key_value(k)) {
+            Some((k, f)) => {
+                used.insert(k.as_str());
+                pairs.push((name.to_string(), f));
+            }
+            None => nodes_without.push(name.to_string()),
+        }
+    }
+    let unknown_files = local
+        .facts
+        .keys()
+        .filter(|k| !used.contains(k.as_str()))
+        .cloned()
+        .collect();
+    Matched {
+        pairs,
+        nodes_without,
+        unknown_files,
+    }
+}
+
+fn display_name(key: &str, f: &NodeFacts) -> String {
+    f.node_name.clone().unwrap_or_else(|| key.to_string())
+}
+
+/// Whether Kubernetes labels call a node RDMA-capable (either NFD spelling).
+pub fn labelled_rdma_capable(node: &Object) -> bool {
+    RDMA_CAPABLE_LABELS
+        .iter()
+        .any(|l| node.label(l).is_some_and(|v| v == "true"))
+}
+
+/// The skip message of a node rule run without node facts.
+pub const NO_FACTS: &str = "no node facts given: run `gpu-preflight node -o NODE.json` on each node (docs/node-agent.md) and pass the folder with `--node-facts DIR`";
+
+/// Which nodes a node rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every node with facts.
+    All,
+    /// Nodes labelled RDMA-capable or with RDMA hardware in their facts; every node with facts
+    /// when the input has no Node objects to read labels from.
+    Rdma,
+    /// Only nodes labelled RDMA-capable or with RDMA hardware in their facts.
+    RdmaCapable,
+}
+
+/// A node a rule judges: its name, its facts and its Node object when the input has one.
+pub struct Target<'a> {
+    pub node: String,
+    pub facts: &'a NodeFacts,
+    pub object: Option<&'a Object>,
+}
+
+impl Target<'_> {
+    pub fn target(&self) -> String {
+        format!("node/{}", self.node)
+    }
+}
+
+/// Nodes in scope plus skip findings for out-of-scope nodes, nodes without facts and facts files
+/// naming no node. `Err` is the single skip finding when no node facts were given at all.
+pub fn scope<'a>(
+    facts: &'a crate::facts::Facts,
+    scope: Scope,
+) -> Result<(Vec<Target<'a>>, Vec<crate::model::Finding>), crate::model::Finding> {
+    use crate::model::Finding;
+    let local = &facts.node_local;
+    if local.facts.is_empty() {
+        return Err(Finding::skip("cluster", NO_FACTS));
+    }
+    let nodes = facts.list("nodes");
+    let m = match_nodes(local, nodes);
+    let by_name: HashMap<&str, &Object> = nodes.iter().map(|n| (n.name(), n)).collect();
+    let obj = |name: &str| by_name.get(name).copied();
+    let mut targets = Vec::new();
+    let mut extra = Vec::new();
+    for (name, f) in m.pairs {
+        let object = obj(&name);
+        let labelled = object.is_some_and(labelled_rdma_capable);
+        let in_scope = match scope {
+            Scope::All => true,
+            Scope::Rdma => nodes.is_empty() || labelled || !f.rdma_evidence().is_empty(),
+            Scope::RdmaCapable => labelled || !f.rdma_evidence().is_empty(),
+        };
+        if in_scope {
+            targets.push(Target {
+                node: name,
+                facts: f,
+                object,
+            });
+        } else {
+            extra.push(Finding::skip(
+                format!("node/{name}"),
+                format!(
+                    "node {name} is not RDMA-capable: no {} label and no RDMA device or Mellanox PCI function in its node facts",
+                    RDMA_CAPABLE_LABELS[0]
+                ),
+            ));
+        }
+    }
+    for name in m.nodes_without {
+        let labelled = obj(&name).is_some_and(labelled_rdma_capable);
+        if scope == Scope::All || labelled {
+            extra.push(Finding::skip(
+                format!("node/{name}"),
+                format!(
+                    "no node facts for node {name}: expected {name}.json in the --node-facts folder"
+                ),
+            ));
+        }
+    }
+    for key in m.unknown_files {
+        let host = local
+            .facts
+            .get(&key)
+            .map(|f| f.hostname.as_str())
+            .unwrap_or("");
+        extra.push(Finding::skip(
+            format!("node-facts/{key}"),
+            format!(
+                "node facts `{key}` (hostname {host}) name no Kubernetes node in the input: name the file after the node (NODE.json) or pass --node-name to `gpu-preflight node`"
+            ),
+        ));
+    }
+    Ok((targets, extra))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Builders for node facts in unit tests.
+    use super::*;
+
+    pub fn port(n: u32, state: &str, rate: &str, netdev: &str) -> RdmaPort {
+        let code = match state {
+            "ACTIVE" => 4,
+            "DOWN" => 1,
+            "INIT" => 2,
+            _ => 0,
+        };
+        RdmaPort {
+            port: n,
+            state: format!("{code}: {state}"),
+            phys_state: if state == "ACTIVE" {
+                "5: LinkUp".into()
+            } else {
+                "3: Disabled".into()
+            },
+            link_layer: "InfiniBand".into(),
+            rate: rate.into(),
+            netdevs: if netdev.is_empty() {
+                vec![]
+            } else {
+                vec![netdev.into()]
+            },
+        }
+    }
+
+    /// A healthy RDMA node: mlx5_0 port 1 ACTIVE on ib0 (up, 192.168.4.201/16), uverbs0, modules.
+    pub fn healthy(host: &str) -> NodeFacts {
+        NodeFacts {
+            schema: SCHEMA.into(),
+            tool: "test".into(),
+            collected_at: String::new(),
+            host_root: "/".into(),
+            hostname: host.into(),
+            node_name: None,
+            kernel: Kernel::default(),
+            interfaces: Probe::Found {
+                value: vec![
+                    Interface {
+                        name: "lo".into(),
+                        flags: vec!["UP".into(), "LOOPBACK".into()],
+                        mac: None,
+                        addresses: vec!["127.0.0.1/8".into()],
+                    },
+                    Interface {
+                        name: "ib0".into(),
+                        flags: vec!["UP".into(), "RUNNING".into()],
+                        mac: None,
+                        addresses: vec!["192.168.4.201/16".into()],
+                    },
+                ],
+            },
+            rdma_devices: Probe::Found {
+                value: vec![RdmaDevice {
+                    name: "mlx5_0".into(),
+                    pci_address: Some("0000:17:00.0".into()),
+                    ports: vec![port(1, "ACTIVE", "200 Gb/sec (4X HDR)", "ib0")],
+                    ..Default::default()
+                }],
+            },
+            dev_infiniband: Probe::Found {
+                value: vec!["rdma_cm".into(), "uverbs0".into()],
+            },
+            net_pci: Probe::Found { value: vec![] },
+            firmware: vec![],
+            modules: Probe::Found {
+                value: ["mlx5_ib", "mlx5_core", "ib_uverbs", "rdma_ucm", "ib_core"]
+                    .map(String::from)
+                    .to_vec(),
+            },
+            memlock: Some(Memlock {
+                soft: None,
+                hard: None,
+            }),
+            cap_ipc_lock: Probe::Found { value: false },
+            arp_ignore: Probe::Found { value: 1 },
+            arp_announce: Probe::Found { value: 2 },
+            nvidia_gpus: Probe::Found {
+                value: vec![Gpu {
+                    bus: "0000:07:00.0".into(),
+                    model: Some("NVIDIA A100-SXM4-80GB".into()),
+                }],
+            },
+            dev_nvidia: Probe::Found {
+                value: vec!["nvidia0".into(), "nvidiactl".into()],
+            },
+            nvidia_pci: Probe::Found { value: vec![] },
+            mellanox_pci: Probe::Found {
+                value: vec![PciDevice {
+                    address: "0000:17:00.0".into(),
+                    vendor: MELLANOX_VENDOR.into(),
+                    device: "0x101b".into(),
+                    class: "0x020700".into(),
+                    driver: Some("mlx5_core".into()),
+                }],
+            },
+            containerd: Probe::Found {
+                value: Containerd {
+                    config: "/etc/containerd/config.toml".into(),
+                    default_runtime_name: Some("nvidia".into()),
+                    runtimes: vec!["nvidia".into(), "runc".into()],
+                    ..Default::default()
+                },
+            },
+            problems: vec![],
+        }
+    }
+
+    pub fn local(entries: Vec<(&str, NodeFacts)>) -> NodeLocal {
+        NodeLocal {
+            facts: entries
+                .into_iter()
+                .map(|(k, f)| (k.to_string(), f))
+                .collect(),
+            perf: BTreeMap::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rate_strings_parse() {
+        assert_eq!(parse_rate_gbps("200 Gb/sec (4X HDR)"), Some(200.0));
+        assert_eq!(parse_rate_gbps("2.5 Gb/sec (1X SDR)"), Some(2.5));
+        assert_eq!(parse_rate_gbps("Invalid"), None);
+        assert_eq!(parse_rate_gbps(""), None);
+    }
+
+    #[test]
+    fn facts_round_trip_through_json() {
+        let f = healthy("gpu01");
+        let text = serde_json::to_string(&f).unwrap();
+        let back: NodeFacts = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, f);
+        assert!(text.contains("\"status\":\"found\""));
+    }
+
+    #[test]
+    fn matching_by_key_hostname_and_short_name() {
+        let mut fqdn = healthy("gpu02.cluster.local");
+        fqdn.node_name = None;
+        let l = local(vec![
+            ("gpu01", healthy("gpu01")),
+            ("x", fqdn),
+            ("stray", healthy("stray")),
+        ]);
+        let nodes: Vec<Object> = ["gpu01", "gpu02", "mgmt01"]
+            .iter()
+            .map(|n| Object(json!({"metadata": {"name": n}})))
+            .collect();
+        let m = match_nodes(&l, &nodes);
+        let names: Vec<&str> = m.pairs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["gpu01", "gpu02"]);
+        assert_eq!(m.nodes_without, ["mgmt01"]);
+        assert_eq!(m.unknown_files, ["stray"]);
+    }
+
+    #[test]
+    fn without_nodes_every_entry_stands_for_itself() {
+        let l = local(vec![("a", healthy("a")), ("b", healthy("b"))]);
+        let m = match_nodes(&l, &[]);
+        assert_eq!(m.pairs.len(), 2);
+        assert!(m.unknown_files.is_empty());
+    }
+}
