@@ -1,0 +1,101 @@
+//! Property tests for the pure building blocks rules stand on: label selectors, address ranges,
+//! certificate name matching and waiver globs. Each compares against a simple reference model.
+
+use gpu_preflight_checks::cert::name_matches;
+use gpu_preflight_checks::iprange::AddrRange;
+use gpu_preflight_checks::selector::LabelSelector;
+use gpu_preflight_checks::waiver::glob;
+use proptest::prelude::*;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+fn label_key() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["a", "b", "c", "node-role.kubernetes.io/runai-system"])
+        .prop_map(str::to_string)
+}
+fn label_val() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["true", "false", "x", ""]).prop_map(str::to_string)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// matchLabels and each matchExpressions operator behave as Kubernetes defines them.
+    #[test]
+    fn selector_matches_reference(
+        labels in prop::collection::btree_map(label_key(), label_val(), 0..4),
+        ml in prop::collection::btree_map(label_key(), label_val(), 0..2),
+        key in label_key(),
+        values in prop::collection::vec(label_val(), 1..3),
+        op in prop::sample::select(vec!["In", "NotIn", "Exists", "DoesNotExist"]),
+    ) {
+        let mut expr = json!({"key": key, "operator": op});
+        if op == "In" || op == "NotIn" {
+            expr["values"] = json!(values);
+        }
+        let sel_json = json!({"matchLabels": ml, "matchExpressions": [expr]});
+        let sel = LabelSelector::parse(Some(&sel_json)).unwrap();
+        let l: BTreeMap<&str, &str> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let ml_ok = ml.iter().all(|(k, v)| labels.get(k) == Some(v));
+        let expr_ok = match op {
+            "In" => labels.get(&key).is_some_and(|v| values.contains(v)),
+            "NotIn" => labels.get(&key).is_none_or(|v| !values.contains(v)),
+            "Exists" => labels.contains_key(&key),
+            _ => !labels.contains_key(&key),
+        };
+        prop_assert_eq!(sel.matches(&l), ml_ok && expr_ok);
+    }
+
+    /// An IPv4 CIDR contains exactly the addresses that share its prefix.
+    #[test]
+    fn cidr_v4_containment(base in any::<u32>(), len in 0u8..=32, probe in any::<u32>()) {
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        let net = Ipv4Addr::from(base & mask);
+        let r = AddrRange::parse(&format!("{net}/{len}")).unwrap();
+        let want = probe & mask == base & mask;
+        prop_assert_eq!(r.contains(IpAddr::V4(Ipv4Addr::from(probe))), want);
+    }
+
+    /// `start-end` ranges are inclusive and ordered; IPv6 too.
+    #[test]
+    fn ranges_inclusive(a in any::<u128>(), b in any::<u128>(), p in any::<u128>()) {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let r = AddrRange::parse(&format!("{}-{}", Ipv6Addr::from(lo), Ipv6Addr::from(hi))).unwrap();
+        prop_assert!(r.contains(IpAddr::V6(Ipv6Addr::from(lo))));
+        prop_assert!(r.contains(IpAddr::V6(Ipv6Addr::from(hi))));
+        prop_assert_eq!(r.contains(IpAddr::V6(Ipv6Addr::from(p))), lo <= p && p <= hi);
+        // A family never contains the other.
+        prop_assert!(!r.contains(IpAddr::V4(Ipv4Addr::new(127, 0, 5, 10))));
+    }
+
+    /// RFC 6125: `*.suffix` matches exactly one extra left-most label, case-insensitively.
+    #[test]
+    fn wildcard_one_label(
+        labels in prop::collection::vec("[a-z][a-z0-9-]{0,6}", 2..4),
+        extra in prop::collection::vec("[a-z][a-z0-9]{0,5}", 0..3),
+        upper in any::<bool>(),
+    ) {
+        let suffix = labels.join(".");
+        let host = if extra.is_empty() { suffix.clone() } else { format!("{}.{suffix}", extra.join(".")) };
+        let host = if upper { host.to_ascii_uppercase() } else { host };
+        let want = extra.len() == 1;
+        let pattern = format!("*.{suffix}");
+        prop_assert_eq!(name_matches(&pattern, &host), want);
+        prop_assert!(name_matches(&host, &host.to_ascii_lowercase()));
+    }
+
+    /// `*` in a waiver target glob matches any run, `?` one character; literal text matches itself.
+    #[test]
+    fn glob_reference(prefix in "[a-z/]{0,6}", middle in "[a-z0-9-]{0,8}", suffix in "[a-z]{0,4}") {
+        let text = format!("{prefix}{middle}{suffix}");
+        let star = format!("{prefix}*{suffix}");
+        prop_assert!(glob(&star, &text));
+        prop_assert!(glob(&text, &text));
+        prop_assert!(glob("*", &text));
+        let q: String = "?".repeat(text.chars().count());
+        prop_assert!(glob(&q, &text));
+        let longer = format!("{q}?");
+        prop_assert!(!glob(&longer, &text));
+    }
+}
