@@ -4,45 +4,11 @@
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
 use crate::node_facts::{Scope, scope};
-use serde::Deserialize;
-use serde_json::Value;
 
 pub struct ArpSysctls;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    #[serde(default = "d_ns")]
-    pub namespace: String,
-    #[serde(default = "d_name")]
-    pub name: String,
-    #[serde(default = "d_key")]
-    pub key: String,
-}
-
-fn d_ns() -> String {
-    "kube-system".into()
-}
-fn d_name() -> String {
-    "kube-proxy".into()
-}
-fn d_key() -> String {
-    "config.conf".into()
-}
-
-/// `Some(true)` when kube-proxy runs ipvs with strictARP, `Some(false)` when not, `None` when the
-/// configuration cannot be read (NET001 reports that).
-fn strict_arp_on(ctx: &Ctx, p: &Params) -> Option<bool> {
-    let text = ctx
-        .facts
-        .get("configmaps", Some(&p.namespace), &p.name)?
-        .at("/data")?
-        .get(&p.key)?
-        .as_str()?;
-    let cfg: Value = crate::yaml::from_str(text).ok()?;
-    let ipvs = cfg.get("mode").and_then(Value::as_str) == Some("ipvs");
-    Some(ipvs && cfg.pointer("/ipvs/strictARP").and_then(Value::as_bool) == Some(true))
-}
+/// Where kube-proxy's configuration lives: the same parameters as NET001.
+pub type Params = super::strict_arp::Params;
 
 impl TypedCheck for ArpSysctls {
     type Params = Params;
@@ -58,7 +24,7 @@ impl TypedCheck for ArpSysctls {
             Ok(s) => s,
             Err(skip) => return vec![skip],
         };
-        match strict_arp_on(ctx, p) {
+        match super::strict_arp::strict_arp_on(ctx.facts, p) {
             None => {
                 return vec![Finding::skip(
                     "cluster",

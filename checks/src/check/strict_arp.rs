@@ -28,6 +28,19 @@ fn d_key() -> String {
     "config.conf".into()
 }
 
+/// `Some(true)` when kube-proxy runs ipvs with strictARP, `Some(false)` when not, `None` when the
+/// configuration cannot be read (NET001 reports why). Shared with NODE003.
+pub fn strict_arp_on(facts: &crate::facts::Facts, p: &Params) -> Option<bool> {
+    let text = facts
+        .get("configmaps", Some(&p.namespace), &p.name)?
+        .at("/data")?
+        .get(&p.key)?
+        .as_str()?;
+    let cfg: Value = crate::yaml::from_str(text).ok()?;
+    let ipvs = cfg.get("mode").and_then(Value::as_str) == Some("ipvs");
+    Some(ipvs && cfg.pointer("/ipvs/strictARP").and_then(Value::as_bool) == Some(true))
+}
+
 impl TypedCheck for StrictArp {
     type Params = Params;
     const NAME: &'static str = "strict_arp";
