@@ -714,3 +714,48 @@ fn regenerate_demo_probes() {
     );
     std::fs::write(fixture("demo/probes.json"), text).unwrap();
 }
+
+#[test]
+fn tls_reset_during_handshake_is_an_error_with_cause() {
+    // A server that accepts, reads the ClientHello and drops the connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    listener.set_nonblocking(true).unwrap();
+    let t = std::thread::spawn(move || {
+        use std::io::Read;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((mut s, _)) = listener.accept() {
+                s.set_nonblocking(false).unwrap();
+                let mut buf = [0u8; 64];
+                let _ = s.read(&mut buf);
+                drop(s); // reset mid-handshake
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let s = site(
+        dir.path(),
+        &format!("platform:\n  fqdn: {FQDN}\n  reserved_ip: 127.0.0.1\n  port: {port}\n"),
+    );
+    let started = std::time::Instant::now();
+    let (code, r) = probe_check(&[
+        "--site",
+        &s,
+        "--only",
+        "TLS001,TLS003",
+        "--probe-timeout",
+        "3",
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    t.join().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert_eq!(code, 3, "{r}");
+    for rule in ["TLS001", "TLS003"] {
+        let v = one(&r, rule);
+        assert_eq!(v["status"], "error", "{v}");
+        assert!(msg(v).contains(&format!("127.0.0.1:{port}")), "{v}");
+    }
+}

@@ -56,29 +56,42 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Runs a command to completion; returns wall time and peak RSS (KiB) of it and its children.
+/// Runs a command to completion; returns wall time and its peak RSS (KiB).
+///
+/// The command is started by a small Python process, not forked from this one: a child's peak RSS
+/// counts the memory image it was forked with, and this process holds the whole synthetic cluster.
 fn measure(cmd: &mut Command) -> (Duration, u64, i32) {
+    let rss_file = std::env::temp_dir().join(format!("bench-rss-{}", std::process::id()));
+    let mut wrapped = Command::new("python3");
+    wrapped
+        .arg("-c")
+        .arg(concat!(
+            "import resource, subprocess, sys\n",
+            "r = subprocess.run(sys.argv[2:]).returncode\n",
+            "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n",
+            "sys.exit(r)\n"
+        ))
+        .arg(&rss_file)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
     let started = Instant::now();
-    let child = cmd
+    let status = wrapped
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child, pointers are valid for the call.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        .status()
+        .expect("python3 runs the measured command");
     let wall = started.elapsed();
-    assert_eq!(r, pid, "wait4");
-    std::mem::forget(child); // already reaped
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (wall, usage.ru_maxrss as u64, code)
+    let rss = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    (wall, rss, status.code().unwrap_or(-1))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
