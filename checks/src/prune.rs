@@ -25,6 +25,19 @@ pub fn prune(key: &str, mut obj: Value) -> Value {
         }
         "pods" => obj = prune_pod(obj),
         "customresourcedefinitions.apiextensions.k8s.io" => prune_crd(&mut obj),
+        "sriovnetworknodestates.sriovnetwork.openshift.io" => {
+            // Per-VF details (8 PFs × up to 128 VFs a node) are read by no rule.
+            for ptr in ["/status/interfaces", "/spec/interfaces"] {
+                if let Some(ifaces) = obj.pointer_mut(ptr).and_then(Value::as_array_mut) {
+                    for i in ifaces {
+                        if let Some(m) = i.as_object_mut() {
+                            m.remove("Vfs");
+                            m.remove("vfGroups");
+                        }
+                    }
+                }
+            }
+        }
         _ => {}
     }
     obj
@@ -87,7 +100,7 @@ fn prune_pod(obj: Value) -> Value {
         "apiVersion": obj.get("apiVersion").cloned().unwrap_or(json!("v1")),
         "kind": "Pod",
         "metadata": pick(obj.get("metadata").unwrap_or(&Value::Null),
-                         &["name", "namespace", "labels", "annotations", "ownerReferences"]),
+                         &["name", "namespace", "labels"]),
         "spec": s,
         "status": st,
     })
