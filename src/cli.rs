@@ -487,8 +487,18 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         crate::collect::firmware::load_into(dir, &mut facts)?;
     }
     crate::collect::intent::apply(&mut facts, intent);
-    let mut results =
-        gpu_preflight_checks::evaluate(&rules, &facts, &p.site, &EvalOptions::default());
+    // Rule by rule, so `-vv` can say where evaluation time goes; results are the same.
+    let mut results = Vec::new();
+    for rule in &rules {
+        let started = std::time::Instant::now();
+        results.extend(gpu_preflight_checks::evaluate(
+            std::slice::from_ref(rule),
+            &facts,
+            &p.site,
+            &EvalOptions::default(),
+        ));
+        tracing::debug!(rule = %rule.id, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "evaluated");
+    }
     let outcomes = match &waivers {
         Some(ws) => {
             let today = jiff::Zoned::now().date().to_string();

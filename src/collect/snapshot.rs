@@ -112,6 +112,22 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
 /// used in error messages. Pure: the fuzz target drives it directly.
 pub fn parse_text(name: &str, text: &str, into: &mut Loaded) -> anyhow::Result<()> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Our own JSON snapshots go straight into Facts: no intermediate JSON tree, which would
+    // double peak memory on a 5,000-node snapshot.
+    let head: String = text.trim_start().chars().take(256).collect();
+    if head.starts_with('{') && head.contains(&format!("\"schema\":\"{SCHEMA}\""))
+        || head.contains(&format!("\"schema\": \"{SCHEMA}\""))
+    {
+        let snap: Snapshot = serde_json::from_str(text).map_err(|e| {
+            exit::input(format!(
+                "{name}: line {} column {}: invalid snapshot: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        merge_facts(&mut into.facts, snap.facts);
+        return Ok(());
+    }
     let docs: Vec<Value> = if text.trim_start().starts_with(['{', '[']) {
         let v: Value = serde_json::from_str(text).map_err(|e| {
             exit::input(format!(
@@ -264,7 +280,8 @@ pub fn to_json(facts: &Facts, source: &str) -> anyhow::Result<Vec<u8>> {
         source: source.to_string(),
         facts: facts.clone(),
     };
-    let mut out = serde_json::to_vec_pretty(&snap)?;
+    // Compact: a 5,000-node snapshot is a third smaller and parses faster (`jq .` pretty-prints).
+    let mut out = serde_json::to_vec(&snap)?;
     out.push(b'\n');
     Ok(out)
 }

@@ -19,6 +19,8 @@ struct Args {
     bin: PathBuf,
     out: Option<PathBuf>,
     script: PathBuf,
+    /// Only write the snapshot of each size to this folder (for profiling), no timings.
+    snapshots_to: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -29,6 +31,7 @@ fn parse_args() -> Result<Args, String> {
         bin: PathBuf::from("target/release/gpu-preflight"),
         out: None,
         script: PathBuf::from("bench/runbook-kubectl.sh"),
+        snapshots_to: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -47,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
             "--bin" => a.bin = PathBuf::from(val()?),
             "--out" => a.out = Some(PathBuf::from(val()?)),
             "--script" => a.script = PathBuf::from(val()?),
+            "--snapshots-to" => a.snapshots_to = Some(PathBuf::from(val()?)),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -151,6 +155,24 @@ fn run_size(a: &Args, n: usize, dir: &Path) -> Row {
         "--format",
         "json",
     ];
+
+    if let Some(to) = &a.snapshots_to {
+        let snap = to.join(format!("snap-{n}.json"));
+        let snap_s = snap.display().to_string();
+        measure(&mut gp(&[
+            "collect",
+            "--kubeconfig",
+            &kc_s,
+            "--site",
+            &site_s,
+            "--profile",
+            "all",
+            "-o",
+            &snap_s,
+        ]));
+        eprintln!("bench: wrote {snap_s}");
+        std::process::exit(0);
+    }
 
     // gpu-preflight live: warm-up, then timed runs.
     measure(&mut gp(&live_args));
