@@ -288,3 +288,32 @@ fn deploy_rbac_yaml_is_current_and_read_only() {
         }
     }
 }
+
+/// Rule IDs are a contract: renaming or dropping one must show up here in review (cargo-deny's
+/// habit). Add new IDs at their place; never reuse a retired one.
+#[test]
+fn rule_ids_are_stable() {
+    let set = gpu_preflight::builtin::rules();
+    let ids: Vec<String> = set
+        .rules()
+        .iter()
+        .map(|r| format!("{} {}", r.id, r.name))
+        .collect();
+    let want = "K8S001 api-reachable, K8S002 nodes-ready, K8S003 default-storageclass, \
+NET001 kube-proxy-strict-arp, NET002 calico-typha-replicas, NET003 ingress-controller-replicas, \
+LB001 metallb-installed, LB002 reserved-ip-pool, LB003 pool-scoped-to-ingress, LB004 l2-advertisement, \
+LB005 ingress-lb-service, LB006 reserved-ip-unique, DNS001 fqdn-resolves-to-reserved-ip, \
+DNS002 fqdn-no-stray-aaaa, TLS001 cert-matches-fqdn, TLS002 chain-to-customer-ca, TLS003 cert-expiry, \
+TLS004 cert-files-consistent, TLS005 ingress-serves-configured-cert, RUNAI001 namespaces, \
+RUNAI002 registry-secret, RUNAI003 system-nodes, CRD001 volume-snapshot-crds, CRD002 snapshot-controller, \
+CRD003 cosi-crds, CRD004 cosi-controller, SRIOV001 network-operator-ready, \
+SRIOV002 parallel-node-configuration, SRIOV003 policies-cover-nics, SRIOV004 numvfs-matches-firmware, \
+SRIOV005 node-states-synced, SRIOV006 ib-networks-wired, RDMA001 device-plugin-config, \
+RDMA002 device-plugin-running, RDMA003 rdma-resource-advertised, RDMA004 rdma-pods-privileges, \
+RDMA005 rdma-devices-visible, RDMA006 memlock, RDMA007 write-bandwidth, \
+LBL001 runai-label-matches-category, LBL002 cpu-nodes-on-cpuonly-overlay, LBL003 rdma-label-truthful, \
+LBL004 inventory-matches-nodes, LBL005 etcd-odd, LBL006 gpu-label-truthful, \
+NODE001 rdma-kernel-modules, NODE002 cpu-node-containerd-runtime, NODE003 arp-sysctls, \
+MON001 monitoring-endpoints";
+    assert_eq!(ids.join(", "), want);
+}
