@@ -108,7 +108,7 @@ pub struct SelectArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ClusterArgs {
     /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
-    #[arg(long, env = "KUBECONFIG_FILE")]
+    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context.
     #[arg(long)]
