@@ -366,7 +366,15 @@ fn collect_then_offline_equals_live_and_contacts_nothing() {
         "--only",
         only,
     ]);
-    assert_eq!(offline["results"], live["results"]);
+    // Result by result, so a failure shows the one that differs rather than the whole report.
+    let (off, liv) = (
+        offline["results"].as_array().unwrap(),
+        live["results"].as_array().unwrap(),
+    );
+    assert_eq!(off.len(), liv.len(), "{offline:#}\nlive: {live:#}");
+    for (o, l) in off.iter().zip(liv) {
+        assert_eq!(o, l, "offline vs live for {}", l["rule"]);
+    }
     assert_eq!(code_off, code_live);
     assert_eq!(one(&offline, "TLS002")["status"], "fail");
 }

@@ -119,25 +119,28 @@ impl Pki {
         let wildcard = format!("*.{parent}");
         let other = format!("other.{parent}");
         let now = OffsetDateTime::now_utc();
+        // Half a day past a whole number of days: the whole days left (TLS003) are the same for
+        // a live run and a later collect even when a second boundary falls between them.
+        let year = now + Duration::days(365) + Duration::hours(12);
         let (cn, sans, from, until): (&str, Vec<&str>, OffsetDateTime, OffsetDateTime) = match case
         {
             Case::Wildcard => (
                 wildcard.as_str(),
                 vec![wildcard.as_str()],
                 now - Duration::days(1),
-                now + Duration::days(365),
+                year,
             ),
             Case::CnOnly => (
                 fqdn,
                 vec![],
                 now - Duration::days(1),
-                now + Duration::days(365),
+                year,
             ),
             Case::OtherName => (
                 other.as_str(),
                 vec![other.as_str()],
                 now - Duration::days(1),
-                now + Duration::days(365),
+                year,
             ),
             Case::Expired => (
                 fqdn,
@@ -155,7 +158,7 @@ impl Pki {
                 fqdn,
                 vec![fqdn],
                 now - Duration::days(1),
-                now + Duration::days(365),
+                year,
             ),
         };
         let key = KeyPair::generate().expect("key");
