@@ -28,6 +28,11 @@ pub fn render(report: &Report, style: Style) -> String {
             areas.push(&r.area);
         }
     }
+    // Passing results per rule, counted once (not per row: 75,000 results at 5,000 nodes).
+    let mut passing: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in report.results.iter().filter(|r| r.status == Status::Pass) {
+        *passing.entry(r.rule.as_str()).or_default() += 1;
+    }
     for area in &areas {
         let rows: Vec<&RuleResult> = report.results.iter().filter(|r| r.area == *area).collect();
         let mut t = Table::new();
@@ -43,20 +48,18 @@ pub fn render(report: &Report, style: Style) -> String {
         let mut folded: Vec<&str> = Vec::new();
         for r in rows {
             if r.status == Status::Pass {
-                let same: Vec<&RuleResult> = report_rows_of(&report.results, &r.rule, Status::Pass);
-                if same.len() > FOLD_AT {
+                let same = passing.get(r.rule.as_str()).copied().unwrap_or(0);
+                if same > FOLD_AT {
                     if !folded.contains(&r.rule.as_str()) {
                         folded.push(&r.rule);
                         t.add_row(vec![
                             status_cell(r.status, style),
                             Cell::new(&r.rule),
                             Cell::new(r.severity.as_str()),
-                            Cell::new(format!("{} targets", same.len())),
+                            Cell::new(format!("{same} targets")),
                             Cell::new(format!(
-                                "all {} pass (e.g. {}: {})",
-                                same.len(),
-                                r.target,
-                                r.message
+                                "all {same} pass (e.g. {}: {})",
+                                r.target, r.message
                             )),
                         ]);
                     }
@@ -149,17 +152,6 @@ pub fn render(report: &Report, style: Style) -> String {
 
 /// Passing rows of one rule fold into one row above this many.
 const FOLD_AT: usize = 3;
-
-fn report_rows_of<'a>(
-    results: &'a [RuleResult],
-    rule: &str,
-    status: Status,
-) -> Vec<&'a RuleResult> {
-    results
-        .iter()
-        .filter(|r| r.rule == rule && r.status == status)
-        .collect()
-}
 
 fn count_rules(results: &[RuleResult]) -> usize {
     let mut ids: Vec<&str> = results.iter().map(|r| r.rule.as_str()).collect();
