@@ -67,6 +67,10 @@ struct State {
     cfg: Config,
     /// kind key → objects of that kind.
     by_kind: BTreeMap<&'static str, Vec<Value>>,
+    /// kind key → each object as it appears in a list (compact JSON, built-in kinds without
+    /// apiVersion/kind), encoded once like the real server's watch cache, so the cost of
+    /// serving a page is a copy and the benchmark measures the client, not this server.
+    encoded: BTreeMap<&'static str, Vec<String>>,
     served: Vec<&'static ResourceKind>,
     log: Mutex<Vec<Logged>>,
     expired: Mutex<HashMap<String, u32>>,
@@ -118,11 +122,32 @@ impl ApiServer {
             .iter()
             .filter(|k| !k.crd || crd_names.contains(k.key))
             .collect();
+        let encoded = by_kind
+            .iter()
+            .map(|(key, objs)| {
+                let crd = kinds::KINDS.iter().any(|k| k.key == *key && k.crd);
+                let items = objs
+                    .iter()
+                    .map(|o| {
+                        let mut o = o.clone();
+                        // Like the real server, typed lists of built-in kinds omit
+                        // apiVersion/kind on items.
+                        if !crd && let Some(m) = o.as_object_mut() {
+                            m.remove("apiVersion");
+                            m.remove("kind");
+                        }
+                        o.to_string()
+                    })
+                    .collect();
+                (*key, items)
+            })
+            .collect();
         let token = format!("test-token-{}", std::process::id());
         let state = Arc::new(State {
             token: token.clone(),
             cfg,
             by_kind,
+            encoded,
             served,
             log: Mutex::new(Vec::new()),
             expired: Mutex::new(HashMap::new()),
@@ -481,7 +506,8 @@ async fn objects(
         }
         _ => {}
     }
-    let matching: Vec<&Value> = all.iter().filter(in_ns).collect();
+    let encoded: &[String] = st.encoded.get(kind.key).map(Vec::as_slice).unwrap_or(&[]);
+    let matching: Vec<usize> = (0..all.len()).filter(|i| in_ns(&&all[*i])).collect();
     let start: usize = cont
         .strip_prefix("offset-")
         .and_then(|o| o.parse().ok())
@@ -501,7 +527,8 @@ async fn objects(
     let body = if table {
         let rows: Vec<Value> = page
             .iter()
-            .map(|o| {
+            .map(|i| {
+                let o = &all[*i];
                 let n = o.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
                 let mut meta = json!({"name": n});
                 if let Some(ns) = o.pointer("/metadata/namespace") {
@@ -516,33 +543,40 @@ async fn objects(
                    {"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0},
                    {"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0}],
                "rows": rows})
+        .to_string()
     } else {
-        let items: Vec<Value> = page
-            .iter()
-            .map(|o| {
-                let mut o = (*o).clone();
-                // Like the real server, typed lists of built-in kinds omit apiVersion/kind on items.
-                if !kind.crd
-                    && let Some(m) = o.as_object_mut()
-                {
-                    m.remove("apiVersion");
-                    m.remove("kind");
-                }
-                o
-            })
-            .collect();
-        json!({"kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(), "metadata": meta, "items": items})
+        // The list envelope first (metadata before items, as the real server writes it), then
+        // the pre-encoded items.
+        let mut b = format!(
+            "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{meta},\"items\":[",
+            json!(format!("{}List", kind.kind)),
+            json!(kind.api_version())
+        );
+        b.reserve(page.iter().map(|i| encoded[*i].len() + 1).sum());
+        for (n, i) in page.iter().enumerate() {
+            if n > 0 {
+                b.push(',');
+            }
+            b.push_str(&encoded[*i]);
+        }
+        b.push_str("]}");
+        b
     };
-    if let Some(Fault::Truncate) = st.cfg.faults.get(kind.key) {
-        let s = body.to_string();
-        let cut = s.len() / 2;
-        return Response::builder()
-            .status(StatusCode::OK)
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(s[..cut].to_string())))
-            .expect("response");
-    }
-    json_resp(StatusCode::OK, &body)
+    let body = match st.cfg.faults.get(kind.key) {
+        Some(Fault::Truncate) => {
+            let mut cut = body.len() / 2;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            body[..cut].to_string()
+        }
+        _ => body,
+    };
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .expect("response")
 }
 
 /// Reads fixture objects from a kubectl List / multi-document YAML / JSON file.

@@ -2,6 +2,8 @@
 //! gpu-preflight against the runbook's kubectl way and against the lower bound.
 //!
 //!   bench [--sizes 100,1000,5000] [--runs 5] [--delay-ms 20] [--bin PATH] [--out bench/results.md]
+//!   bench --sizes 5000 --serve DIR        # serve only, for profiling a live run by hand
+//!   bench --sizes 5000 --snapshots-to DIR # write the snapshot only
 //!
 //! Run it through `bench/run`, which builds release binaries first.
 
@@ -21,6 +23,9 @@ struct Args {
     script: PathBuf,
     /// Only write the snapshot of each size to this folder (for profiling), no timings.
     snapshots_to: Option<PathBuf>,
+    /// Only serve the first size, writing its kubeconfig and site file to this folder, until
+    /// killed (for profiling a live run by hand).
+    serve: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -32,6 +37,7 @@ fn parse_args() -> Result<Args, String> {
         out: None,
         script: PathBuf::from("bench/runbook-kubectl.sh"),
         snapshots_to: None,
+        serve: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -51,6 +57,7 @@ fn parse_args() -> Result<Args, String> {
             "--out" => a.out = Some(PathBuf::from(val()?)),
             "--script" => a.script = PathBuf::from(val()?),
             "--snapshots-to" => a.snapshots_to = Some(PathBuf::from(val()?)),
+            "--serve" => a.serve = Some(PathBuf::from(val()?)),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -155,6 +162,19 @@ fn run_size(a: &Args, n: usize, dir: &Path) -> Row {
         "--format",
         "json",
     ];
+
+    if let Some(to) = &a.serve {
+        std::fs::create_dir_all(to).expect("serve folder");
+        std::fs::copy(&kc, to.join("kubeconfig")).expect("kubeconfig");
+        std::fs::copy(&site, to.join("site.yaml")).expect("site");
+        eprintln!(
+            "bench: serving {n} nodes ({count} objects); kubeconfig and site.yaml in {}",
+            to.display()
+        );
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
 
     if let Some(to) = &a.snapshots_to {
         let snap = to.join(format!("snap-{n}.json"));
