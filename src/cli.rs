@@ -5,6 +5,7 @@ use crate::engine::{self, Selection};
 use crate::exit::{self, InputError};
 use crate::report::{self, Format, Report, Style};
 use clap::{Args, Parser, Subcommand};
+use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::{EvalOptions, Facts, Phase, Severity, Site};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -370,6 +371,7 @@ fn collect_live(
     rules: &[&gpu_preflight_checks::RuleDef],
     cluster: &ClusterArgs,
     quiet: bool,
+    interest: &Interest,
 ) -> anyhow::Result<(Facts, String)> {
     let opts = live_options(cluster)?;
     let kinds = engine::needed_kinds(rules);
@@ -377,7 +379,7 @@ fn collect_live(
     let pb = progress_bar(kinds.len(), quiet);
     let res = rt.block_on(async {
         tokio::select! {
-            r = collect_from(&opts, &kinds, pb.as_ref()) => r,
+            r = collect_from(&opts, &kinds, pb.as_ref(), interest) => r,
             _ = tokio::signal::ctrl_c() => Err(anyhow::Error::new(exit::Interrupted)),
         }
     });
@@ -391,17 +393,18 @@ async fn collect_from(
     opts: &live::LiveOptions,
     kinds: &[&'static gpu_preflight_checks::kinds::ResourceKind],
     pb: Option<&indicatif::ProgressBar>,
+    interest: &Interest,
 ) -> anyhow::Result<(Facts, String)> {
     {
         let (client, server) = live::connect(opts).await?;
-        tracing::info!(server, kinds = kinds.len(), "collecting");
+        tracing::info!(server, kinds = kinds.len(), keeps = %interest.describe(), "collecting");
         let on_kind = |key: &str| {
             if let Some(pb) = pb {
                 pb.set_message(key.to_string());
                 pb.inc(1);
             }
         };
-        let facts = live::collect(&client, &server, kinds, opts, &on_kind).await;
+        let facts = live::collect(&client, &server, kinds, opts, interest, &on_kind).await;
         Ok((facts, server))
     }
 }
@@ -461,7 +464,9 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     };
 
     let (mut facts, source) = if !a.snapshot.is_empty() {
-        let loaded = snapshot::load_all(&a.snapshot)?;
+        let interest = engine::interest(&rules);
+        let mut loaded = interest.while_reading(|| snapshot::load_all(&a.snapshot))?;
+        loaded.facts.retain(&interest);
         if loaded.ignored > 0 {
             tracing::info!(
                 ignored = loaded.ignored,
@@ -471,7 +476,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         let names: Vec<String> = a.snapshot.iter().map(|p| p.display().to_string()).collect();
         (loaded.facts, format!("snapshot {}", names.join(", ")))
     } else if engine::needs_cluster(&rules) {
-        let (facts, server) = collect_live(&rules, &a.cluster, a.quiet)?;
+        let (facts, server) = collect_live(&rules, &a.cluster, a.quiet, &engine::interest(&rules))?;
         (facts, format!("live {server}"))
     } else {
         (Facts::default(), "no cluster".to_string())
@@ -550,7 +555,8 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let intent =
         crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
     let (mut facts, server) = if engine::needs_cluster(&rules) {
-        collect_live(&rules, &a.cluster, false)?
+        // A snapshot keeps every pod, so any later rule selection can be checked against it.
+        collect_live(&rules, &a.cluster, false, &Interest::everything())?
     } else {
         (Facts::default(), "no cluster".to_string())
     };

@@ -2,6 +2,7 @@
 
 use crate::exit;
 use gpu_preflight_checks::check;
+use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::{self, ResourceKind};
 use gpu_preflight_checks::{Phase, Profile, RuleDef, RuleSet};
 use std::collections::BTreeSet;
@@ -46,6 +47,16 @@ pub fn needed_kinds(rules: &[&RuleDef]) -> Vec<&'static ResourceKind> {
         .iter()
         .filter(|k| keys.contains(k.key))
         .collect()
+}
+
+/// The objects the rules can read (pods: only the subsets they name, see
+/// [`gpu_preflight_checks::interest`]).
+pub fn interest(rules: &[&RuleDef]) -> Interest {
+    let needs: Vec<check::Needs> = rules
+        .iter()
+        .filter_map(|r| check::find(&r.check).map(|c| c.needs(&r.params)))
+        .collect();
+    Interest::of(needs.iter().map(|n| (n.kinds.as_slice(), n.pods.as_ref())))
 }
 
 /// Whether any rule needs the API server.

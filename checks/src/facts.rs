@@ -29,6 +29,7 @@ pub enum ApiFact {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum KindFact {
     Listed {
+        #[serde(deserialize_with = "crate::interest::filtered_objects")]
         items: Vec<Object>,
         /// LIST requests it took (pages); 0 for offline input.
         #[serde(default, skip_serializing_if = "is_zero")]
@@ -84,6 +85,18 @@ pub enum Unavailable {
 }
 
 impl Facts {
+    /// Drops the objects no selected rule reads (inputs read without [`Interest::while_reading`],
+    /// such as kubectl lists).
+    ///
+    /// [`Interest::while_reading`]: crate::interest::Interest::while_reading
+    pub fn retain(&mut self, interest: &crate::interest::Interest) {
+        for (key, fact) in &mut self.resources {
+            if let KindFact::Listed { items, .. } = fact {
+                items.retain(|o| interest.keeps(key, &o.0));
+            }
+        }
+    }
+
     /// Objects of a kind; empty when the kind is absent (not installed) or unavailable.
     pub fn list(&self, key: &str) -> &[Object] {
         match self.resources.get(key) {

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod engine;
 pub mod facts;
 pub mod intent;
+pub mod interest;
 pub mod iprange;
 pub mod kinds;
 pub mod metallb;

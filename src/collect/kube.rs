@@ -4,6 +4,7 @@
 use crate::exit;
 use futures::future::join_all;
 use gpu_preflight_checks::facts::{ApiFact, Facts, KindFact};
+use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::ResourceKind;
 use gpu_preflight_checks::object::Object;
 use gpu_preflight_checks::prune::prune;
@@ -74,13 +75,14 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
 pub async fn collect(
     client: &Client,
     server: &str,
-    kinds: &[&ResourceKind],
+    kinds: &[&'static ResourceKind],
     opts: &LiveOptions,
+    interest: &Interest,
     on_kind: &(dyn Fn(&str) + Sync),
 ) -> Facts {
     // The version request runs beside the lists, not before them: one round trip less.
     let lists = join_all(kinds.iter().map(|k| async move {
-        let fact = list_kind(client, k, opts).await;
+        let fact = list_kind(client, k, opts, interest).await;
         on_kind(k.key);
         fact
     }));
@@ -130,12 +132,13 @@ async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
     }
 }
 
+/// A page's continue token, read before its items are parsed (the items are only validated).
 #[derive(Deserialize)]
-struct Page {
+struct Head {
     #[serde(default)]
     metadata: ListMeta,
-    #[serde(default)]
-    items: Option<Vec<Value>>,
+    #[serde(default, rename = "items")]
+    _items: serde::de::IgnoredAny,
 }
 
 #[derive(Deserialize, Default)]
@@ -144,108 +147,185 @@ struct ListMeta {
     continue_: Option<String>,
 }
 
-/// One kind, all pages. A `410 Gone` (expired continue token) restarts the list once.
-async fn list_kind(client: &Client, kind: &ResourceKind, opts: &LiveOptions) -> KindFact {
-    let mut items: Vec<Object> = Vec::new();
-    let mut cont: Option<String> = None;
-    let mut pages = 0u32;
-    let mut restarted = false;
-    let api_version = kind.api_version();
-    loop {
-        let mut url = format!("{}?limit={}", kind.list_path(), opts.page_size);
-        if let Some(c) = &cont {
-            url.push_str("&continue=");
-            url.push_str(&percent_encode(c));
-        }
-        let req = match http::Request::get(&url).body(Vec::new()) {
-            Ok(r) => r,
-            Err(e) => {
-                return KindFact::Failed {
-                    reason: format!("bad request {url}: {e}"),
-                };
-            }
-        };
-        pages += 1;
-        let res = tokio::time::timeout(opts.timeout, client.request_text(req)).await;
-        let text = match res {
-            Err(_) => {
-                return KindFact::Failed {
-                    reason: format!(
-                        "timed out after {}s (page {pages})",
-                        opts.timeout.as_secs_f64()
-                    ),
-                };
-            }
-            Ok(Err(kube::Error::Api(s))) => match s.code {
-                404 if !kind.crd => {
-                    // A built-in kind always exists; a 404 here is a broken server or proxy.
-                    return KindFact::Failed {
-                        reason: format!(
-                            "the server does not serve {} {} (404)",
-                            api_version, kind.plural
-                        ),
-                    };
-                }
-                404 => {
-                    return KindFact::Absent {
-                        reason: format!(
-                            "the server does not serve {} {} (404){}",
-                            api_version,
-                            kind.plural,
-                            if kind.crd {
-                                ": its CRD is not installed"
-                            } else {
-                                ""
-                            }
-                        ),
-                    };
-                }
-                401 | 403 => {
-                    return KindFact::Forbidden {
-                        reason: format!("{} {}", s.code, non_empty(&s.message, &s.reason)),
-                    };
-                }
-                410 if !restarted => {
-                    // The continue token expired between pages: start over once.
-                    restarted = true;
-                    cont = None;
-                    items.clear();
-                    continue;
-                }
-                code => {
-                    return KindFact::Failed {
-                        reason: format!("HTTP {code}: {}", non_empty(&s.message, &s.reason)),
-                    };
-                }
-            },
-            Ok(Err(e)) => return KindFact::Failed { reason: chain(&e) },
-            Ok(Ok(text)) => text,
-        };
-        let page: Page = match serde_json::from_str(&text) {
-            Ok(p) => p,
-            Err(e) => {
-                return KindFact::Failed {
-                    reason: format!("malformed list response (page {pages}): {e}"),
-                };
-            }
-        };
-        drop(text);
-        for mut item in page.items.unwrap_or_default() {
+/// A page's items, those the interest keeps (see [`Interest::while_reading_kind`]).
+#[derive(Deserialize)]
+struct Items {
+    #[serde(
+        default,
+        deserialize_with = "gpu_preflight_checks::interest::filtered_objects"
+    )]
+    items: Vec<Object>,
+}
+
+/// What the fetcher hands the parser.
+enum Fetched {
+    Page(u32, String),
+    /// The list restarts (expired continue token): forget the items parsed so far.
+    Restart,
+}
+
+/// Parses one page: the kept items, with apiVersion/kind restored and pruned.
+fn parse_page(
+    text: &str,
+    kind: &'static ResourceKind,
+    api_version: &str,
+    interest: &Interest,
+) -> Result<Vec<Object>, serde_json::Error> {
+    let page: Items = interest.while_reading_kind(kind.key, || serde_json::from_str(text))?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|Object(mut item)| {
             if let Some(m) = item.as_object_mut() {
                 // List items carry no apiVersion/kind; restore them so snapshots read like kubectl's.
                 m.entry("apiVersion")
-                    .or_insert_with(|| Value::String(api_version.clone()));
+                    .or_insert_with(|| Value::String(api_version.to_string()));
                 m.entry("kind")
                     .or_insert_with(|| Value::String(kind.kind.to_string()));
             }
-            items.push(Object(prune(kind.key, item)));
+            Object(prune(kind.key, item))
+        })
+        .collect())
+}
+
+/// One kind, all pages. A `410 Gone` (expired continue token) restarts the list once.
+///
+/// Pipelined: as soon as a page's continue token is read, the next page is requested while a
+/// blocking thread parses this one's items, so the chain of sequential pages costs about the
+/// server's latency per page, not latency plus parsing.
+async fn list_kind(
+    client: &Client,
+    kind: &'static ResourceKind,
+    opts: &LiveOptions,
+    interest: &Interest,
+) -> KindFact {
+    let api_version = kind.api_version();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Fetched>();
+    let parser = {
+        let interest = interest.clone();
+        let api_version = api_version.clone();
+        async move {
+            let mut items: Vec<Object> = Vec::new();
+            while let Some(msg) = rx.recv().await {
+                let (page, text) = match msg {
+                    Fetched::Restart => {
+                        items.clear();
+                        continue;
+                    }
+                    Fetched::Page(n, t) => (n, t),
+                };
+                let interest = interest.clone();
+                let api_version = api_version.clone();
+                let parsed = tokio::task::spawn_blocking(move || {
+                    parse_page(&text, kind, &api_version, &interest)
+                })
+                .await;
+                match parsed {
+                    Ok(Ok(v)) => items.extend(v),
+                    Ok(Err(e)) => {
+                        return Err(format!("malformed list response (page {page}): {e}"));
+                    }
+                    Err(e) => return Err(format!("parsing page {page} failed: {e}")),
+                }
+            }
+            Ok(items)
         }
-        match page.metadata.continue_ {
-            Some(c) if !c.is_empty() => cont = Some(c),
-            _ => break,
+    };
+    let fetcher = async move {
+        let mut cont: Option<String> = None;
+        let mut pages = 0u32;
+        let mut restarted = false;
+        loop {
+            let mut url = format!("{}?limit={}", kind.list_path(), opts.page_size);
+            if let Some(c) = &cont {
+                url.push_str("&continue=");
+                url.push_str(&percent_encode(c));
+            }
+            let req = match http::Request::get(&url).body(Vec::new()) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Err(KindFact::Failed {
+                        reason: format!("bad request {url}: {e}"),
+                    });
+                }
+            };
+            pages += 1;
+            let res = tokio::time::timeout(opts.timeout, client.request_text(req)).await;
+            let text = match res {
+                Err(_) => {
+                    return Err(KindFact::Failed {
+                        reason: format!(
+                            "timed out after {}s (page {pages})",
+                            opts.timeout.as_secs_f64()
+                        ),
+                    });
+                }
+                Ok(Err(kube::Error::Api(s))) => match s.code {
+                    404 if !kind.crd => {
+                        // A built-in kind always exists; a 404 here is a broken server or proxy.
+                        return Err(KindFact::Failed {
+                            reason: format!(
+                                "the server does not serve {} {} (404)",
+                                api_version, kind.plural
+                            ),
+                        });
+                    }
+                    404 => {
+                        return Err(KindFact::Absent {
+                            reason: format!(
+                                "the server does not serve {} {} (404): its CRD is not installed",
+                                api_version, kind.plural
+                            ),
+                        });
+                    }
+                    401 | 403 => {
+                        return Err(KindFact::Forbidden {
+                            reason: format!("{} {}", s.code, non_empty(&s.message, &s.reason)),
+                        });
+                    }
+                    410 if !restarted => {
+                        // The continue token expired between pages: start over once.
+                        restarted = true;
+                        cont = None;
+                        if tx.send(Fetched::Restart).is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    code => {
+                        return Err(KindFact::Failed {
+                            reason: format!("HTTP {code}: {}", non_empty(&s.message, &s.reason)),
+                        });
+                    }
+                },
+                Ok(Err(e)) => return Err(KindFact::Failed { reason: chain(&e) }),
+                Ok(Ok(text)) => text,
+            };
+            let head: Head = match serde_json::from_str(&text) {
+                Ok(h) => h,
+                Err(e) => {
+                    return Err(KindFact::Failed {
+                        reason: format!("malformed list response (page {pages}): {e}"),
+                    });
+                }
+            };
+            // A closed channel means the parser already failed; its error is reported.
+            if tx.send(Fetched::Page(pages, text)).is_err() {
+                break;
+            }
+            match head.metadata.continue_ {
+                Some(c) if !c.is_empty() => cont = Some(c),
+                _ => break,
+            }
         }
+        Ok(pages)
+    };
+    let (fetched, parsed) = futures::join!(fetcher, parser);
+    match (fetched, parsed) {
+        (Err(fact), _) => fact,
+        (Ok(_), Err(reason)) => KindFact::Failed { reason },
+        (Ok(pages), Ok(items)) => KindFact::Listed { items, pages },
     }
-    KindFact::Listed { items, pages }
 }
 
 fn non_empty<'a>(a: &'a str, b: &'a str) -> &'a str {

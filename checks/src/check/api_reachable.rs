@@ -18,8 +18,8 @@ impl TypedCheck for ApiReachable {
 
     fn needs(_: &Params) -> Needs {
         Needs {
-            kinds: vec![],
             api: true,
+            ..Needs::default()
         }
     }
 

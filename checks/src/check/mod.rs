@@ -4,6 +4,7 @@
 //! rules may share a kind (`deployment_ready` serves NET002, NET003, CRD002, CRD004).
 
 use crate::facts::Facts;
+use crate::interest::PodSubset;
 use crate::model::Finding;
 use crate::site::Site;
 use serde::de::DeserializeOwned;
@@ -65,14 +66,35 @@ pub struct Needs {
     pub kinds: Vec<&'static str>,
     /// Needs the API server even without listing kinds (K8S001).
     pub api: bool,
+    /// With `pods` among the kinds: the only pods this check reads (`None`: every pod). Pods
+    /// no selected rule reads are dropped on arrival (see [`crate::interest`]).
+    pub pods: Option<PodSubset>,
 }
 
 impl Needs {
     pub fn kinds(kinds: &[&'static str]) -> Self {
         Needs {
             kinds: kinds.to_vec(),
-            api: false,
+            ..Needs::default()
         }
+    }
+
+    /// Reads only the pods of this namespace (besides any other subset it names).
+    pub fn pods_in_namespace(mut self, ns: &str) -> Self {
+        self.pods
+            .get_or_insert_with(PodSubset::default)
+            .namespaces
+            .insert(ns.to_string());
+        self
+    }
+
+    /// Reads only pods with a container requesting or limiting a resource named `prefix...`.
+    pub fn pods_requesting(mut self, prefix: &str) -> Self {
+        self.pods
+            .get_or_insert_with(PodSubset::default)
+            .resource_prefixes
+            .insert(prefix.to_string());
+        self
     }
 }
 

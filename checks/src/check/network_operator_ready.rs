@@ -58,8 +58,8 @@ impl TypedCheck for NetworkOperatorReady {
     const SUMMARY: &'static str =
         "NicClusterPolicy status.state is ready and the operator namespace has no unready pods.";
 
-    fn needs(_: &Params) -> Needs {
-        Needs::kinds(&[NCP, "pods"])
+    fn needs(p: &Params) -> Needs {
+        Needs::kinds(&[NCP, "pods"]).pods_in_namespace(&p.namespace)
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {

@@ -57,7 +57,8 @@ impl TypedCheck for RdmaPodPrivileges {
     const SUMMARY: &'static str = "Pods requesting rdma/* add IPC_LOCK or are privileged (and use hostNetwork when required).";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&["pods"])
+        // Only pods requesting rdma/* can pass or fail; the rest are dropped on arrival.
+        Needs::kinds(&["pods"]).pods_requesting("rdma/")
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
