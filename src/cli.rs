@@ -367,6 +367,54 @@ fn progress_bar(len: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
+/// Evaluates the rules on every core: checks are pure functions of shared, read-only facts.
+/// Results come out in rule order, as a sequential run gives them; `-vv` logs each rule's time.
+fn evaluate_parallel(
+    rules: &[&gpu_preflight_checks::RuleDef],
+    facts: &Facts,
+    site: &Site,
+) -> Vec<gpu_preflight_checks::RuleResult> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Vec<gpu_preflight_checks::RuleResult>>> =
+        rules.iter().map(|_| Mutex::new(Vec::new())).collect();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(rules.len())
+        .max(1);
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(rule) = rules.get(i) else { break };
+            let started = std::time::Instant::now();
+            let r = gpu_preflight_checks::evaluate(
+                std::slice::from_ref(rule),
+                facts,
+                site,
+                &EvalOptions::default(),
+            );
+            tracing::debug!(rule = %rule.id, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "evaluated");
+            // Each slot is written once, by one worker; a poisoned lock cannot happen without a
+            // panic, which ends the run anyway.
+            if let Ok(mut slot) = slots[i].lock() {
+                *slot = r;
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..workers {
+            s.spawn(work);
+        }
+        work();
+    });
+    slots
+        .into_iter()
+        .flat_map(|m| m.into_inner().unwrap_or_default())
+        .collect()
+}
+
 fn collect_live(
     rules: &[&gpu_preflight_checks::RuleDef],
     cluster: &ClusterArgs,
@@ -492,18 +540,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         crate::collect::firmware::load_into(dir, &mut facts)?;
     }
     crate::collect::intent::apply(&mut facts, intent);
-    // Rule by rule, so `-vv` can say where evaluation time goes; results are the same.
-    let mut results = Vec::new();
-    for rule in &rules {
-        let started = std::time::Instant::now();
-        results.extend(gpu_preflight_checks::evaluate(
-            std::slice::from_ref(rule),
-            &facts,
-            &p.site,
-            &EvalOptions::default(),
-        ));
-        tracing::debug!(rule = %rule.id, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "evaluated");
-    }
+    let mut results = evaluate_parallel(&rules, &facts, &p.site);
     let outcomes = match &waivers {
         Some(ws) => {
             let today = jiff::Zoned::now().date().to_string();

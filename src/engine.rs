@@ -82,3 +82,75 @@ pub fn parse_profile(s: &str) -> anyhow::Result<Option<Profile>> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gpu_preflight_checks::{EvalOptions, Site, evaluate};
+    use std::path::Path;
+
+    /// Objects are dropped on arrival when no selected rule declares them (kinds, pod subsets):
+    /// a rule that read an undeclared kind would silently see nothing. Each rule alone, on the
+    /// fixture clusters, must give the same results from the narrowed facts as from all of them.
+    #[test]
+    fn every_rule_declares_all_it_reads() {
+        let set = crate::builtin::rules();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        // (snapshot paths, site): each broken MetalLB/SR-IOV case is an overlay on the good
+        // cluster, and its failures are where undeclared reads would show.
+        let mut inputs: Vec<(Vec<String>, &str)> = vec![
+            (vec!["demo/runai-bcm.yaml".into()], "demo/site.yaml"),
+            (vec!["metallb-sriov/good".into()], "metallb-sriov/site.yaml"),
+            (vec!["intent/cluster.yaml".into()], "intent/site.yaml"),
+            (
+                vec!["intent/cluster-broken.yaml".into()],
+                "intent/site.yaml",
+            ),
+            (vec!["node/cluster.yaml".into()], "demo/site.yaml"),
+        ];
+        for e in std::fs::read_dir(fixtures.join("metallb-sriov/broken")).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let has_objects = std::fs::read_dir(e.path()).unwrap().any(|f| {
+                let p = f.unwrap().path();
+                matches!(
+                    p.extension().and_then(|x| x.to_str()),
+                    Some("yaml" | "json")
+                )
+            });
+            if has_objects {
+                inputs.push((
+                    vec![
+                        "metallb-sriov/good".into(),
+                        format!("metallb-sriov/broken/{name}"),
+                    ],
+                    "metallb-sriov/site.yaml",
+                ));
+            }
+        }
+        let mut compared = 0;
+        for (snaps, site) in &inputs {
+            let paths: Vec<std::path::PathBuf> = snaps.iter().map(|s| fixtures.join(s)).collect();
+            let snap = snaps.join(" + ");
+            let full = crate::collect::snapshot::load_all(&paths)
+                .unwrap_or_else(|e| panic!("{snap}: {e:#}"))
+                .facts;
+            let site = Site::parse(&std::fs::read_to_string(fixtures.join(site)).unwrap())
+                .unwrap_or_else(|e| panic!("{site}: {e}"));
+            for rule in set.rules() {
+                let mut narrowed = full.clone();
+                narrowed.retain(&interest(&[rule]));
+                let opts = EvalOptions::default();
+                let want = evaluate(&[rule], &full, &site, &opts);
+                let got = evaluate(&[rule], &narrowed, &site, &opts);
+                assert_eq!(
+                    got, want,
+                    "{} on {snap}: reads objects its check kind does not declare in needs()",
+                    rule.id
+                );
+                compared += want.len();
+            }
+        }
+        assert!(compared > 200, "only {compared} results compared");
+    }
+}

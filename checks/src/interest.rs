@@ -56,6 +56,8 @@ impl PodSubset {
 /// The union of the selected rules' interests. The default keeps everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Interest {
+    /// The kinds any selected rule lists; `None`: every kind (no interest was computed).
+    kinds: Option<BTreeSet<&'static str>>,
     /// `None`: every pod (some rule reads them all, or no interest was computed).
     pods: Option<PodSubset>,
 }
@@ -73,7 +75,9 @@ impl Interest {
     ) -> Self {
         let mut pods: Option<PodSubset> = None;
         let mut all_pods = false;
+        let mut all_kinds = BTreeSet::new();
         for (kinds, subset) in rules {
+            all_kinds.extend(kinds.iter().copied());
             if !kinds.contains(&"pods") {
                 continue;
             }
@@ -83,24 +87,33 @@ impl Interest {
             }
         }
         Interest {
+            kinds: Some(all_kinds),
             pods: if all_pods { None } else { pods },
         }
     }
 
     /// Whether an object of kind `key` (raw or pruned) may be read by a selected rule.
     pub fn keeps(&self, key: &str, obj: &Value) -> bool {
+        if let Some(kinds) = &self.kinds
+            && !kinds.contains(key)
+        {
+            return false;
+        }
         match (key, &self.pods) {
             ("pods", Some(s)) => s.wants(obj),
             _ => true,
         }
     }
 
-    /// Same, for an object of unknown kind key, recognized by its apiVersion/kind (snapshot items
-    /// carry both).
+    /// Same, for an object recognized by its apiVersion/kind (snapshot items carry both).
+    /// Objects of kinds gpu-preflight does not know are kept: the loader reports them.
     fn keeps_object(&self, obj: &Value) -> bool {
-        let is_pod = obj.get("kind").and_then(Value::as_str) == Some("Pod")
-            && obj.get("apiVersion").and_then(Value::as_str) == Some("v1");
-        !is_pod || self.keeps("pods", obj)
+        let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        match crate::kinds::by_api_version_kind(av, kind) {
+            Some(k) => self.keeps(k.key, obj),
+            None => true,
+        }
     }
 
     /// Words for logs: what is kept of pods.
@@ -245,7 +258,16 @@ mod tests {
         let a = subset(&["network-operator"], &[]);
         let i = Interest::of([(&["pods"][..], Some(&a)), (&["pods"][..], None)]);
         assert!(i.keeps("pods", &pod("kube-system", None)));
-        assert_eq!(i, Interest::everything());
+        assert_eq!(i.describe(), "every pod");
+    }
+
+    #[test]
+    fn kinds_no_rule_lists_are_dropped() {
+        let i = Interest::of([(&["nodes"][..], None)]);
+        assert!(i.keeps("nodes", &json!({})));
+        assert!(!i.keeps("pods", &pod("kube-system", None)));
+        assert!(!i.keeps("services", &json!({})));
+        assert!(Interest::everything().keeps("services", &json!({})));
     }
 
     #[test]
@@ -258,6 +280,9 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}}),
         ])
         .unwrap();
+        let kept = i.while_reading(|| serde_json::from_str::<Filtered>(&text).unwrap().0);
+        assert_eq!(kept.len(), 1);
+        let i = Interest::of([(&["pods", "nodes"][..], Some(&a))]);
         let kept = i.while_reading(|| serde_json::from_str::<Filtered>(&text).unwrap().0);
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].namespace(), Some("a"));

@@ -130,12 +130,7 @@ impl Pki {
                 now - Duration::days(1),
                 year,
             ),
-            Case::CnOnly => (
-                fqdn,
-                vec![],
-                now - Duration::days(1),
-                year,
-            ),
+            Case::CnOnly => (fqdn, vec![], now - Duration::days(1), year),
             Case::OtherName => (
                 other.as_str(),
                 vec![other.as_str()],
@@ -154,12 +149,7 @@ impl Pki {
                 now - Duration::days(355),
                 now + Duration::days(10) + Duration::hours(12),
             ),
-            _ => (
-                fqdn,
-                vec![fqdn],
-                now - Duration::days(1),
-                year,
-            ),
+            _ => (fqdn, vec![fqdn], now - Duration::days(1), year),
         };
         let key = KeyPair::generate().expect("key");
         let mut p = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
