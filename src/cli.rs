@@ -571,16 +571,28 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     report.waivers = outcomes;
 
     for (f, path) in &outputs {
-        let body = report::render(&report, *f, Style { color: false })?;
-        crate::output::write_atomic(path, body.as_bytes())
-            .map_err(|e| exit::input(format!("{}: cannot write report: {e}", path.display())))?;
+        crate::output::write_atomic_with(path, |w| {
+            report::render_to(&report, *f, Style { color: false }, w)
+        })
+        .map_err(|e| exit::input(format!("{}: cannot write report: {e:#}", path.display())))?;
     }
     if !a.quiet {
         let color = format == Format::Table
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let body = report::render(&report, format, Style { color })?;
-        print_stdout(&body)?;
+        let mut out = std::io::stdout().lock();
+        match report::render_to(&report, format, Style { color }, &mut out)
+            .and_then(|()| Ok(out.flush()?))
+        {
+            Ok(()) => {}
+            Err(e)
+                if e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                    || e.downcast_ref::<serde_json::Error>()
+                        .and_then(|j| j.io_error_kind())
+                        == Some(std::io::ErrorKind::BrokenPipe) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(code)
 }
