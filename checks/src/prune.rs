@@ -19,19 +19,7 @@ pub fn prune(key: &str, mut obj: Value) -> Value {
         "nodes" => obj = prune_node(obj),
         "pods" => obj = prune_pod(obj),
         "customresourcedefinitions.apiextensions.k8s.io" => prune_crd(&mut obj),
-        "sriovnetworknodestates.sriovnetwork.openshift.io" => {
-            // Per-VF details (8 PFs × up to 128 VFs a node) are read by no rule.
-            for ptr in ["/status/interfaces", "/spec/interfaces"] {
-                if let Some(ifaces) = obj.pointer_mut(ptr).and_then(Value::as_array_mut) {
-                    for i in ifaces {
-                        if let Some(m) = i.as_object_mut() {
-                            m.remove("Vfs");
-                            m.remove("vfGroups");
-                        }
-                    }
-                }
-            }
-        }
+        "sriovnetworknodestates.sriovnetwork.openshift.io" => obj = prune_node_state(obj),
         _ => {}
     }
     obj
@@ -141,6 +129,36 @@ fn prune_node(mut obj: Value) -> Value {
         "spec": spec,
         "status": st,
     })
+}
+
+/// SR-IOV node states keep metadata (with the operator's state annotations), the sync status
+/// and, per interface, what `sriov::interfaces` reads. Dropped: `spec` (the operator's copy of
+/// the policies) and per-interface VF lists, drivers, MTU and link speed.
+fn prune_node_state(mut obj: Value) -> Value {
+    let Some(m) = obj.as_object_mut() else {
+        return obj;
+    };
+    m.remove("spec");
+    if let Some(st) = m.get_mut("status").and_then(Value::as_object_mut) {
+        if let Some(ifaces) = st.get_mut("interfaces").and_then(Value::as_array_mut) {
+            for i in ifaces.iter_mut() {
+                *i = pick(
+                    i,
+                    &[
+                        "name",
+                        "pciAddress",
+                        "vendor",
+                        "deviceID",
+                        "linkType",
+                        "totalvfs",
+                        "numVfs",
+                    ],
+                );
+            }
+        }
+        st.retain(|k, _| matches!(k.as_str(), "interfaces" | "syncStatus" | "lastSyncError"));
+    }
+    obj
 }
 
 /// Node annotations kept: the SR-IOV operator's (`sriovnetwork.openshift.io/state`, SRIOV005).
@@ -301,6 +319,29 @@ mod tests {
         assert!(p.pointer("/status/images").is_none());
         assert!(p.pointer("/metadata/managedFields").is_none());
         assert_eq!(p.pointer("/status/allocatable/cpu").unwrap(), "8");
+    }
+
+    #[test]
+    fn node_states_keep_what_rules_read() {
+        let n = json!({"apiVersion": "sriovnetwork.openshift.io/v1", "kind": "SriovNetworkNodeState",
+            "metadata": {"name": "dgx-1", "namespace": "network-operator",
+                         "annotations": {"sriovnetwork.openshift.io/desired-state": "Reboot_Required"}},
+            "spec": {"interfaces": [{"name": "ibp0s0", "numVfs": 8}]},
+            "status": {"syncStatus": "InProgress", "lastSyncError": "",
+                       "interfaces": [{"name": "ibp0s0", "pciAddress": "0000:0c:00.0", "vendor": "15b3",
+                                       "deviceID": "1021", "linkType": "IB", "totalvfs": 16, "numVfs": 8,
+                                       "mtu": 4092, "driver": "mlx5_core", "Vfs": [{"vfID": 0}]}]}});
+        let p = prune("sriovnetworknodestates.sriovnetwork.openshift.io", n);
+        assert_eq!(
+            p,
+            json!({"apiVersion": "sriovnetwork.openshift.io/v1", "kind": "SriovNetworkNodeState",
+                "metadata": {"name": "dgx-1", "namespace": "network-operator",
+                             "annotations": {"sriovnetwork.openshift.io/desired-state": "Reboot_Required"}},
+                "status": {"syncStatus": "InProgress", "lastSyncError": "",
+                           "interfaces": [{"name": "ibp0s0", "pciAddress": "0000:0c:00.0", "vendor": "15b3",
+                                           "deviceID": "1021", "linkType": "IB", "totalvfs": 16,
+                                           "numVfs": 8}]}})
+        );
     }
 
     #[test]
