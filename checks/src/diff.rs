@@ -37,7 +37,7 @@ pub fn diff(old: &[RuleResult], new: &[RuleResult]) -> Drift {
     for (k, a) in &after {
         let b = before.get(k);
         let change = Change {
-            rule: k.0.clone(),
+            rule: k.0.to_string(),
             target: k.1.clone(),
             before: b.map(|b| b.status),
             after: Some(a.status),
@@ -54,7 +54,7 @@ pub fn diff(old: &[RuleResult], new: &[RuleResult]) -> Drift {
         if !after.contains_key(k) && bad(b.status) {
             // The target disappeared (node removed, object deleted): its failure is gone.
             d.fixed.push(Change {
-                rule: k.0.clone(),
+                rule: k.0.to_string(),
                 target: k.1.clone(),
                 before: Some(b.status),
                 after: None,
@@ -63,7 +63,7 @@ pub fn diff(old: &[RuleResult], new: &[RuleResult]) -> Drift {
         }
     }
     let ids =
-        |rs: &[RuleResult]| -> BTreeSet<String> { rs.iter().map(|r| r.rule.clone()).collect() };
+        |rs: &[RuleResult]| -> BTreeSet<String> { rs.iter().map(|r| r.rule.to_string()).collect() };
     let (o, n) = (ids(old), ids(new));
     d.rules_added = n.difference(&o).cloned().collect();
     d.rules_removed = o.difference(&n).cloned().collect();

@@ -9,6 +9,7 @@ use crate::facts::{ApiFact, Facts, Unavailable};
 use crate::model::{Finding, RuleResult, Status};
 use crate::rules::RuleDef;
 use crate::site::Site;
+use std::sync::Arc;
 
 /// Knobs for evaluation (reserved for profile-specific behaviour).
 #[derive(Debug, Clone, Default)]
@@ -25,19 +26,24 @@ pub fn evaluate(
     let mut out = Vec::new();
     for rule in rules {
         let findings = evaluate_one(rule, &ctx);
+        let id: Arc<str> = rule.id.as_str().into();
+        let name: Arc<str> = rule.name.as_str().into();
+        let title: Arc<str> = rule.title.as_str().into();
+        let area: Arc<str> = rule.area().into();
+        let remediation: Arc<str> = rule.remediation.trim().into();
         for f in findings {
             out.push(RuleResult {
-                rule: rule.id.clone(),
-                name: rule.name.clone(),
-                title: rule.title.clone(),
-                area: rule.area(),
+                rule: id.clone(),
+                name: name.clone(),
+                title: title.clone(),
+                area: area.clone(),
                 severity: rule.severity,
                 status: f.status,
                 target: f.target,
                 message: f.message,
                 expected: f.expected,
                 observed: f.observed,
-                remediation: rule.remediation.trim().to_string(),
+                remediation: remediation.clone(),
                 waiver: None,
             });
         }

@@ -77,12 +77,12 @@ pub fn render(report: &Report) -> String {
     out.push_str("</div>\n<div class=\"areas\">");
     let mut areas: Vec<&str> = Vec::new();
     for r in &report.results {
-        if !areas.contains(&r.area.as_str()) {
+        if !areas.contains(&r.area.as_ref()) {
             areas.push(&r.area);
         }
     }
     for a in &areas {
-        let rs: Vec<&RuleResult> = report.results.iter().filter(|r| r.area == *a).collect();
+        let rs: Vec<&RuleResult> = report.results.iter().filter(|r| &*r.area == *a).collect();
         let total = rs.len().max(1) as f64;
         let _ = write!(
             out,

@@ -44,7 +44,7 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         tc.set_classname(r.rule.clone());
         tc.add_property(quick_junit::Property::new("title", r.title.clone()));
         tc.add_property(quick_junit::Property::new("severity", r.severity.as_str()));
-        if !suites.contains_key(r.area.as_str()) {
+        if !suites.contains_key(r.area.as_ref()) {
             order.push(&r.area);
         }
         suites.entry(&r.area).or_default().push(tc);

@@ -62,7 +62,7 @@ pub fn render(report: &Report) -> String {
         if detail {
             let mut seen: Vec<&str> = Vec::new();
             for r in rows {
-                if seen.contains(&r.rule.as_str()) {
+                if seen.contains(&r.rule.as_ref()) {
                     continue;
                 }
                 seen.push(&r.rule);

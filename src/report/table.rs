@@ -24,17 +24,21 @@ pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
     let mut areas: Vec<&str> = Vec::new();
     for r in &report.results {
-        if !areas.contains(&r.area.as_str()) {
+        if !areas.contains(&r.area.as_ref()) {
             areas.push(&r.area);
         }
     }
     // Passing results per rule, counted once (not per row: 75,000 results at 5,000 nodes).
     let mut passing: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for r in report.results.iter().filter(|r| r.status == Status::Pass) {
-        *passing.entry(r.rule.as_str()).or_default() += 1;
+        *passing.entry(r.rule.as_ref()).or_default() += 1;
     }
     for area in &areas {
-        let rows: Vec<&RuleResult> = report.results.iter().filter(|r| r.area == *area).collect();
+        let rows: Vec<&RuleResult> = report
+            .results
+            .iter()
+            .filter(|r| &*r.area == *area)
+            .collect();
         let mut t = Table::new();
         t.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
@@ -48,9 +52,9 @@ pub fn render(report: &Report, style: Style) -> String {
         let mut folded: Vec<&str> = Vec::new();
         for r in rows {
             if r.status == Status::Pass {
-                let same = passing.get(r.rule.as_str()).copied().unwrap_or(0);
+                let same = passing.get(r.rule.as_ref()).copied().unwrap_or(0);
                 if same > FOLD_AT {
-                    if !folded.contains(&r.rule.as_str()) {
+                    if !folded.contains(&r.rule.as_ref()) {
                         folded.push(&r.rule);
                         t.add_row(vec![
                             status_cell(r.status, style),
@@ -154,7 +158,7 @@ pub fn render(report: &Report, style: Style) -> String {
 const FOLD_AT: usize = 3;
 
 fn count_rules(results: &[RuleResult]) -> usize {
-    let mut ids: Vec<&str> = results.iter().map(|r| r.rule.as_str()).collect();
+    let mut ids: Vec<&str> = results.iter().map(|r| r.rule.as_ref()).collect();
     ids.sort();
     ids.dedup();
     ids.len()
