@@ -150,16 +150,7 @@ impl Interest {
     /// Runs `f` (a snapshot deserialization) with this interest applied to every list of
     /// objects it reads, so dropped objects never accumulate.
     pub fn while_reading<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.reading(None, f)
-    }
-
-    /// Same, for lists all of kind `key` (live pages: their items carry no apiVersion/kind).
-    pub fn while_reading_kind<R>(&self, key: &'static str, f: impl FnOnce() -> R) -> R {
-        self.reading(Some(key), f)
-    }
-
-    fn reading<R>(&self, key: Option<&'static str>, f: impl FnOnce() -> R) -> R {
-        let previous = READING.with(|r| r.replace(Some((self.clone(), key))));
+        let previous = READING.with(|r| r.replace(Some(self.clone())));
         let out = f();
         READING.with(|r| *r.borrow_mut() = previous);
         out
@@ -167,7 +158,7 @@ impl Interest {
 }
 
 thread_local! {
-    static READING: RefCell<Option<(Interest, Option<&'static str>)>> = const { RefCell::new(None) };
+    static READING: RefCell<Option<Interest>> = const { RefCell::new(None) };
 }
 
 /// `deserialize_with` for the object lists of [`KindFact`](crate::facts::KindFact): keeps the
@@ -183,12 +174,7 @@ pub fn filtered_objects<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Object>, 
             let reading = READING.with(|r| r.borrow().clone());
             let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
             while let Some(v) = seq.next_element::<Value>()? {
-                let keep = match &reading {
-                    None => true,
-                    Some((i, Some(key))) => i.keeps(key, &v),
-                    Some((i, None)) => i.keeps_object(&v),
-                };
-                if keep {
+                if reading.as_ref().is_none_or(|i| i.keeps_object(&v)) {
                     out.push(Object(v));
                 }
             }

@@ -147,16 +147,6 @@ struct ListMeta {
     continue_: Option<String>,
 }
 
-/// A page's items, those the interest keeps (see [`Interest::while_reading_kind`]).
-#[derive(Deserialize)]
-struct Items {
-    #[serde(
-        default,
-        deserialize_with = "gpu_preflight_checks::interest::filtered_objects"
-    )]
-    items: Vec<Object>,
-}
-
 /// What the fetcher hands the parser.
 enum Fetched {
     Page(u32, String),
@@ -164,28 +154,93 @@ enum Fetched {
     Restart,
 }
 
-/// Parses one page: the kept items, with apiVersion/kind restored and pruned.
+/// Parses one page: each item the interest keeps, with apiVersion/kind restored and pruned as
+/// soon as it is read, so a page never holds more than one unpruned object.
 fn parse_page(
     text: &str,
     kind: &'static ResourceKind,
     api_version: &str,
     interest: &Interest,
 ) -> Result<Vec<Object>, serde_json::Error> {
-    let page: Items = interest.while_reading_kind(kind.key, || serde_json::from_str(text))?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(|Object(mut item)| {
-            if let Some(m) = item.as_object_mut() {
-                // List items carry no apiVersion/kind; restore them so snapshots read like kubectl's.
-                m.entry("apiVersion")
-                    .or_insert_with(|| Value::String(api_version.to_string()));
-                m.entry("kind")
-                    .or_insert_with(|| Value::String(kind.kind.to_string()));
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    #[derive(Clone, Copy)]
+    struct Ctx<'a> {
+        kind: &'static ResourceKind,
+        api_version: &'a str,
+        interest: &'a Interest,
+    }
+
+    struct PageV<'a>(Ctx<'a>);
+    impl<'de> Visitor<'de> for PageV<'_> {
+        type Value = Vec<Object>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a Kubernetes list")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Vec<Object>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(key) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "items" {
+                    items = m.next_value_seed(Items(self.0))?;
+                } else {
+                    m.next_value::<IgnoredAny>()?;
+                }
             }
-            Object(prune(kind.key, item))
-        })
-        .collect())
+            Ok(items)
+        }
+    }
+
+    struct Items<'a>(Ctx<'a>);
+    impl<'de> DeserializeSeed<'de> for Items<'_> {
+        type Value = Vec<Object>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Object>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Items<'_> {
+        type Value = Vec<Object>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of objects")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Object>, A::Error> {
+            let Ctx {
+                kind,
+                api_version,
+                interest,
+            } = self.0;
+            let mut out = Vec::new();
+            while let Some(mut item) = seq.next_element::<Value>()? {
+                if !interest.keeps(kind.key, &item) {
+                    continue;
+                }
+                if let Some(m) = item.as_object_mut() {
+                    // List items carry no apiVersion/kind; restore them so snapshots read like
+                    // kubectl's.
+                    m.entry("apiVersion")
+                        .or_insert_with(|| Value::String(api_version.to_string()));
+                    m.entry("kind")
+                        .or_insert_with(|| Value::String(kind.kind.to_string()));
+                }
+                out.push(Object(prune(kind.key, item)));
+            }
+            Ok(out)
+        }
+        /// `"items": null`, as some servers write an empty list.
+        fn visit_unit<E>(self) -> Result<Vec<Object>, E> {
+            Ok(Vec::new())
+        }
+    }
+
+    let ctx = Ctx {
+        kind,
+        api_version,
+        interest,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let items = (&mut de).deserialize_map(PageV(ctx))?;
+    de.end()?;
+    Ok(items)
 }
 
 /// One kind, all pages. A `410 Gone` (expired continue token) restarts the list once.

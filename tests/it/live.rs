@@ -392,3 +392,160 @@ fn live_requests_stay_within_the_generated_cluster_role() {
         }
     }
 }
+
+fn pod(ns: &str, name: &str, resources: Value, ready: bool) -> Value {
+    serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"nodeName": "dgx001", "hostNetwork": true,
+                 "containers": [{"name": "main", "resources": resources}]},
+        "status": {"phase": "Running",
+                   "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+                   "containerStatuses": [{"name": "main", "ready": ready, "restartCount": 0}]}})
+}
+
+/// Pods no selected rule reads are dropped as pages arrive; `collect` keeps them all, and the
+/// snapshot checks exactly like the live run, whatever page boundaries fall where.
+#[test]
+fn pods_no_rule_reads_are_dropped_live_but_kept_by_collect() {
+    let mut objects = load_objects(&fixture("demo/runai-bcm.yaml"));
+    let demo_pods = objects
+        .iter()
+        .filter(|o| o["kind"] == "Pod" && o["apiVersion"] == "v1")
+        .count();
+    // 40 pods no rule reads, one RDMA pod without IPC_LOCK, one unready Network Operator pod.
+    for i in 0..40 {
+        objects.push(pod(
+            "team-a",
+            &format!("notebook-{i}"),
+            serde_json::json!({"limits": {"nvidia.com/gpu": "1"}}),
+            true,
+        ));
+    }
+    objects.push(pod(
+        "team-a",
+        "trainer-0",
+        serde_json::json!({"limits": {"rdma/rdma_shared_device_a": "1"}}),
+        true,
+    ));
+    objects.push(pod(
+        "network-operator",
+        "mofed-ds-x1",
+        serde_json::json!({}),
+        false,
+    ));
+    let server = ApiServer::start(Config {
+        objects,
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let kc = kc.to_str().unwrap();
+    let only = "RDMA004,SRIOV001";
+    let args = [
+        "--kubeconfig",
+        kc,
+        "--site",
+        &site(),
+        "--profile",
+        "all",
+        "--only",
+        only,
+        "--page-size",
+        "7",
+    ];
+    let (code, live) = check_json(&args);
+    assert_eq!(code, 1, "{live:#}");
+    let rdma = results_of(&live, "RDMA004");
+    let trainer: Vec<_> = rdma
+        .iter()
+        .filter(|r| r["target"] == "pod/team-a/trainer-0")
+        .collect();
+    assert_eq!(trainer.len(), 1, "{rdma:#?}");
+    assert_eq!(trainer[0]["status"], "fail");
+    assert!(
+        trainer[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("neither adds capability IPC_LOCK nor is privileged"),
+        "{}",
+        trainer[0]["message"]
+    );
+    assert!(rdma.iter().all(|r| {
+        !r["target"]
+            .as_str()
+            .unwrap()
+            .starts_with("pod/team-a/notebook")
+    }));
+    let nop = results_of(&live, "SRIOV001");
+    assert!(
+        nop.iter().any(
+            |r| r["status"] == "fail" && r["message"].as_str().unwrap().contains("mofed-ds-x1")
+        ),
+        "{nop:#?}"
+    );
+    // The run says what it keeps of pods (-v).
+    let verbose = bin()
+        .arg("check")
+        .args(args)
+        .args(["-v", "--format", "json"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        log.contains("pods in network-operator; pods requesting rdma/*"),
+        "{log}"
+    );
+    // Every pod page was still read, once: the filter costs no request.
+    let pod_pages = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/pods")
+        .count();
+    let total_pods = demo_pods + 42;
+    assert_eq!(
+        pod_pages,
+        2 * total_pods.div_ceil(7),
+        "two runs, every page once each"
+    );
+
+    // collect keeps every pod; the snapshot checks like the live run.
+    let snap = dir.path().join("snap.json");
+    let out = bin()
+        .args([
+            "collect",
+            "--kubeconfig",
+            kc,
+            "--site",
+            &site(),
+            "--profile",
+            "all",
+        ])
+        .args(["--only", only])
+        .args(["--page-size", "7", "-o"])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved: Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
+    let saved_pods = saved["facts"]["resources"]["pods"]["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(saved_pods, total_pods);
+    let (code_off, offline) = check_json(&[
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--site",
+        &site(),
+        "--profile",
+        "all",
+        "--only",
+        only,
+    ]);
+    assert_eq!(code_off, code);
+    assert_eq!(results(&offline), results(&live));
+}
