@@ -372,3 +372,195 @@ mod tests {
         );
     }
 }
+
+/// Paths [`prune`] removes from objects of kind `key` that are worth never building: they are
+/// skipped while a live page is parsed (map keys from the object's root; arrays are
+/// transparent, so `status.interfaces.Vfs` is each interface's VF list). Node images and
+/// SR-IOV VF lists are most of a node's and a node state's JSON.
+pub fn skipped_at_parse(key: &str) -> &'static [&'static [&'static str]] {
+    match key {
+        "nodes" => &[
+            &["metadata", "managedFields"],
+            &["status", "images"],
+            &["status", "nodeInfo"],
+            &["status", "volumesAttached"],
+            &["status", "volumesInUse"],
+            &["status", "daemonEndpoints"],
+        ],
+        "pods" => &[
+            &["metadata", "managedFields"],
+            &["metadata", "annotations"],
+            &["metadata", "ownerReferences"],
+            &["spec", "volumes"],
+            &["spec", "tolerations"],
+            &["spec", "affinity"],
+        ],
+        "sriovnetworknodestates.sriovnetwork.openshift.io" => &[
+            &["metadata", "managedFields"],
+            &["spec"],
+            &["status", "interfaces", "Vfs"],
+            &["status", "interfaces", "vfGroups"],
+        ],
+        _ => &[&["metadata", "managedFields"]],
+    }
+}
+
+/// Deserializes a JSON value, skipping the given paths (see [`skipped_at_parse`]) without
+/// building them.
+pub struct Skipping<'a> {
+    pub paths: &'a [&'a [&'a str]],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Skipping<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.paths.is_empty() {
+            return <Value as serde::Deserialize>::deserialize(d);
+        }
+        let tails: Vec<&[&str]> = self.paths.to_vec();
+        d.deserialize_any(SkipVisitor { tails })
+    }
+}
+
+/// The remaining suffixes of the skipped paths at this depth.
+struct SkipVisitor<'a> {
+    tails: Vec<&'a [&'a str]>,
+}
+
+struct SkipSeed<'a> {
+    tails: Vec<&'a [&'a str]>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for SkipSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.tails.is_empty() {
+            <Value as serde::Deserialize>::deserialize(d)
+        } else {
+            d.deserialize_any(SkipVisitor { tails: self.tails })
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SkipVisitor<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(k) = m.next_key::<String>()? {
+            let here: Vec<&[&str]> = self
+                .tails
+                .iter()
+                .filter(|t| t.first() == Some(&k.as_str()))
+                .map(|t| &t[1..])
+                .collect();
+            if here.iter().any(|t| t.is_empty()) {
+                m.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let v = m.next_value_seed(SkipSeed { tails: here })?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = s.next_element_seed(SkipSeed {
+            tails: self.tails.clone(),
+        })? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod skip_tests {
+    use super::*;
+    use serde::de::DeserializeSeed;
+
+    fn parse_skipping(key: &str, text: &str) -> Value {
+        let mut de = serde_json::Deserializer::from_str(text);
+        Skipping {
+            paths: skipped_at_parse(key),
+        }
+        .deserialize(&mut de)
+        .unwrap()
+    }
+
+    /// Skipping at parse time changes nothing after pruning: it only avoids building what
+    /// `prune` drops.
+    #[test]
+    fn skipping_then_pruning_equals_pruning() {
+        let node = json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "n", "managedFields": [{"manager": "kubelet"}],
+                         "annotations": {"sriovnetwork.openshift.io/state": "Idle"}},
+            "status": {"images": [{"names": ["a"], "sizeBytes": 1}], "nodeInfo": {"k": "v"},
+                       "allocatable": {"cpu": "8", "rdma/ib": "1"},
+                       "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                       "message": "ok", "lastHeartbeatTime": "t"}]}});
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "ns", "annotations": {"a": "b"},
+                         "ownerReferences": [{"kind": "ReplicaSet"}], "labels": {"app": "x"}},
+            "spec": {"nodeName": "n", "volumes": [{"name": "v"}], "tolerations": [{}],
+                     "containers": [{"name": "c", "image": "i",
+                                     "resources": {"limits": {"rdma/ib": "1"}},
+                                     "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}}}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.1",
+                       "conditions": [{"type": "Ready", "status": "True"}]}});
+        let state = json!({"apiVersion": "sriovnetwork.openshift.io/v1",
+            "kind": "SriovNetworkNodeState",
+            "metadata": {"name": "n", "namespace": "network-operator"},
+            "spec": {"interfaces": [{"name": "ib0", "numVfs": 8}]},
+            "status": {"syncStatus": "Succeeded", "lastSyncError": "",
+                       "interfaces": [{"name": "ib0", "vendor": "15b3", "numVfs": 8, "totalvfs": 16,
+                                       "Vfs": [{"vfID": 0, "mac": "00:11"}], "vfGroups": [{}]}]}});
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "kube-proxy", "namespace": "kube-system",
+                         "managedFields": [{}]},
+            "data": {"config.conf": "mode: ipvs\nipvs:\n  strictARP: true\n"}});
+        for (key, obj) in [
+            ("nodes", node),
+            ("pods", pod),
+            ("sriovnetworknodestates.sriovnetwork.openshift.io", state),
+            ("configmaps", cm),
+        ] {
+            let text = obj.to_string();
+            let skipped = parse_skipping(key, &text);
+            assert!(
+                text.len() > skipped.to_string().len(),
+                "{key}: nothing skipped"
+            );
+            assert_eq!(prune(key, skipped), prune(key, obj), "{key}");
+        }
+        // Values of every JSON type survive where nothing is skipped.
+        let v = json!({"a": [1, -2, 2.5, true, null, "s"], "b": {"c": {}}});
+        assert_eq!(parse_skipping("nodes", &v.to_string()), v);
+    }
+}

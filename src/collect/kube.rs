@@ -210,7 +210,11 @@ fn parse_page(
                 interest,
             } = self.0;
             let mut out = Vec::new();
-            while let Some(mut item) = seq.next_element::<Value>()? {
+            // What prune would drop (node images, VF lists...) is never built.
+            let paths = gpu_preflight_checks::prune::skipped_at_parse(kind.key);
+            while let Some(mut item) =
+                seq.next_element_seed(gpu_preflight_checks::prune::Skipping { paths })?
+            {
                 if !interest.keeps(kind.key, &item) {
                     continue;
                 }
@@ -305,7 +309,14 @@ async fn list_kind(
                 }
             };
             pages += 1;
+            let started = std::time::Instant::now();
             let res = tokio::time::timeout(opts.timeout, client.request_text(req)).await;
+            tracing::trace!(
+                kind = kind.key,
+                page = pages,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                "page fetched"
+            );
             let text = match res {
                 Err(_) => {
                     return Err(KindFact::Failed {

@@ -171,6 +171,8 @@ impl ApiServer {
                         _ = &mut rx => break,
                         acc = listener.accept() => {
                             let Ok((tcp, _)) = acc else { continue };
+                            // As Go's net package (so the real API server) does by default.
+                            let _ = tcp.set_nodelay(true);
                             let acceptor = acceptor.clone();
                             let st = st.clone();
                             tokio::spawn(async move {
