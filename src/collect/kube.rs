@@ -132,13 +132,36 @@ async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
     }
 }
 
-/// A page's continue token, read before its items are parsed (the items are only validated).
-#[derive(Deserialize)]
-struct Head {
-    #[serde(default)]
-    metadata: ListMeta,
-    #[serde(default, rename = "items")]
-    _items: serde::de::IgnoredAny,
+/// A page's continue token, read before its items are parsed so the next page is requested at
+/// once. Reading stops at `metadata`, which the API server writes before `items`; the parser
+/// reads the whole page and reports a malformed one.
+fn continue_token(text: &str) -> Result<Option<String>, serde_json::Error> {
+    use serde::de::{Deserializer, Error, IgnoredAny, MapAccess, Visitor};
+    const STOP: &str = "gpu-preflight: metadata read";
+    struct V<'a>(&'a mut Option<ListMeta>);
+    impl<'de> Visitor<'de> for V<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a Kubernetes list")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+            while let Some(key) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "metadata" {
+                    *self.0 = Some(m.next_value()?);
+                    return Err(A::Error::custom(STOP));
+                }
+                m.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    let mut meta = None;
+    let res = serde_json::Deserializer::from_str(text).deserialize_map(V(&mut meta));
+    match (res, meta) {
+        (_, Some(m)) => Ok(m.continue_.filter(|c| !c.is_empty())),
+        (Ok(()), None) => Ok(None),
+        (Err(e), None) => Err(e),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -367,8 +390,8 @@ async fn list_kind(
                 Ok(Err(e)) => return Err(KindFact::Failed { reason: chain(&e) }),
                 Ok(Ok(text)) => text,
             };
-            let head: Head = match serde_json::from_str(&text) {
-                Ok(h) => h,
+            let next = match continue_token(&text) {
+                Ok(c) => c,
                 Err(e) => {
                     return Err(KindFact::Failed {
                         reason: format!("malformed list response (page {pages}): {e}"),
@@ -379,9 +402,9 @@ async fn list_kind(
             if tx.send(Fetched::Page(pages, text)).is_err() {
                 break;
             }
-            match head.metadata.continue_ {
-                Some(c) if !c.is_empty() => cont = Some(c),
-                _ => break,
+            match next {
+                Some(c) => cont = Some(c),
+                None => break,
             }
         }
         Ok(pages)
@@ -422,4 +445,33 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::continue_token;
+
+    #[test]
+    fn continue_token_is_read_from_metadata_wherever_it_is() {
+        let first = r#"{"kind":"PodList","metadata":{"continue":"abc","remainingItemCount":3},"items":[{"a":1}]}"#;
+        assert_eq!(continue_token(first).unwrap().as_deref(), Some("abc"));
+        // The rest of the page is not read here: a page cut after its metadata still gives the
+        // token (the parser reports the cut).
+        assert_eq!(
+            continue_token(r#"{"metadata":{"continue":"abc"},"items":[{"a":"#)
+                .unwrap()
+                .as_deref(),
+            Some("abc")
+        );
+        let after = r#"{"items":[{"a":[1,2]}],"metadata":{"continue":"x"}}"#;
+        assert_eq!(continue_token(after).unwrap().as_deref(), Some("x"));
+        assert_eq!(
+            continue_token(r#"{"metadata":{"continue":""},"items":[]}"#).unwrap(),
+            None
+        );
+        assert_eq!(continue_token(r#"{"items":[]}"#).unwrap(), None);
+        assert!(continue_token(r#"{"items":[{"a":"#).is_err());
+        assert!(continue_token("<html>").is_err());
+        assert!(continue_token(r#"{"metadata":{"continue":5}}"#).is_err());
+    }
 }
