@@ -370,12 +370,12 @@ fn progress_bar(len: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
 }
 
 /// Evaluates the rules on every core: checks are pure functions of shared, read-only facts.
-/// Results come out in rule order, as a sequential run gives them; `-vv` logs each rule's time.
+/// One list of results per rule, in rule order; `-vv` logs each rule's time.
 fn evaluate_parallel(
     rules: &[&gpu_preflight_checks::RuleDef],
     facts: &Facts,
     site: &Site,
-) -> Vec<gpu_preflight_checks::RuleResult> {
+) -> Vec<Vec<gpu_preflight_checks::RuleResult>> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
@@ -413,15 +413,19 @@ fn evaluate_parallel(
     });
     slots
         .into_iter()
-        .flat_map(|m| m.into_inner().unwrap_or_default())
+        .map(|m| m.into_inner().unwrap_or_default())
         .collect()
 }
 
+/// Lists the cluster into `initial` (local inputs already read). `early` sees the facts once, when
+/// all kinds but the slowest are in (see [`live::collect`]).
 fn collect_live(
     rules: &[&gpu_preflight_checks::RuleDef],
     cluster: &ClusterArgs,
     quiet: bool,
     interest: &Interest,
+    initial: Facts,
+    early: &mut (dyn FnMut(&Facts) + Send),
 ) -> anyhow::Result<(Facts, String)> {
     let opts = live_options(cluster)?;
     let kinds = engine::needed_kinds(rules);
@@ -429,7 +433,7 @@ fn collect_live(
     let pb = progress_bar(kinds.len(), quiet);
     let res = rt.block_on(async {
         tokio::select! {
-            r = collect_from(&opts, &kinds, pb.as_ref(), interest) => r,
+            r = collect_from(&opts, &kinds, pb.as_ref(), interest, initial, early) => r,
             _ = tokio::signal::ctrl_c() => Err(anyhow::Error::new(exit::Interrupted)),
         }
     });
@@ -444,6 +448,8 @@ async fn collect_from(
     kinds: &[&'static gpu_preflight_checks::kinds::ResourceKind],
     pb: Option<&indicatif::ProgressBar>,
     interest: &Interest,
+    initial: Facts,
+    early: &mut (dyn FnMut(&Facts) + Send),
 ) -> anyhow::Result<(Facts, String)> {
     {
         let (client, server) = live::connect(opts).await?;
@@ -454,7 +460,11 @@ async fn collect_from(
                 pb.inc(1);
             }
         };
-        let facts = live::collect(&client, &server, kinds, opts, interest, &on_kind).await;
+        let hooks = live::Hooks {
+            on_kind: &on_kind,
+            early,
+        };
+        let facts = live::collect(&client, &server, kinds, opts, interest, initial, hooks).await;
         Ok((facts, server))
     }
 }
@@ -513,6 +523,19 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         None => None,
     };
 
+    // Local inputs (node agent facts, firmware queries, BCM/inventory intent) go in first, so a
+    // live run can evaluate the rules that wait for nothing else while its slowest kind is still
+    // being listed.
+    let local = |facts: &mut Facts| -> anyhow::Result<()> {
+        crate::node::ingest::apply(facts, node_local.clone());
+        if let Some(dir) = &a.firmware {
+            crate::collect::firmware::load_into(dir, facts)?;
+        }
+        crate::collect::intent::apply(facts, intent.clone());
+        Ok(())
+    };
+    let mut early: std::collections::HashMap<String, Vec<gpu_preflight_checks::RuleResult>> =
+        std::collections::HashMap::new();
     let (mut facts, source) = if !a.snapshot.is_empty() {
         let interest = engine::interest(&rules);
         let mut loaded = interest.while_reading(|| snapshot::load_all(&a.snapshot))?;
@@ -524,25 +547,65 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
             );
         }
         let names: Vec<String> = a.snapshot.iter().map(|p| p.display().to_string()).collect();
+        local(&mut loaded.facts)?;
         (loaded.facts, format!("snapshot {}", names.join(", ")))
     } else if engine::needs_cluster(&rules) {
-        let (facts, server) = collect_live(&rules, &a.cluster, a.quiet, &engine::interest(&rules))?;
+        let mut initial = Facts::default();
+        local(&mut initial)?;
+        let mut hook = |f: &Facts| {
+            let ready: Vec<&gpu_preflight_checks::RuleDef> = rules
+                .iter()
+                .copied()
+                .filter(|r| engine::evaluable_now(r, f))
+                .filter(|r| !crate::collect::probes::Plan::of(&[*r]).any())
+                .collect();
+            tracing::debug!(
+                rules = ready.len(),
+                "evaluating while the last kind is listed"
+            );
+            for (r, res) in ready.iter().zip(evaluate_parallel(&ready, f, &p.site)) {
+                early.insert(r.id.clone(), res);
+            }
+        };
+        let (facts, server) = collect_live(
+            &rules,
+            &a.cluster,
+            a.quiet,
+            &engine::interest(&rules),
+            initial,
+            &mut hook,
+        )?;
         (facts, format!("live {server}"))
     } else {
-        (Facts::default(), "no cluster".to_string())
+        let mut facts = Facts::default();
+        local(&mut facts)?;
+        (facts, "no cluster".to_string())
     };
-    crate::node::ingest::apply(&mut facts, node_local);
     if a.snapshot.is_empty() {
         crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
     } else {
         crate::collect::probes::attach_offline(&rules, &p.site, &mut facts);
     }
-
-    if let Some(dir) = &a.firmware {
-        crate::collect::firmware::load_into(dir, &mut facts)?;
-    }
-    crate::collect::intent::apply(&mut facts, intent);
-    let mut results = evaluate_parallel(&rules, &facts, &p.site);
+    let late: Vec<&gpu_preflight_checks::RuleDef> = rules
+        .iter()
+        .copied()
+        .filter(|r| !early.contains_key(&r.id))
+        .collect();
+    let mut late_results: std::collections::HashMap<&str, Vec<gpu_preflight_checks::RuleResult>> =
+        late.iter()
+            .map(|r| r.id.as_str())
+            .zip(evaluate_parallel(&late, &facts, &p.site))
+            .collect();
+    // Rule order, whichever stage evaluated a rule.
+    let mut results: Vec<gpu_preflight_checks::RuleResult> = rules
+        .iter()
+        .flat_map(|r| {
+            early
+                .remove(&r.id)
+                .or_else(|| late_results.remove(r.id.as_str()))
+                .unwrap_or_default()
+        })
+        .collect();
     // Facts are done with: free them (hundreds of thousands of small maps at 5,000 nodes) beside
     // the report rather than before it.
     std::thread::spawn(move || drop(facts));
@@ -570,6 +633,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
             }
         );
     }
+    tracing::debug!(results = results.len(), "evaluated all rules");
     let code = gpu_preflight_checks::engine::exit_code(&results, fail_on);
     let phase = a.select.phase.clone().unwrap_or_else(|| "both".into());
     let mut report = Report::new(results, source, p.profile_name, phase);
@@ -599,6 +663,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
             Err(e) => return Err(e),
         }
     }
+    tracing::debug!("report written");
     Ok(code)
 }
 
@@ -610,7 +675,14 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
         crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
     let (mut facts, server) = if engine::needs_cluster(&rules) {
         // A snapshot keeps every pod, so any later rule selection can be checked against it.
-        collect_live(&rules, &a.cluster, false, &Interest::everything())?
+        collect_live(
+            &rules,
+            &a.cluster,
+            false,
+            &Interest::everything(),
+            Facts::default(),
+            &mut |_: &Facts| {},
+        )?
     } else {
         (Facts::default(), "no cluster".to_string())
     };

@@ -59,6 +59,17 @@ pub fn interest(rules: &[&RuleDef]) -> Interest {
     Interest::of(needs.iter().map(|n| (n.kinds.as_slice(), n.pods.as_ref())))
 }
 
+/// Whether every kind the rule lists is already in `facts` (listed or not): the rule can be
+/// evaluated now, if it needs no probe either.
+pub fn evaluable_now(rule: &RuleDef, facts: &gpu_preflight_checks::Facts) -> bool {
+    check::find(&rule.check).is_some_and(|c| {
+        c.needs(&rule.params)
+            .kinds
+            .iter()
+            .all(|k| facts.resources.contains_key(*k))
+    })
+}
+
 /// Whether any rule needs the API server.
 pub fn needs_cluster(rules: &[&RuleDef]) -> bool {
     rules.iter().any(|r| {

@@ -2,7 +2,6 @@
 //! all kinds concurrently, each request bounded by the timeout. Failures become facts.
 
 use crate::exit;
-use futures::future::join_all;
 use gpu_preflight_checks::facts::{ApiFact, Facts, KindFact};
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::ResourceKind;
@@ -70,33 +69,66 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
     Ok((client, server))
 }
 
-/// Asks for the server version, then lists every kind concurrently. `on_kind` is called as each
-/// kind finishes (progress display).
+/// Callbacks of [`collect`].
+pub struct Hooks<'a> {
+    /// Called as each kind finishes (progress display).
+    pub on_kind: &'a (dyn Fn(&str) + Sync),
+    /// Called once with the facts so far when all kinds but one are in.
+    pub early: &'a mut (dyn FnMut(&Facts) + Send),
+}
+
+/// Asks for the server version and lists every kind concurrently, each kind in its own task, into
+/// `facts` (which may already hold local inputs). `on_kind` is called as each kind finishes
+/// (progress display). When all kinds but one are in, `early` is called once with the facts so
+/// far, while the last kind (on a large cluster, the long chain of pod pages) is still being
+/// listed: rules that need nothing more can be evaluated meanwhile.
 pub async fn collect(
     client: &Client,
     server: &str,
     kinds: &[&'static ResourceKind],
     opts: &LiveOptions,
     interest: &Interest,
-    on_kind: &(dyn Fn(&str) + Sync),
+    mut facts: Facts,
+    hooks: Hooks<'_>,
 ) -> Facts {
+    let Hooks { on_kind, early } = hooks;
+    use futures::stream::{FuturesUnordered, StreamExt};
+    let tasks: Vec<(&'static str, tokio::task::JoinHandle<KindFact>)> = kinds
+        .iter()
+        .map(|k| {
+            let (client, opts, interest) = (client.clone(), opts.clone(), interest.clone());
+            let kind: &'static ResourceKind = k;
+            let task =
+                tokio::spawn(async move { list_kind(&client, kind, &opts, &interest).await });
+            (kind.key, task)
+        })
+        .collect();
+    let aborts: Vec<tokio::task::AbortHandle> =
+        tasks.iter().map(|(_, t)| t.abort_handle()).collect();
     // The version request runs beside the lists, not before them: one round trip less.
-    let lists = join_all(kinds.iter().map(|k| async move {
-        let fact = list_kind(client, k, opts, interest).await;
-        on_kind(k.key);
-        fact
-    }));
-    let (api, lists) = futures::join!(version(client, server, opts.timeout), lists);
-    let mut facts = Facts {
-        api,
-        ..Facts::default()
-    };
+    facts.api = version(client, server, opts.timeout).await;
     if matches!(facts.api, ApiFact::Unreachable { .. }) {
         // Every cluster rule reports the one cause; per-kind errors would only repeat it.
+        aborts.iter().for_each(|a| a.abort());
         return facts;
     }
-    for (k, fact) in kinds.iter().zip(lists) {
-        facts.resources.insert(k.key.to_string(), fact);
+    let mut pending: FuturesUnordered<_> = tasks
+        .into_iter()
+        .map(|(key, task)| async move { (key, task.await) })
+        .collect();
+    let mut early_done = kinds.len() < 2;
+    while let Some((key, joined)) = pending.next().await {
+        let fact = joined.unwrap_or_else(|e| KindFact::Failed {
+            reason: format!("listing stopped: {e}"),
+        });
+        on_kind(key);
+        facts.resources.insert(key.to_string(), fact);
+        if !early_done && pending.len() == 1 {
+            early_done = true;
+            // This thread drives only this loop; the last kind's pages keep coming on the
+            // runtime's workers.
+            tokio::task::block_in_place(|| early(&facts));
+        }
     }
     facts
 }
