@@ -407,7 +407,8 @@ fn evaluate_parallel(
     };
     std::thread::scope(|s| {
         for _ in 1..workers {
-            s.spawn(work);
+            // A helper that cannot be started leaves its share to the others.
+            let _ = std::thread::Builder::new().spawn_scoped(s, work);
         }
         work();
     });
@@ -608,7 +609,10 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         .collect();
     // Facts are done with: free them (hundreds of thousands of small maps at 5,000 nodes) beside
     // the report rather than before it.
-    std::thread::spawn(move || drop(facts));
+    // (If no thread can be started, the closure and the facts are dropped right here.)
+    let _ = std::thread::Builder::new()
+        .name("free-facts".into())
+        .spawn(move || drop(facts));
     let outcomes = match &waivers {
         Some(ws) => {
             let today = jiff::Zoned::now().date().to_string();
