@@ -155,6 +155,23 @@ fn silent_dns_server_costs_one_timeout() {
     assert!(took < Duration::from_secs(4), "took {took:?}");
 }
 
+/// A real SERVFAIL on the wire (not only the check's unit test): the rule fails naming the
+/// server and the answer, promptly, without waiting for a timeout.
+#[test]
+fn servfail_from_the_site_dns_server_fails_dns001() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = DnsServer::servfail();
+    let s = dns_site(dir.path(), &server);
+    let t0 = Instant::now();
+    let (code, r) = probe_check(&["--site", &s, "--only", "DNS001", "--probe-timeout", "5"]);
+    let d1 = one(&r, "DNS001");
+    assert_eq!(d1["status"], "fail", "{d1}");
+    assert!(msg(d1).contains("answered SERVFAIL"), "{d1}");
+    assert!(msg(d1).contains(&server.addr.to_string()), "{d1}");
+    assert_eq!(code, 1);
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+}
+
 #[test]
 fn unreadable_resolv_conf_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
