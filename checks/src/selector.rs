@@ -151,6 +151,151 @@ impl fmt::Display for LabelSelector {
     }
 }
 
+/// One requirement of a core/v1 NodeSelectorTerm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NodeOp {
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    Exists,
+    DoesNotExist,
+    Gt(i64),
+    Lt(i64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NodeReq {
+    key: String,
+    op: NodeOp,
+}
+
+/// A core/v1 NodeSelector, as nv-ipam IPPools and node affinity carry it: `nodeSelectorTerms`
+/// are ORed; within a term, `matchExpressions` (labels) and `matchFields` (only `metadata.name`)
+/// are ANDed; an empty term matches no node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSelector {
+    terms: Vec<(Vec<NodeReq>, Vec<NodeReq>)>,
+}
+
+impl NodeSelector {
+    /// Parses `{nodeSelectorTerms: [{matchExpressions: [...], matchFields: [...]}]}`. Errors name
+    /// the offending field.
+    pub fn parse(v: &Value) -> Result<NodeSelector, String> {
+        let terms = v
+            .get("nodeSelectorTerms")
+            .ok_or("nodeSelectorTerms is missing")?
+            .as_array()
+            .ok_or("nodeSelectorTerms must be a list")?;
+        let reqs = |t: &Value, field: &str, i: usize| -> Result<Vec<NodeReq>, String> {
+            let Some(list) = t.get(field).filter(|l| !l.is_null()) else {
+                return Ok(vec![]);
+            };
+            let list = list
+                .as_array()
+                .ok_or_else(|| format!("nodeSelectorTerms[{i}].{field} must be a list"))?;
+            list.iter()
+                .enumerate()
+                .map(|(j, e)| {
+                    let at = format!("nodeSelectorTerms[{i}].{field}[{j}]");
+                    let key = e
+                        .get("key")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| format!("{at}.key is missing"))?
+                        .to_string();
+                    let values: Vec<String> = e
+                        .get("values")
+                        .and_then(Value::as_array)
+                        .map(|vs| {
+                            vs.iter()
+                                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let number = || -> Result<i64, String> {
+                        match values.as_slice() {
+                            [one] => one
+                                .parse()
+                                .map_err(|_| format!("{at}: `{one}` is not an integer")),
+                            _ => Err(format!("{at}: Gt/Lt take exactly one value")),
+                        }
+                    };
+                    let op = match e.get("operator").and_then(Value::as_str) {
+                        Some("In") => NodeOp::In(values.clone()),
+                        Some("NotIn") => NodeOp::NotIn(values.clone()),
+                        Some("Exists") => NodeOp::Exists,
+                        Some("DoesNotExist") => NodeOp::DoesNotExist,
+                        Some("Gt") => NodeOp::Gt(number()?),
+                        Some("Lt") => NodeOp::Lt(number()?),
+                        Some(other) => return Err(format!("{at}.operator `{other}` is not one of In, NotIn, Exists, DoesNotExist, Gt, Lt")),
+                        None => return Err(format!("{at}.operator is missing")),
+                    };
+                    Ok(NodeReq { key, op })
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (i, t) in terms.iter().enumerate() {
+            out.push((reqs(t, "matchExpressions", i)?, reqs(t, "matchFields", i)?));
+        }
+        Ok(NodeSelector { terms: out })
+    }
+
+    /// Whether the node (name and labels) satisfies any term.
+    pub fn matches(&self, name: &str, labels: &BTreeMap<&str, &str>) -> bool {
+        let holds = |r: &NodeReq, value: Option<&str>| match &r.op {
+            NodeOp::In(vs) => value.is_some_and(|v| vs.iter().any(|x| x == v)),
+            NodeOp::NotIn(vs) => value.is_none_or(|v| !vs.iter().any(|x| x == v)),
+            NodeOp::Exists => value.is_some(),
+            NodeOp::DoesNotExist => value.is_none(),
+            NodeOp::Gt(n) => value
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v > *n),
+            NodeOp::Lt(n) => value
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v < *n),
+        };
+        self.terms.iter().any(|(exprs, fields)| {
+            !(exprs.is_empty() && fields.is_empty())
+                && exprs
+                    .iter()
+                    .all(|r| holds(r, labels.get(r.key.as_str()).copied()))
+                && fields
+                    .iter()
+                    .all(|r| r.key == "metadata.name" && holds(r, Some(name)))
+        })
+    }
+}
+
+impl fmt::Display for NodeSelector {
+    /// Terms joined by ` or `, each in kubectl's selector syntax.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let term = |(exprs, fields): &(Vec<NodeReq>, Vec<NodeReq>)| {
+            let parts: Vec<String> = exprs
+                .iter()
+                .chain(fields)
+                .map(|r| match &r.op {
+                    NodeOp::In(vs) => format!("{} in ({})", r.key, vs.join(",")),
+                    NodeOp::NotIn(vs) => format!("{} notin ({})", r.key, vs.join(",")),
+                    NodeOp::Exists => r.key.clone(),
+                    NodeOp::DoesNotExist => format!("!{}", r.key),
+                    NodeOp::Gt(n) => format!("{}>{n}", r.key),
+                    NodeOp::Lt(n) => format!("{}<{n}", r.key),
+                })
+                .collect();
+            if parts.is_empty() {
+                "(no node)".to_string()
+            } else {
+                parts.join(",")
+            }
+        };
+        let terms: Vec<String> = self.terms.iter().map(term).collect();
+        if terms.is_empty() {
+            f.write_str("(no node)")
+        } else {
+            f.write_str(&terms.join(" or "))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +352,43 @@ mod tests {
             {"key": "a", "operator": "In"}]})))
             .is_err()
         );
+    }
+
+    #[test]
+    fn node_selector_terms_are_ored_and_requirements_anded() {
+        let sel = NodeSelector::parse(&json!({"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "role", "operator": "In", "values": ["gpu"]},
+                                  {"key": "nics", "operator": "Gt", "values": ["4"]}]},
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["cpu-07"]}]}
+        ]}))
+        .unwrap();
+        assert!(sel.matches("dgx-1", &labels(&[("role", "gpu"), ("nics", "8")])));
+        assert!(!sel.matches("dgx-2", &labels(&[("role", "gpu"), ("nics", "2")])));
+        assert!(!sel.matches("dgx-3", &labels(&[("role", "gpu")])));
+        assert!(sel.matches("cpu-07", &labels(&[])));
+        assert!(!sel.matches("cpu-08", &labels(&[("role", "cpu")])));
+        assert_eq!(
+            sel.to_string(),
+            "role in (gpu),nics>4 or metadata.name in (cpu-07)"
+        );
+        let not = NodeSelector::parse(&json!({"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "mgmt", "operator": "DoesNotExist"},
+                                  {"key": "zone", "operator": "NotIn", "values": ["a"]}]}]}))
+        .unwrap();
+        assert!(not.matches("n", &labels(&[])));
+        assert!(!not.matches("n", &labels(&[("zone", "a")])));
+        // An empty term matches no node, as in the scheduler.
+        let empty = NodeSelector::parse(&json!({"nodeSelectorTerms": [{}]})).unwrap();
+        assert!(!empty.matches("n", &labels(&[("a", "b")])));
+    }
+
+    #[test]
+    fn malformed_node_selectors_name_the_field() {
+        let e = |v: Value| NodeSelector::parse(&v).unwrap_err();
+        assert!(e(json!({})).contains("nodeSelectorTerms is missing"));
+        assert!(e(json!({"nodeSelectorTerms": [{"matchExpressions": [{"key": "a", "operator": "Near"}]}]}))
+            .contains("nodeSelectorTerms[0].matchExpressions[0].operator `Near`"));
+        assert!(e(json!({"nodeSelectorTerms": [{"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["x"]}]}]}))
+            .contains("not an integer"));
     }
 }

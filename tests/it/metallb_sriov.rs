@@ -402,6 +402,30 @@ fn sriov006_missing_pool_and_malformed_ipam() {
 }
 
 #[test]
+fn sriov006_pool_node_selector_keeps_no_node_with_the_vfs() {
+    let (code, r) = run(Some("sriov006-pool-misses-gpu-nodes"));
+    assert_eq!(code, 1);
+    let f = failures(&r, "SRIOV006");
+    // Every network uses the pool, so each fails, and only SRIOV006 does.
+    assert_eq!(f.len(), 8);
+    assert_names(
+        f[0],
+        &[
+            "sriovibnetwork/network-operator/ibp24s0",
+            "IPPool ib-pool spec.nodeSelector (node-role.kubernetes.io/runai-system in (true))",
+            "keeps none of the 2 node(s) where policies provide ibp24s0 (e.g. dgx-01)",
+            "ipam poolName=ib-pool",
+        ],
+    );
+    for rule in RULES.iter().filter(|r| **r != "SRIOV006") {
+        assert!(
+            statuses(&r, rule).iter().all(|s| *s != "fail"),
+            "{rule} failed too"
+        );
+    }
+}
+
+#[test]
 fn firmware_garbage_is_an_input_error_naming_file_and_line() {
     let dir = cluster(Some("firmware-garbage"));
     let out = bin()

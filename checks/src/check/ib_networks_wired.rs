@@ -1,5 +1,6 @@
 //! SRIOV006: each SriovIBNetwork's resourceName is provided by a policy and its `spec.ipam` (a
-//! JSON string) names nv-ipam IPPools that exist.
+//! JSON string) names nv-ipam IPPools that exist, whose `spec.nodeSelector` (when set) keeps at
+//! least one of the nodes the providing policies configure.
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
@@ -16,10 +17,10 @@ pub struct Params {}
 impl TypedCheck for IbNetworksWired {
     type Params = Params;
     const NAME: &'static str = "ib_networks_wired";
-    const SUMMARY: &'static str = "Each SriovIBNetwork's resourceName is provided by a SriovNetworkNodePolicy and its spec.ipam JSON names existing nv-ipam IPPools.";
+    const SUMMARY: &'static str = "Each SriovIBNetwork's resourceName is provided by a SriovNetworkNodePolicy and its spec.ipam JSON names existing nv-ipam IPPools whose nodeSelector keeps some of the policy's nodes.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&[IB_NETWORKS, POLICIES, IPPOOLS])
+        Needs::kinds(&[IB_NETWORKS, POLICIES, IPPOOLS, "nodes"])
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
@@ -34,6 +35,15 @@ impl TypedCheck for IbNetworksWired {
             .list(IPPOOLS)
             .iter()
             .map(|p| p.name().to_string())
+            .collect();
+        let nodes = ctx.facts.list("nodes");
+        let labels = crate::sriov::node_labels(nodes);
+        let no_labels = Default::default();
+        let policies: Vec<crate::sriov::Policy> = ctx
+            .facts
+            .list(POLICIES)
+            .iter()
+            .map(crate::sriov::Policy::of)
             .collect();
         ctx.facts
             .list(IB_NETWORKS)
@@ -78,12 +88,43 @@ impl TypedCheck for IbNetworksWired {
                         }
                     }
                 }
+                // The nodes this network's resource exists on: those a providing policy selects.
+                let resource_nodes: Vec<&str> = nodes
+                    .iter()
+                    .map(|n| n.name())
+                    .filter(|n| {
+                        let l = labels.get(n).unwrap_or(&no_labels);
+                        policies
+                            .iter()
+                            .any(|p| p.resource_name == rn && p.selects_node(l))
+                    })
+                    .collect();
                 for pn in &pool_names {
                     if !pools.contains(pn) {
                         problems.push(format!(
                             "spec.ipam poolName `{pn}` names no IPPool (ippools.nv-ipam.nvidia.com: {})",
                             if pools.is_empty() { "none".into() } else { pools.join(", ") }
                         ));
+                        continue;
+                    }
+                    let Some(pool) = ctx.facts.list(IPPOOLS).iter().find(|p| p.name() == pn) else {
+                        continue;
+                    };
+                    let Some(sel) = pool.at("/spec/nodeSelector") else {
+                        continue;
+                    };
+                    match crate::selector::NodeSelector::parse(sel) {
+                        Err(e) => problems.push(format!("IPPool {pn} spec.nodeSelector: {e}")),
+                        Ok(sel) if !resource_nodes.is_empty()
+                            && !resource_nodes.iter().any(|n| sel.matches(n, labels.get(n).unwrap_or(&no_labels))) =>
+                        {
+                            problems.push(format!(
+                                "IPPool {pn} spec.nodeSelector ({sel}) keeps none of the {} node(s) where policies provide {rn} (e.g. {}): nv-ipam allocates no block there, so pods on this network get no address",
+                                resource_nodes.len(),
+                                resource_nodes[0]
+                            ));
+                        }
+                        Ok(_) => {}
                     }
                 }
                 let observed = format!(
@@ -168,6 +209,75 @@ mod tests {
             r.message.contains("not valid JSON (line 1"),
             "{}",
             r.message
+        );
+    }
+
+    fn run_with_pool_selector(pool_selector: serde_json::Value) -> Finding {
+        let node =
+            |name: &str, role: &str| json!({"metadata": {"name": name, "labels": {"role": role}}});
+        let f = facts(&[
+            (
+                IB_NETWORKS,
+                vec![
+                    json!({"metadata": {"name": "ibp26s0", "namespace": "network-operator"},
+                    "spec": {"resourceName": "ibp26s0",
+                             "ipam": r#"{"type": "nv-ipam", "poolName": "ib-pool"}"#}}),
+                ],
+            ),
+            (
+                POLICIES,
+                vec![
+                    json!({"metadata": {"name": "ibp26s0", "namespace": "network-operator"},
+                    "spec": {"resourceName": "ibp26s0", "numVfs": 8,
+                             "nodeSelector": {"role": "gpu"}}}),
+                ],
+            ),
+            (
+                IPPOOLS,
+                vec![
+                    json!({"metadata": {"name": "ib-pool", "namespace": "network-operator"},
+                    "spec": {"subnet": "127.1.0.0/16", "perNodeBlockSize": 100,
+                             "nodeSelector": pool_selector}}),
+                ],
+            ),
+            ("nodes", vec![node("dgx001", "gpu"), node("cpu001", "cpu")]),
+        ]);
+        IbNetworksWired::eval(
+            &Ctx {
+                facts: &f,
+                site: &Site::default(),
+            },
+            &Params {},
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn pool_node_selector_must_keep_a_node_with_the_resource() {
+        let term = |role: &str| {
+            json!({"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "role", "operator": "In", "values": [role]}]}]})
+        };
+        let ok = run_with_pool_selector(term("gpu"));
+        assert_eq!(ok.status, Status::Pass, "{}", ok.message);
+        let bad = run_with_pool_selector(term("cpu"));
+        assert_eq!(bad.status, Status::Fail);
+        assert_eq!(bad.target, "sriovibnetwork/network-operator/ibp26s0");
+        assert!(
+            bad.message.contains(
+                "IPPool ib-pool spec.nodeSelector (role in (cpu)) keeps none of the 1 node(s) where policies provide ibp26s0 (e.g. dgx001)"
+            ),
+            "{}",
+            bad.message
+        );
+        let malformed = run_with_pool_selector(json!({"nodeSelectorTerms": "gpu"}));
+        assert_eq!(malformed.status, Status::Fail);
+        assert!(
+            malformed
+                .message
+                .contains("IPPool ib-pool spec.nodeSelector: nodeSelectorTerms must be a list"),
+            "{}",
+            malformed.message
         );
     }
 }
