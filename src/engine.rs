@@ -41,7 +41,7 @@ pub fn needed_kinds(rules: &[&RuleDef]) -> Vec<&'static ResourceKind> {
     let keys: BTreeSet<&str> = rules
         .iter()
         .filter_map(|r| check::find(&r.check).map(|c| c.needs(&r.params)))
-        .flat_map(|n| n.kinds)
+        .flat_map(|n| n.kinds.into_iter().chain(n.optional))
         .collect();
     kinds::KINDS
         .iter()
@@ -56,16 +56,26 @@ pub fn interest(rules: &[&RuleDef]) -> Interest {
         .iter()
         .filter_map(|r| check::find(&r.check).map(|c| c.needs(&r.params)))
         .collect();
-    Interest::of(needs.iter().map(|n| (n.kinds.as_slice(), n.pods.as_ref())))
+    let kinds: Vec<Vec<&'static str>> = needs
+        .iter()
+        .map(|n| n.kinds.iter().chain(&n.optional).copied().collect())
+        .collect();
+    Interest::of(
+        kinds
+            .iter()
+            .zip(&needs)
+            .map(|(k, n)| (k.as_slice(), n.pods.as_ref())),
+    )
 }
 
-/// Whether every kind the rule lists is already in `facts` (listed or not): the rule can be
-/// evaluated now, if it needs no probe either.
+/// Whether every kind the rule lists (optional ones too) is already in `facts` (listed or not):
+/// the rule can be evaluated now, if it needs no probe either.
 pub fn evaluable_now(rule: &RuleDef, facts: &gpu_preflight_checks::Facts) -> bool {
     check::find(&rule.check).is_some_and(|c| {
-        c.needs(&rule.params)
-            .kinds
+        let n = c.needs(&rule.params);
+        n.kinds
             .iter()
+            .chain(&n.optional)
             .all(|k| facts.resources.contains_key(*k))
     })
 }

@@ -182,6 +182,15 @@ pub const KINDS: &[ResourceKind] = &[
         true
     ),
     kind!(
+        "cidrpools.nv-ipam.nvidia.com",
+        "nv-ipam.nvidia.com",
+        "v1alpha1",
+        "cidrpools",
+        "CIDRPool",
+        true,
+        true
+    ),
+    kind!(
         "nicclusterpolicies.mellanox.com",
         "mellanox.com",
         "v1alpha1",

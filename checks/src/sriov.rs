@@ -12,6 +12,8 @@ pub const OPERATOR_CONFIGS: &str = "sriovoperatorconfigs.sriovnetwork.openshift.
 pub const POOL_CONFIGS: &str = "sriovnetworkpoolconfigs.sriovnetwork.openshift.io";
 pub const IB_NETWORKS: &str = "sriovibnetworks.sriovnetwork.openshift.io";
 pub const IPPOOLS: &str = "ippools.nv-ipam.nvidia.com";
+/// nv-ipam's other pool kind, chosen by `"poolType": "cidrpool"` in a network's ipam JSON.
+pub const CIDRPOOLS: &str = "cidrpools.nv-ipam.nvidia.com";
 pub const CRDS: &str = "customresourcedefinitions.apiextensions.k8s.io";
 pub const MELLANOX: &str = "15b3";
 /// ConnectX firmware allows at most 128 VFs per PF (NUM_OF_VFS).

@@ -3,8 +3,9 @@
 //! least one of the nodes the providing policies configure.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::facts::Unavailable;
 use crate::model::Finding;
-use crate::sriov::{IB_NETWORKS, IPPOOLS, POLICIES};
+use crate::sriov::{CIDRPOOLS, IB_NETWORKS, IPPOOLS, POLICIES};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ impl TypedCheck for IbNetworksWired {
     const SUMMARY: &'static str = "Each SriovIBNetwork's resourceName is provided by a SriovNetworkNodePolicy and its spec.ipam JSON names existing nv-ipam IPPools whose nodeSelector keeps some of the policy's nodes.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&[IB_NETWORKS, POLICIES, IPPOOLS, "nodes"])
+        Needs::kinds(&[IB_NETWORKS, POLICIES, IPPOOLS, "nodes"]).optional(&[CIDRPOOLS])
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
@@ -29,12 +30,6 @@ impl TypedCheck for IbNetworksWired {
             .list(POLICIES)
             .iter()
             .filter_map(|p| p.str_at("/spec/resourceName"))
-            .collect();
-        let pools: Vec<String> = ctx
-            .facts
-            .list(IPPOOLS)
-            .iter()
-            .map(|p| p.name().to_string())
             .collect();
         let nodes = ctx.facts.list("nodes");
         let labels = crate::sriov::node_labels(nodes);
@@ -64,6 +59,8 @@ impl TypedCheck for IbNetworksWired {
                 }
                 let ipam = net.str_at("/spec/ipam").unwrap_or("").trim();
                 let mut pool_names: Vec<String> = vec![];
+                // nv-ipam pools are IPPools unless the ipam JSON says `"poolType": "cidrpool"`.
+                let mut cidr = false;
                 if ipam.is_empty() {
                     problems.push("spec.ipam is empty: pods on this network get no address".into());
                 } else {
@@ -75,6 +72,10 @@ impl TypedCheck for IbNetworksWired {
                         )),
                         Ok(v) => {
                             let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
+                            cidr = v
+                                .get("poolType")
+                                .and_then(Value::as_str)
+                                .is_some_and(|t| t.eq_ignore_ascii_case("cidrpool"));
                             if ty != "nv-ipam" {
                                 problems.push(format!(
                                     "spec.ipam type is `{ty}`, not nv-ipam"
@@ -99,27 +100,34 @@ impl TypedCheck for IbNetworksWired {
                             .any(|p| p.resource_name == rn && p.selects_node(l))
                     })
                     .collect();
-                for pn in &pool_names {
-                    if !pools.contains(pn) {
+                let (pool_kind, pool_key) = if cidr {
+                    ("CIDRPool", CIDRPOOLS)
+                } else {
+                    ("IPPool", IPPOOLS)
+                };
+                let pool_objs = ctx.facts.list(pool_key);
+                let names: Vec<&str> = pool_objs.iter().map(|p| p.name()).collect();
+                // CIDRPools are an optional input: a dump without them cannot say either way.
+                let uncollected = cidr
+                    && matches!(ctx.facts.availability(CIDRPOOLS), Err(Unavailable::NotCollected));
+                for pn in pool_names.iter().filter(|_| !uncollected) {
+                    let Some(pool) = pool_objs.iter().find(|p| p.name() == pn) else {
                         problems.push(format!(
-                            "spec.ipam poolName `{pn}` names no IPPool (ippools.nv-ipam.nvidia.com: {})",
-                            if pools.is_empty() { "none".into() } else { pools.join(", ") }
+                            "spec.ipam poolName `{pn}` names no {pool_kind} ({pool_key}: {})",
+                            if names.is_empty() { "none".into() } else { names.join(", ") }
                         ));
-                        continue;
-                    }
-                    let Some(pool) = ctx.facts.list(IPPOOLS).iter().find(|p| p.name() == pn) else {
                         continue;
                     };
                     let Some(sel) = pool.at("/spec/nodeSelector") else {
                         continue;
                     };
                     match crate::selector::NodeSelector::parse(sel) {
-                        Err(e) => problems.push(format!("IPPool {pn} spec.nodeSelector: {e}")),
+                        Err(e) => problems.push(format!("{pool_kind} {pn} spec.nodeSelector: {e}")),
                         Ok(sel) if !resource_nodes.is_empty()
                             && !resource_nodes.iter().any(|n| sel.matches(n, labels.get(n).unwrap_or(&no_labels))) =>
                         {
                             problems.push(format!(
-                                "IPPool {pn} spec.nodeSelector ({sel}) keeps none of the {} node(s) where policies provide {rn} (e.g. {}): nv-ipam allocates no block there, so pods on this network get no address",
+                                "{pool_kind} {pn} spec.nodeSelector ({sel}) keeps none of the {} node(s) where policies provide {rn} (e.g. {}): nv-ipam allocates no block there, so pods on this network get no address",
                                 resource_nodes.len(),
                                 resource_nodes[0]
                             ));
@@ -128,12 +136,18 @@ impl TypedCheck for IbNetworksWired {
                     }
                 }
                 let observed = format!(
-                    "resourceName={rn}, ipam poolName={}",
-                    if pool_names.is_empty() { "(none)".into() } else { pool_names.join(",") }
+                    "resourceName={rn}, ipam poolName={}{}",
+                    if pool_names.is_empty() { "(none)".into() } else { pool_names.join(",") },
+                    if cidr { " (poolType cidrpool)" } else { "" }
                 );
-                let expected = "resourceName provided by a policy; ipam JSON of type nv-ipam naming existing IPPools";
-                if problems.is_empty() {
-                    Finding::pass(&target, format!("SriovIBNetwork {name}: resource {rn} and IPPool {} wired", pool_names.join(",")))
+                let expected = "resourceName provided by a policy; ipam JSON of type nv-ipam naming existing IPPools (or CIDRPools) that keep the policy's nodes";
+                if problems.is_empty() && uncollected {
+                    Finding::skip(&target, format!(
+                        "SriovIBNetwork {name}: resource {rn} is provided; its ipam uses CIDRPool {}, and this input has no CIDRPools: add `kubectl get {CIDRPOOLS} -A -o yaml` to the dump",
+                        pool_names.join(",")
+                    ))
+                } else if problems.is_empty() {
+                    Finding::pass(&target, format!("SriovIBNetwork {name}: resource {rn} and {pool_kind} {} wired", pool_names.join(",")))
                 } else {
                     Finding::fail(&target, format!("SriovIBNetwork {name}: {}", problems.join("; ")))
                 }
@@ -278,6 +292,75 @@ mod tests {
                 .contains("IPPool ib-pool spec.nodeSelector: nodeSelectorTerms must be a list"),
             "{}",
             malformed.message
+        );
+    }
+
+    fn run_cidr(cidrpools: Option<Vec<serde_json::Value>>) -> Finding {
+        let mut kinds = vec![
+            (
+                IB_NETWORKS,
+                vec![
+                    json!({"metadata": {"name": "ibp26s0", "namespace": "network-operator"},
+                    "spec": {"resourceName": "ibp26s0",
+                             "ipam": r#"{"type": "nv-ipam", "poolName": "ib-cidr", "poolType": "cidrpool"}"#}}),
+                ],
+            ),
+            (
+                POLICIES,
+                vec![
+                    json!({"metadata": {"name": "ibp26s0", "namespace": "network-operator"},
+                    "spec": {"resourceName": "ibp26s0", "numVfs": 8}}),
+                ],
+            ),
+            (IPPOOLS, vec![]),
+            ("nodes", vec![json!({"metadata": {"name": "dgx001"}})]),
+        ];
+        if let Some(c) = cidrpools {
+            kinds.push((CIDRPOOLS, c));
+        }
+        let f = facts(&kinds);
+        IbNetworksWired::eval(
+            &Ctx {
+                facts: &f,
+                site: &Site::default(),
+            },
+            &Params {},
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn cidrpool_networks_look_in_cidrpools_and_skip_without_them() {
+        let pool = json!({"metadata": {"name": "ib-cidr", "namespace": "network-operator"},
+            "spec": {"cidr": "127.64.0.0/16", "perNodeNetworkPrefix": 24}});
+        let ok = run_cidr(Some(vec![pool]));
+        assert_eq!(ok.status, Status::Pass, "{}", ok.message);
+        assert!(
+            ok.message.contains("CIDRPool ib-cidr wired"),
+            "{}",
+            ok.message
+        );
+        let missing = run_cidr(Some(vec![]));
+        assert_eq!(missing.status, Status::Fail);
+        assert!(
+            missing.message.contains(
+                "poolName `ib-cidr` names no CIDRPool (cidrpools.nv-ipam.nvidia.com: none)"
+            ),
+            "{}",
+            missing.message
+        );
+        assert_eq!(
+            missing.observed.as_deref(),
+            Some("resourceName=ibp26s0, ipam poolName=ib-cidr (poolType cidrpool)")
+        );
+        let unknown = run_cidr(None);
+        assert_eq!(unknown.status, Status::Skip, "{}", unknown.message);
+        assert!(
+            unknown
+                .message
+                .contains("kubectl get cidrpools.nv-ipam.nvidia.com -A -o yaml"),
+            "{}",
+            unknown.message
         );
     }
 }

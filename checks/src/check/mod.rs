@@ -66,6 +66,9 @@ pub struct Needs {
     pub kinds: Vec<&'static str>,
     /// Needs the API server even without listing kinds (K8S001).
     pub api: bool,
+    /// Kinds listed when possible but not required: an input without them does not make the
+    /// rule `skip` (nv-ipam CIDRPools, which only some clusters use).
+    pub optional: Vec<&'static str>,
     /// With `pods` among the kinds: the only pods this check reads (`None`: every pod). Pods
     /// no selected rule reads are dropped on arrival (see [`crate::interest`]).
     pub pods: Option<PodSubset>,
@@ -77,6 +80,12 @@ impl Needs {
             kinds: kinds.to_vec(),
             ..Needs::default()
         }
+    }
+
+    /// Also reads these kinds when the input has them.
+    pub fn optional(mut self, kinds: &[&'static str]) -> Self {
+        self.optional.extend_from_slice(kinds);
+        self
     }
 
     /// Reads only the pods of this namespace (besides any other subset it names).
