@@ -3,7 +3,7 @@
 
 use gpu_preflight_checks::cert::name_matches;
 use gpu_preflight_checks::iprange::AddrRange;
-use gpu_preflight_checks::selector::LabelSelector;
+use gpu_preflight_checks::selector::{LabelSelector, NodeSelector};
 use gpu_preflight_checks::waiver::glob;
 use proptest::prelude::*;
 use serde_json::json;
@@ -45,6 +45,39 @@ proptest! {
             _ => !labels.contains_key(&key),
         };
         prop_assert_eq!(sel.matches(&l), ml_ok && expr_ok);
+    }
+
+    /// A NodeSelector's terms are ORed, each term's label requirements ANDed with the same
+    /// operator semantics as a LabelSelector's matchExpressions: a one-term NodeSelector agrees
+    /// with the equivalent LabelSelector, two terms with the OR of two.
+    #[test]
+    fn node_selector_is_an_or_of_label_selectors(
+        labels in prop::collection::btree_map(label_key(), label_val(), 0..4),
+        terms in prop::collection::vec(
+            prop::collection::vec(
+                (label_key(),
+                 prop::sample::select(vec!["In", "NotIn", "Exists", "DoesNotExist"]),
+                 prop::collection::vec(label_val(), 1..3)),
+                1..3),
+            1..3),
+    ) {
+        let exprs = |t: &Vec<(String, &str, Vec<String>)>| -> serde_json::Value {
+            serde_json::Value::Array(t.iter().map(|(k, op, vs)| {
+                let mut e = json!({"key": k, "operator": op});
+                if *op == "In" || *op == "NotIn" {
+                    e["values"] = json!(vs);
+                }
+                e
+            }).collect())
+        };
+        let ns = NodeSelector::parse(&json!({"nodeSelectorTerms":
+            terms.iter().map(|t| json!({"matchExpressions": exprs(t)})).collect::<Vec<_>>()}))
+            .unwrap();
+        let l: BTreeMap<&str, &str> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let any = terms.iter().any(|t| {
+            LabelSelector::parse(Some(&json!({"matchExpressions": exprs(t)}))).unwrap().matches(&l)
+        });
+        prop_assert_eq!(ns.matches("node-1", &l), any);
     }
 
     /// An IPv4 CIDR contains exactly the addresses that share its prefix.
