@@ -89,6 +89,23 @@ impl DnsServer {
     /// authoritative server whose zone failed to load).
     pub fn servfail() -> DnsServer {
         use hickory_server::proto::op::{Message, ResponseCode};
+        Self::raw(|query| {
+            let q = Message::from_vec(query).ok()?;
+            let mut reply =
+                Message::error_msg(q.metadata.id, q.metadata.op_code, ResponseCode::ServFail);
+            reply.queries = q.queries.clone();
+            reply.to_vec().ok()
+        })
+    }
+
+    /// A UDP socket that reads every query and drops it: resolvers asking it time out.
+    pub fn silent() -> DnsServer {
+        Self::raw(|_| None)
+    }
+
+    /// A UDP socket on 127.0.0.1 answering each datagram with what `answer` returns (nothing
+    /// for `None`), until dropped.
+    fn raw(answer: impl Fn(&[u8]) -> Option<Vec<u8>> + Send + 'static) -> DnsServer {
         let std_sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
         std_sock.set_nonblocking(true).expect("nonblocking");
         let addr = std_sock.local_addr().expect("addr");
@@ -106,46 +123,10 @@ impl DnsServer {
                         _ = &mut rx => break,
                         r = sock.recv_from(&mut buf) => {
                             let Ok((n, from)) = r else { continue };
-                            let Ok(q) = Message::from_vec(&buf[..n]) else { continue };
-                            let mut reply = Message::error_msg(
-                                q.metadata.id,
-                                q.metadata.op_code,
-                                ResponseCode::ServFail,
-                            );
-                            reply.queries = q.queries.clone();
-                            if let Ok(bytes) = reply.to_vec() {
+                            if let Some(bytes) = answer(&buf[..n]) {
                                 let _ = sock.send_to(&bytes, from).await;
                             }
                         }
-                    }
-                }
-            });
-        });
-        DnsServer {
-            addr,
-            shutdown: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    /// A UDP socket that reads every query and drops it: resolvers asking it time out.
-    pub fn silent() -> DnsServer {
-        let std_sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-        std_sock.set_nonblocking(true).expect("nonblocking");
-        let addr = std_sock.local_addr().expect("addr");
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let sock = tokio::net::UdpSocket::from_std(std_sock).expect("socket");
-                let mut buf = [0u8; 4096];
-                loop {
-                    tokio::select! {
-                        _ = &mut rx => break,
-                        _ = sock.recv_from(&mut buf) => {}
                     }
                 }
             });
