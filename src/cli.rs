@@ -527,12 +527,12 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     // Local inputs (node agent facts, firmware queries, BCM/inventory intent) go in first, so a
     // live run can evaluate the rules that wait for nothing else while its slowest kind is still
     // being listed.
-    let local = |facts: &mut Facts| -> anyhow::Result<()> {
-        crate::node::ingest::apply(facts, node_local.clone());
+    let local = move |facts: &mut Facts| -> anyhow::Result<()> {
+        crate::node::ingest::apply(facts, node_local);
         if let Some(dir) = &a.firmware {
             crate::collect::firmware::load_into(dir, facts)?;
         }
-        crate::collect::intent::apply(facts, intent.clone());
+        crate::collect::intent::apply(facts, intent);
         Ok(())
     };
     let mut early: std::collections::HashMap<String, Vec<gpu_preflight_checks::RuleResult>> =

@@ -134,9 +134,14 @@ pub async fn collect(
 }
 
 async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
-    let req = http::Request::get("/version")
-        .body(Vec::new())
-        .expect("static request");
+    let req = match http::Request::get("/version").body(Vec::new()) {
+        Ok(r) => r,
+        Err(e) => {
+            return ApiFact::Unreachable {
+                cause: format!("{server}: cannot build GET /version: {e}"),
+            };
+        }
+    };
     match tokio::time::timeout(timeout, client.request::<Value>(req)).await {
         Err(_) => ApiFact::Unreachable {
             cause: format!("{server}: no answer within {}s", timeout.as_secs_f64()),
