@@ -51,6 +51,15 @@ pub fn evaluate(
     out
 }
 
+/// Why a kind a rule needs cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Missing {
+    /// The input does not have it (skip).
+    NotCollected,
+    /// Forbidden, failed or the API server unreachable (error), with the words for the message.
+    Error(String),
+}
+
 fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
     let Some(kind) = check::find(&rule.check) else {
         return vec![Finding::error(
@@ -59,50 +68,123 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
         )];
     };
     let needs = kind.needs(&rule.params);
-    if !needs.kinds.is_empty()
-        && let ApiFact::Unreachable { cause } = &ctx.facts.api
+    let unreachable = match &ctx.facts.api {
+        ApiFact::Unreachable { cause } => Some(cause.as_str()),
+        _ => None,
+    };
+    // Every kind the rule needs that cannot be used, required or optional (an optional kind the
+    // input lacks is simply empty; one that is forbidden or failed is not).
+    let mut missing: Vec<(&'static str, Missing)> = Vec::new();
+    for (key, required) in needs
+        .kinds
+        .iter()
+        .map(|k| (*k, true))
+        .chain(needs.optional.iter().map(|k| (*k, false)))
     {
-        return vec![Finding::error(
-            "cluster",
-            format!("not evaluated: the API server is unreachable (K8S001): {cause}"),
-        )];
-    }
-    let mut missing = Vec::new();
-    for key in &needs.kinds {
+        if let Some(cause) = unreachable {
+            missing.push((
+                key,
+                Missing::Error(format!(
+                    "not evaluated: the API server is unreachable (K8S001): {cause}"
+                )),
+            ));
+            continue;
+        }
         match ctx.facts.availability(key) {
             Ok(()) => {}
-            Err(Unavailable::NotCollected) => missing.push(*key),
-            Err(Unavailable::Forbidden(reason)) => {
-                return vec![Finding::error(
-                    "cluster",
-                    format!(
-                        "cannot list {key}: forbidden ({reason}); grant get/list on it (see `gpu-preflight rbac`)"
-                    ),
-                )];
+            Err(Unavailable::NotCollected) if required => {
+                missing.push((key, Missing::NotCollected));
             }
+            Err(Unavailable::NotCollected) => {}
+            Err(Unavailable::Forbidden(reason)) => missing.push((
+                key,
+                Missing::Error(format!(
+                    "cannot list {key}: forbidden ({reason}); grant get/list on it (see `gpu-preflight rbac`)"
+                )),
+            )),
             Err(Unavailable::Failed(reason)) => {
-                return vec![Finding::error(
-                    "cluster",
-                    format!("cannot list {key}: {reason}"),
-                )];
+                missing.push((key, Missing::Error(format!("cannot list {key}: {reason}"))))
             }
         }
     }
-    if !missing.is_empty() {
-        return vec![Finding::skip(
-            "cluster",
-            format!(
-                "the input has no {}: capture it with `kubectl get {} -A -o yaml` or `gpu-preflight collect`",
-                missing.join(", "),
-                missing.join(",")
-            ),
-        )];
+    let declared: Vec<&'static str> = needs.kinds.iter().chain(&needs.optional).copied().collect();
+    let findings = crate::facts::reading_only(declared.clone(), || kind.eval(ctx, &rule.params));
+    if missing.is_empty() {
+        if findings.is_empty() {
+            return vec![Finding::skip("cluster", "nothing to check")];
+        }
+        return findings;
     }
-    let findings = kind.eval(ctx, &rule.params);
-    if findings.is_empty() {
-        return vec![Finding::skip("cluster", "nothing to check")];
+    evidence_first(findings, &declared, &missing)
+}
+
+/// Keeps the findings whose evidence is all present and turns the others into `skip`/`error` for
+/// their targets. When nothing survives, the rule gets the one `cluster` result it always had.
+fn evidence_first(
+    findings: Vec<Finding>,
+    declared: &[&'static str],
+    missing: &[(&'static str, Missing)],
+) -> Vec<Finding> {
+    let mut kept = Vec::new();
+    let mut lost: Vec<(String, Vec<&(&'static str, Missing)>)> = Vec::new();
+    for f in findings {
+        let rests_on = f.rests_on.as_deref().unwrap_or(declared);
+        let gone: Vec<&(&'static str, Missing)> = missing
+            .iter()
+            .filter(|(k, _)| rests_on.contains(k))
+            .collect();
+        if gone.is_empty() {
+            kept.push(f);
+        } else if !lost.iter().any(|(t, _)| *t == f.target)
+            && !kept.iter().any(|k: &Finding| k.target == f.target)
+        {
+            lost.push((f.target, gone));
+        }
     }
-    findings
+    if kept.is_empty() {
+        let all: Vec<&(&'static str, Missing)> = missing.iter().collect();
+        return vec![not_evaluated("cluster".into(), &all)];
+    }
+    // A finding that stands on partial evidence says what was not there.
+    let note = format!(
+        " (not available: {})",
+        missing
+            .iter()
+            .map(|(k, m)| match m {
+                Missing::NotCollected => format!("{k}, not in the input"),
+                Missing::Error(_) => format!("{k}, could not be read"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    for f in &mut kept {
+        if matches!(f.status, Status::Fail | Status::Pass) {
+            f.message.push_str(&note);
+        }
+    }
+    // A target judged both on present evidence and not: the present verdict stands.
+    lost.retain(|(t, _)| !kept.iter().any(|k| k.target == *t));
+    kept.extend(lost.iter().map(|(t, gone)| not_evaluated(t.clone(), gone)));
+    kept
+}
+
+/// The result for a target whose evidence is missing: `error` when a kind could not be read,
+/// `skip` when the input simply does not have it (the message says how to capture it).
+fn not_evaluated(target: String, gone: &[&(&'static str, Missing)]) -> Finding {
+    if let Some((_, Missing::Error(msg))) =
+        gone.iter().find(|(_, m)| matches!(m, Missing::Error(_)))
+    {
+        return Finding::error(target, msg.clone());
+    }
+    let keys: Vec<&str> = gone.iter().map(|(k, _)| *k).collect();
+    Finding::skip(
+        target,
+        format!(
+            "the input has no {}: capture it with `kubectl get {} -A -o yaml` or `gpu-preflight collect`; a kubectl dump cannot show a kind with no objects, so if yours holds every object of the cluster, say so with --complete-dump and absent kinds count as empty",
+            keys.join(", "),
+            keys.join(",")
+        ),
+    )
 }
 
 /// Exit code of a run, per the contract in the README.

@@ -134,6 +134,37 @@ pub struct Facts {
     pub firmware: crate::parse::mstconfig::FirmwareFacts,
 }
 
+thread_local! {
+    /// The kinds the rule being evaluated on this thread declared; `None` outside evaluation.
+    static DECLARED: std::cell::RefCell<Option<Vec<&'static str>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (one rule's evaluation) seeing only the kinds in `kinds`: every other kind reads as
+/// not collected, exactly as when the input was narrowed to this rule's interest. A check that
+/// reads a kind it does not declare fails debug builds (every test), so the declaration is the
+/// whole truth of what a rule reads.
+pub fn reading_only<R>(kinds: Vec<&'static str>, f: impl FnOnce() -> R) -> R {
+    let previous = DECLARED.with(|d| d.replace(Some(kinds)));
+    let out = f();
+    DECLARED.with(|d| *d.borrow_mut() = previous);
+    out
+}
+
+fn declared(key: &str) -> bool {
+    DECLARED.with(|d| match &*d.borrow() {
+        None => true,
+        Some(kinds) => {
+            let ok = kinds.contains(&key);
+            debug_assert!(
+                ok,
+                "a check read `{key}`, a kind its needs() does not declare"
+            );
+            ok
+        }
+    })
+}
+
 /// Why a needed kind cannot be used, as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unavailable {
@@ -156,7 +187,13 @@ impl Facts {
     }
 
     /// Objects of a kind; empty when the kind is absent (not installed) or unavailable.
+    ///
+    /// While the engine evaluates a rule, only the kinds its check kind declares are visible
+    /// (see [`reading_only`]): what a rule sees cannot depend on which other rules were selected.
     pub fn list(&self, key: &str) -> &[Object] {
+        if !declared(key) {
+            return &[];
+        }
         match self.resources.get(key) {
             Some(KindFact::Listed { items, .. }) => items,
             _ => &[],
@@ -165,6 +202,9 @@ impl Facts {
 
     /// True when the server said the kind does not exist (CRD not installed).
     pub fn absent(&self, key: &str) -> Option<&str> {
+        if !declared(key) {
+            return None;
+        }
         match self.resources.get(key) {
             Some(KindFact::Absent { reason }) => Some(reason),
             _ => None,
@@ -173,6 +213,9 @@ impl Facts {
 
     /// Whether a kind can be evaluated; `Ok` for listed and absent kinds.
     pub fn availability(&self, key: &str) -> Result<(), Unavailable> {
+        if !declared(key) {
+            return Err(Unavailable::NotCollected);
+        }
         match self.resources.get(key) {
             None => Err(Unavailable::NotCollected),
             Some(KindFact::Listed { .. } | KindFact::Absent { .. }) => Ok(()),

@@ -108,6 +108,11 @@ pub struct Finding {
     pub message: String,
     pub expected: Option<String>,
     pub observed: Option<String>,
+    /// The resource kinds (keys of [`crate::kinds`]) this finding rests on; `None`: every kind the
+    /// check kind needs. When a kind is unavailable (not in the input, forbidden, failed), the
+    /// engine keeps the findings that do not rest on it and turns the others into `skip`/`error`
+    /// for their targets: evidence that is present and proves a failure is never hidden.
+    pub rests_on: Option<Box<[&'static str]>>,
 }
 
 impl Finding {
@@ -118,6 +123,7 @@ impl Finding {
             message: message.into(),
             expected: None,
             observed: None,
+            rests_on: None,
         }
     }
     pub fn pass(target: impl Into<String>, message: impl Into<String>) -> Self {
@@ -138,6 +144,12 @@ impl Finding {
     }
     pub fn observed(mut self, v: impl Into<String>) -> Self {
         self.observed = Some(v.into());
+        self
+    }
+    /// Says which kinds this finding rests on (see [`Finding::rests_on`]); `&[]`: none (node
+    /// facts, site files, probes alone).
+    pub fn rests_on(mut self, kinds: &[&'static str]) -> Self {
+        self.rests_on = Some(kinds.into());
         self
     }
 }

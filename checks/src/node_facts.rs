@@ -410,6 +410,8 @@ impl NodeLocal {
 pub struct Matched<'a> {
     /// `(node name, facts)`; node name is the Kubernetes name when nodes are known, else the key.
     pub pairs: Vec<(String, &'a NodeFacts)>,
+    /// The facts key of each pair (same order).
+    pub keys: Vec<&'a str>,
     /// Node names with no facts (only when nodes are known).
     pub nodes_without: Vec<String>,
     /// Facts keys that name no known node (only when nodes are known).
@@ -425,6 +427,7 @@ pub fn match_nodes<'a>(local: &'a NodeLocal, nodes: &'a [Object]) -> Matched<'a>
                 .iter()
                 .map(|(k, f)| (display_name(k, f), f))
                 .collect(),
+            keys: local.facts.keys().map(String::as_str).collect(),
             nodes_without: vec![],
             unknown_files: vec![],
         };
@@ -451,6 +454,7 @@ pub fn match_nodes<'a>(local: &'a NodeLocal, nodes: &'a [Object]) -> Matched<'a>
     }
     let mut used: BTreeSet<&str> = BTreeSet::new();
     let mut pairs = Vec::new();
+    let mut keys = Vec::new();
     let mut nodes_without = Vec::new();
     for n in nodes {
         let name = n.name();
@@ -471,6 +475,7 @@ pub fn match_nodes<'a>(local: &'a NodeLocal, nodes: &'a [Object]) -> Matched<'a>
             Some((k, f)) => {
                 used.insert(k.as_str());
                 pairs.push((name.to_string(), f));
+                keys.push(k.as_str());
             }
             None => nodes_without.push(name.to_string()),
         }
@@ -483,12 +488,14 @@ pub fn match_nodes<'a>(local: &'a NodeLocal, nodes: &'a [Object]) -> Matched<'a>
         .collect();
     Matched {
         pairs,
+        keys,
         nodes_without,
         unknown_files,
     }
 }
 
-fn display_name(key: &str, f: &NodeFacts) -> String {
+/// The name a facts entry goes by when the input has no Node objects.
+pub fn display_name(key: &str, f: &NodeFacts) -> String {
     f.node_name.clone().unwrap_or_else(|| key.to_string())
 }
 
@@ -497,102 +504,6 @@ pub fn labelled_rdma_capable(node: &Object) -> bool {
     RDMA_CAPABLE_LABELS
         .iter()
         .any(|l| node.label(l).is_some_and(|v| v == "true"))
-}
-
-/// The skip message of a node rule run without node facts.
-pub const NO_FACTS: &str = "no node facts given: run `gpu-preflight node -o NODE.json` on each node (docs/node-agent.md) and pass the folder with `--node-facts DIR`";
-
-/// Which nodes a node rule applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Every node with facts.
-    All,
-    /// Nodes labelled RDMA-capable or with RDMA hardware in their facts; every node with facts
-    /// when the input has no Node objects to read labels from.
-    Rdma,
-    /// Only nodes labelled RDMA-capable or with RDMA hardware in their facts.
-    RdmaCapable,
-}
-
-/// A node a rule judges: its name, its facts and its Node object when the input has one.
-pub struct Target<'a> {
-    pub node: String,
-    pub facts: &'a NodeFacts,
-    pub object: Option<&'a Object>,
-}
-
-impl Target<'_> {
-    pub fn target(&self) -> String {
-        format!("node/{}", self.node)
-    }
-}
-
-/// Nodes in scope plus skip findings for out-of-scope nodes, nodes without facts and facts files
-/// naming no node. `Err` is the single skip finding when no node facts were given at all.
-pub fn scope<'a>(
-    facts: &'a crate::facts::Facts,
-    scope: Scope,
-) -> Result<(Vec<Target<'a>>, Vec<crate::model::Finding>), crate::model::Finding> {
-    use crate::model::Finding;
-    let local = &facts.node_local;
-    if local.facts.is_empty() {
-        return Err(Finding::skip("cluster", NO_FACTS));
-    }
-    let nodes = facts.list("nodes");
-    let m = match_nodes(local, nodes);
-    let by_name: HashMap<&str, &Object> = nodes.iter().map(|n| (n.name(), n)).collect();
-    let obj = |name: &str| by_name.get(name).copied();
-    let mut targets = Vec::new();
-    let mut extra = Vec::new();
-    for (name, f) in m.pairs {
-        let object = obj(&name);
-        let labelled = object.is_some_and(labelled_rdma_capable);
-        let in_scope = match scope {
-            Scope::All => true,
-            Scope::Rdma => nodes.is_empty() || labelled || !f.rdma_evidence().is_empty(),
-            Scope::RdmaCapable => labelled || !f.rdma_evidence().is_empty(),
-        };
-        if in_scope {
-            targets.push(Target {
-                node: name,
-                facts: f,
-                object,
-            });
-        } else {
-            extra.push(Finding::skip(
-                format!("node/{name}"),
-                format!(
-                    "node {name} is not RDMA-capable: no {} label and no RDMA device or Mellanox PCI function in its node facts",
-                    RDMA_CAPABLE_LABELS[0]
-                ),
-            ));
-        }
-    }
-    for name in m.nodes_without {
-        let labelled = obj(&name).is_some_and(labelled_rdma_capable);
-        if scope == Scope::All || labelled {
-            extra.push(Finding::skip(
-                format!("node/{name}"),
-                format!(
-                    "no node facts for node {name}: expected {name}.json in the --node-facts folder"
-                ),
-            ));
-        }
-    }
-    for key in m.unknown_files {
-        let host = local
-            .facts
-            .get(&key)
-            .map(|f| f.hostname.as_str())
-            .unwrap_or("");
-        extra.push(Finding::skip(
-            format!("node-facts/{key}"),
-            format!(
-                "node facts `{key}` (hostname {host}) name no Kubernetes node in the input: name the file after the node (NODE.json) or pass --node-name to `gpu-preflight node`"
-            ),
-        ));
-    }
-    Ok((targets, extra))
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! NODE003: with kube-proxy strictARP on, nodes have `net.ipv4.conf.all.arp_ignore=1` and
 //! `arp_announce=2` (what strictARP sets for IPVS; MetalLB L2 relies on it).
 
+use super::node_scope::{self, Scope, scope};
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
-use crate::node_facts::{Scope, scope};
 
 pub struct ArpSysctls;
 
@@ -16,7 +16,9 @@ impl TypedCheck for ArpSysctls {
     const SUMMARY: &'static str = "With strictARP on, nodes have arp_ignore=1 and arp_announce=2.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&["configmaps"])
+        let mut n = node_scope::needs();
+        n.kinds.push("configmaps");
+        n
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
@@ -55,7 +57,7 @@ impl TypedCheck for ArpSysctls {
             );
             let ok =
                 t.facts.arp_ignore.value() == Some(&1) && t.facts.arp_announce.value() == Some(&2);
-            out.push(if ok {
+            let f = if ok {
                 Finding::pass(t.target(), format!("node {}: {observed}", t.node))
                     .expected(expected)
                     .observed(observed)
@@ -69,7 +71,8 @@ impl TypedCheck for ArpSysctls {
                 )
                 .expected(expected)
                 .observed(observed)
-            });
+            };
+            out.push(t.judged(f, &["configmaps"]));
         }
         out
     }

@@ -1,9 +1,9 @@
 //! NODE002: nodes without GPUs do not make the NVIDIA runtime containerd's default (runbook
 //! 000's CPU-only overlay exists for exactly this).
 
+use super::node_scope::{self, Scope, scope};
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
-use crate::node_facts::{Scope, scope};
 use serde::Deserialize;
 
 pub struct ContainerdDefaultRuntime;
@@ -19,7 +19,7 @@ impl TypedCheck for ContainerdDefaultRuntime {
         "Nodes without GPUs do not have the NVIDIA runtime as containerd's default.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        node_scope::needs()
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
@@ -29,13 +29,16 @@ impl TypedCheck for ContainerdDefaultRuntime {
         };
         for t in &targets {
             let Some(c) = t.facts.containerd.value() else {
-                out.push(Finding::skip(
-                    t.target(),
-                    format!(
-                        "node {}: no containerd configuration ({})",
-                        t.node,
-                        t.facts.containerd.why_not()
+                out.push(t.judged(
+                    Finding::skip(
+                        t.target(),
+                        format!(
+                            "node {}: no containerd configuration ({})",
+                            t.node,
+                            t.facts.containerd.why_not()
+                        ),
                     ),
+                    &[],
                 ));
                 continue;
             };
@@ -47,7 +50,7 @@ impl TypedCheck for ContainerdDefaultRuntime {
             };
             let gpus = t.facts.gpu_evidence();
             let nvidia = default.to_ascii_lowercase().contains("nvidia");
-            out.push(if !gpus.is_empty() {
+            out.push(t.judged(if !gpus.is_empty() {
                 Finding::pass(
                     t.target(),
                     format!("node {} has GPUs ({}): {shown}", t.node, gpus.join(", ")),
@@ -70,7 +73,7 @@ impl TypedCheck for ContainerdDefaultRuntime {
                 )
                 .expected("a non-NVIDIA default runtime (runc) on nodes without GPUs")
                 .observed(shown)
-            });
+            }, &[]));
         }
         out
     }

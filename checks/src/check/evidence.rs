@@ -16,10 +16,8 @@ pub const NO_BCM: &str = "no BCM facts given: pass --bcm PATH (a BCM export file
 /// Skip message for rules that need the Ansible inventory.
 pub const NO_INVENTORY: &str = "no Ansible inventory given: pass --inventory PATH (e.g. DeepOps config/inventory) or set `inventory:` in the site file (see docs/bcm.md)";
 
-pub const RDMA_LABELS: &[&str] = &[
-    "feature.node.kubernetes.io/rdma.capable",
-    "feature.node.kubernetes.io/custom-rdma.capable",
-];
+/// The NFD labels that call a node RDMA-capable: one definition for every rule.
+pub use crate::node_facts::RDMA_CAPABLE_LABELS as RDMA_LABELS;
 
 /// Allocatable resources of a node whose name satisfies `pred`, as `(name, quantity)`.
 fn allocatable(node: &Object, pred: impl Fn(&str) -> bool) -> Vec<(&str, f64)> {

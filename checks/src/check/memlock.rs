@@ -1,9 +1,10 @@
 //! RDMA006: from node facts, RLIMIT_MEMLOCK is unlimited or CAP_IPC_LOCK is effective, so RDMA
 //! memory registration can pin pages.
 
+use super::node_scope::{self, Scope, scope};
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
-use crate::node_facts::{Memlock, Scope, scope};
+use crate::node_facts::Memlock;
 use serde::Deserialize;
 
 pub struct MemlockUnlimited;
@@ -21,11 +22,11 @@ impl TypedCheck for MemlockUnlimited {
         "Node facts show RLIMIT_MEMLOCK unlimited or CAP_IPC_LOCK effective.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        node_scope::needs()
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
-        let (targets, mut out) = match scope(ctx.facts, Scope::Rdma) {
+        let (targets, mut out) = match scope(ctx.facts, Scope::RdmaCapable) {
             Ok(s) => s,
             Err(skip) => return vec![skip],
         };
@@ -47,7 +48,7 @@ impl TypedCheck for MemlockUnlimited {
             let observed = format!("{limit}; {cap}");
             let unlimited = f.memlock.is_some_and(|m| m.soft.is_none());
             let capable = f.cap_ipc_lock.value() == Some(&true);
-            out.push(if unlimited || capable {
+            out.push(t.judged(if unlimited || capable {
                 Finding::pass(t.target(), format!("node {}: {observed}", t.node))
                     .expected(EXPECTED)
                     .observed(observed)
@@ -61,7 +62,7 @@ impl TypedCheck for MemlockUnlimited {
                 )
                 .expected(EXPECTED)
                 .observed(observed)
-            });
+            }, &[]));
         }
         out
     }

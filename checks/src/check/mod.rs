@@ -35,6 +35,7 @@ pub mod metallb_installed;
 pub mod monitoring_endpoints;
 pub mod namespaces_exist;
 pub mod network_operator_ready;
+pub mod node_scope;
 pub mod node_states_synced;
 pub mod nodes_ready;
 pub mod numvfs_firmware;

@@ -49,13 +49,13 @@ impl TypedCheck for RdmaBandwidth {
         "ib_write_bw average bandwidth reaches the site fraction of the port rate.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        super::node_scope::needs()
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let local: &NodeLocal = &ctx.facts.node_local;
         if local.perf.is_empty() {
-            return vec![Finding::skip("cluster", NO_PERF)];
+            return vec![Finding::skip("cluster", NO_PERF).rests_on(&[])];
         }
         let fraction = ctx.site.expect.rdma_bandwidth_fraction.0;
         let site_rate = ctx.site.expect.rdma_port_gbps;
@@ -81,6 +81,11 @@ impl TypedCheck for RdmaBandwidth {
                     .map(|(_, f)| *f)
                     .or_else(|| local.facts.get(n))
             });
+            // The verdict rests on Node objects only when one of them named the node.
+            let rests_on: &[&'static str] = match node {
+                Some(n) if !local.facts.contains_key(n) => &["nodes"],
+                _ => &[],
+            };
             let dev = r.device.as_deref().unwrap_or("unknown device");
             let rate = match (site_rate, facts.and_then(|f| port_rate(f, r))) {
                 (Some(g), _) => Some((g, format!("site expect.rdma_port_gbps {g} Gb/s"))),
@@ -99,7 +104,8 @@ impl TypedCheck for RdmaBandwidth {
                             "{measured}: no port rate to judge it by: give node facts with an ACTIVE port for {dev} (--node-facts) or set expect.rdma_port_gbps in the site file"
                         ),
                     )
-                    .observed(measured),
+                    .observed(measured)
+                    .rests_on(rests_on),
                 );
                 continue;
             };
@@ -113,22 +119,25 @@ impl TypedCheck for RdmaBandwidth {
             if !r.notes.is_empty() {
                 msg.push_str(&format!(" [perftest notes: {}]", r.notes.join("; ")));
             }
-            out.push(if r.bw_average_gbps >= want {
-                Finding::pass(target, msg)
+            out.push(
+                (if r.bw_average_gbps >= want {
+                    Finding::pass(target, msg)
+                        .expected(expected)
+                        .observed(format!("{:.2} Gb/s", r.bw_average_gbps))
+                } else {
+                    Finding::fail(
+                        target,
+                        format!(
+                            "{msg}: {:.0}% of {rate} Gb/s, below {:.0}%",
+                            100.0 * r.bw_average_gbps / rate,
+                            100.0 * fraction
+                        ),
+                    )
                     .expected(expected)
                     .observed(format!("{:.2} Gb/s", r.bw_average_gbps))
-            } else {
-                Finding::fail(
-                    target,
-                    format!(
-                        "{msg}: {:.0}% of {rate} Gb/s, below {:.0}%",
-                        100.0 * r.bw_average_gbps / rate,
-                        100.0 * fraction
-                    ),
-                )
-                .expected(expected)
-                .observed(format!("{:.2} Gb/s", r.bw_average_gbps))
-            });
+                })
+                .rests_on(rests_on),
+            );
         }
         out
     }

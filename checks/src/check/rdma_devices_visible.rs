@@ -1,9 +1,10 @@
 //! RDMA005: from node facts, an RDMA device has an ACTIVE port, `/dev/infiniband/uverbs*`
 //! exists, and the port's netdev is up with an IPv4 address (in the agent's network namespace).
 
+use super::node_scope::{self, Scope, scope};
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
-use crate::node_facts::{NodeFacts, Scope, scope};
+use crate::node_facts::NodeFacts;
 use serde::Deserialize;
 
 pub struct RdmaDevicesVisible;
@@ -102,23 +103,30 @@ impl TypedCheck for RdmaDevicesVisible {
         "Node facts show an ACTIVE RDMA port, uverbs device nodes and an addressed netdev.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        node_scope::needs()
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
-        let (targets, mut out) = match scope(ctx.facts, Scope::Rdma) {
+        let (targets, mut out) = match scope(ctx.facts, Scope::RdmaCapable) {
             Ok(s) => s,
             Err(skip) => return vec![skip],
         };
         for t in &targets {
-            out.push(match judge(t.facts) {
-                Ok(s) => Finding::pass(t.target(), format!("node {}: {s}", t.node))
-                    .expected(EXPECTED)
-                    .observed(s),
-                Err(p) => Finding::fail(t.target(), format!("node {}: {}", t.node, p.join("; ")))
-                    .expected(EXPECTED)
-                    .observed(p.join("; ")),
-            });
+            out.push(
+                t.judged(
+                    match judge(t.facts) {
+                        Ok(s) => Finding::pass(t.target(), format!("node {}: {s}", t.node))
+                            .expected(EXPECTED)
+                            .observed(s),
+                        Err(p) => {
+                            Finding::fail(t.target(), format!("node {}: {}", t.node, p.join("; ")))
+                                .expected(EXPECTED)
+                                .observed(p.join("; "))
+                        }
+                    },
+                    &[],
+                ),
+            );
         }
         out
     }

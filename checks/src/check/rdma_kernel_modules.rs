@@ -1,9 +1,9 @@
 //! NODE001: RDMA-capable nodes (by NFD label or by RDMA hardware in their facts) have the RDMA
 //! kernel modules loaded.
 
+use super::node_scope::{self, Scope, scope};
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
-use crate::node_facts::{Scope, scope};
 use serde::Deserialize;
 
 pub struct RdmaKernelModules;
@@ -27,7 +27,7 @@ impl TypedCheck for RdmaKernelModules {
     const SUMMARY: &'static str = "RDMA-capable nodes have the RDMA kernel modules loaded.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        node_scope::needs()
     }
 
     fn validate(p: &Params) -> Result<(), String> {
@@ -46,16 +46,19 @@ impl TypedCheck for RdmaKernelModules {
         for t in &targets {
             let Some(loaded) = t.facts.modules_loaded() else {
                 out.push(
-                    Finding::fail(
-                        t.target(),
-                        format!(
-                            "node {}: cannot tell which modules are loaded ({})",
-                            t.node,
-                            t.facts.modules.why_not()
-                        ),
-                    )
-                    .expected(expected.clone())
-                    .observed(t.facts.modules.why_not()),
+                    t.judged(
+                        Finding::fail(
+                            t.target(),
+                            format!(
+                                "node {}: cannot tell which modules are loaded ({})",
+                                t.node,
+                                t.facts.modules.why_not()
+                            ),
+                        )
+                        .expected(expected.clone())
+                        .observed(t.facts.modules.why_not()),
+                        &[],
+                    ),
                 );
                 continue;
             };
@@ -74,30 +77,33 @@ impl TypedCheck for RdmaKernelModules {
                 }
                 ev.join(", ")
             };
-            out.push(if missing.is_empty() {
-                Finding::pass(
-                    t.target(),
-                    format!(
-                        "node {} ({why}) has {} loaded",
-                        t.node,
-                        p.modules.join(", ")
-                    ),
-                )
-                .expected(expected.clone())
-                .observed(format!("loaded: {}", p.modules.join(", ")))
-            } else {
-                Finding::fail(
-                    t.target(),
-                    format!(
-                        "node {} is RDMA-capable ({why}) but {} not loaded (modprobe {})",
-                        t.node,
-                        missing.join(", "),
-                        missing.join(" ")
-                    ),
-                )
-                .expected(expected.clone())
-                .observed(format!("missing: {}", missing.join(", ")))
-            });
+            out.push(t.judged(
+                if missing.is_empty() {
+                    Finding::pass(
+                        t.target(),
+                        format!(
+                            "node {} ({why}) has {} loaded",
+                            t.node,
+                            p.modules.join(", ")
+                        ),
+                    )
+                    .expected(expected.clone())
+                    .observed(format!("loaded: {}", p.modules.join(", ")))
+                } else {
+                    Finding::fail(
+                        t.target(),
+                        format!(
+                            "node {} is RDMA-capable ({why}) but {} not loaded (modprobe {})",
+                            t.node,
+                            missing.join(", "),
+                            missing.join(" ")
+                        ),
+                    )
+                    .expected(expected.clone())
+                    .observed(format!("missing: {}", missing.join(", ")))
+                },
+                &[],
+            ));
         }
         out
     }

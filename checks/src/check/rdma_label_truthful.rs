@@ -19,7 +19,7 @@ impl TypedCheck for RdmaLabelTruthful {
 
     fn needs(_: &Params) -> Needs {
         // SR-IOV node states are used when collected; without them the rule still runs.
-        Needs::kinds(&["nodes"])
+        Needs::kinds(&["nodes"]).optional(&[crate::sriov::STATES])
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
