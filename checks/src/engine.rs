@@ -51,6 +51,12 @@ pub fn evaluate(
     out
 }
 
+/// One rule's findings, after the engine's evidence rules, with what each rests on (for the
+/// invariant tests; reports use [`evaluate`]).
+pub fn evaluate_findings(rule: &RuleDef, facts: &Facts, site: &Site) -> Vec<Finding> {
+    evaluate_one(rule, &Ctx { facts, site })
+}
+
 /// Why a kind a rule needs cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Missing {

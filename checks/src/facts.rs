@@ -253,3 +253,185 @@ impl Facts {
             .sum()
     }
 }
+
+/// An object that was given more than once with different contents (same kind, namespace and
+/// name): which copy the run kept and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// Kind key (`storageclasses.storage.k8s.io`).
+    pub key: String,
+    /// `namespace/name` or `name`.
+    pub object: String,
+    /// `resourceVersion 812 over 640`, or `the copy given later`.
+    pub kept: String,
+}
+
+/// What [`Facts::dedupe`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deduped {
+    /// Extra copies dropped, identical or not.
+    pub dropped: usize,
+    /// Objects whose copies differed.
+    pub differing: Vec<Duplicate>,
+}
+
+impl Facts {
+    /// Keeps one copy of each object (identified by kind, namespace and name), so an input given
+    /// twice, or two overlapping dumps, give the results of giving each object once. Where copies
+    /// differ, the newer wins: the higher `resourceVersion` when both have one, else the copy
+    /// given later. The survivor takes the place of the first copy, so order is that of the
+    /// first input.
+    pub fn dedupe(&mut self) -> Deduped {
+        use std::collections::HashMap;
+        let mut out = Deduped::default();
+        for (key, fact) in &mut self.resources {
+            let KindFact::Listed { items, .. } = fact else {
+                continue;
+            };
+            let mut first: HashMap<(Option<String>, String), usize> = HashMap::new();
+            let mut keep = vec![true; items.len()];
+            for i in 0..items.len() {
+                let id = (
+                    items[i].namespace().map(str::to_string),
+                    items[i].name().to_string(),
+                );
+                if id.1.is_empty() {
+                    continue;
+                }
+                let Some(&j) = first.get(&id) else {
+                    first.insert(id, i);
+                    continue;
+                };
+                keep[i] = false;
+                out.dropped += 1;
+                if items[i] == items[j] {
+                    continue;
+                }
+                let rv = |o: &Object| {
+                    o.str_at("/metadata/resourceVersion")
+                        .and_then(|v| v.parse::<u64>().ok())
+                };
+                let (newer, kept) = match (rv(&items[j]), rv(&items[i])) {
+                    (Some(a), Some(b)) if a > b => (false, format!("resourceVersion {a} over {b}")),
+                    (Some(a), Some(b)) if b > a => (true, format!("resourceVersion {b} over {a}")),
+                    _ => (true, "the copy given later".to_string()),
+                };
+                if newer {
+                    items.swap(i, j);
+                }
+                let object = match &id.0 {
+                    Some(ns) => format!("{ns}/{}", id.1),
+                    None => id.1.clone(),
+                };
+                out.differing
+                    .retain(|d| !(d.key == *key && d.object == object));
+                out.differing.push(Duplicate {
+                    key: key.clone(),
+                    object,
+                    kept,
+                });
+            }
+            if out.dropped > 0 {
+                let mut k = keep.iter();
+                items.retain(|_| *k.next().unwrap_or(&true));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sc(name: &str, rv: Option<&str>, default: bool) -> Object {
+        let mut meta = json!({"name": name, "annotations": {
+            "storageclass.kubernetes.io/is-default-class": default.to_string()}});
+        if let Some(rv) = rv {
+            meta["resourceVersion"] = json!(rv);
+        }
+        Object(json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": meta}))
+    }
+
+    fn facts(items: Vec<Object>) -> Facts {
+        let mut f = Facts::default();
+        f.resources.insert(
+            "storageclasses.storage.k8s.io".into(),
+            KindFact::listed(items),
+        );
+        f
+    }
+
+    #[test]
+    fn identical_copies_collapse_silently_in_first_order() {
+        let mut f = facts(vec![
+            sc("local-path", None, true),
+            sc("nfs", None, false),
+            sc("local-path", None, true),
+            sc("nfs", None, false),
+        ]);
+        let d = f.dedupe();
+        assert_eq!(d.dropped, 2);
+        assert!(d.differing.is_empty());
+        let names: Vec<&str> = f
+            .list("storageclasses.storage.k8s.io")
+            .iter()
+            .map(Object::name)
+            .collect();
+        assert_eq!(names, ["local-path", "nfs"]);
+    }
+
+    #[test]
+    fn the_newer_copy_wins_by_resource_version_else_the_later_one() {
+        // An old dump given after a new one: resourceVersion decides, not order.
+        let mut f = facts(vec![
+            sc("a", Some("812"), false),
+            sc("a", Some("640"), true),
+        ]);
+        let d = f.dedupe();
+        assert_eq!(d.differing[0].kept, "resourceVersion 812 over 640");
+        assert_eq!(
+            f.list("storageclasses.storage.k8s.io")[0].str_at("/metadata/resourceVersion"),
+            Some("812")
+        );
+        let mut f = facts(vec![
+            sc("a", Some("640"), true),
+            sc("a", Some("812"), false),
+        ]);
+        f.dedupe();
+        assert_eq!(f.list("storageclasses.storage.k8s.io").len(), 1);
+        assert_eq!(
+            f.list("storageclasses.storage.k8s.io")[0].str_at("/metadata/resourceVersion"),
+            Some("812")
+        );
+        // Without resourceVersions the copy given later wins.
+        let mut f = facts(vec![sc("a", None, true), sc("a", None, false)]);
+        let d = f.dedupe();
+        assert_eq!(
+            d.differing,
+            vec![Duplicate {
+                key: "storageclasses.storage.k8s.io".into(),
+                object: "a".into(),
+                kept: "the copy given later".into(),
+            }]
+        );
+        assert_eq!(
+            f.list("storageclasses.storage.k8s.io")[0]
+                .annotation("storageclass.kubernetes.io/is-default-class"),
+            Some("false")
+        );
+    }
+
+    #[test]
+    fn namespaces_tell_objects_apart() {
+        let obj = |ns: &str| Object(json!({"metadata": {"name": "x", "namespace": ns}}));
+        let mut f = Facts::default();
+        f.resources.insert(
+            "secrets".into(),
+            KindFact::listed(vec![obj("a"), obj("b"), obj("a")]),
+        );
+        assert_eq!(f.dedupe().dropped, 1);
+        assert_eq!(f.list("secrets").len(), 2);
+    }
+}

@@ -82,7 +82,7 @@ fn prune_pod(obj: Value) -> Value {
         "apiVersion": obj.get("apiVersion").cloned().unwrap_or(json!("v1")),
         "kind": "Pod",
         "metadata": pick(obj.get("metadata").unwrap_or(&Value::Null),
-                         &["name", "namespace", "labels"]),
+                         &["name", "namespace", "labels", "resourceVersion"]),
         "spec": s,
         "status": st,
     })
@@ -97,7 +97,8 @@ fn prune_node(mut obj: Value) -> Value {
         return obj;
     };
     let meta = m.remove("metadata").unwrap_or(Value::Null);
-    let mut metadata = pick(&meta, &["name", "labels"]);
+    // resourceVersion: which of two copies of an object is newer (see `Facts::dedupe`).
+    let mut metadata = pick(&meta, &["name", "labels", "resourceVersion"]);
     if let Some(ann) = meta.get("annotations").and_then(Value::as_object) {
         let kept: Map<String, Value> = ann
             .iter()
@@ -190,7 +191,16 @@ fn prune_crd(obj: &mut Value) {
 /// they carry credentials) and the SHA-256 of a `tls.crt`. No value survives.
 pub fn redact_secret(obj: &Value) -> Value {
     let meta = obj.get("metadata").unwrap_or(&Value::Null);
-    let mut metadata = pick(meta, &["name", "namespace", "labels", "creationTimestamp"]);
+    let mut metadata = pick(
+        meta,
+        &[
+            "name",
+            "namespace",
+            "labels",
+            "creationTimestamp",
+            "resourceVersion",
+        ],
+    );
     if let Some(ann) = meta.get("annotations").and_then(Value::as_object) {
         // Annotation values can embed data (last-applied); keep names only.
         let names: Vec<Value> = ann.keys().map(|k| json!(k)).collect();

@@ -391,17 +391,32 @@ pub fn attach_offline(rules: &[&RuleDef], site: &Site, facts: &mut Facts) {
     offline(&Plan::of(rules), site, facts);
 }
 
-/// Merges probe facts of several offline inputs: lists are concatenated, files and the probe
-/// time come from the later input.
+/// Merges probe facts of several offline inputs: one probe per question (a DNS name at a
+/// server, a TLS endpoint and SNI, a URL), the later input's answer winning, so an input given
+/// twice counts once; files and the probe time come from the later input.
 pub fn merge(into: &mut Option<Probes>, from: Probes) {
+    fn replace<T>(into: &mut Vec<T>, from: Vec<T>, same: impl Fn(&T, &T) -> bool) {
+        for x in from {
+            match into.iter_mut().find(|y| same(y, &x)) {
+                Some(y) => *y = x,
+                None => into.push(x),
+            }
+        }
+    }
     match into {
         None => *into = Some(from),
         Some(p) => {
             p.collected_at = from.collected_at;
             p.network |= from.network;
-            p.dns.extend(from.dns);
-            p.tls.extend(from.tls);
-            p.http.extend(from.http);
+            replace(&mut p.dns, from.dns, |a, b| {
+                a.name == b.name && a.server == b.server
+            });
+            replace(&mut p.tls, from.tls, |a, b| {
+                a.endpoint == b.endpoint && a.sni == b.sni && a.via == b.via
+            });
+            replace(&mut p.http, from.http, |a, b| {
+                a.url == b.url && a.port == b.port
+            });
             if from.ca_bundle.is_some() {
                 p.ca_bundle = from.ca_bundle;
             }

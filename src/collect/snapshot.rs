@@ -38,6 +38,8 @@ pub struct Loaded {
     pub facts: Facts,
     /// Objects whose kind no rule reads (ignored).
     pub ignored: usize,
+    /// Objects given more than once (one copy kept of each).
+    pub duplicates: gpu_preflight_checks::facts::Deduped,
     pub files: Vec<PathBuf>,
 }
 
@@ -50,6 +52,7 @@ pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
         all.ignored += one.ignored;
         all.files.extend(one.files);
     }
+    all.duplicates = all.facts.dedupe();
     Ok(all)
 }
 

@@ -5,6 +5,7 @@ mod ecosystem;
 mod endpoint;
 mod hardening;
 mod intent;
+mod invariants;
 mod live;
 mod metallb_sriov;
 mod node_agent;

@@ -46,7 +46,9 @@ impl TypedCheck for DaemonsetSelectedNodes {
                     format!("DaemonSet {}/{} not found", p.namespace, p.name),
                 )
                 .expected("DaemonSet present")
-                .observed("absent"),
+                .observed("absent")
+                // A missing DaemonSet fails whatever the nodes are.
+                .rests_on(&["daemonsets.apps"]),
             ];
         };
         let selector = string_map(ds.at("/spec/template/spec/nodeSelector"));

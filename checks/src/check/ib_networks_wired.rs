@@ -47,7 +47,7 @@ impl TypedCheck for IbNetworksWired {
                 let target = format!("sriovibnetwork/{}", net.qualified_name());
                 let name = net.qualified_name();
                 let rn = net.str_at("/spec/resourceName").unwrap_or("");
-                let mut problems = vec![];
+                let mut problems = super::Problems::default();
                 if !resources.contains(&rn) {
                     let mut have = resources.clone();
                     have.sort();
@@ -55,21 +55,21 @@ impl TypedCheck for IbNetworksWired {
                     problems.push(format!(
                         "spec.resourceName `{rn}` is provided by no SriovNetworkNodePolicy (policies provide: {})",
                         if have.is_empty() { "none".into() } else { have.join(", ") }
-                    ));
+                    ), &[IB_NETWORKS, POLICIES]);
                 }
                 let ipam = net.str_at("/spec/ipam").unwrap_or("").trim();
                 let mut pool_names: Vec<String> = vec![];
                 // nv-ipam pools are IPPools unless the ipam JSON says `"poolType": "cidrpool"`.
                 let mut cidr = false;
                 if ipam.is_empty() {
-                    problems.push("spec.ipam is empty: pods on this network get no address".into());
+                    problems.push("spec.ipam is empty: pods on this network get no address", &[IB_NETWORKS]);
                 } else {
                     match serde_json::from_str::<Value>(ipam) {
                         Err(e) => problems.push(format!(
                             "spec.ipam is not valid JSON (line {} column {}: {e})",
                             e.line(),
                             e.column()
-                        )),
+                        ), &[IB_NETWORKS]),
                         Ok(v) => {
                             let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
                             cidr = v
@@ -79,10 +79,10 @@ impl TypedCheck for IbNetworksWired {
                             if ty != "nv-ipam" {
                                 problems.push(format!(
                                     "spec.ipam type is `{ty}`, not nv-ipam"
-                                ));
+                                ), &[IB_NETWORKS]);
                             }
                             match v.get("poolName").and_then(Value::as_str) {
-                                None => problems.push("spec.ipam has no poolName".into()),
+                                None => problems.push("spec.ipam has no poolName", &[IB_NETWORKS]),
                                 // nv-ipam takes `v4pool,v6pool` for dual stack.
                                 Some(s) => pool_names = s.split(',').map(|p| p.trim().to_string()).collect(),
                             }
@@ -100,10 +100,10 @@ impl TypedCheck for IbNetworksWired {
                             .any(|p| p.resource_name == rn && p.selects_node(l))
                     })
                     .collect();
-                let (pool_kind, pool_key) = if cidr {
-                    ("CIDRPool", CIDRPOOLS)
+                let (pool_kind, pool_key, by_name, by_selector): (_, _, &[&str], &[&str]) = if cidr {
+                    ("CIDRPool", CIDRPOOLS, &[IB_NETWORKS, CIDRPOOLS], &[IB_NETWORKS, CIDRPOOLS, POLICIES, "nodes"])
                 } else {
-                    ("IPPool", IPPOOLS)
+                    ("IPPool", IPPOOLS, &[IB_NETWORKS, IPPOOLS], &[IB_NETWORKS, IPPOOLS, POLICIES, "nodes"])
                 };
                 let pool_objs = ctx.facts.list(pool_key);
                 let names: Vec<&str> = pool_objs.iter().map(|p| p.name()).collect();
@@ -115,14 +115,14 @@ impl TypedCheck for IbNetworksWired {
                         problems.push(format!(
                             "spec.ipam poolName `{pn}` names no {pool_kind} ({pool_key}: {})",
                             if names.is_empty() { "none".into() } else { names.join(", ") }
-                        ));
+                        ), by_name);
                         continue;
                     };
                     let Some(sel) = pool.at("/spec/nodeSelector") else {
                         continue;
                     };
                     match crate::selector::NodeSelector::parse(sel) {
-                        Err(e) => problems.push(format!("{pool_kind} {pn} spec.nodeSelector: {e}")),
+                        Err(e) => problems.push(format!("{pool_kind} {pn} spec.nodeSelector: {e}"), by_name),
                         Ok(sel) if !resource_nodes.is_empty()
                             && !resource_nodes.iter().any(|n| sel.matches(n, labels.get(n).unwrap_or(&no_labels))) =>
                         {
@@ -130,7 +130,7 @@ impl TypedCheck for IbNetworksWired {
                                 "{pool_kind} {pn} spec.nodeSelector ({sel}) keeps none of the {} node(s) where policies provide {rn} (e.g. {}): nv-ipam allocates no block there, so pods on this network get no address",
                                 resource_nodes.len(),
                                 resource_nodes[0]
-                            ));
+                            ), by_selector);
                         }
                         Ok(_) => {}
                     }
@@ -146,10 +146,10 @@ impl TypedCheck for IbNetworksWired {
                         "SriovIBNetwork {name}: resource {rn} is provided; its ipam uses CIDRPool {}, and this input has no CIDRPools: add `kubectl get {CIDRPOOLS} -A -o yaml` to the dump",
                         pool_names.join(",")
                     ))
-                } else if problems.is_empty() {
-                    Finding::pass(&target, format!("SriovIBNetwork {name}: resource {rn} and {pool_kind} {} wired", pool_names.join(",")))
+                } else if let Some(f) = problems.fail(ctx.facts, &target, &format!("SriovIBNetwork {name}: ")) {
+                    f
                 } else {
-                    Finding::fail(&target, format!("SriovIBNetwork {name}: {}", problems.join("; ")))
+                    Finding::pass(&target, format!("SriovIBNetwork {name}: resource {rn} and {pool_kind} {} wired", pool_names.join(",")))
                 }
                 .expected(expected)
                 .observed(observed)

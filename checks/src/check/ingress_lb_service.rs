@@ -69,7 +69,8 @@ impl TypedCheck for IngressLbService {
                     ),
                 )
                 .expected(expected)
-                .observed("Deployment absent"),
+                .observed("Deployment absent")
+                .rests_on(&["deployments.apps"]),
             ];
         };
         let pod_labels = crate::object::string_map(dep.at("/spec/template/metadata/labels"));

@@ -72,7 +72,8 @@ impl TypedCheck for L2Advertisement {
                     format!("no IPAddressPool in {ns} contains the reserved IP {ip}, so nothing can advertise it (see LB002)"),
                 )
                 .expected(format!("an L2Advertisement for the pool holding {ip}"))
-                .observed(metallb::describe_pools(ctx.facts, ns)),
+                .observed(metallb::describe_pools(ctx.facts, ns))
+                .rests_on(&[POOLS]),
             ];
         };
         let ads: Vec<&Object> = ctx
@@ -111,7 +112,8 @@ impl TypedCheck for L2Advertisement {
                     format!("no L2Advertisement in {ns}")
                 } else {
                     seen.join("; ")
-                }),
+                })
+                .rests_on(&[POOLS, L2ADS]),
             ];
         }
         let nodes = ctx.facts.list("nodes");

@@ -159,6 +159,13 @@ impl TypedCheck for MetallbInstalled {
                 }
             },
         );
+        // CRDs, controller and speaker are separate evidence.
+        for (f, kind) in out
+            .iter_mut()
+            .zip([CRDS, "deployments.apps", "daemonsets.apps"])
+        {
+            f.rests_on = Some([kind].into());
+        }
         out
     }
 }

@@ -242,6 +242,70 @@ pub fn find(name: &str) -> Option<&'static dyn Check> {
     REGISTRY.iter().copied().find(|c| c.name() == name)
 }
 
+/// The problems one finding reports, each with the kinds it rests on, so that a failure proven
+/// by the evidence present stands when another kind is missing — and names only what is proven.
+#[derive(Debug, Default)]
+pub struct Problems {
+    items: Vec<(String, &'static [&'static str])>,
+}
+
+impl Problems {
+    pub fn push(&mut self, problem: impl Into<String>, rests_on: &'static [&'static str]) {
+        self.items.push((problem.into(), rests_on));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// A failure with `what` followed by the problems: those proven by the evidence present,
+    /// resting on their kinds; when none is proven without a missing kind, all of them, resting on
+    /// every kind the check needs (the engine then reports the target as not evaluated).
+    /// `None` when there is no problem.
+    pub fn fail(&self, facts: &Facts, target: &str, what: &str) -> Option<Finding> {
+        if self.items.is_empty() {
+            return None;
+        }
+        Some(match self.proven(facts) {
+            Some((proven, on)) => {
+                Finding::fail(target, format!("{what}{}", proven.join("; "))).rests_on(&on)
+            }
+            None => Finding::fail(
+                target,
+                format!(
+                    "{what}{}",
+                    self.items
+                        .iter()
+                        .map(|(p, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            ),
+        })
+    }
+
+    /// The problems whose kinds are all available, and the kinds they rest on together; all of
+    /// them when nothing is missing. `None` when no problem is proven by the evidence present.
+    pub fn proven(&self, facts: &Facts) -> Option<(Vec<&str>, Vec<&'static str>)> {
+        let usable = |k: &&str| facts.availability(k).is_ok();
+        let proven: Vec<&(String, &'static [&'static str])> = self
+            .items
+            .iter()
+            .filter(|(_, on)| on.iter().all(usable))
+            .collect();
+        if proven.is_empty() {
+            return None;
+        }
+        let mut kinds: Vec<&'static str> = proven
+            .iter()
+            .flat_map(|(_, on)| on.iter().copied())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        Some((proven.iter().map(|(p, _)| p.as_str()).collect(), kinds))
+    }
+}
+
 /// Shared helpers for check kinds.
 pub mod util {
     use crate::object::Object;

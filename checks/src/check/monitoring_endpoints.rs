@@ -75,7 +75,8 @@ impl TypedCheck for MonitoringEndpoints {
                         )
                         .observed("absent"),
                     }
-                    .expected(expected);
+                    .expected(expected)
+                    .rests_on(&["services"]);
                 };
                 let target = format!("service/{ns}/{}", svc.name());
                 let probe = probes.and_then(|pr| pr.http.iter().find(|h| h.port == port));
@@ -84,8 +85,10 @@ impl TypedCheck for MonitoringEndpoints {
                         Some(p) if p.network => "no Ready node with an InternalIP to ask",
                         _ => "the input has no HTTP probe facts",
                     };
-                    return Finding::pass(&target, format!(
-                        "Service {ns}/{} exposes {ui} on NodePort {port} (HTTP not probed: {why})", svc.name()))
+                    // Half the evidence is a skip, not a pass: without the probe, a UI that
+                    // refuses connections would look the same as one that answers.
+                    return Finding::skip(&target, format!(
+                        "Service {ns}/{} exposes {ui} on NodePort {port}, but whether it answers HTTP is not known: {why}", svc.name()))
                         .expected(expected)
                         .observed(format!("NodePort {port}, HTTP not probed"));
                 };

@@ -169,6 +169,10 @@ impl TypedCheck for NetworkOperatorReady {
                 pods.len()
             ))
         });
+        // The policy's state and the namespace's pods are separate evidence: either proves a
+        // failure without the other.
+        out[0].rests_on = Some([NCP].into());
+        out[1].rests_on = Some(["pods"].into());
         out
     }
 }

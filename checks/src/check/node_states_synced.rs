@@ -77,6 +77,14 @@ impl TypedCheck for NodeStatesSynced {
                         .map(|(k, v)| format!(", {k}={v}"))
                         .collect::<String>()
                 );
+                // A problem the state itself shows is proven without the Node objects; a pass
+                // (or a problem only the node's annotation shows) rests on them too.
+                let from_node = node_state_ann.get(node).is_some_and(|v| BUSY.contains(v));
+                let rests_on: &[&'static str] = if problems.len() > usize::from(from_node) {
+                    &[STATES]
+                } else {
+                    &[STATES, "nodes"]
+                };
                 if problems.is_empty() {
                     Finding::pass(
                         &target,
@@ -93,6 +101,7 @@ impl TypedCheck for NodeStatesSynced {
                 }
                 .expected(expected)
                 .observed(observed)
+                .rests_on(rests_on)
             })
             .collect()
     }

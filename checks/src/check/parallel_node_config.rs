@@ -83,20 +83,23 @@ impl TypedCheck for ParallelNodeConfig {
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
-        let target = format!("sriovoperatorconfig/{}/{}", p.namespace, p.name);
+        let config = format!("sriovoperatorconfig/{}/{}", p.namespace, p.name);
         let Some(cfg) = ctx.facts.get(OPERATOR_CONFIGS, Some(&p.namespace), &p.name) else {
             return vec![
                 Finding::fail(
-                    &target,
+                    &config,
                     format!(
                         "SriovOperatorConfig {}/{} not found (is sriovNetworkOperator.enabled set in the Network Operator values?)",
                         p.namespace, p.name
                     ),
                 )
                 .expected("SriovOperatorConfig default with featureGates.parallelNicConfig: true")
-                .observed("absent"),
+                .observed("absent")
+                .rests_on(&[OPERATOR_CONFIGS]),
             ];
         };
+        // One target per setting judged, so each has one result (waivers, SARIF, Prometheus).
+        let target = format!("{config}/featureGates.parallelNicConfig");
         let mut out = vec![];
         let gate = cfg.at("/spec/featureGates/parallelNicConfig");
         out.push(if gate.and_then(Value::as_bool) == Some(true) {
@@ -115,7 +118,9 @@ impl TypedCheck for ParallelNodeConfig {
             )
             .expected("spec.featureGates.parallelNicConfig: true")
             .observed(gate.map(|v| v.to_string()).unwrap_or_else(|| "absent".into()))
-        });
+        }
+        .rests_on(&[OPERATOR_CONFIGS]));
+        let target = format!("{config}/spec.{FIELD}");
 
         let Some(crd) = ctx.facts.get(CRDS, None, CRD_NAME) else {
             out.push(
@@ -124,7 +129,8 @@ impl TypedCheck for ParallelNodeConfig {
                     format!("CRD {CRD_NAME} is not in the input, so which parallelism setting applies cannot be told"),
                 )
                 .expected(format!("CRD {CRD_NAME} installed"))
-                .observed("absent"),
+                .observed("absent")
+                .rests_on(&[OPERATOR_CONFIGS, CRDS]),
             );
             return out;
         };
@@ -133,7 +139,8 @@ impl TypedCheck for ParallelNodeConfig {
                 Finding::skip(
                     &target,
                     format!("CRD {CRD_NAME} carries no openAPIV3Schema in the input (captured without it?): cannot tell whether spec.{FIELD} exists"),
-                ),
+                )
+                .rests_on(&[OPERATOR_CONFIGS, CRDS]),
             ),
             Some(true) => {
                 let v = cfg.i64_at(&format!("/spec/{FIELD}"));
@@ -157,9 +164,15 @@ impl TypedCheck for ParallelNodeConfig {
                     )
                 }
                 .expected(format!("spec.{FIELD}: 0"))
-                .observed(obs));
+                .observed(obs)
+                .rests_on(&[OPERATOR_CONFIGS, CRDS]));
             }
-            Some(false) => out.push(pool_finding(ctx, p, &target, cfg)),
+            Some(false) => out.push(pool_finding(
+                ctx,
+                p,
+                &format!("{config}/sriovnetworkpoolconfigs"),
+                cfg,
+            )),
         }
         out
     }

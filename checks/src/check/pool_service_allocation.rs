@@ -58,7 +58,8 @@ impl TypedCheck for PoolServiceAllocation {
                     ),
                 )
                 .expected(expected)
-                .observed(metallb::describe_pools(ctx.facts, &p.namespace)),
+                .observed(metallb::describe_pools(ctx.facts, &p.namespace))
+                .rests_on(&[POOLS]),
             ];
         };
         let target = format!("ipaddresspool/{}", pool.qualified_name());
@@ -77,7 +78,8 @@ impl TypedCheck for PoolServiceAllocation {
                     ),
                 )
                 .expected(expected)
-                .observed("spec.serviceAllocation absent"),
+                .observed("spec.serviceAllocation absent")
+                .rests_on(&[POOLS]),
             ];
         };
         let names: Vec<&str> = sa

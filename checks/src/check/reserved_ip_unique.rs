@@ -25,7 +25,8 @@ impl TypedCheck for ReservedIpUnique {
             Ok(ip) => ip,
             Err(skip) => return vec![skip],
         };
-        let target = format!("ip/{ip}");
+        // Two questions, two targets (one result per rule and target), each on its own evidence.
+        let target = format!("ip/{ip}/pools");
         let pools: Vec<String> = metallb::pools_containing(ctx.facts, None, ip)
             .iter()
             .map(|(p, r)| format!("{} ({r})", p.qualified_name()))
@@ -54,7 +55,9 @@ impl TypedCheck for ReservedIpUnique {
             )
         }
         .expected("in at most one IPAddressPool")
-        .observed(format!("pools: [{}]", pools.join(", ")))];
+        .observed(format!("pools: [{}]", pools.join(", ")))
+        .rests_on(&[POOLS])];
+        let target = format!("ip/{ip}/services");
 
         let services: Vec<String> = ctx
             .facts
@@ -96,7 +99,8 @@ impl TypedCheck for ReservedIpUnique {
                 )
             }
             .expected("requested by or assigned to at most one Service")
-            .observed(format!("services: [{}]", services.join(", "))),
+            .observed(format!("services: [{}]", services.join(", ")))
+            .rests_on(&["services"]),
         );
         out
     }
