@@ -132,6 +132,11 @@ pub struct CheckArgs {
     /// (repeatable; inputs are merged). Nothing is contacted.
     #[arg(long, value_name = "PATH")]
     pub snapshot: Vec<PathBuf>,
+    /// The --snapshot dumps hold every object of the cluster: a kind with no objects in them is
+    /// empty, not missing (a kubectl dump cannot show an empty kind; without this, rules needing
+    /// it skip).
+    #[arg(long, requires = "snapshot")]
+    pub complete_dump: bool,
     /// Report format on stdout: table, json, junit, sarif, markdown, prometheus, html.
     #[arg(long, default_value = "table")]
     pub format: String,
@@ -500,6 +505,9 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         _ => Severity::Error,
     };
     let rules = engine::select(&p.set, &p.selection)?;
+    for n in engine::selection_notes(&p.set, &p.selection) {
+        eprintln!("gpu-preflight: warning: {n}");
+    }
     let node_local = crate::node::ingest::load(&a.node)?;
     let intent =
         crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
@@ -547,10 +555,24 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
                 "objects of kinds no rule reads were ignored"
             );
         }
+        if let Some(note) = snapshot::duplicates_note(&loaded.duplicates) {
+            eprintln!("gpu-preflight: note: {note}");
+        }
+        if a.complete_dump {
+            for k in engine::needed_kinds(&rules) {
+                loaded
+                    .facts
+                    .resources
+                    .entry(k.key.to_string())
+                    .or_insert_with(|| gpu_preflight_checks::KindFact::listed(Vec::new()));
+            }
+        }
         let names: Vec<String> = a.snapshot.iter().map(|p| p.display().to_string()).collect();
         local(&mut loaded.facts)?;
         (loaded.facts, format!("snapshot {}", names.join(", ")))
-    } else if engine::needs_cluster(&rules) {
+    } else if engine::needs_cluster(&rules)
+        && (engine::requires_cluster(&rules) || live::configured(&live_options(&a.cluster)?))
+    {
         let mut initial = Facts::default();
         local(&mut initial)?;
         let mut hook = |f: &Facts| {

@@ -62,15 +62,18 @@ pub fn run(old: &Path, new: &Path, format: &str) -> anyhow::Result<i32> {
         };
         section(&mut s, "Newly failing", &d.newly_failing);
         section(&mut s, "Fixed", &d.fixed);
+        section(
+            &mut s,
+            "Not evaluated now (failed before; not a fix)",
+            &d.not_evaluated,
+        );
+        section(&mut s, "Gone (no longer in the cluster)", &d.gone);
+        section(&mut s, "Waived now", &d.waived);
         section(&mut s, "Still failing", &d.still_failing);
         let _ = writeln!(s, "Rules added: {}", d.rules_added.join(", "));
         let _ = writeln!(s, "Rules removed: {}", d.rules_removed.join(", "));
         s
     };
     crate::cli::print_stdout(&body)?;
-    Ok(if d.newly_failing.is_empty() {
-        exit::OK
-    } else {
-        exit::FAILED
-    })
+    Ok(d.exit_code())
 }

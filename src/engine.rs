@@ -18,22 +18,108 @@ pub struct Selection {
     pub skip: Vec<String>,
 }
 
-/// The selected rules, in ID order. Unknown IDs in `--only`/`--skip` are input errors.
+/// The selected rules, in ID order.
+///
+/// `--only` names rules explicitly, and explicit wins over the profile: a named rule runs even
+/// when the profile would leave it out. The phase and `--skip` still apply. Unknown IDs, and a
+/// selection that leaves nothing to run, are input errors naming what removed the rules: a run
+/// that checked nothing must never look green.
 pub fn select<'a>(set: &'a RuleSet, sel: &Selection) -> anyhow::Result<Vec<&'a RuleDef>> {
-    for id in sel.only.iter().chain(&sel.skip) {
+    let only = ids(&sel.only);
+    let skip = ids(&sel.skip);
+    for id in only.iter().chain(&skip) {
         if set.get(id).is_none() {
             return Err(exit::input(format!(
                 "unknown rule ID `{id}` (see `gpu-preflight rules`)"
             )));
         }
     }
-    Ok(set
+    let named = |r: &RuleDef, list: &[String]| list.iter().any(|i| i.eq_ignore_ascii_case(&r.id));
+    let selected: Vec<&RuleDef> = set
+        .rules()
+        .iter()
+        .filter(|r| {
+            if only.is_empty() {
+                r.in_profile(sel.profile)
+            } else {
+                named(r, &only)
+            }
+        })
+        .filter(|r| r.in_phase(sel.phase))
+        .filter(|r| !named(r, &skip))
+        .collect();
+    if selected.is_empty() {
+        return Err(exit::input(format!(
+            "no rule selected: {}",
+            why_nothing(set, sel, &only, &skip)
+        )));
+    }
+    Ok(selected)
+}
+
+/// Notes for rules named in `--only` that do not run (another phase, or also in `--skip`).
+pub fn selection_notes(set: &RuleSet, sel: &Selection) -> Vec<String> {
+    let skip = ids(&sel.skip);
+    ids(&sel.only)
+        .iter()
+        .filter_map(|id| set.get(id))
+        .filter_map(|r| {
+            if skip.iter().any(|s| s.eq_ignore_ascii_case(&r.id)) {
+                Some(format!("{} is in both --only and --skip: not run", r.id))
+            } else if !r.in_phase(sel.phase) {
+                Some(format!(
+                    "{} is a {}-phase rule and --phase {} was given: not run",
+                    r.id,
+                    r.phase.as_str(),
+                    phase_name(sel)
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// IDs of `--only`/`--skip`: trimmed (`--only "NET001, TLS002"`), empty entries ignored.
+fn ids(list: &[String]) -> Vec<String> {
+    list.iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn phase_name(sel: &Selection) -> &'static str {
+    sel.phase.map(Phase::as_str).unwrap_or("both")
+}
+
+/// What emptied the selection, in the user's words.
+fn why_nothing(set: &RuleSet, sel: &Selection, only: &[String], skip: &[String]) -> String {
+    let profile = sel.profile.map(Profile::as_str).unwrap_or("all");
+    let phase = phase_name(sel);
+    if !only.is_empty() {
+        let notes = selection_notes(set, sel);
+        return format!("{} (drop --phase or --skip to run them)", notes.join("; "));
+    }
+    let in_profile = set
+        .rules()
+        .iter()
+        .filter(|r| r.in_profile(sel.profile))
+        .count();
+    let in_phase = set
         .rules()
         .iter()
         .filter(|r| r.in_profile(sel.profile) && r.in_phase(sel.phase))
-        .filter(|r| sel.only.is_empty() || sel.only.iter().any(|i| i.eq_ignore_ascii_case(&r.id)))
-        .filter(|r| !sel.skip.iter().any(|i| i.eq_ignore_ascii_case(&r.id)))
-        .collect())
+        .count();
+    if in_phase == 0 {
+        format!(
+            "profile {profile} has {in_profile} rule(s), none of them for --phase {phase} (see `gpu-preflight rules --profile {profile}`)"
+        )
+    } else {
+        format!(
+            "--skip {} removed all {in_phase} rule(s) of profile {profile} in phase {phase}",
+            skip.join(",")
+        )
+    }
 }
 
 /// Resource kinds the rules need, each once, in a stable order.
@@ -80,13 +166,26 @@ pub fn evaluable_now(rule: &RuleDef, facts: &gpu_preflight_checks::Facts) -> boo
     })
 }
 
-/// Whether any rule needs the API server.
-pub fn needs_cluster(rules: &[&RuleDef]) -> bool {
+/// Whether some rule cannot be evaluated without the API server (or a snapshot).
+pub fn requires_cluster(rules: &[&RuleDef]) -> bool {
     rules.iter().any(|r| {
         check::find(&r.check)
             .map(|c| {
                 let n = c.needs(&r.params);
                 n.api || !n.kinds.is_empty()
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// Whether any rule reads the API server. Optional kinds count: a node rule reads the Node
+/// objects when it can, so `--only NODE001` lists them as a full run does.
+pub fn needs_cluster(rules: &[&RuleDef]) -> bool {
+    rules.iter().any(|r| {
+        check::find(&r.check)
+            .map(|c| {
+                let n = c.needs(&r.params);
+                n.api || !n.kinds.is_empty() || !n.optional.is_empty()
             })
             .unwrap_or(false)
     })

@@ -1,8 +1,32 @@
 //! Report files are written atomically: a temporary file in the same folder, then a rename, so a
-//! failed or interrupted run never leaves a partial report behind.
+//! failed or interrupted run never leaves a partial report behind. They get the mode a shell
+//! redirection would give them (0666 less the umask), not the temporary file's 0600: node facts
+//! written as root must be readable by Ansible's `fetch`, reports by CI artifact uploaders.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+
+/// The process umask. Read from /proc (Linux 4.7+) so nothing changes it; elsewhere set and
+/// restored once, before any file is written.
+fn umask() -> u32 {
+    static MASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MASK.get_or_init(|| {
+        let from_proc = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            });
+        from_proc.unwrap_or_else(|| {
+            use nix::sys::stat::{Mode, umask};
+            let old = umask(Mode::from_bits_truncate(0o022));
+            umask(old);
+            old.bits()
+        })
+    })
+}
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
@@ -22,6 +46,8 @@ pub fn write_atomic_with<E: From<std::io::Error>>(
         .suffix(".tmp")
         .tempfile_in(dir)?;
     fill(&mut tmp)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o666 & !umask()))?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

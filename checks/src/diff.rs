@@ -16,17 +16,39 @@ pub struct Change {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Drift {
-    /// Failing (or not evaluable) now, and not before.
+    /// Failing now, and not before.
     pub newly_failing: Vec<Change>,
-    /// Failing before, passing (or waived) now.
+    /// Failing (or not evaluable) before, passing now.
     pub fixed: Vec<Change>,
+    /// Failing (or not evaluable) before, and the new run could not tell: skipped, in error, or
+    /// its rule did not report the target because it could not evaluate it. Not a fix.
+    pub not_evaluated: Vec<Change>,
+    /// Failing before; the new run evaluated the rule and the target is no longer there (a node
+    /// removed, an object deleted).
+    pub gone: Vec<Change>,
     pub still_failing: Vec<Change>,
+    /// Failing before, covered by a waiver now.
+    pub waived: Vec<Change>,
     pub rules_added: Vec<String>,
     pub rules_removed: Vec<String>,
 }
 
-fn bad(s: Status) -> bool {
-    matches!(s, Status::Fail | Status::Error)
+impl Drift {
+    /// `1` when something newly fails, else `3` when the new run could not evaluate something that
+    /// failed before, else `0` — the exit codes of `check`.
+    pub fn exit_code(&self) -> i32 {
+        if !self.newly_failing.is_empty() {
+            1
+        } else if !self.not_evaluated.is_empty() {
+            3
+        } else {
+            0
+        }
+    }
+}
+
+fn unknown(s: Status) -> bool {
+    matches!(s, Status::Skip | Status::Error)
 }
 
 pub fn diff(old: &[RuleResult], new: &[RuleResult]) -> Drift {
@@ -35,32 +57,56 @@ pub fn diff(old: &[RuleResult], new: &[RuleResult]) -> Drift {
     let after: BTreeMap<_, &RuleResult> = new.iter().map(|r| (key(r), r)).collect();
     let mut d = Drift::default();
     for (k, a) in &after {
-        let b = before.get(k);
+        let b = before.get(k).map(|b| b.status);
         let change = Change {
             rule: k.0.to_string(),
             target: k.1.clone(),
-            before: b.map(|b| b.status),
+            before: b,
             after: Some(a.status),
             message: a.message.clone(),
         };
-        match (b.map(|b| bad(b.status)), bad(a.status)) {
-            (Some(true), true) => d.still_failing.push(change),
-            (Some(true), false) if a.status != Status::Skip => d.fixed.push(change),
-            (Some(false) | None, true) => d.newly_failing.push(change),
+        let was_bad = matches!(b, Some(Status::Fail | Status::Error));
+        match (b, a.status) {
+            (Some(Status::Fail), Status::Fail) => d.still_failing.push(change),
+            (_, Status::Fail) => d.newly_failing.push(change),
+            (_, Status::Pass) if was_bad => d.fixed.push(change),
+            (_, Status::Waived) if was_bad => d.waived.push(change),
+            (_, s) if was_bad && unknown(s) => d.not_evaluated.push(change),
             _ => {}
         }
     }
-    for (k, b) in &before {
-        if !after.contains_key(k) && bad(b.status) {
-            // The target disappeared (node removed, object deleted): its failure is gone.
-            d.fixed.push(Change {
-                rule: k.0.to_string(),
-                target: k.1.clone(),
-                before: Some(b.status),
-                after: None,
-                message: format!("{} no longer reported", k.1),
-            });
+    // Rules that could not evaluate at all in the new run (a `cluster`-wide skip or error, such
+    // as an unreachable API server), or did not run: their missing targets are not fixed.
+    let mut blind: BTreeSet<&str> = BTreeSet::new();
+    let mut ran: BTreeSet<&str> = BTreeSet::new();
+    for r in new {
+        ran.insert(&r.rule);
+        if unknown(r.status) && !r.target.contains('/') {
+            blind.insert(&r.rule);
         }
+    }
+    for (k, b) in &before {
+        if after.contains_key(k) || !matches!(b.status, Status::Fail | Status::Error) {
+            continue;
+        }
+        let rule: &str = &k.0;
+        let (list, message) = if !ran.contains(rule) {
+            (&mut d.not_evaluated, format!("{rule} was not run"))
+        } else if blind.contains(rule) {
+            (
+                &mut d.not_evaluated,
+                format!("{rule} could not be evaluated: {}", k.1),
+            )
+        } else {
+            (&mut d.gone, format!("{} no longer reported", k.1))
+        };
+        list.push(Change {
+            rule: k.0.to_string(),
+            target: k.1.clone(),
+            before: Some(b.status),
+            after: None,
+            message,
+        });
     }
     let ids =
         |rs: &[RuleResult]| -> BTreeSet<String> { rs.iter().map(|r| r.rule.to_string()).collect() };
@@ -109,16 +155,54 @@ mod tests {
         ];
         let d = diff(&old, &new);
         assert_eq!(d.still_failing.len(), 1);
-        assert_eq!(
-            d.fixed
-                .iter()
-                .map(|c| c.target.as_str())
-                .collect::<Vec<_>>(),
-            ["node/a", "node/gone"]
-        );
+        let targets = |v: &[Change]| v.iter().map(|c| c.target.clone()).collect::<Vec<_>>();
+        assert_eq!(targets(&d.fixed), ["node/a"]);
+        assert_eq!(targets(&d.gone), ["node/gone"]);
         let newly: Vec<_> = d.newly_failing.iter().map(|c| c.target.as_str()).collect();
-        assert_eq!(newly, ["node/b", "y"]);
+        assert_eq!(newly, ["node/b"]);
+        assert_eq!(d.exit_code(), 1);
         assert_eq!(d.rules_added, ["NEW001"]);
         assert_eq!(d.rules_removed, ["OLD001"]);
+    }
+
+    /// Yesterday's failures against a run that could not reach the API server: nothing is fixed,
+    /// everything that failed is not evaluated, and the exit code says so.
+    #[test]
+    fn an_outage_is_not_a_fix() {
+        let old = vec![
+            r("NET001", "configmap/kube-system/kube-proxy", Status::Fail),
+            r("K8S002", "node/a", Status::Fail),
+            r("K8S002", "node/b", Status::Pass),
+            r("TLS002", "endpoint/127.0.5.10:443", Status::Fail),
+        ];
+        let new = vec![
+            r("NET001", "cluster", Status::Error),
+            r("K8S002", "cluster", Status::Error),
+            r("TLS002", "endpoint/127.0.5.10:443", Status::Skip),
+        ];
+        let d = diff(&old, &new);
+        assert!(d.fixed.is_empty(), "{:?}", d.fixed);
+        assert!(d.gone.is_empty(), "{:?}", d.gone);
+        let targets: Vec<_> = d.not_evaluated.iter().map(|c| c.target.as_str()).collect();
+        assert_eq!(
+            targets,
+            [
+                "endpoint/127.0.5.10:443",
+                "node/a",
+                "configmap/kube-system/kube-proxy"
+            ]
+        );
+        assert_eq!(d.exit_code(), 3);
+        assert!(d.newly_failing.is_empty());
+    }
+
+    #[test]
+    fn waived_is_not_fixed() {
+        let old = vec![r("NET001", "cm", Status::Fail)];
+        let new = vec![r("NET001", "cm", Status::Waived)];
+        let d = diff(&old, &new);
+        assert!(d.fixed.is_empty());
+        assert_eq!(d.waived.len(), 1);
+        assert_eq!(d.exit_code(), 0);
     }
 }

@@ -36,6 +36,19 @@ impl Default for LiveOptions {
     }
 }
 
+/// Whether any cluster is configured: a kubeconfig or context given, `$KUBECONFIG`,
+/// `~/.kube/config`, or a pod's service account. Without one, rules that only read the cluster
+/// when they can (node rules matching facts to Node objects) run on their local inputs alone.
+pub fn configured(opts: &LiveOptions) -> bool {
+    opts.kubeconfig.is_some()
+        || opts.context.is_some()
+        || std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+        || std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .is_some_and(|h| h.join(".kube/config").is_file())
+}
+
 /// A client for the kubeconfig/context (or in-cluster config), and the server URL it talks to.
 pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
     let kco = KubeConfigOptions {

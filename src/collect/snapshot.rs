@@ -56,6 +56,31 @@ pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
     Ok(all)
 }
 
+/// Says once which objects were given more than once with different contents, and which copy
+/// was kept; `None` when every repeated copy was identical (nothing to say).
+pub fn duplicates_note(d: &gpu_preflight_checks::facts::Deduped) -> Option<String> {
+    if d.differing.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 5;
+    let shown: Vec<String> = d
+        .differing
+        .iter()
+        .take(SHOWN)
+        .map(|x| format!("{} {} (kept {})", x.key, x.object, x.kept))
+        .collect();
+    Some(format!(
+        "{} object(s) were given more than once with different contents; each is counted once, the newer copy kept: {}{}",
+        d.differing.len(),
+        shown.join(", "),
+        if d.differing.len() > SHOWN {
+            format!(" and {} more", d.differing.len() - SHOWN)
+        } else {
+            String::new()
+        }
+    ))
+}
+
 /// Loads a file or a folder (every `*.json`, `*.yaml`, `*.yml` in it, sorted, not recursive).
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let mut loaded = Loaded::default();

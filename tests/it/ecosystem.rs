@@ -93,6 +93,10 @@ from prometheus_client.parser import text_string_to_metric_families
 fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
 s = {x.labels['status']: x.value for x in fams['gpu_preflight_results'].samples}
 checks = fams['gpu_preflight_check_passed'].samples
+# node_exporter's textfile collector rejects a file that repeats a series.
+series = [tuple(sorted(x.labels.items())) for x in checks]
+dup = [x for x in set(series) if series.count(x) > 1]
+assert not dup, f"repeated series: {dup}"
 net = [x for x in checks if x.labels['rule'] == 'NET001'][0]
 print(int(s['pass']), int(s['fail']), len(checks), int(net.value), net.labels['target'])
 "#;
@@ -283,6 +287,74 @@ fn diff_reports_drift_and_exits_1_on_new_failures() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Yesterday's report against a run that could not reach the API server: nothing is "fixed",
+/// every earlier failure is "not evaluated", and diff exits 3 (not 0).
+#[test]
+fn diff_calls_an_outage_not_evaluated_never_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    bin()
+        .arg("check")
+        .args(demo())
+        .args(["--output"])
+        .arg(format!("json={}", old.display()))
+        .arg("-q")
+        .output()
+        .unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: \"https://127.0.0.1:9\"}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["check", "--timeout", "2", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--site", fixture("demo/site.yaml").to_str().unwrap()])
+        .args(["--bcm", fixture("demo/bcm.yaml").to_str().unwrap()])
+        .arg("--output")
+        .arg(format!("json={}", new.display()))
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .args(["diff"])
+        .arg(&old)
+        .arg(&new)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["fixed"], serde_json::json!([]), "{d:#}");
+    let not_evaluated: Vec<&str> = d["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["rule"].as_str().unwrap())
+        .collect();
+    for rule in ["NET001", "NET002", "CRD003"] {
+        assert!(
+            not_evaluated.contains(&rule),
+            "{rule} not in {not_evaluated:?}"
+        );
+    }
+    let table = bin().args(["diff"]).arg(&old).arg(&new).output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("Fixed: 0"), "{text}");
+    assert!(
+        text.contains("Not evaluated now (failed before; not a fix)"),
+        "{text}"
+    );
 }
 
 #[test]

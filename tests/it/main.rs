@@ -11,3 +11,4 @@ mod metallb_sriov;
 mod node_agent;
 mod reports;
 mod support;
+mod verdicts;

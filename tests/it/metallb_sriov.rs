@@ -292,6 +292,21 @@ fn sriov002_patch_pruned_on_new_operator() {
 }
 
 #[test]
+fn sriov002_feature_gate_off() {
+    let (_, r) = run(Some("sriov002-gate-off"));
+    let f = failures(&r, "SRIOV002");
+    assert_names(
+        f[0],
+        &[
+            "sriovoperatorconfig/network-operator/default/featureGates.parallelNicConfig",
+            "parallelNicConfig is false",
+            "configured one after another",
+        ],
+    );
+    others_pass(&r, "SRIOV002");
+}
+
+#[test]
 fn sriov002_old_operator_needs_zero() {
     let (_, r) = run(Some("sriov002-old-operator"));
     let f = failures(&r, "SRIOV002");
