@@ -59,7 +59,7 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
         )];
     };
     let needs = kind.needs(&rule.params);
-    if !needs.kinds.is_empty()
+    if !(needs.kinds.is_empty() && needs.named.is_empty())
         && let ApiFact::Unreachable { cause } = &ctx.facts.api
     {
         return vec![Finding::error(
@@ -87,6 +87,12 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
                 )];
             }
         }
+    }
+    if missing.is_empty()
+        && !needs.named.is_empty()
+        && let Some(f) = crate::named::unavailable(kind.named(ctx, &rule.params), ctx.facts)
+    {
+        return vec![f];
     }
     if !missing.is_empty() {
         return vec![Finding::skip(

@@ -2,6 +2,7 @@
 //! `arp_announce=2` (what strictARP sets for IPVS; MetalLB L2 relies on it).
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::facts::ObjectRef;
 use crate::model::Finding;
 use crate::node_facts::{Scope, scope};
 
@@ -16,7 +17,11 @@ impl TypedCheck for ArpSysctls {
     const SUMMARY: &'static str = "With strictARP on, nodes have arp_ignore=1 and arp_announce=2.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&["configmaps"])
+        Needs::default().by_name("configmaps")
+    }
+
+    fn named(_: &Ctx, p: &Params) -> Vec<ObjectRef> {
+        vec![super::strict_arp::config_map(p)]
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
