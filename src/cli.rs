@@ -705,6 +705,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
             | gpu_preflight_checks::KindFact::Failed { reason } => Some(format!("{k}: {reason}")),
             _ => None,
         })
+        .chain(gpu_preflight_checks::named::failed_reads(&facts))
         .collect();
     eprintln!(
         "gpu-preflight: wrote {} ({} objects of {} kinds)",

@@ -142,6 +142,26 @@ pub fn unavailable(refs: Vec<ObjectRef>, facts: &Facts) -> Option<Finding> {
     ))
 }
 
+/// Objects read by name that could not be read (`secrets runai-backend/x: 403 ...`), for
+/// `collect` to report like a kind it could not list.
+pub fn failed_reads(facts: &Facts) -> Vec<String> {
+    use crate::facts::{KindFact, NamedRead};
+    let mut out = Vec::new();
+    for (kind, fact) in &facts.resources {
+        if let KindFact::Listed {
+            read: Some(scope), ..
+        } = fact
+        {
+            for (key, read) in &scope.objects {
+                if let NamedRead::Forbidden { reason } | NamedRead::Failed { reason } = read {
+                    out.push(format!("{kind} {key}: {reason}"));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `namespace/name` as written in a site file or a controller argument; `None` when it is not
 /// of that form (names are not further validated here: the API server would answer 404).
 pub fn parse_namespaced(kind: &'static str, s: &str) -> Option<ObjectRef> {
@@ -313,6 +333,10 @@ mod tests {
             scope(NamedRead::Forbidden {
                 reason: "403 secrets \"runai-reg-creds\" is forbidden".into(),
             }),
+        );
+        assert_eq!(
+            failed_reads(&f),
+            ["secrets runai-backend/runai-reg-creds: 403 secrets \"runai-reg-creds\" is forbidden"]
         );
         let r = run(&f);
         assert_eq!(r.status, crate::Status::Error);

@@ -205,6 +205,25 @@ fn forbidden_kind_errors_only_its_rules_and_exits_3() {
     );
     assert_eq!(results_of(&r, "NET003")[0]["status"], "pass");
     assert_eq!(results_of(&r, "RUNAI001")[0]["status"], "pass");
+    // `collect` says which named object it could not read and exits 3, like a forbidden kind.
+    let out = bin()
+        .args([
+            "collect",
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--only",
+            "RUNAI002",
+            "-o",
+        ])
+        .arg(dir.path().join("snap.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: secrets runai-backend/runai-reg-creds: 403"),
+        "{err}"
+    );
 }
 
 #[test]
