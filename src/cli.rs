@@ -44,17 +44,9 @@ pub enum Command {
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
     },
-    /// Print the least-privilege ClusterRole (get/list only) for the selected rules.
-    Rbac {
-        /// Rule profile (core, runai-bcm, deepops-rdma, all).
-        #[arg(long, default_value = "all")]
-        profile: String,
-        /// ClusterRole name.
-        #[arg(long, default_value = "gpu-preflight-audit")]
-        name: String,
-        #[arg(long = "rules", value_name = "PATH")]
-        rules: Vec<PathBuf>,
-    },
+    /// Print the least-privilege RBAC for the selected rules: a ClusterRole (get/list), Roles
+    /// granting get on the Secrets and ConfigMaps read by name, and their bindings.
+    Rbac(crate::rbac::RbacArgs),
     /// Compare two JSON reports: newly failing, fixed, still failing, rules added/removed.
     /// Exit 1 when something newly fails.
     Diff {
@@ -253,19 +245,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             })?;
             print_stdout(&crate::docs::explain(r))
         }
-        Command::Rbac {
-            profile,
-            name,
-            rules,
-        } => {
-            let set = crate::builtin::load(&rules)?;
-            let sel = Selection {
-                profile: engine::parse_profile(&profile)?,
-                ..Selection::default()
-            };
-            let selected = engine::select(&set, &sel)?;
-            print_stdout(&crate::rbac::cluster_role(&selected, &name))
-        }
+        Command::Rbac(a) => print_stdout(&crate::rbac::run(&a)?),
         Command::Diff { old, new, format } => crate::drift::run(&old, &new, &format),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -427,6 +407,7 @@ fn evaluate_parallel(
 /// all kinds but the slowest are in (see [`live::collect`]).
 fn collect_live(
     rules: &[&gpu_preflight_checks::RuleDef],
+    site: &Site,
     cluster: &ClusterArgs,
     quiet: bool,
     interest: &Interest,
@@ -435,11 +416,12 @@ fn collect_live(
 ) -> anyhow::Result<(Facts, String)> {
     let opts = live_options(cluster)?;
     let kinds = engine::needed_kinds(rules);
+    let named = gpu_preflight_checks::named::NamedReads::of(rules, site);
     let rt = runtime()?;
-    let pb = progress_bar(kinds.len(), quiet);
+    let pb = progress_bar(kinds.len() + named.kinds().len(), quiet);
     let res = rt.block_on(async {
         tokio::select! {
-            r = collect_from(&opts, &kinds, pb.as_ref(), interest, initial, early) => r,
+            r = collect_from(&opts, &kinds, &named, pb.as_ref(), interest, initial, early) => r,
             _ = tokio::signal::ctrl_c() => Err(anyhow::Error::new(exit::Interrupted)),
         }
     });
@@ -452,6 +434,7 @@ fn collect_live(
 async fn collect_from(
     opts: &live::LiveOptions,
     kinds: &[&'static gpu_preflight_checks::kinds::ResourceKind],
+    named: &gpu_preflight_checks::named::NamedReads<'_>,
     pb: Option<&indicatif::ProgressBar>,
     interest: &Interest,
     initial: Facts,
@@ -470,7 +453,10 @@ async fn collect_from(
             on_kind: &on_kind,
             early,
         };
-        let facts = live::collect(&client, &server, kinds, opts, interest, initial, hooks).await;
+        let facts = live::collect(
+            &client, &server, kinds, named, opts, interest, initial, hooks,
+        )
+        .await;
         Ok((facts, server))
     }
 }
@@ -592,6 +578,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         };
         let (facts, server) = collect_live(
             &rules,
+            &p.site,
             &a.cluster,
             a.quiet,
             &engine::interest(&rules),
@@ -703,6 +690,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
         // A snapshot keeps every pod, so any later rule selection can be checked against it.
         collect_live(
             &rules,
+            &p.site,
             &a.cluster,
             false,
             &Interest::everything(),
@@ -739,6 +727,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
             | gpu_preflight_checks::KindFact::Failed { reason } => Some(format!("{k}: {reason}")),
             _ => None,
         })
+        .chain(gpu_preflight_checks::named::failed_reads(&facts))
         .collect();
     eprintln!(
         "gpu-preflight: wrote {} ({} objects of {} kinds)",

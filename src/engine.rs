@@ -144,7 +144,14 @@ pub fn interest(rules: &[&RuleDef]) -> Interest {
         .collect();
     let kinds: Vec<Vec<&'static str>> = needs
         .iter()
-        .map(|n| n.kinds.iter().chain(&n.optional).copied().collect())
+        .map(|n| {
+            n.kinds
+                .iter()
+                .chain(&n.optional)
+                .chain(&n.named)
+                .copied()
+                .collect()
+        })
         .collect();
     Interest::of(
         kinds
@@ -154,14 +161,15 @@ pub fn interest(rules: &[&RuleDef]) -> Interest {
     )
 }
 
-/// Whether every kind the rule lists (optional ones too) is already in `facts` (listed or not):
-/// the rule can be evaluated now, if it needs no probe either.
+/// Whether every kind the rule lists (optional ones too) or reads by name is already in `facts`
+/// (listed or not): the rule can be evaluated now, if it needs no probe either.
 pub fn evaluable_now(rule: &RuleDef, facts: &gpu_preflight_checks::Facts) -> bool {
     check::find(&rule.check).is_some_and(|c| {
         let n = c.needs(&rule.params);
         n.kinds
             .iter()
             .chain(&n.optional)
+            .chain(&n.named)
             .all(|k| facts.resources.contains_key(*k))
     })
 }
@@ -172,7 +180,7 @@ pub fn requires_cluster(rules: &[&RuleDef]) -> bool {
         check::find(&r.check)
             .map(|c| {
                 let n = c.needs(&r.params);
-                n.api || !n.kinds.is_empty()
+                n.api || !n.kinds.is_empty() || !n.named.is_empty()
             })
             .unwrap_or(false)
     })
@@ -185,7 +193,7 @@ pub fn needs_cluster(rules: &[&RuleDef]) -> bool {
         check::find(&r.check)
             .map(|c| {
                 let n = c.needs(&r.params);
-                n.api || !n.kinds.is_empty() || !n.optional.is_empty()
+                n.api || !n.kinds.is_empty() || !n.optional.is_empty() || !n.named.is_empty()
             })
             .unwrap_or(false)
     })
@@ -260,6 +268,8 @@ mod tests {
             for rule in set.rules() {
                 let mut narrowed = full.clone();
                 narrowed.retain(&interest(&[rule]));
+                // Kinds read by name: only the objects the rule names, as a live run GETs them.
+                gpu_preflight_checks::named::NamedReads::of(&[rule], &site).narrow(&mut narrowed);
                 let opts = EvalOptions::default();
                 let want = evaluate(&[rule], &full, &site, &opts);
                 let got = evaluate(&[rule], &narrowed, &site, &opts);

@@ -1,39 +1,338 @@
-//! `gpu-preflight rbac`: the least-privilege ClusterRole for the selected rules — get/list on
-//! exactly the kinds they read, derived from the registry.
+//! `gpu-preflight rbac`: the least-privilege RBAC for the selected rules, derived from the
+//! registry. A ClusterRole with `get`/`list` on exactly the kinds rules list across the cluster
+//! (never Secrets or ConfigMaps), and per namespace a Role with `get` on exactly the Secrets and
+//! ConfigMaps rules read by name (`resourceNames`), each with its binding to one service account.
 
-use gpu_preflight_checks::RuleDef;
-use std::collections::BTreeMap;
+use crate::exit;
+use clap::Args;
+use gpu_preflight_checks::facts::Facts;
+use gpu_preflight_checks::named::NamedReads;
+use gpu_preflight_checks::site::NamespacedName;
+use gpu_preflight_checks::{RuleDef, Site, kinds};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
-pub fn cluster_role(rules: &[&RuleDef], name: &str) -> String {
-    let mut by_group: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for k in crate::engine::needed_kinds(rules) {
-        by_group.entry(k.group).or_default().push(k.plural);
+#[derive(Args, Debug, Clone)]
+pub struct RbacArgs {
+    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else all).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Name of the ClusterRole, the Roles and their bindings.
+    #[arg(long, default_value = "gpu-preflight-audit")]
+    pub name: String,
+    /// The service account the bindings grant to.
+    #[arg(
+        long,
+        default_value = "gpu-preflight/gpu-preflight",
+        value_name = "NAMESPACE/NAME"
+    )]
+    pub service_account: String,
+    /// Site file: the Secrets it names (`platform.registry_secret`, `platform.tls_secret`) are
+    /// the ones granted, instead of the rules' defaults.
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+    /// Extra rule packs: YAML files or folders of them.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+}
+
+/// The RBAC manifests for the arguments, as multi-document YAML.
+pub fn run(a: &RbacArgs) -> anyhow::Result<String> {
+    let set = crate::builtin::load(&a.rules)?;
+    let site = match &a.site {
+        Some(p) => crate::site::load(p)?,
+        None => Site::default(),
+    };
+    let profile = match &a.profile {
+        Some(p) => crate::engine::parse_profile(p)?,
+        None => site.profile,
+    };
+    let sel = crate::engine::Selection {
+        profile,
+        ..Default::default()
+    };
+    let rules = crate::engine::select(&set, &sel)?;
+    let subject = NamespacedName::parse(&a.service_account)
+        .map_err(|e| exit::input(format!("--service-account {e}")))?;
+    // Any namespace will do: only the name is checked here.
+    NamespacedName::parse(&format!("default/{}", a.name)).map_err(|_| {
+        exit::input(format!(
+            "--name `{}`: expected a Kubernetes name (lower-case letters, digits, `-` and `.`)",
+            a.name
+        ))
+    })?;
+    Ok(Policy::of(&rules, &site).render(&a.name, &subject))
+}
+
+/// One rule of a namespaced Role.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RoleRule {
+    pub group: String,
+    pub resource: String,
+    pub verbs: Vec<&'static str>,
+    /// `resourceNames`; empty: every object of the resource in the namespace.
+    pub names: BTreeSet<String>,
+}
+
+/// What the audit may read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// API group → resources read cluster-wide (`get`, `list`).
+    pub cluster: BTreeMap<String, BTreeSet<String>>,
+    /// Namespace → the rules of its Role.
+    pub namespaced: BTreeMap<String, Vec<RoleRule>>,
+}
+
+impl Policy {
+    /// The kinds the rules list, and the objects they read by name whose names are known
+    /// without the cluster (the rules' defaults and the site's). Names that only the cluster
+    /// knows (an Ingress's `tls.secretName`) cannot be granted ahead: TLS005 reports such a
+    /// read as forbidden, naming it, and `platform.tls_secret` in the site file grants it here.
+    pub fn of(rules: &[&RuleDef], site: &Site) -> Policy {
+        let mut p = Policy::default();
+        for k in crate::engine::needed_kinds(rules) {
+            p.cluster
+                .entry(k.group.to_string())
+                .or_default()
+                .insert(k.plural.to_string());
+        }
+        let listed = |key: &str| {
+            crate::engine::needed_kinds(rules)
+                .iter()
+                .any(|k| k.key == key)
+        };
+        for r in NamedReads::of(rules, site).resolve_all(&Facts::default()) {
+            let (Some(ns), Some(kind)) = (r.namespace.as_deref(), kinds::by_key(r.kind)) else {
+                continue;
+            };
+            if !listed(kind.key) {
+                p.grant(ns, kind.group, kind.plural, &["get"], Some(&r.name));
+            }
+        }
+        p
     }
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# Generated by `gpu-preflight rbac`: read-only access to exactly what the rules read."
-    );
-    let _ = writeln!(s, "apiVersion: rbac.authorization.k8s.io/v1");
-    let _ = writeln!(s, "kind: ClusterRole");
-    let _ = writeln!(s, "metadata:\n  name: {name}");
-    let _ = writeln!(s, "rules:");
-    for (group, mut plurals) in by_group {
-        plurals.sort();
-        let _ = writeln!(s, "  - apiGroups: [\"{group}\"]");
+
+    /// Grants `verbs` on `resource` in `namespace`: on the object `name`, or on all of them
+    /// (`None`). Rules with the same group, resource and verbs share one entry.
+    pub fn grant(
+        &mut self,
+        namespace: &str,
+        group: &str,
+        resource: &str,
+        verbs: &[&'static str],
+        name: Option<&str>,
+    ) {
+        let rules = self.namespaced.entry(namespace.to_string()).or_default();
+        let same = rules
+            .iter_mut()
+            .find(|r| r.group == group && r.resource == resource && r.verbs == verbs);
+        match same {
+            Some(r) if r.names.is_empty() => {}
+            Some(r) => match name {
+                Some(n) => {
+                    r.names.insert(n.to_string());
+                }
+                None => r.names.clear(),
+            },
+            None => rules.push(RoleRule {
+                group: group.to_string(),
+                resource: resource.to_string(),
+                verbs: verbs.to_vec(),
+                names: name.map(|n| n.to_string()).into_iter().collect(),
+            }),
+        }
+        rules.sort();
+    }
+
+    /// Multi-document YAML: the ClusterRole and its ClusterRoleBinding, then per namespace a
+    /// Role and its RoleBinding, all bound to `subject` (a service account).
+    pub fn render(&self, name: &str, subject: &NamespacedName) -> String {
+        let q = |s: &str| serde_json::Value::from(s).to_string();
+        let list =
+            |items: &mut dyn Iterator<Item = &str>| items.map(q).collect::<Vec<_>>().join(", ");
+        let mut s = String::new();
         let _ = writeln!(
             s,
-            "    resources: [{}]",
-            plurals
-                .iter()
-                .map(|p| format!("\"{p}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "# Generated by `gpu-preflight rbac`: read-only access to exactly what the rules read.\n\
+             # Cluster-wide: get/list on the kinds rules list. Secrets and ConfigMaps are never\n\
+             # granted cluster-wide: the Roles below grant get on each one rules read, by name."
         );
-        let _ = writeln!(s, "    verbs: [\"get\", \"list\"]");
+        let _ = writeln!(s, "apiVersion: rbac.authorization.k8s.io/v1");
+        let _ = writeln!(s, "kind: ClusterRole");
+        let _ = writeln!(s, "metadata:\n  name: {}", scalar(name));
+        let _ = writeln!(s, "rules:");
+        for (group, resources) in &self.cluster {
+            let _ = writeln!(s, "  - apiGroups: [{}]", q(group));
+            let _ = writeln!(
+                s,
+                "    resources: [{}]",
+                list(&mut resources.iter().map(String::as_str))
+            );
+            let _ = writeln!(s, "    verbs: [\"get\", \"list\"]");
+        }
+        let _ = writeln!(s, "  - nonResourceURLs: [\"/version\"]");
+        let _ = writeln!(s, "    verbs: [\"get\"]");
+        binding(
+            &mut s,
+            "ClusterRoleBinding",
+            None,
+            name,
+            "ClusterRole",
+            subject,
+        );
+        for (ns, rules) in &self.namespaced {
+            let _ = writeln!(s, "---");
+            let _ = writeln!(s, "apiVersion: rbac.authorization.k8s.io/v1");
+            let _ = writeln!(s, "kind: Role");
+            let _ = writeln!(
+                s,
+                "metadata:\n  name: {}\n  namespace: {}",
+                scalar(name),
+                scalar(ns)
+            );
+            let _ = writeln!(s, "rules:");
+            for r in rules {
+                let _ = writeln!(s, "  - apiGroups: [{}]", q(&r.group));
+                let _ = writeln!(s, "    resources: [{}]", q(&r.resource));
+                if !r.names.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "    resourceNames: [{}]",
+                        list(&mut r.names.iter().map(String::as_str))
+                    );
+                }
+                let _ = writeln!(s, "    verbs: [{}]", list(&mut r.verbs.iter().copied()));
+            }
+            binding(&mut s, "RoleBinding", Some(ns), name, "Role", subject);
+        }
+        s
     }
-    let _ = writeln!(s, "  - nonResourceURLs: [\"/version\"]");
-    let _ = writeln!(s, "    verbs: [\"get\"]");
-    s
+}
+
+/// A name as a YAML scalar: plain when it is a Kubernetes name, else quoted.
+fn scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !s.starts_with(['-', '.'])
+        && s.parse::<f64>().is_err();
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::Value::from(s).to_string()
+    }
+}
+
+fn binding(
+    s: &mut String,
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+    role_kind: &str,
+    subject: &NamespacedName,
+) {
+    let q = scalar;
+    let _ = writeln!(s, "---");
+    let _ = writeln!(s, "apiVersion: rbac.authorization.k8s.io/v1");
+    let _ = writeln!(s, "kind: {kind}");
+    let _ = writeln!(s, "metadata:\n  name: {}", q(name));
+    if let Some(ns) = namespace {
+        let _ = writeln!(s, "  namespace: {}", q(ns));
+    }
+    let _ = writeln!(s, "roleRef:");
+    let _ = writeln!(s, "  apiGroup: rbac.authorization.k8s.io");
+    let _ = writeln!(s, "  kind: {role_kind}\n  name: {}", q(name));
+    let _ = writeln!(s, "subjects:");
+    let _ = writeln!(s, "  - kind: ServiceAccount");
+    let _ = writeln!(
+        s,
+        "    name: {}\n    namespace: {}",
+        q(&subject.name),
+        q(&subject.namespace)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_rules(site: &Site) -> Policy {
+        let set = crate::builtin::rules();
+        let rules: Vec<&RuleDef> = set.rules().iter().collect();
+        Policy::of(&rules, site)
+    }
+
+    #[test]
+    fn no_cluster_wide_secrets_or_configmaps_and_named_gets_per_namespace() {
+        let p = all_rules(&Site::default());
+        let core = &p.cluster[""];
+        assert!(
+            !core.contains("secrets") && !core.contains("configmaps"),
+            "{core:?}"
+        );
+        assert!(core.contains("nodes") && core.contains("namespaces"));
+        let names = |ns: &str, res: &str| -> Vec<String> {
+            p.namespaced[ns]
+                .iter()
+                .filter(|r| r.resource == res)
+                .flat_map(|r| {
+                    assert_eq!(r.verbs, ["get"]);
+                    r.names.iter().cloned()
+                })
+                .collect()
+        };
+        assert_eq!(
+            names("kube-system", "configmaps"),
+            ["kube-proxy", "rdma-devices"]
+        );
+        assert_eq!(names("runai-backend", "secrets"), ["runai-reg-creds"]);
+        assert_eq!(
+            names("ingress-nginx", "secrets"),
+            ["ingress-server-default-tls"]
+        );
+        assert_eq!(p.namespaced.len(), 3);
+    }
+
+    #[test]
+    fn the_site_names_the_secrets_granted() {
+        let site = Site::parse(
+            "platform:\n  tls_secret: runai/runai-tls\n  registry_secret: runai-backend/pull\n",
+        )
+        .unwrap();
+        let p = all_rules(&site);
+        assert!(!p.namespaced.contains_key("ingress-nginx"));
+        assert_eq!(
+            p.namespaced["runai"][0].names.iter().collect::<Vec<_>>(),
+            ["runai-tls"]
+        );
+        assert_eq!(
+            p.namespaced["runai-backend"][0]
+                .names
+                .iter()
+                .collect::<Vec<_>>(),
+            ["pull"]
+        );
+    }
+
+    #[test]
+    fn grants_merge_names_and_a_whole_namespace_wins() {
+        let mut p = Policy::default();
+        p.grant("a", "", "secrets", &["get"], Some("x"));
+        p.grant("a", "", "secrets", &["get"], Some("y"));
+        p.grant("a", "", "pods", &["get", "list"], None);
+        p.grant("a", "", "pods", &["get", "list"], Some("z"));
+        let rules = &p.namespaced["a"];
+        assert_eq!(rules.len(), 2);
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.resource == "pods" && r.names.is_empty())
+        );
+        let yaml = p.render("audit", &NamespacedName::parse("ops/audit").unwrap());
+        assert!(yaml.contains("resourceNames: [\"x\", \"y\"]"), "{yaml}");
+        let docs: Vec<serde_json::Value> = gpu_preflight_checks::yaml::from_multi(&yaml).unwrap();
+        assert_eq!(docs.len(), 4, "ClusterRole, binding, Role, binding");
+        assert_eq!(docs[3]["subjects"][0]["namespace"], "ops");
+    }
 }

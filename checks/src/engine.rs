@@ -86,6 +86,7 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
         .iter()
         .map(|k| (*k, true))
         .chain(needs.optional.iter().map(|k| (*k, false)))
+        .chain(needs.named.iter().map(|k| (*k, false)))
     {
         if let Some(cause) = unreachable {
             missing.push((
@@ -113,7 +114,22 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
             }
         }
     }
-    let declared: Vec<&'static str> = needs.kinds.iter().chain(&needs.optional).copied().collect();
+    // Kinds read by name (Secrets, ConfigMaps) are visible to the rule like the kinds it lists.
+    let declared: Vec<&'static str> = needs
+        .kinds
+        .iter()
+        .chain(&needs.optional)
+        .chain(&needs.named)
+        .copied()
+        .collect();
+    // An object the rule reads by name that cannot be used: the rule's one result says which
+    // (unless the API server is unreachable, which the kinds above already say).
+    if unreachable.is_none()
+        && !needs.named.is_empty()
+        && let Some(f) = crate::named::unavailable(kind.named(ctx, &rule.params), ctx.facts)
+    {
+        return vec![f];
+    }
     let findings = crate::facts::reading_only(declared.clone(), || kind.eval(ctx, &rule.params));
     if missing.is_empty() {
         if findings.is_empty() {

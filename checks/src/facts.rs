@@ -34,9 +34,13 @@ pub enum ApiFact {
 pub enum KindFact {
     Listed {
         items: Vec<Object>,
-        /// LIST requests it took (pages); 0 for offline input.
+        /// Requests it took (LIST pages, or GETs of named objects); 0 for offline input.
         #[serde(default, skip_serializing_if = "is_zero")]
         pages: u32,
+        /// What was read when not every object of the kind was: `None` (the default, and what
+        /// offline inputs are) means every object, so one not among `items` does not exist.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        read: Option<ReadScope>,
     },
     /// The server does not serve this kind (404): for CRD-backed kinds, the CRD is not installed.
     Absent { reason: String },
@@ -65,6 +69,7 @@ impl<'de> Deserialize<'de> for KindFact {
                 let mut items: Option<Vec<Object>> = None;
                 let mut pages: Option<u32> = None;
                 let mut reason: Option<String> = None;
+                let mut read: Option<ReadScope> = None;
                 while let Some(key) = m.next_key::<std::borrow::Cow<'de, str>>()? {
                     match key.as_ref() {
                         "status" => status = Some(m.next_value()?),
@@ -73,6 +78,7 @@ impl<'de> Deserialize<'de> for KindFact {
                         }
                         "pages" => pages = Some(m.next_value()?),
                         "reason" => reason = Some(m.next_value()?),
+                        "read" => read = m.next_value()?,
                         _ => {
                             m.next_value::<IgnoredAny>()?;
                         }
@@ -88,6 +94,7 @@ impl<'de> Deserialize<'de> for KindFact {
                     "listed" => KindFact::Listed {
                         items: items.ok_or_else(|| A::Error::missing_field("items"))?,
                         pages: pages.unwrap_or(0),
+                        read,
                     },
                     "absent" => KindFact::Absent { reason: reason()? },
                     "forbidden" => KindFact::Forbidden { reason: reason()? },
@@ -107,8 +114,97 @@ impl<'de> Deserialize<'de> for KindFact {
 
 impl KindFact {
     pub fn listed(items: Vec<Object>) -> Self {
-        KindFact::Listed { items, pages: 0 }
+        KindFact::Listed {
+            items,
+            pages: 0,
+            read: None,
+        }
     }
+}
+
+/// An object read by kind, namespace and name (a GET), rather than found in a list.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    /// Kind key (see [`crate::kinds`]).
+    pub kind: &'static str,
+    /// `None` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn namespaced(kind: &'static str, namespace: &str, name: &str) -> Self {
+        ObjectRef {
+            kind,
+            namespace: Some(namespace.to_string()),
+            name: name.to_string(),
+        }
+    }
+
+    /// `namespace/name` (`name` when cluster-scoped): the key in [`ReadScope::objects`].
+    pub fn key(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// `Secret runai-backend/runai-reg-creds`, for messages.
+    pub fn describe(&self) -> String {
+        let kind = crate::kinds::by_key(self.kind).map_or(self.kind, |k| k.kind);
+        format!("{kind} {}", self.key())
+    }
+
+    /// The kubectl command that dumps just this object.
+    pub fn kubectl_get(&self) -> String {
+        let kind = crate::kinds::by_key(self.kind).map_or(self.kind, |k| k.kind);
+        let ns = self
+            .namespace
+            .as_deref()
+            .map(|n| format!(" -n {n}"))
+            .unwrap_or_default();
+        format!(
+            "kubectl get {}{ns} {} -o yaml",
+            kind.to_ascii_lowercase(),
+            self.name
+        )
+    }
+}
+
+/// What of a kind was read when not everything: objects read by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadScope {
+    /// Keyed `namespace/name` (see [`ObjectRef::key`]).
+    #[serde(default)]
+    pub objects: BTreeMap<String, NamedRead>,
+}
+
+impl ReadScope {
+    /// Both scopes' objects; a successful read wins over a failed one.
+    pub fn union(&mut self, other: ReadScope) {
+        for (k, v) in other.objects {
+            match self.objects.get(&k) {
+                Some(NamedRead::Read) => {}
+                _ => {
+                    self.objects.insert(k, v);
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of reading one object by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NamedRead {
+    /// Read: the object is among the kind's items, or it does not exist (404, or its namespace
+    /// does not exist).
+    Read,
+    /// 401/403: the credentials may not read it.
+    Forbidden { reason: String },
+    /// Anything else: timeout, 5xx, malformed response.
+    Failed { reason: String },
 }
 
 /// Everything the checks may look at.
@@ -224,6 +320,71 @@ impl Facts {
         }
     }
 
+    /// Whether the object a rule reads by name can be evaluated: `Ok` when it was read (so
+    /// [`Facts::get`] returning `None` means it does not exist), when every object of its kind
+    /// was read, or when the namespaces listed show its namespace does not exist.
+    pub fn named_availability(&self, r: &ObjectRef) -> Result<(), Unavailable> {
+        let scope = match self.resources.get(r.kind) {
+            None => return Err(Unavailable::NotCollected),
+            Some(KindFact::Absent { .. } | KindFact::Listed { read: None, .. }) => return Ok(()),
+            Some(KindFact::Forbidden { reason }) => {
+                return Err(Unavailable::Forbidden(reason.clone()));
+            }
+            Some(KindFact::Failed { reason }) => return Err(Unavailable::Failed(reason.clone())),
+            Some(KindFact::Listed {
+                read: Some(scope), ..
+            }) => scope,
+        };
+        match scope.objects.get(&r.key()) {
+            Some(NamedRead::Read) => Ok(()),
+            Some(NamedRead::Forbidden { reason }) => Err(Unavailable::Forbidden(reason.clone())),
+            Some(NamedRead::Failed { reason }) => Err(Unavailable::Failed(reason.clone())),
+            None if r
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| self.namespace_known_absent(ns)) =>
+            {
+                Ok(())
+            }
+            None => Err(Unavailable::NotCollected),
+        }
+    }
+
+    /// True when every namespace was listed and `ns` is not among them.
+    pub fn namespace_known_absent(&self, ns: &str) -> bool {
+        matches!(
+            self.resources.get("namespaces"),
+            Some(KindFact::Listed { read: None, .. })
+        ) && self.get("namespaces", None, ns).is_none()
+    }
+
+    /// Keeps of each kind in `refs` only the objects named there, and records that only those
+    /// were read: what a live run reads of a kind it reads by name. Kinds not collected stay so.
+    pub fn keep_named(&mut self, refs: &std::collections::BTreeSet<ObjectRef>) {
+        let mut by_kind: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
+        for r in refs {
+            by_kind.entry(r.kind).or_default().insert(r.key());
+        }
+        for (kind, keys) in by_kind {
+            let Some(KindFact::Listed { items, read, .. }) = self.resources.get_mut(kind) else {
+                continue;
+            };
+            let key_of = |o: &Object| match o.namespace() {
+                Some(ns) => format!("{ns}/{}", o.name()),
+                None => o.name().to_string(),
+            };
+            items.retain(|o| keys.contains(&key_of(o)));
+            let objects = keys
+                .iter()
+                .filter_map(|k| match read {
+                    None => Some((k.clone(), NamedRead::Read)),
+                    Some(s) => s.objects.get(k).map(|v| (k.clone(), v.clone())),
+                })
+                .collect();
+            *read = Some(ReadScope { objects });
+        }
+    }
+
     /// The object `namespace/name` of a kind.
     pub fn get(&self, key: &str, namespace: Option<&str>, name: &str) -> Option<&Object> {
         self.list(key)
@@ -234,7 +395,11 @@ impl Facts {
     /// Adds objects of a kind (offline input), merging with what is there.
     pub fn add_objects(&mut self, kind: &ResourceKind, objs: Vec<Object>) {
         match self.resources.get_mut(kind.key) {
-            Some(KindFact::Listed { items, .. }) => items.extend(objs),
+            Some(KindFact::Listed { items, read, .. }) => {
+                items.extend(objs);
+                // Offline input holds every object of its kinds.
+                *read = None;
+            }
             _ => {
                 self.resources
                     .insert(kind.key.to_string(), KindFact::listed(objs));

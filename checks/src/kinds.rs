@@ -27,10 +27,22 @@ impl ResourceKind {
     }
     /// Path of the cluster-wide collection: `/api/v1/nodes`, `/apis/apps/v1/deployments`.
     pub fn list_path(&self) -> String {
+        format!("{}/{}", self.prefix(), self.plural)
+    }
+
+    /// Path of one object: `/api/v1/namespaces/kube-system/configmaps/kube-proxy`.
+    pub fn object_path(&self, namespace: Option<&str>, name: &str) -> String {
+        match namespace {
+            Some(ns) => format!("{}/namespaces/{ns}/{}/{name}", self.prefix(), self.plural),
+            None => format!("{}/{}/{name}", self.prefix(), self.plural),
+        }
+    }
+
+    fn prefix(&self) -> String {
         if self.group.is_empty() {
-            format!("/api/{}/{}", self.version, self.plural)
+            format!("/api/{}", self.version)
         } else {
-            format!("/apis/{}/{}/{}", self.group, self.version, self.plural)
+            format!("/apis/{}/{}", self.group, self.version)
         }
     }
 }
@@ -88,6 +100,15 @@ pub const KINDS: &[ResourceKind] = &[
         "v1",
         "daemonsets",
         "DaemonSet",
+        true,
+        false
+    ),
+    kind!(
+        "ingresses.networking.k8s.io",
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        "Ingress",
         true,
         false
     ),
@@ -227,6 +248,16 @@ mod tests {
         assert_eq!(
             by_key("deployments.apps").unwrap().list_path(),
             "/apis/apps/v1/deployments"
+        );
+        assert_eq!(
+            by_key("secrets")
+                .unwrap()
+                .object_path(Some("runai-backend"), "runai-reg-creds"),
+            "/api/v1/namespaces/runai-backend/secrets/runai-reg-creds"
+        );
+        assert_eq!(
+            by_key("nodes").unwrap().object_path(None, "dgx-01"),
+            "/api/v1/nodes/dgx-01"
         );
         assert_eq!(
             by_api_version_kind("apps/v1", "Deployment").unwrap().key,

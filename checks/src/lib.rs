@@ -16,6 +16,7 @@ pub mod iprange;
 pub mod kinds;
 pub mod metallb;
 pub mod model;
+pub mod named;
 pub mod node_facts;
 pub mod object;
 pub mod parse;

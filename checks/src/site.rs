@@ -46,6 +46,13 @@ pub struct Platform {
     pub cert: Option<PathBuf>,
     #[serde(default)]
     pub key: Option<PathBuf>,
+    /// The Secret the ingress should serve for the FQDN (TLS005), when neither the Ingress
+    /// objects nor the controller's `--default-ssl-certificate` say it (or to override them).
+    #[serde(default)]
+    pub tls_secret: Option<NamespacedName>,
+    /// The registry pull Secret (RUNAI002), instead of `runai-backend/runai-reg-creds`.
+    #[serde(default)]
+    pub registry_secret: Option<NamespacedName>,
 }
 
 impl Default for Platform {
@@ -57,6 +64,8 @@ impl Default for Platform {
             ca_bundle: None,
             cert: None,
             key: None,
+            tls_secret: None,
+            registry_secret: None,
         }
     }
 }
@@ -198,6 +207,63 @@ impl<'de> Deserialize<'de> for Fqdn {
     }
 }
 
+/// `namespace/name` of a namespaced object, validated as Kubernetes names (a DNS label and a
+/// DNS subdomain, lower case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespacedName {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl NamespacedName {
+    pub fn parse(s: &str) -> Result<NamespacedName, String> {
+        let Some((ns, name)) = s.split_once('/') else {
+            return Err(format!("`{s}` is not NAMESPACE/NAME"));
+        };
+        let label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        if !label(ns) {
+            return Err(format!(
+                "`{s}`: namespace `{ns}` must be 1-63 lower-case letters, digits or inner hyphens"
+            ));
+        }
+        if name.is_empty() || name.len() > 253 || !name.split('.').all(label) {
+            return Err(format!(
+                "`{s}`: name `{name}` must be lower-case letters, digits, inner hyphens and dots (at most 253)"
+            ));
+        }
+        Ok(NamespacedName {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for NamespacedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+impl Serialize for NamespacedName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for NamespacedName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        NamespacedName::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A number in (0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(transparent)]
@@ -275,6 +341,23 @@ mod tests {
     fn unknown_fields_are_errors() {
         let e = Site::parse("platform:\n  reserved_ipp: 10.1.2.3\n").unwrap_err();
         assert!(e.message.contains("reserved_ipp"), "{e}");
+    }
+
+    #[test]
+    fn secret_names_are_namespace_slash_name() {
+        let s = Site::parse(
+            "platform:\n  tls_secret: ingress-nginx/runai-tls\n  registry_secret: runai-backend/pull\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.platform.tls_secret.unwrap().to_string(),
+            "ingress-nginx/runai-tls"
+        );
+        assert_eq!(s.platform.registry_secret.unwrap().name, "pull");
+        for bad in ["runai-tls", "Ingress/x", "ns/", "ns/a/b", "ns/UPPER"] {
+            let e = Site::parse(&format!("platform:\n  tls_secret: \"{bad}\"\n")).unwrap_err();
+            assert_eq!(e.line, Some(2), "{bad}: {e}");
+        }
     }
 
     #[test]

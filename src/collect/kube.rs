@@ -1,10 +1,12 @@
 //! Live collection from the Kubernetes API with kube-rs: one paginated LIST per resource kind,
-//! all kinds concurrently, each request bounded by the timeout. Failures become facts.
+//! all kinds concurrently, each request bounded by the timeout; objects rules read by name
+//! (Secrets, ConfigMaps) one GET each, never a list. Failures become facts.
 
 use crate::exit;
-use gpu_preflight_checks::facts::{ApiFact, Facts, KindFact};
+use gpu_preflight_checks::facts::{ApiFact, Facts, KindFact, NamedRead, ObjectRef, ReadScope};
 use gpu_preflight_checks::interest::Interest;
-use gpu_preflight_checks::kinds::ResourceKind;
+use gpu_preflight_checks::kinds::{self, ResourceKind};
+use gpu_preflight_checks::named::NamedReads;
 use gpu_preflight_checks::object::Object;
 use gpu_preflight_checks::prune::prune;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -91,14 +93,18 @@ pub struct Hooks<'a> {
 }
 
 /// Asks for the server version and lists every kind concurrently, each kind in its own task, into
-/// `facts` (which may already hold local inputs). `on_kind` is called as each kind finishes
-/// (progress display). When all kinds but one are in, `early` is called once with the facts so
-/// far, while the last kind (on a large cluster, the long chain of pod pages) is still being
-/// listed: rules that need nothing more can be evaluated meanwhile.
+/// `facts` (which may already hold local inputs). The objects of `named` are fetched by name, one
+/// GET each (a task per kind), as soon as the kinds their names come from are in; an object whose
+/// namespace the namespace list shows absent is not requested. `on_kind` is called as each kind
+/// finishes (progress display). When all kinds but one are in, `early` is called once with the
+/// facts so far, while the last kind (on a large cluster, the long chain of pod pages) is still
+/// being listed: rules that need nothing more can be evaluated meanwhile.
+#[allow(clippy::too_many_arguments)]
 pub async fn collect(
     client: &Client,
     server: &str,
     kinds: &[&'static ResourceKind],
+    named: &NamedReads<'_>,
     opts: &LiveOptions,
     interest: &Interest,
     mut facts: Facts,
@@ -127,16 +133,23 @@ pub async fn collect(
     }
     let mut pending: FuturesUnordered<_> = tasks
         .into_iter()
-        .map(|(key, task)| async move { (key, task.await) })
+        .map(|(key, task)| joined(key, task))
         .collect();
-    let mut early_done = kinds.len() < 2;
-    while let Some((key, joined)) = pending.next().await {
-        let fact = joined.unwrap_or_else(|e| KindFact::Failed {
+    let mut waiting = named_waiting(named, kinds);
+    let mut early_done = kinds.len() + waiting.len() < 2;
+    for (key, task) in start_named(client, named, opts, &facts, &mut waiting) {
+        pending.push(joined(key, task));
+    }
+    while let Some((key, outcome)) = pending.next().await {
+        let fact = outcome.unwrap_or_else(|e| KindFact::Failed {
             reason: format!("listing stopped: {e}"),
         });
         on_kind(key);
         facts.resources.insert(key.to_string(), fact);
-        if !early_done && pending.len() == 1 {
+        for (key, task) in start_named(client, named, opts, &facts, &mut waiting) {
+            pending.push(joined(key, task));
+        }
+        if !early_done && pending.len() == 1 && waiting.is_empty() {
             early_done = true;
             // This thread drives only this loop; the last kind's pages keep coming on the
             // runtime's workers.
@@ -144,6 +157,151 @@ pub async fn collect(
         }
     }
     facts
+}
+
+type Joined = (&'static str, Result<KindFact, tokio::task::JoinError>);
+
+/// One collection task's outcome, with its kind (one future type for lists and named reads).
+async fn joined(key: &'static str, task: tokio::task::JoinHandle<KindFact>) -> Joined {
+    (key, task.await)
+}
+
+/// Kinds read by name, each with the listed kinds their names wait for. A kind also listed
+/// whole needs no GETs.
+fn named_waiting(
+    named: &NamedReads<'_>,
+    kinds: &[&'static ResourceKind],
+) -> Vec<(&'static ResourceKind, Vec<&'static str>)> {
+    let listed = |k: &str| kinds.iter().any(|l| l.key == k);
+    named
+        .kinds()
+        .into_iter()
+        .filter(|(k, _)| !listed(k))
+        .filter_map(|(k, from)| {
+            let from = from.into_iter().filter(|f| listed(f)).collect();
+            kinds::by_key(k).map(|rk| (rk, from))
+        })
+        .collect()
+}
+
+/// Starts the named reads whose names can now be known: a task per kind, GETting each object
+/// (but none in a namespace the namespace list shows absent).
+fn start_named(
+    client: &Client,
+    named: &NamedReads<'_>,
+    opts: &LiveOptions,
+    facts: &Facts,
+    waiting: &mut Vec<(&'static ResourceKind, Vec<&'static str>)>,
+) -> Vec<(&'static str, tokio::task::JoinHandle<KindFact>)> {
+    let mut started = Vec::new();
+    waiting.retain(|(kind, from)| {
+        if !from.iter().all(|k| facts.resources.contains_key(*k)) {
+            return true;
+        }
+        let refs: Vec<ObjectRef> = named
+            .resolve(kind.key, facts)
+            .into_iter()
+            .filter(|r| {
+                !r.namespace
+                    .as_deref()
+                    .is_some_and(|ns| facts.namespace_known_absent(ns))
+            })
+            .collect();
+        let (client, opts, kind) = (client.clone(), opts.clone(), *kind);
+        let task = tokio::spawn(async move { get_named(&client, kind, refs, &opts).await });
+        started.push((kind.key, task));
+        false
+    });
+    started
+}
+
+/// The named objects of one kind, each with its own GET, concurrently. A 404 means the object
+/// does not exist; a 403 or failure is that object's fact, not the kind's.
+async fn get_named(
+    client: &Client,
+    kind: &'static ResourceKind,
+    refs: Vec<ObjectRef>,
+    opts: &LiveOptions,
+) -> KindFact {
+    let got = futures::future::join_all(refs.iter().map(|r| get_one(client, kind, r, opts))).await;
+    let mut items = Vec::new();
+    let mut objects = std::collections::BTreeMap::new();
+    for (r, res) in refs.iter().zip(got) {
+        let read = match res {
+            Ok(Some(obj)) => {
+                items.push(obj);
+                NamedRead::Read
+            }
+            Ok(None) => NamedRead::Read,
+            Err(failed) => failed,
+        };
+        objects.insert(r.key(), read);
+    }
+    KindFact::Listed {
+        items,
+        pages: refs.len() as u32,
+        read: Some(ReadScope { objects }),
+    }
+}
+
+/// GET one object: `Ok(None)` when it does not exist.
+async fn get_one(
+    client: &Client,
+    kind: &'static ResourceKind,
+    r: &ObjectRef,
+    opts: &LiveOptions,
+) -> Result<Option<Object>, NamedRead> {
+    let ns = r.namespace.as_deref().map(percent_encode);
+    let path = kind.object_path(ns.as_deref(), &percent_encode(&r.name));
+    let failed = |reason: String| NamedRead::Failed { reason };
+    let req = http::Request::get(&path)
+        .body(Vec::new())
+        .map_err(|e| failed(format!("bad request {path}: {e}")))?;
+    let started = std::time::Instant::now();
+    let res = tokio::time::timeout(opts.timeout, client.request_text(req)).await;
+    tracing::trace!(
+        kind = kind.key,
+        object = %r.key(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "object fetched"
+    );
+    let text = match res {
+        Err(_) => {
+            return Err(failed(format!(
+                "timed out after {}s",
+                opts.timeout.as_secs_f64()
+            )));
+        }
+        Ok(Err(kube::Error::Api(s))) => {
+            return match s.code {
+                404 => Ok(None),
+                401 | 403 => Err(NamedRead::Forbidden {
+                    reason: format!("{} {}", s.code, non_empty(&s.message, &s.reason)),
+                }),
+                code => Err(failed(format!(
+                    "HTTP {code}: {}",
+                    non_empty(&s.message, &s.reason)
+                ))),
+            };
+        }
+        Ok(Err(e)) => return Err(failed(chain(&e))),
+        Ok(Ok(text)) => text,
+    };
+    // Parsed and pruned at once (for a Secret: redacted), so its data is dropped with `text`.
+    let mut v: Value =
+        serde_json::from_str(&text).map_err(|e| failed(format!("malformed response: {e}")))?;
+    let same = v.pointer("/metadata/name").and_then(Value::as_str) == Some(r.name.as_str());
+    let Some(m) = v.as_object_mut().filter(|_| same) else {
+        return Err(failed(format!(
+            "the answer to GET {path} is not {}",
+            r.describe()
+        )));
+    };
+    m.entry("apiVersion")
+        .or_insert_with(|| Value::String(kind.api_version()));
+    m.entry("kind")
+        .or_insert_with(|| Value::String(kind.kind.to_string()));
+    Ok(Some(Object(prune(kind.key, v))))
 }
 
 async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
@@ -463,7 +621,11 @@ async fn list_kind(
     match (fetched, parsed) {
         (Err(fact), _) => fact,
         (Ok(_), Err(reason)) => KindFact::Failed { reason },
-        (Ok(pages), Ok(items)) => KindFact::Listed { items, pages },
+        (Ok(pages), Ok(items)) => KindFact::Listed {
+            items,
+            pages,
+            read: None,
+        },
     }
 }
 

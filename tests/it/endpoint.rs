@@ -597,17 +597,27 @@ fn monitoring_nodeports_answer_http() {
     assert_eq!(res[2]["observed"], "HTTP 503");
 }
 
+fn namespace(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+}
+
+fn tls_secret(ns: &str, name: &str, case: &gpu_preflight_testkit::tls::Served) -> Value {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": name, "namespace": ns},
+        "data": {"tls.crt": b64(case.chain_pem.as_bytes()), "tls.key": b64(case.key_pem.as_bytes())}})
+}
+
 #[test]
 fn ingress_serves_the_certificate_of_its_secret() {
-    use base64::Engine;
     let pki = Pki::new(FQDN);
     let configured = pki.case(Case::Valid);
-    let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-        "metadata": {"name": "ingress-server-default-tls", "namespace": "ingress-nginx"},
-        "data": {"tls.crt": base64::engine::general_purpose::STANDARD.encode(&configured.chain_pem),
-                 "tls.key": base64::engine::general_purpose::STANDARD.encode(&configured.key_pem)}});
     let server = ApiServer::start(Config {
-        objects: vec![secret],
+        objects: vec![
+            namespace("ingress-nginx"),
+            tls_secret("ingress-nginx", "ingress-server-default-tls", &configured),
+        ],
         ..Config::default()
     });
     for (served, want) in [(&configured, "pass"), (&pki.case(Case::OtherName), "fail")] {
@@ -644,6 +654,138 @@ fn ingress_serves_the_certificate_of_its_secret() {
         let text = r.to_string();
         assert!(!text.contains("PRIVATE KEY"));
     }
+}
+
+/// TLS005 reads the Secret the cluster names for the FQDN — the controller's
+/// `--default-ssl-certificate`, an Ingress's `tls.secretName` — by name, and only that one,
+/// under the printed RBAC enforced by the test server.
+#[test]
+fn tls005_reads_the_secret_the_cluster_names_and_only_that() {
+    let pki = Pki::new(FQDN);
+    let valid = pki.case(Case::Valid);
+    let other = pki.case(Case::OtherName);
+    let controller = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"},
+        "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "controller",
+            "args": ["/nginx-ingress-controller", "--publish-service=$(POD_NAMESPACE)/ingress-nginx-controller",
+                     "--default-ssl-certificate=ingress-nginx/custom-tls"]}]}}}});
+    let ingress = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "researcher", "namespace": "runai"},
+        "spec": {"tls": [{"hosts": ["*.example.com"], "secretName": "runai-tls"}],
+                 "rules": [{"host": FQDN}]}});
+    let objects = vec![
+        namespace("ingress-nginx"),
+        namespace("runai"),
+        tls_secret("ingress-nginx", "ingress-server-default-tls", &valid),
+        tls_secret("ingress-nginx", "custom-tls", &other),
+        tls_secret("runai", "runai-tls", &valid),
+        tls_secret("default", "unrelated", &valid),
+        controller,
+    ];
+    let rbac = |site: Option<&str>| {
+        let mut cmd = bin();
+        cmd.args(["rbac", "--profile", "runai-bcm"]);
+        if let Some(s) = site {
+            cmd.args(["--site", s]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        gpu_preflight_testkit::rbac::Rbac::from_yaml(&String::from_utf8(out.stdout).unwrap())
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The ingress serves the certificate of custom-tls.
+    let tls = TlsServer::start(ip("127.0.0.1"), &other);
+    let dns = DnsServer::start("example.com", &[(FQDN, ip("127.0.0.1"))]);
+    let body = format!(
+        "platform:\n  fqdn: {FQDN}\n  reserved_ip: 127.0.0.1\n  port: {}\ndns:\n  servers: [\"{}\"]\n",
+        tls.addr.port(),
+        dns.addr
+    );
+    let plain = site(dir.path(), &body);
+    // Only for `rbac --site`: the check itself runs with the plain site.
+    let granting = dir.path().join("granting.yaml");
+    std::fs::write(
+        &granting,
+        body.replace("dns:\n", "  tls_secret: ingress-nginx/custom-tls\ndns:\n"),
+    )
+    .unwrap();
+    let granting = granting.display().to_string();
+    let run = |server: &ApiServer| {
+        let kc = server.write_kubeconfig(dir.path());
+        let (_, r) = probe_check(&[
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--site",
+            &plain,
+            "--only",
+            "TLS005,NET003",
+        ]);
+        let secret_requests: Vec<String> = server
+            .requests()
+            .into_iter()
+            .filter(|q| q.path.contains("/secrets"))
+            .map(|q| q.path)
+            .collect();
+        (one(&r, "TLS005").clone(), secret_requests)
+    };
+
+    // The default role grants only the default Secret: the one the controller names is refused,
+    // and the error says which grant is missing.
+    let server = ApiServer::start(Config {
+        objects: objects.clone(),
+        rbac: Some(rbac(None)),
+        ..Config::default()
+    });
+    let (t5, secrets) = run(&server);
+    assert_eq!(t5["status"], "error", "{t5}");
+    assert!(
+        msg(&t5).contains("cannot read Secret ingress-nginx/custom-tls: forbidden")
+            && msg(&t5)
+                .contains("grant get on secrets named custom-tls in namespace ingress-nginx"),
+        "{t5}"
+    );
+    assert_eq!(
+        secrets,
+        ["/api/v1/namespaces/ingress-nginx/secrets/custom-tls"]
+    );
+    assert_eq!(server.denied().len(), 1, "{:?}", server.denied());
+
+    // With the role generated from a site naming it, it is read and compared.
+    let server = ApiServer::start(Config {
+        objects: objects.clone(),
+        rbac: Some(rbac(Some(&granting))),
+        ..Config::default()
+    });
+    let (t5, secrets) = run(&server);
+    assert_eq!(t5["status"], "pass", "{t5}");
+    assert!(
+        msg(&t5).contains(
+            "serves the certificate of Secret ingress-nginx/custom-tls (named by --default-ssl-certificate of Deployment ingress-nginx/ingress-nginx-controller)"
+        ),
+        "{t5}"
+    );
+    assert_eq!(
+        secrets,
+        ["/api/v1/namespaces/ingress-nginx/secrets/custom-tls"]
+    );
+    assert!(server.denied().is_empty(), "{:?}", server.denied());
+
+    // An Ingress with tls for the FQDN names the Secret served for it instead.
+    let mut with_ingress = objects.clone();
+    with_ingress.push(ingress);
+    let server = ApiServer::start(Config {
+        objects: with_ingress,
+        ..Config::default()
+    });
+    let (t5, secrets) = run(&server);
+    assert_eq!(t5["status"], "fail", "{t5}");
+    assert!(
+        msg(&t5).contains("not the certificate in Secret runai/runai-tls")
+            && msg(&t5).contains("named by tls of Ingress runai/researcher for runai.example.com"),
+        "{t5}"
+    );
+    assert_eq!(secrets, ["/api/v1/namespaces/runai/secrets/runai-tls"]);
 }
 
 /// Benchmark (not a timed test): 200 TLS endpoints, 10 of them dead (accept TCP, never answer).

@@ -138,29 +138,36 @@ fn demo_with(fault_kind: &str, fault: Fault) -> (ApiServer, tempfile::TempDir, s
 
 #[test]
 fn truncated_response_is_an_error_for_its_rules_only() {
-    let (_s, _d, kc) = demo_with("configmaps", Fault::Truncate);
-    let (code, r) = check_json(&[
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-        "--only",
-        "NET001,K8S002",
-    ]);
-    assert_eq!(code, 3);
-    let net = results_of(&r, "NET001");
-    assert_eq!(net[0]["status"], "error");
-    assert!(
-        net[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("malformed list response"),
-        "{}",
-        net[0]
-    );
-    assert!(
-        results_of(&r, "K8S002")
-            .iter()
-            .all(|x| x["status"] == "pass")
-    );
+    // A listed kind, and a ConfigMap read by name (one GET).
+    for (kind, rule, cause) in [
+        (
+            "storageclasses.storage.k8s.io",
+            "K8S003",
+            "malformed list response",
+        ),
+        (
+            "configmaps",
+            "NET001",
+            "cannot read ConfigMap kube-system/kube-proxy: malformed response",
+        ),
+    ] {
+        let (_s, _d, kc) = demo_with(kind, Fault::Truncate);
+        let only = format!("{rule},K8S002");
+        let (code, r) = check_json(&["--kubeconfig", kc.to_str().unwrap(), "--only", &only]);
+        assert_eq!(code, 3);
+        let res = results_of(&r, rule);
+        assert_eq!(res[0]["status"], "error");
+        assert!(
+            res[0]["message"].as_str().unwrap().contains(cause),
+            "{}",
+            res[0]
+        );
+        assert!(
+            results_of(&r, "K8S002")
+                .iter()
+                .all(|x| x["status"] == "pass")
+        );
+    }
 }
 
 #[test]

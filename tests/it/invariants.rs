@@ -264,6 +264,8 @@ fn a_rule_gives_the_same_results_whatever_else_is_selected() {
             // site files its own probes read.
             let mut alone = unprobed.clone();
             alone.retain(&gpu_preflight::engine::interest(&[*rule]));
+            // Of Secrets and ConfigMaps, only the objects it names (as a live run reads them).
+            gpu_preflight_checks::named::NamedReads::of(&[*rule], &site).narrow(&mut alone);
             probes::attach_offline(&[*rule], &site, &mut alone);
             let got = evaluate(&[*rule], &alone, &site, &opts);
             let want: Vec<RuleResult> = everything

@@ -267,11 +267,14 @@ fn every_rule_is_documented_and_unique() {
     }
 }
 
+/// deploy/rbac.yaml is what `gpu-preflight rbac` prints; it reads only, grants no Secret or
+/// ConfigMap cluster-wide, names every Secret it grants, and binds the CronJob's service account.
 #[test]
 fn deploy_rbac_yaml_is_current_and_read_only() {
-    let set = gpu_preflight::builtin::rules();
-    let all: Vec<_> = set.rules().iter().collect();
-    let want = gpu_preflight::rbac::cluster_role(&all, "gpu-preflight-audit");
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+    let out = bin().arg("rbac").output().unwrap();
+    assert!(out.status.success());
+    let want = String::from_utf8(out.stdout).unwrap();
     let path = root().join("deploy/rbac.yaml");
     if std::env::var_os("UPDATE_DOCS").is_some() {
         std::fs::write(&path, &want).unwrap();
@@ -281,12 +284,83 @@ fn deploy_rbac_yaml_is_current_and_read_only() {
         have == want,
         "deploy/rbac.yaml is stale: run `cargo run -- rbac > deploy/rbac.yaml`"
     );
-    let doc: serde_json::Value = gpu_preflight_checks::yaml::from_str(&have).unwrap();
-    for rule in doc["rules"].as_array().unwrap() {
-        for verb in rule["verbs"].as_array().unwrap() {
-            assert!(verb == "get" || verb == "list", "{rule}");
+    let docs: Vec<serde_json::Value> = gpu_preflight_checks::yaml::from_multi(&have).unwrap();
+    let cronjob: Vec<serde_json::Value> = gpu_preflight_checks::yaml::from_multi(
+        &std::fs::read_to_string(root().join("deploy/cronjob.yaml")).unwrap(),
+    )
+    .unwrap();
+    let sa = cronjob
+        .iter()
+        .find(|d| d["kind"] == "CronJob")
+        .map(|c| {
+            (
+                c["metadata"]["namespace"].as_str().unwrap().to_string(),
+                c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["serviceAccountName"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .unwrap();
+    let (mut roles, mut bindings) = (0, 0);
+    for d in docs {
+        let rules = match d["kind"].as_str().unwrap() {
+            "ClusterRole" => {
+                let r: ClusterRole = serde_json::from_value(d).unwrap();
+                let rules = r.rules.unwrap();
+                for rule in &rules {
+                    for res in rule.resources.iter().flatten() {
+                        assert!(
+                            res != "secrets" && res != "configmaps",
+                            "cluster-wide {res}"
+                        );
+                    }
+                }
+                rules
+            }
+            "Role" => {
+                roles += 1;
+                let r: Role = serde_json::from_value(d).unwrap();
+                let rules = r.rules.unwrap();
+                for rule in &rules {
+                    // Only reads of named objects are granted in namespaces.
+                    assert!(
+                        rule.resource_names.as_ref().is_some_and(|n| !n.is_empty()),
+                        "{rule:?}"
+                    );
+                    assert_eq!(rule.verbs, ["get"], "{rule:?}");
+                }
+                rules
+            }
+            "ClusterRoleBinding" | "RoleBinding" => {
+                bindings += 1;
+                let subjects = if d["kind"] == "RoleBinding" {
+                    serde_json::from_value::<RoleBinding>(d).unwrap().subjects
+                } else {
+                    serde_json::from_value::<ClusterRoleBinding>(d)
+                        .unwrap()
+                        .subjects
+                };
+                let s = &subjects.unwrap()[0];
+                assert_eq!(s.kind, "ServiceAccount");
+                assert_eq!((s.namespace.clone().unwrap(), s.name.clone()), sa);
+                continue;
+            }
+            other => panic!("unexpected {other}"),
+        };
+        for rule in rules {
+            for verb in rule.verbs {
+                assert!(verb == "get" || verb == "list", "{verb}");
+            }
         }
     }
+    assert_eq!(bindings, roles + 1, "every role is bound");
+    assert!(
+        !cronjob
+            .iter()
+            .any(|d| d["kind"].as_str().unwrap_or("").contains("Role")),
+        "roles and bindings live in deploy/rbac.yaml only"
+    );
 }
 
 /// Rule IDs are a contract: renaming or dropping one must show up here in review (cargo-deny's

@@ -3,6 +3,7 @@
 
 use super::node_scope::{self, Scope, scope};
 use super::{Ctx, Needs, TypedCheck};
+use crate::facts::ObjectRef;
 use crate::model::Finding;
 
 pub struct ArpSysctls;
@@ -16,9 +17,11 @@ impl TypedCheck for ArpSysctls {
     const SUMMARY: &'static str = "With strictARP on, nodes have arp_ignore=1 and arp_announce=2.";
 
     fn needs(_: &Params) -> Needs {
-        let mut n = node_scope::needs();
-        n.kinds.push("configmaps");
-        n
+        node_scope::needs().by_name("configmaps")
+    }
+
+    fn named(_: &Ctx, p: &Params) -> Vec<ObjectRef> {
+        vec![super::strict_arp::config_map(p)]
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {

@@ -3,7 +3,7 @@
 //! One file per kind. A rule in `rules/*.yaml` names a kind and gives its parameters; several
 //! rules may share a kind (`deployment_ready` serves NET002, NET003, CRD002, CRD004).
 
-use crate::facts::Facts;
+use crate::facts::{Facts, ObjectRef};
 use crate::interest::PodSubset;
 use crate::model::Finding;
 use crate::site::Site;
@@ -73,6 +73,12 @@ pub struct Needs {
     /// With `pods` among the kinds: the only pods this check reads (`None`: every pod). Pods
     /// no selected rule reads are dropped on arrival (see [`crate::interest`]).
     pub pods: Option<PodSubset>,
+    /// Kinds read only by name: the objects [`Check::named`] names are fetched with one GET
+    /// each, never listed (Secrets, ConfigMaps: least privilege).
+    pub named: Vec<&'static str>,
+    /// The kinds whose objects [`Check::named`] reads to name them (among `kinds` and
+    /// `optional`): collected before the named objects are fetched.
+    pub names_from: Vec<&'static str>,
 }
 
 impl Needs {
@@ -85,7 +91,29 @@ impl Needs {
 
     /// Also reads these kinds when the input has them.
     pub fn optional(mut self, kinds: &[&'static str]) -> Self {
-        self.optional.extend_from_slice(kinds);
+        for k in kinds {
+            if !self.optional.contains(k) && !self.kinds.contains(k) {
+                self.optional.push(k);
+            }
+        }
+        self
+    }
+
+    /// Reads objects of `kind` by name (see [`Check::named`]). Namespaces are listed when
+    /// possible, so an object whose namespace does not exist is known absent without a request
+    /// (before installation, a Role in that namespace cannot even be created).
+    pub fn by_name(mut self, kind: &'static str) -> Self {
+        self.named.push(kind);
+        self.optional(&["namespaces"]).names_from(&["namespaces"])
+    }
+
+    /// The names [`Check::named`] returns depend on these kinds' objects.
+    pub fn names_from(mut self, kinds: &[&'static str]) -> Self {
+        for k in kinds {
+            if !self.names_from.contains(k) {
+                self.names_from.push(k);
+            }
+        }
         self
     }
 
@@ -120,6 +148,8 @@ pub trait Check: Sync {
     fn summary(&self) -> &'static str;
     fn validate(&self, params: &Value) -> Result<(), String>;
     fn needs(&self, params: &Value) -> Needs;
+    /// The objects of its `named` kinds it reads, from the site and its `names_from` kinds.
+    fn named(&self, ctx: &Ctx, params: &Value) -> Vec<ObjectRef>;
     fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding>;
 }
 
@@ -129,6 +159,12 @@ pub trait TypedCheck: 'static {
     const NAME: &'static str;
     const SUMMARY: &'static str;
     fn needs(p: &Self::Params) -> Needs;
+    /// The objects of the kinds [`Needs::named`] lists that it reads. `ctx.facts` holds the
+    /// [`Needs::names_from`] kinds (and, live, nothing else yet): the answer must not depend on
+    /// anything else.
+    fn named(_ctx: &Ctx, _p: &Self::Params) -> Vec<ObjectRef> {
+        Vec::new()
+    }
     fn eval(ctx: &Ctx, p: &Self::Params) -> Vec<Finding>;
     /// Extra validation beyond the parameter types.
     fn validate(_p: &Self::Params) -> Result<(), String> {
@@ -174,6 +210,11 @@ impl<T: TypedCheck> Check for Kind<T> {
     fn needs(&self, params: &Value) -> Needs {
         Self::parse(params)
             .map(|p| T::needs(&p))
+            .unwrap_or_default()
+    }
+    fn named(&self, ctx: &Ctx, params: &Value) -> Vec<ObjectRef> {
+        Self::parse(params)
+            .map(|p| T::named(ctx, &p))
             .unwrap_or_default()
     }
     fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding> {

@@ -220,7 +220,15 @@ impl TypedCheck for RdmaDevicePluginConfig {
         "The RDMA shared device plugin ConfigMap exists and its config.json is valid.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&["configmaps"])
+        Needs::default().by_name("configmaps")
+    }
+
+    fn named(_: &Ctx, p: &Params) -> Vec<crate::facts::ObjectRef> {
+        vec![crate::facts::ObjectRef::namespaced(
+            "configmaps",
+            &p.namespace,
+            &p.name,
+        )]
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {

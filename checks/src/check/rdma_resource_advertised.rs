@@ -29,7 +29,15 @@ impl TypedCheck for RdmaResourceAdvertised {
         "Nodes labelled RDMA-capable have allocatable rdma/<resourceName> > 0.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&["nodes", "configmaps"])
+        Needs::kinds(&["nodes"]).by_name("configmaps")
+    }
+
+    fn named(_: &Ctx, p: &Params) -> Vec<crate::facts::ObjectRef> {
+        vec![crate::facts::ObjectRef::namespaced(
+            "configmaps",
+            &p.namespace,
+            &p.name,
+        )]
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {

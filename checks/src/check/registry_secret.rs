@@ -1,7 +1,9 @@
 //! RUNAI002: the registry pull secret exists, has the right type and credentials for the registry.
-//! Reads only the redacted summary (see `prune::redact_secret`): never a credential.
+//! Reads only the redacted summary (see `prune::redact_secret`): never a credential. Reads that
+//! one Secret by name (the site's `platform.registry_secret`, else the rule's parameters).
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::facts::ObjectRef;
 use crate::model::Finding;
 use serde::Deserialize;
 use serde_json::Value;
@@ -27,6 +29,14 @@ pub fn registry_host(server: &str) -> String {
     s.split('/').next().unwrap_or("").to_ascii_lowercase()
 }
 
+/// The Secret to read: the site's, else the rule's.
+fn secret<'a>(ctx: &'a Ctx, p: &'a Params) -> (&'a str, &'a str) {
+    match &ctx.site.platform.registry_secret {
+        Some(s) => (&s.namespace, &s.name),
+        None => (&p.namespace, &p.name),
+    }
+}
+
 impl TypedCheck for RegistrySecret {
     type Params = Params;
     const NAME: &'static str = "registry_secret";
@@ -34,10 +44,21 @@ impl TypedCheck for RegistrySecret {
         "A kubernetes.io/dockerconfigjson Secret with credentials for the registry exists.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&["secrets"])
+        Needs::default().by_name("secrets")
+    }
+
+    fn named(ctx: &Ctx, p: &Params) -> Vec<ObjectRef> {
+        let (ns, name) = secret(ctx, p);
+        vec![ObjectRef::namespaced("secrets", ns, name)]
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
+        let (namespace, name) = secret(ctx, p);
+        let p = &Params {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            registry: p.registry.clone(),
+        };
         let target = format!("secret/{}/{}", p.namespace, p.name);
         let want = registry_host(&p.registry);
         let expected = format!("type kubernetes.io/dockerconfigjson with credentials for {want}");
@@ -45,7 +66,16 @@ impl TypedCheck for RegistrySecret {
             return vec![
                 Finding::fail(
                     &target,
-                    format!("Secret {}/{} does not exist", p.namespace, p.name),
+                    format!(
+                        "Secret {}/{} does not exist{}",
+                        p.namespace,
+                        p.name,
+                        if ctx.facts.namespace_known_absent(&p.namespace) {
+                            format!(" (namespace {} does not exist either)", p.namespace)
+                        } else {
+                            String::new()
+                        }
+                    ),
                 )
                 .expected(expected)
                 .observed("absent"),
@@ -170,8 +200,11 @@ mod tests {
     }
 
     fn run(items: Vec<serde_json::Value>) -> Finding {
+        run_with(items, Site::default())
+    }
+
+    fn run_with(items: Vec<serde_json::Value>, site: Site) -> Finding {
         let f = facts(&[("secrets", items)]);
-        let site = Site::default();
         let p = Params {
             namespace: "runai-backend".into(),
             name: "runai-reg-creds".into(),
@@ -215,5 +248,33 @@ mod tests {
         let r = run(vec![secret("kubernetes.io/dockerconfigjson", "not json")]);
         assert!(r.message.contains("does not parse"));
         assert_eq!(run(vec![]).observed.as_deref(), Some("absent"));
+    }
+
+    #[test]
+    fn the_site_names_another_secret() {
+        let site = Site::parse("platform:\n  registry_secret: runai/pull\n").unwrap();
+        let r = run_with(
+            vec![secret(
+                "kubernetes.io/dockerconfigjson",
+                r#"{"auths":{"runai.jfrog.io":{"auth":"eA=="}}}"#,
+            )],
+            site.clone(),
+        );
+        assert_eq!(r.status, Status::Fail);
+        assert_eq!(r.target, "secret/runai/pull");
+        assert!(r.message.contains("Secret runai/pull does not exist"));
+        let f = facts(&[]);
+        let named = RegistrySecret::named(
+            &Ctx {
+                facts: &f,
+                site: &site,
+            },
+            &Params {
+                namespace: "runai-backend".into(),
+                name: "runai-reg-creds".into(),
+                registry: "runai.jfrog.io".into(),
+            },
+        );
+        assert_eq!(named[0].key(), "runai/pull");
     }
 }

@@ -1,6 +1,7 @@
 //! NET001: kube-proxy in IPVS mode must have `ipvs.strictARP: true` (MetalLB L2 needs it).
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::facts::ObjectRef;
 use crate::model::Finding;
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,6 +29,11 @@ fn d_key() -> String {
     "config.conf".into()
 }
 
+/// kube-proxy's ConfigMap, read by name (NET001, NODE003).
+pub fn config_map(p: &Params) -> ObjectRef {
+    ObjectRef::namespaced("configmaps", &p.namespace, &p.name)
+}
+
 /// `Some(true)` when kube-proxy runs ipvs with strictARP, `Some(false)` when not, `None` when the
 /// configuration cannot be read (NET001 reports why). Shared with NODE003.
 pub fn strict_arp_on(facts: &crate::facts::Facts, p: &Params) -> Option<bool> {
@@ -48,7 +54,11 @@ impl TypedCheck for StrictArp {
         "kube-proxy's KubeProxyConfiguration has ipvs.strictARP true when mode is ipvs.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&["configmaps"])
+        Needs::default().by_name("configmaps")
+    }
+
+    fn named(_: &Ctx, p: &Params) -> Vec<ObjectRef> {
+        vec![config_map(p)]
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {

@@ -3,8 +3,9 @@
 //! It speaks enough Kubernetes for kube-rs and kubectl: `/version`, `/api`, `/apis` discovery,
 //! `/api/v1/...` and `/apis/GROUP/VERSION/...` for namespaced and cluster-scoped kinds, single
 //! object GETs, `limit`/`continue` pagination, `Table` responses for kubectl, 401 without the
-//! bearer token, 403 for forbidden kinds, 404 for unknown kinds, injected faults, an optional
-//! per-request delay, and a log of every request (method, path, query).
+//! bearer token, 403 for forbidden kinds or for whatever the configured RBAC does not allow
+//! ([`crate::rbac`]), 404 for unknown kinds, injected faults, an optional per-request delay, and
+//! a log of every request (method, path, query) and of every refusal.
 
 use crate::pki::TestCa;
 use bytes::Bytes;
@@ -23,14 +24,14 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-/// A fault injected on every LIST of one kind.
+/// A fault injected on every request for one kind (LISTs, and object GETs where it applies).
 #[derive(Debug, Clone)]
 pub enum Fault {
-    /// Answer with this HTTP status and a Status body.
+    /// Answer with this HTTP status and a Status body (LISTs and GETs).
     Status(u16),
-    /// Never answer (the client's timeout must fire).
+    /// Never answer (the client's timeout must fire; LISTs and GETs).
     Hang,
-    /// Send a 200 whose JSON body is cut in half.
+    /// Send a 200 whose JSON body is cut in half (LISTs and GETs).
     Truncate,
     /// Answer `410 Gone` to requests that carry a continue token, N times.
     ExpireContinue(u32),
@@ -52,7 +53,13 @@ pub struct Config {
     pub delay: Duration,
     /// `gitVersion` for `/version` (default v1.31.4).
     pub version: Option<String>,
+    /// When set, every request its roles do not allow is answered 403, as the API server's
+    /// RBAC authorizer would.
+    pub rbac: Option<crate::rbac::Rbac>,
 }
+
+/// Who the server says the client is, in 403 messages.
+const USER: &str = "system:serviceaccount:gpu-preflight:gpu-preflight";
 
 /// One logged request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +80,7 @@ struct State {
     encoded: BTreeMap<&'static str, Vec<String>>,
     served: Vec<&'static ResourceKind>,
     log: Mutex<Vec<Logged>>,
+    denied: Mutex<Vec<Logged>>,
     expired: Mutex<HashMap<String, u32>>,
 }
 
@@ -150,6 +158,7 @@ impl ApiServer {
             encoded,
             served,
             log: Mutex::new(Vec::new()),
+            denied: Mutex::new(Vec::new()),
             expired: Mutex::new(HashMap::new()),
         });
 
@@ -233,8 +242,14 @@ impl ApiServer {
         self.state.log.lock().expect("log").clone()
     }
 
+    /// Every request answered 403 so far (forbidden kinds, RBAC).
+    pub fn denied(&self) -> Vec<Logged> {
+        self.state.denied.lock().expect("log").clone()
+    }
+
     pub fn clear_log(&self) {
         self.state.log.lock().expect("log").clear();
+        self.state.denied.lock().expect("log").clear();
     }
 }
 
@@ -313,7 +328,15 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Resp {
             (k.to_string(), percent_decode(v))
         })
         .collect();
-    route(&st, &path, &params, wants_table).await
+    let resp = route(&st, &path, &params, wants_table).await;
+    if resp.status() == StatusCode::FORBIDDEN {
+        st.denied.lock().expect("log").push(Logged {
+            method: "GET".into(),
+            path,
+            query,
+        });
+    }
+    resp
 }
 
 fn percent_decode(s: &str) -> String {
@@ -339,6 +362,15 @@ fn percent_decode(s: &str) -> String {
 
 async fn route(st: &State, path: &str, params: &HashMap<String, String>, table: bool) -> Resp {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if let (Some(rbac), ["version"]) = (&st.cfg.rbac, segs.as_slice())
+        && !rbac.allows(&crate::rbac::Request::NonResource { path })
+    {
+        return status(
+            403,
+            "Forbidden",
+            &format!("forbidden: User \"{USER}\" cannot get path \"{path}\""),
+        );
+    }
     match segs.as_slice() {
         ["version"] => json_resp(
             StatusCode::OK,
@@ -386,8 +418,22 @@ fn resource_list(st: &State, group: &str, version: &str) -> Resp {
         .iter()
         .filter(|k| k.group == group && k.version == version)
         .map(|k| {
+            // The real server's short names, so kubectl accepts `deploy`, `ds`, `crds`...
+            let short: &[&str] = match k.key {
+                "nodes" => &["no"],
+                "namespaces" => &["ns"],
+                "configmaps" => &["cm"],
+                "services" => &["svc"],
+                "pods" => &["po"],
+                "deployments.apps" => &["deploy"],
+                "daemonsets.apps" => &["ds"],
+                "ingresses.networking.k8s.io" => &["ing"],
+                "storageclasses.storage.k8s.io" => &["sc"],
+                "customresourcedefinitions.apiextensions.k8s.io" => &["crd", "crds"],
+                _ => &[],
+            };
             json!({"name": k.plural, "singularName": k.kind.to_lowercase(), "namespaced": k.namespaced,
-                   "kind": k.kind, "verbs": ["get", "list", "watch"]})
+                   "kind": k.kind, "verbs": ["get", "list", "watch"], "shortNames": short})
         })
         .collect();
     if res.is_empty() {
@@ -442,8 +488,24 @@ async fn objects(
             "the server could not find the requested resource",
         );
     };
-    if st.cfg.forbidden.contains(kind.key) {
-        let scope = match ns {
+    // GET /api/v1/namespaces/X is a request in namespace X, as the real authorizer sees it.
+    let req_ns = match (ns, kind.key) {
+        (None, "namespaces") => name,
+        _ => ns,
+    };
+    let verb = if name.is_some() { "get" } else { "list" };
+    let allowed = !st.cfg.forbidden.contains(kind.key)
+        && st.cfg.rbac.as_ref().is_none_or(|r| {
+            r.allows(&crate::rbac::Request::Resource {
+                verb,
+                group,
+                resource: kind.plural,
+                namespace: req_ns,
+                name,
+            })
+        });
+    if !allowed {
+        let scope = match req_ns {
             Some(n) => format!("in the namespace \"{n}\""),
             None => "at the cluster scope".into(),
         };
@@ -451,13 +513,14 @@ async fn objects(
             403,
             "Forbidden",
             &format!(
-                "{}{} is forbidden: User \"system:serviceaccount:audit:gpu-preflight\" cannot list resource \"{}\" in API group \"{}\" {scope}",
+                "{}{}{} is forbidden: User \"{USER}\" cannot {verb} resource \"{}\" in API group \"{}\" {scope}",
                 kind.plural,
                 if group.is_empty() {
                     String::new()
                 } else {
                     format!(".{group}")
                 },
+                name.map(|n| format!(" \"{n}\"")).unwrap_or_default(),
                 kind.plural,
                 group
             ),
@@ -468,20 +531,6 @@ async fn objects(
         Some(n) => o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(n),
         None => true,
     };
-    if let Some(name) = name {
-        return match all
-            .iter()
-            .filter(in_ns)
-            .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name))
-        {
-            Some(o) => json_resp(StatusCode::OK, o),
-            None => status(
-                404,
-                "NotFound",
-                &format!("{} \"{name}\" not found", kind.plural),
-            ),
-        };
-    }
     let cont = params.get("continue").cloned().unwrap_or_default();
     match st.cfg.faults.get(kind.key) {
         Some(Fault::Status(code)) => {
@@ -494,6 +543,35 @@ async fn objects(
         Some(Fault::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
+        _ => {}
+    }
+    if let Some(name) = name {
+        let found = all
+            .iter()
+            .filter(in_ns)
+            .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name));
+        return match found {
+            Some(o) if matches!(st.cfg.faults.get(kind.key), Some(Fault::Truncate)) => {
+                let body = o.to_string();
+                let mut cut = body.len() / 2;
+                while !body.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                Response::builder()
+                    .status(StatusCode::OK)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(body[..cut].to_string())))
+                    .expect("response")
+            }
+            Some(o) => json_resp(StatusCode::OK, o),
+            None => status(
+                404,
+                "NotFound",
+                &format!("{} \"{name}\" not found", kind.plural),
+            ),
+        };
+    }
+    match st.cfg.faults.get(kind.key) {
         Some(Fault::ExpireContinue(n)) if !cont.is_empty() => {
             let mut e = st.expired.lock().expect("expired");
             let c = e.entry(kind.key.to_string()).or_insert(0);
