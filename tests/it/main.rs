@@ -8,5 +8,6 @@ mod intent;
 mod live;
 mod metallb_sriov;
 mod node_agent;
+mod real_formats;
 mod reports;
 mod support;
