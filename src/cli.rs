@@ -686,7 +686,9 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     let node_local = crate::node::ingest::load(&a.node)?;
     let intent =
         crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
-    let (mut facts, server) = if engine::needs_cluster(&rules) {
+    let live_cluster = engine::needs_cluster(&rules)
+        && (engine::requires_cluster(&rules) || live::configured(&live_options(&a.cluster)?));
+    let (mut facts, server) = if live_cluster {
         // A snapshot keeps every pod, so any later rule selection can be checked against it.
         collect_live(
             &rules,
@@ -707,7 +709,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     }
     crate::collect::intent::apply(&mut facts, intent);
     let context = a.cluster.context.as_deref().unwrap_or("current context");
-    let source = if engine::needs_cluster(&rules) {
+    let source = if live_cluster {
         format!("{server} ({context})")
     } else {
         "endpoint probes only (no cluster)".to_string()

@@ -180,6 +180,10 @@ pub struct RdmaDevice {
     pub fw_ver: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_guid: Option<String>,
+    /// The PCI function is an SR-IOV VF (`device/physfn` exists). Absent in facts written
+    /// before it was recorded: see [`NodeFacts::is_vf_device`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_vf: bool,
     pub ports: Vec<RdmaPort>,
 }
 
@@ -213,6 +217,14 @@ impl RdmaPort {
     }
     pub fn is_active(&self) -> bool {
         self.state_name().eq_ignore_ascii_case("ACTIVE")
+    }
+    /// phys_state `5: LinkUp`; an unrecorded phys_state does not count against the port.
+    pub fn is_link_up(&self) -> bool {
+        self.phys_state.trim().is_empty() || self.phys_state_name().eq_ignore_ascii_case("LinkUp")
+    }
+    /// A usable rail: ACTIVE with the physical link up.
+    pub fn is_up(&self) -> bool {
+        self.is_active() && self.is_link_up()
     }
     /// Gb/s from `200 Gb/sec (4X HDR)`.
     pub fn rate_gbps(&self) -> Option<f64> {
@@ -381,6 +393,17 @@ impl NodeFacts {
 
     pub fn interface(&self, name: &str) -> Option<&Interface> {
         self.interfaces.value()?.iter().find(|i| i.name == name)
+    }
+
+    /// Whether an RDMA device is an SR-IOV VF: recorded by the agent, or (older facts) its PCI
+    /// address is a VF's in `net_pci`.
+    pub fn is_vf_device(&self, d: &RdmaDevice) -> bool {
+        d.is_vf
+            || d.pci_address.as_deref().is_some_and(|a| {
+                self.net_pci
+                    .value()
+                    .is_some_and(|n| n.iter().any(|f| f.is_vf && f.pci_address == a))
+            })
     }
 }
 

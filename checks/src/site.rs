@@ -103,6 +103,9 @@ pub struct Expect {
     /// in node facts.
     #[serde(default)]
     pub rdma_port_gbps: Option<f64>,
+    /// RDMA005: the fewest ports (ACTIVE, LinkUp, of physical functions) a GPU node must have.
+    #[serde(default)]
+    pub rdma_active_ports: Option<u32>,
     /// NodePorts of the monitoring UIs (DeepOps defaults).
     #[serde(default)]
     pub monitoring_ports: MonitoringPorts,
@@ -165,6 +168,7 @@ impl Default for Expect {
             cert_min_days: d_cert_days(),
             rdma_bandwidth_fraction: d_fraction(),
             rdma_port_gbps: None,
+            rdma_active_ports: None,
             monitoring_ports: MonitoringPorts::default(),
         }
     }

@@ -6,8 +6,10 @@
 //! - `DIR/<node>/<anything>.txt` or `DIR/<node>.txt` — a query of several devices; each is keyed
 //!   by its `Device:` line
 //!
-//! The PCI address comes from the `Device:` line when it is one (queries by PCI address), else
-//! from the file name (queries by `/dev/mst/...` path). Both given and different is an error.
+//! The PCI address comes from the device header when it holds one — `Device:` (queries by PCI
+//! address), or old mstflint's `PCI device:` (`/sys/bus/pci/devices/<pci>/config`) — else from
+//! the file name (queries by `/dev/mst/...` path). Both given and different is an error: a
+//! capture saved under another PF's address would otherwise judge the wrong PF.
 
 use crate::exit;
 use gpu_preflight_checks::Facts;
@@ -83,7 +85,8 @@ fn load_file(
         let pci = match (&d.pci, &pci_from_name) {
             (Some(a), Some(b)) if a != b && !several => {
                 return Err(exit::input(format!(
-                    "{shown}: the file name says PCI {b} but its Device: line says {a}"
+                    "{shown}: the file name says PCI {b} but its {} line says {a}",
+                    d.pci_source()
                 )));
             }
             (Some(a), _) => a.clone(),
@@ -91,7 +94,7 @@ fn load_file(
             _ => {
                 return Err(exit::input(format!(
                     "{shown}: device `{}` has no PCI address; query with -d <pci> or name the file <pci>.txt",
-                    d.device
+                    d.shown()
                 )));
             }
         };

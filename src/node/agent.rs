@@ -330,6 +330,7 @@ fn rdma_devices(r: &mut Root) -> Probe<Vec<RdmaDevice>> {
             hca_type: r.opt(&format!("{base}/hca_type")),
             fw_ver: r.opt(&format!("{base}/fw_ver")),
             node_guid: r.opt(&format!("{base}/node_guid")),
+            is_vf: r.exists(&format!("{base}/device/physfn")),
             name,
             ports,
         });

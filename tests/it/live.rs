@@ -596,8 +596,9 @@ fn every_rule_evaluates_under_exactly_the_printed_role() {
             );
         }
         // RUNAI002 still judges its Secret (present in the demo; its namespace exists in both).
+        // (Without --firmware, SRIOV004's per-NIC results are skips, not passes.)
         assert!(
-            r["summary"]["pass"].as_u64().unwrap() > 50,
+            r["summary"]["pass"].as_u64().unwrap() > 35,
             "{name}: {}",
             r["summary"]
         );

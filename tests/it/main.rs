@@ -9,6 +9,7 @@ mod invariants;
 mod live;
 mod metallb_sriov;
 mod node_agent;
+mod real_formats;
 mod reports;
 mod support;
 mod verdicts;

@@ -261,7 +261,10 @@ fn fixture_nodes_produce_expected_verdicts() {
     // RDMA007: two passing dgx01 runs and the runbook's own sample, judged against HDR.
     let bw: Vec<&Value> = results_of(&report, "RDMA007");
     assert_eq!(bw.len(), 3);
-    let gpu03 = bw.iter().find(|r| r["target"] == "node/gpu03").unwrap();
+    let gpu03 = bw
+        .iter()
+        .find(|r| r["target"] == "node/gpu03/mlx5_0")
+        .unwrap();
     assert_eq!(gpu03["status"], "fail");
     assert_eq!(gpu03["observed"], "96.25 Gb/s");
     assert_eq!(
@@ -585,7 +588,7 @@ fn collect_stores_node_facts_and_perf_in_the_snapshot() {
     ]);
     assert_eq!(status_of(&report, "RDMA005", "node/gpu02"), "fail");
     assert_eq!(status_of(&report, "NODE001", "node/gpu03"), "fail");
-    assert_eq!(status_of(&report, "RDMA007", "node/gpu03"), "fail");
+    assert_eq!(status_of(&report, "RDMA007", "node/gpu03/mlx5_0"), "fail");
 }
 
 /// With `mstconfig` on PATH the agent queries each Mellanox NIC function and keeps the raw text

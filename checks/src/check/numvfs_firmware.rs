@@ -1,15 +1,22 @@
 //! SRIOV004: per node and PF, the policy's numVfs fits the NIC (≤ totalvfs, ≤ 128 on Mellanox)
 //! and matches the firmware, so applying the policy does not reboot the node.
 //!
-//! The operator's Mellanox plugin reboots a node when the firmware's Current NUM_OF_VFS differs
-//! from the policy's numVfs, or SRIOV_EN must flip. When only the Next Boot value differs from
-//! Current, a firmware change is already staged and waits for a reboot.
+//! The operator's Mellanox plugin (sriov-network-operator `pkg/vendors/mellanox`) reads only
+//! NUM_OF_VFS, SRIOV_EN and LINK_TYPE_P1/P2 from `mstconfig -e -d <pci> q`, and reboots a node
+//! when the firmware's Current NUM_OF_VFS differs from the numVfs it wants, SRIOV_EN must flip,
+//! or a policy's linkType differs from the one the port runs (the node state's; the operator then
+//! rewrites LINK_TYPE_P1/P2). On a dual-port NIC both PFs share NUM_OF_VFS:
+//! the operator writes the larger numVfs of the two. Other staged parameters (`*` lines such as
+//! MEMIC_SIZE_LIMIT) take effect at whatever reboot comes but never make the operator reboot.
+//! When only Next Boot differs from Current for the parameters it reads, a firmware change is
+//! already staged and waits for a reboot.
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
 use crate::parse::mstconfig::{self, DeviceConfig, value_bool, value_number};
 use crate::sriov::{self, MELLANOX, MELLANOX_MAX_VFS, POLICIES, STATES};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 pub struct NumvfsFirmware;
 
@@ -21,44 +28,113 @@ fn show(v: Option<&str>) -> &str {
     v.unwrap_or("?")
 }
 
-/// Compares a PF's firmware with the policy: `Err((will_reboot, message))` on mismatch.
-fn firmware_verdict(fw: &DeviceConfig, want: i64) -> (Result<String, (bool, String)>, String) {
+/// The parameters the operator's Mellanox plugin reads; nothing else decides its reboot.
+const OPERATOR_PARAMS: [&str; 4] = ["NUM_OF_VFS", "SRIOV_EN", "LINK_TYPE_P1", "LINK_TYPE_P2"];
+
+/// What the firmware says about applying the policy to one PF.
+#[derive(Debug, PartialEq)]
+enum FwVerdict {
+    /// Nothing the operator reads needs changing.
+    Match(String),
+    /// The operator rewrites the firmware and reboots the node.
+    WillReboot(String),
+    /// A change is staged (Next Boot ≠ Current) and waits for a reboot.
+    Pending(String),
+    /// The query lacks what the verdict needs.
+    CannotAssess(String),
+}
+
+/// What the policy asks of one PF's firmware.
+struct Want<'a> {
+    /// numVfs the operator writes: the policy's, or the larger of both ports' on a dual-port NIC.
+    num_vfs: i64,
+    /// `LINK_TYPE_P1`/`LINK_TYPE_P2` and the policy's `spec.linkType` (`ib`, `eth`), when set.
+    link: Option<(&'static str, &'a str)>,
+    /// The link type the port runs (the node state's `linkType`), which the operator compares
+    /// the policy's with; empty when the state does not say.
+    running: &'a str,
+}
+
+/// A link type change the policy makes: the operator rewrites LINK_TYPE_Pn and reboots.
+fn link_change(want: &Want) -> Option<String> {
+    let (param, policy) = want.link?;
+    (!want.running.is_empty() && !want.running.eq_ignore_ascii_case(policy)).then(|| {
+        format!(
+            "the port runs linkType {} (node state) but the policy sets linkType {policy}: the operator rewrites {param}",
+            want.running
+        )
+    })
+}
+
+/// Compares a PF's firmware with what the policy needs; the second value is the observed text.
+fn firmware_verdict(fw: &DeviceConfig, want: &Want) -> (FwVerdict, String) {
+    let target = want.num_vfs;
     let num = fw.param("NUM_OF_VFS");
     let en = fw.param("SRIOV_EN");
     let cur_num = num.and_then(|p| p.current.as_deref());
     let next_num = num.and_then(|p| p.next_boot.as_deref());
     let cur_en = en.and_then(|p| p.current.as_deref());
     let next_en = en.and_then(|p| p.next_boot.as_deref());
-    let observed = format!(
+    let link = want
+        .link
+        .and_then(|(param, policy)| fw.param(param).map(|p| (param, policy, p)));
+    let mut observed = format!(
         "firmware NUM_OF_VFS Current={} Next Boot={}, SRIOV_EN Current={} Next Boot={}",
         show(cur_num),
         show(next_num),
         show(cur_en),
         show(next_en)
     );
+    if let Some((param, _, p)) = link {
+        observed.push_str(&format!(
+            ", {param} Current={} Next Boot={}",
+            show(p.current.as_deref()),
+            show(p.next_boot.as_deref())
+        ));
+    }
+    // Staged changes to parameters the operator never reads: worth knowing, never its reboot.
+    let others: Vec<&str> = fw
+        .params
+        .iter()
+        .filter(|(k, p)| !OPERATOR_PARAMS.contains(&k.as_str()) && p.staged())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let others_note = if others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; other staged firmware parameters ({}) take effect at the next reboot but do not make the operator reboot",
+            others.join(", ")
+        )
+    };
     if num.is_none() {
+        // The link type needs no NUM_OF_VFS: a change it makes is a reboot all the same.
+        if let Some(why) = link_change(want) {
+            return (FwVerdict::WillReboot(why), observed);
+        }
         return (
-            Err((
-                false,
-                "the firmware query has no NUM_OF_VFS parameter".into(),
+            FwVerdict::CannotAssess(format!(
+                "the firmware query has no NUM_OF_VFS parameter, so the VF count cannot be assessed (capture the full `mstconfig -e -d <pci> q`, not a query of selected parameters){others_note}"
             )),
             observed,
         );
     }
-    let want_en = want > 0;
+    let want_en = target > 0;
     // The plain query form prints only Next Boot: the best available value for "current".
-    let (eff_num, eff_en, col) = match cur_num {
-        Some(c) => (Some(c), cur_en, "Current"),
-        None => (
+    let plain = cur_num.is_none();
+    let (eff_num, eff_en, col) = if plain {
+        (
             next_num,
             next_en,
             "Next Boot (plain query; Current unknown)",
-        ),
+        )
+    } else {
+        (cur_num, cur_en, "Current")
     };
     let mut reboot = vec![];
-    if eff_num.and_then(value_number) != Some(want) {
+    if eff_num.and_then(value_number) != Some(target) {
         reboot.push(format!(
-            "{col} NUM_OF_VFS={} ≠ numVfs {want}",
+            "{col} NUM_OF_VFS={} ≠ numVfs {target}",
             show(eff_num)
         ));
     }
@@ -69,19 +145,20 @@ fn firmware_verdict(fw: &DeviceConfig, want: i64) -> (Result<String, (bool, Stri
             if want_en { "True" } else { "False" }
         ));
     }
+    reboot.extend(link_change(want));
     if !reboot.is_empty() {
         // Current differs but Next Boot already holds numVfs: the operator has written the
         // firmware and the node waits for the reboot that applies it.
-        if cur_num.is_some() && next_num.and_then(value_number) == Some(want) {
+        if !plain && next_num.and_then(value_number) == Some(target) {
             reboot.push(format!(
-                "the change is already staged (Next Boot NUM_OF_VFS={want}) and takes effect at the next firmware reset (cold reboot or mlxfwreset)"
+                "the change is already staged (Next Boot NUM_OF_VFS={target}) and takes effect at the next firmware reset (cold reboot or mlxfwreset)"
             ));
         }
-        return (Err((true, reboot.join("; "))), observed);
+        return (FwVerdict::WillReboot(reboot.join("; ")), observed);
     }
     let mut pending = vec![];
-    if cur_num.is_some()
-        && next_num.is_some()
+    if next_num.is_some()
+        && !plain
         && cur_num.and_then(value_number) != next_num.and_then(value_number)
     {
         pending.push(format!(
@@ -100,16 +177,28 @@ fn firmware_verdict(fw: &DeviceConfig, want: i64) -> (Result<String, (bool, Stri
             show(cur_en)
         ));
     }
+    if let Some((param, _, p)) = link.filter(|(_, _, p)| p.staged()) {
+        pending.push(format!(
+            "{param} Next Boot={} differs from Current={}",
+            show(p.next_boot.as_deref()),
+            show(p.current.as_deref())
+        ));
+    }
     if !pending.is_empty() {
-        return (Err((false, pending.join("; "))), observed);
+        return (FwVerdict::Pending(pending.join("; ")), observed);
     }
     (
-        Ok(format!(
-            "firmware {col} NUM_OF_VFS={} = numVfs",
+        FwVerdict::Match(format!(
+            "firmware {col} NUM_OF_VFS={} = numVfs{others_note}",
             show(eff_num)
         )),
         observed,
     )
+}
+
+/// `0000:18:00.1` → `0000:18:00.`: the functions of one NIC, as the operator groups dual ports.
+fn nic_of(pci: &str) -> &str {
+    pci.char_indices().last().map_or("", |(i, _)| &pci[..i])
 }
 
 impl TypedCheck for NumvfsFirmware {
@@ -135,14 +224,25 @@ impl TypedCheck for NumvfsFirmware {
         for state in ctx.facts.list(STATES) {
             let node = state.name();
             let l = labels.get(node).unwrap_or(&empty);
-            for i in sriov::interfaces(state) {
-                let Some(pol) = sriov::policy_for(&policies, l, &i) else {
-                    continue;
-                };
-                let Some(want) = pol.num_vfs else {
-                    continue;
-                };
-                let pci = mstconfig::normalize_pci(i.pci).unwrap_or_else(|| i.pci.to_string());
+            let configured: Vec<_> = sriov::interfaces(state)
+                .into_iter()
+                .filter_map(|i| {
+                    let pol = sriov::policy_for(&policies, l, &i)?;
+                    let want = pol.num_vfs?;
+                    let pci = mstconfig::normalize_pci(i.pci).unwrap_or_else(|| i.pci.to_string());
+                    Some((i, pol, want, pci))
+                })
+                .collect();
+            // Both ports of a dual-port NIC share NUM_OF_VFS: the operator writes the larger.
+            let mut per_nic: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
+            for (_, _, want, pci) in &configured {
+                let e = per_nic.entry(nic_of(pci)).or_insert((*want, pci));
+                if *want > e.0 {
+                    *e = (*want, pci);
+                }
+            }
+            for (i, pol, want, pci) in &configured {
+                let (want, pci) = (*want, pci.as_str());
                 let target = format!("node/{node}/{pci}");
                 let who = format!(
                     "node {node} PF {} ({pci}), policy {} numVfs={want}",
@@ -153,11 +253,29 @@ impl TypedCheck for NumvfsFirmware {
                 if i.vendor.eq_ignore_ascii_case(MELLANOX) {
                     expected.push_str(&format!(", ≤ {MELLANOX_MAX_VFS}"));
                 }
+                let (fw_num, shared_with) = per_nic
+                    .get(nic_of(pci))
+                    .copied()
+                    .filter(|(n, other)| *n > want && *other != pci)
+                    .map_or((want, None), |(n, other)| (n, Some(other)));
+                let link_param = if pci.ends_with('1') {
+                    "LINK_TYPE_P2"
+                } else {
+                    "LINK_TYPE_P1"
+                };
+                let link = pol
+                    .obj
+                    .str_at("/spec/linkType")
+                    .filter(|t| !t.is_empty())
+                    .map(|t| (link_param, t));
                 if have_fw {
                     expected.push_str(&format!(
-                        ", firmware Current NUM_OF_VFS = {want}, SRIOV_EN = {}",
-                        if want > 0 { "True" } else { "False" }
+                        ", firmware Current NUM_OF_VFS = {fw_num}, SRIOV_EN = {}",
+                        if fw_num > 0 { "True" } else { "False" }
                     ));
+                }
+                if let Some((_, t)) = link {
+                    expected.push_str(&format!(", linkType {t} as the port runs"));
                 }
                 let total = i.total_vfs;
                 let mut limits: Vec<String> = pol
@@ -191,17 +309,32 @@ impl TypedCheck for NumvfsFirmware {
                         "numVfs {want} exceeds the ConnectX maximum of {MELLANOX_MAX_VFS}"
                     ));
                 }
-                let fw = ctx.facts.firmware.get(node).and_then(|m| m.get(&pci));
+                let fw = ctx.facts.firmware.get(node).and_then(|m| m.get(pci));
                 let total_text = format!(
                     "totalvfs={}",
                     total.map(|t| t.to_string()).unwrap_or_else(|| "?".into())
                 );
+                let wanted = Want {
+                    num_vfs: fw_num,
+                    link,
+                    running: i.link_type,
+                };
                 let (verdict, fw_observed) = match fw {
                     Some(fw) => {
-                        let (v, o) = firmware_verdict(fw, want);
+                        let (v, o) = firmware_verdict(fw, &wanted);
                         (Some(v), o)
                     }
-                    None => (None, String::new()),
+                    // The link type the port runs is in the node state: no firmware needed.
+                    None => (
+                        link_change(&wanted).map(FwVerdict::WillReboot),
+                        String::new(),
+                    ),
+                };
+                let who = match shared_with {
+                    Some(other) => format!(
+                        "{who} (NUM_OF_VFS is shared with {other} on the same NIC, whose policy asks {fw_num}: the operator writes {fw_num})"
+                    ),
+                    None => who,
                 };
                 let observed = if fw_observed.is_empty() {
                     total_text
@@ -212,22 +345,31 @@ impl TypedCheck for NumvfsFirmware {
                     Finding::fail(&target, format!("{who}: {}", limits.join("; ")))
                 } else {
                     match verdict {
-                        Some(Err((true, why))) => Finding::fail(
+                        Some(FwVerdict::WillReboot(why)) => Finding::fail(
                             &target,
                             format!(
                                 "{who}: {why}: applying the policy WILL reboot node {node} (the operator rewrites the NIC firmware and reboots)"
                             ),
                         ),
-                        Some(Err((false, why))) => Finding::fail(
+                        Some(FwVerdict::Pending(why)) => Finding::fail(
                             &target,
                             format!(
                                 "{who}: reboot pending: {why}; the staged firmware change takes effect at the next reboot of {node}"
                             ),
                         ),
-                        Some(Ok(why)) => {
+                        Some(FwVerdict::CannotAssess(why)) => Finding::skip(
+                            &target,
+                            format!(
+                                "{who}: within limits, but {why}; the reboot risk is not assessed"
+                            ),
+                        ),
+                        Some(FwVerdict::Match(why)) => {
                             Finding::pass(&target, format!("{who}: {why}; no reboot needed"))
                         }
-                        None => Finding::pass(
+                        // Within limits, but whether the operator reboots the node is what the
+                        // rule is for: without the firmware's answer that is not known, and a
+                        // missing input must never read as a pass.
+                        None => Finding::skip(
                             &target,
                             format!(
                                 "{who}: within limits ({}); {}",
@@ -236,10 +378,10 @@ impl TypedCheck for NumvfsFirmware {
                                     .unwrap_or_else(|| "totalvfs unknown".into()),
                                 if have_fw {
                                     format!(
-                                        "no firmware facts for {node} {pci}, so the reboot risk is not assessed"
+                                        "no firmware facts for {node} {pci}, so whether the operator reboots the node is not known: add DIR/{node}/{pci}.txt (`mstconfig -e -d {pci} q`)"
                                     )
                                 } else {
-                                    "no firmware facts given (--firmware DIR), so the reboot risk is not assessed".into()
+                                    "no firmware facts given, so whether the operator reboots the node is not known: pass --firmware DIR (see docs/metallb-sriov.md)".into()
                                 }
                             ),
                         ),
@@ -319,11 +461,13 @@ mod tests {
     }
 
     #[test]
-    fn matching_firmware_passes_and_no_firmware_is_noted() {
+    fn matching_firmware_passes_and_no_firmware_is_a_skip() {
         let r = run(cluster(8), Some(extended("8", "8", "True(1)")));
         assert_eq!(r.status, Status::Pass, "{}", r.message);
+        // Without firmware the reboot question is open: never a pass.
         let r = run(cluster(8), None);
-        assert_eq!(r.status, Status::Pass);
+        assert_eq!(r.status, Status::Skip);
+        assert!(r.message.contains("within limits"), "{}", r.message);
         assert!(r.message.contains("--firmware"));
     }
 
@@ -416,6 +560,98 @@ mod tests {
                 .contains("`ibp26s0#0-15` reaches VF 15, but numVfs 8 creates VFs 0-7"),
             "{}",
             r.message
+        );
+    }
+
+    #[test]
+    fn without_num_of_vfs_the_reboot_risk_is_not_assessed() {
+        let d = fw(
+            "Device: 0000:1a:00.0\nConfigurations:   Default   Current   Next Boot\n*  MEMIC_SIZE_LIMIT   _256KB(1)   _256KB(1)   _1MB(3)\n",
+        );
+        let r = run(cluster(8), Some(d));
+        assert_eq!(r.status, Status::Skip, "{}", r.message);
+        assert!(
+            r.message.contains("no NUM_OF_VFS parameter"),
+            "{}",
+            r.message
+        );
+        assert!(r.message.contains("(MEMIC_SIZE_LIMIT)"), "{}", r.message);
+        // Limits still fail on their own.
+        let d = fw("Device: 0000:1a:00.0\nConfigurations: Next Boot\n SRIOV_EN True(1)\n");
+        assert_eq!(run(cluster(32), Some(d)).status, Status::Fail);
+    }
+
+    #[test]
+    fn a_link_type_change_reboots_with_or_without_firmware() {
+        let with_link = |t: &str| {
+            let mut f = cluster(8);
+            if let Some(crate::facts::KindFact::Listed { items, .. }) =
+                f.resources.get_mut(POLICIES)
+            {
+                items[0].0["spec"]["linkType"] = json!(t);
+            }
+            f
+        };
+        // The state says the port runs IB.
+        let r = run(with_link("eth"), None);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.message.contains(
+                "the port runs linkType IB (node state) but the policy sets linkType eth: the operator rewrites LINK_TYPE_P1"
+            ) && r.message.contains("WILL reboot"),
+            "{}",
+            r.message
+        );
+        let r = run(with_link("ib"), Some(extended("8", "8", "True(1)")));
+        assert_eq!(r.status, Status::Pass, "{}", r.message);
+        assert!(r.expected.unwrap().contains("linkType ib as the port runs"));
+    }
+
+    #[test]
+    fn dual_port_nics_share_num_of_vfs() {
+        // Port 0 asks 8, port 1 asks 16: the operator writes 16 for the NIC, so firmware 16
+        // means no reboot for either port.
+        let mut f = cluster(8);
+        if let Some(crate::facts::KindFact::Listed { items, .. }) = f.resources.get_mut(STATES) {
+            items[0].0["status"]["interfaces"] = json!([
+                {"name": "ibp26s0", "pciAddress": "0000:1a:00.0", "vendor": "15b3", "totalvfs": 16},
+                {"name": "ibp26s0f1", "pciAddress": "0000:1a:00.1", "vendor": "15b3", "totalvfs": 16}
+            ]);
+        }
+        if let Some(crate::facts::KindFact::Listed { items, .. }) = f.resources.get_mut(POLICIES) {
+            let mut second = items[0].0.clone();
+            second["metadata"]["name"] = json!("ibp26s0f1");
+            second["spec"]["numVfs"] = json!(16);
+            second["spec"]["nicSelector"]["pfNames"] = json!(["ibp26s0f1"]);
+            items.push(crate::object::Object(second));
+        }
+        for pci in ["0000:1a:00.0", "0000:1a:00.1"] {
+            f.firmware
+                .entry("dgx-1".into())
+                .or_default()
+                .insert(pci.into(), extended("16", "16", "True(1)"));
+        }
+        let r = NumvfsFirmware::eval(
+            &Ctx {
+                facts: &f,
+                site: &Site::default(),
+            },
+            &Params {},
+        );
+        assert_eq!(r.len(), 2);
+        assert!(r.iter().all(|x| x.status == Status::Pass), "{r:#?}");
+        assert!(
+            r[0].message.contains(
+                "NUM_OF_VFS is shared with 0000:1a:00.1 on the same NIC, whose policy asks 16"
+            ),
+            "{}",
+            r[0].message
+        );
+        assert!(
+            r[0].expected
+                .as_deref()
+                .unwrap()
+                .contains("NUM_OF_VFS = 16")
         );
     }
 

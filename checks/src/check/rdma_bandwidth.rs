@@ -1,6 +1,7 @@
-//! RDMA007: `ib_write_bw` results (`--perf DIR`) reach the site fraction (default 0.9) of the
-//! port rate, taken from the site (`expect.rdma_port_gbps`) or the node facts of the measured
-//! device.
+//! RDMA007: perftest bandwidth results (`--perf DIR`: `ib_write_bw`, `ib_read_bw`, `ib_send_bw`)
+//! reach the site fraction (default 0.9) of the port rate, taken from the site
+//! (`expect.rdma_port_gbps`) or the node facts of the measured device. A bidirectional run (`-b`)
+//! reports both directions summed, so it is judged against twice the port rate.
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::model::Finding;
@@ -45,8 +46,7 @@ fn port_rate(f: &NodeFacts, r: &PerfResult) -> Option<(f64, String)> {
 impl TypedCheck for RdmaBandwidth {
     type Params = Params;
     const NAME: &'static str = "rdma_bandwidth";
-    const SUMMARY: &'static str =
-        "ib_write_bw average bandwidth reaches the site fraction of the port rate.";
+    const SUMMARY: &'static str = "perftest (ib_write_bw, ib_read_bw, ib_send_bw) average bandwidth reaches the site fraction of the port rate (twice the port rate for bidirectional runs).";
 
     fn needs(_: &Params) -> Needs {
         super::node_scope::needs()
@@ -66,12 +66,26 @@ impl TypedCheck for RdmaBandwidth {
         names.extend(local.facts.keys().cloned());
         names.sort();
         names.dedup();
+        // One result per target: node and device (`node/gpu01/mlx5_3`), with the file name when
+        // two runs of the same device are given (a write and a read test).
+        let base = |file: &str, r: &crate::parse::perftest::PerfResult| match node_of(file, &names)
+        {
+            Some(n) => format!(
+                "node/{n}/{}",
+                r.device.as_deref().unwrap_or("unknown-device")
+            ),
+            None => format!("perf/{file}"),
+        };
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (file, r) in &local.perf {
+            *seen.entry(base(file, r)).or_default() += 1;
+        }
         let mut out = Vec::new();
         for (file, r) in &local.perf {
             let node = node_of(file, &names);
-            let target = match node {
-                Some(n) => format!("node/{n}"),
-                None => format!("perf/{file}"),
+            let target = match base(file, r) {
+                t if seen.get(&t).is_some_and(|n| *n > 1) => format!("{t}/{file}"),
+                t => t,
             };
             let facts = node.and_then(|n| {
                 matched
@@ -92,6 +106,7 @@ impl TypedCheck for RdmaBandwidth {
                 (None, Some((g, d))) => Some((g, format!("port rate of {d}"))),
                 (None, None) => None,
             };
+            let run = r.describe();
             let measured = format!(
                 "{:.2} Gb/s average ({} {} bytes, {} from {file})",
                 r.bw_average_gbps, dev, r.msg_size, r.unit
@@ -101,7 +116,7 @@ impl TypedCheck for RdmaBandwidth {
                     Finding::skip(
                         target,
                         format!(
-                            "{measured}: no port rate to judge it by: give node facts with an ACTIVE port for {dev} (--node-facts) or set expect.rdma_port_gbps in the site file"
+                            "{run} on {dev}: {measured}: no port rate to judge it by: give node facts with an ACTIVE port for {dev} (--node-facts) or set expect.rdma_port_gbps in the site file"
                         ),
                     )
                     .observed(measured)
@@ -109,27 +124,42 @@ impl TypedCheck for RdmaBandwidth {
                 );
                 continue;
             };
-            let want = fraction * rate;
-            let expected = format!(">= {want:.2} Gb/s ({fraction} x {from})");
+            // perftest -b adds the two directions' bandwidths; a full-duplex port carries its
+            // rate each way.
+            let (capacity, per) = if r.bidirectional {
+                (
+                    2.0 * rate,
+                    format!("2 x {from}: bidirectional, both directions summed"),
+                )
+            } else {
+                (rate, from)
+            };
+            let want = fraction * capacity;
+            let expected = format!(">= {want:.2} Gb/s ({fraction} x {per})");
             let mut msg = format!(
-                "{}: ib_write_bw on {dev} measured {measured}",
+                "{}: {run} on {dev} measured {measured}",
                 node.map(|n| format!("node {n}"))
                     .unwrap_or_else(|| format!("perf file {file}"))
             );
             if !r.notes.is_empty() {
                 msg.push_str(&format!(" [perftest notes: {}]", r.notes.join("; ")));
             }
+            let share = 100.0 * r.bw_average_gbps / capacity;
             out.push(
                 (if r.bw_average_gbps >= want {
-                    Finding::pass(target, msg)
+                    Finding::pass(target, format!("{msg}: {share:.0}% of {capacity} Gb/s"))
                         .expected(expected)
                         .observed(format!("{:.2} Gb/s", r.bw_average_gbps))
                 } else {
                     Finding::fail(
                         target,
                         format!(
-                            "{msg}: {:.0}% of {rate} Gb/s, below {:.0}%",
-                            100.0 * r.bw_average_gbps / rate,
+                            "{msg}: {share:.0}% of {capacity} Gb/s{}, below {:.0}%",
+                            if r.bidirectional {
+                                format!(" (2 x {rate} Gb/s, both directions)")
+                            } else {
+                                String::new()
+                            },
                             100.0 * fraction
                         ),
                     )
@@ -187,13 +217,41 @@ mod tests {
             ],
         );
         assert_eq!(r[0].status, Status::Pass, "{}", r[0].message);
-        assert_eq!(r[0].target, "node/gpu01");
+        assert_eq!(r[0].target, "node/gpu01/mlx5_0");
         assert_eq!(r[1].status, Status::Fail);
         assert!(r[1].message.contains("node gpu02"), "{}", r[1].message);
         assert_eq!(r[1].observed.as_deref(), Some("96.25 Gb/s"));
         assert_eq!(
             r[1].expected.as_deref(),
             Some(">= 180.00 Gb/s (0.9 x port rate of mlx5_0/1 200 Gb/sec (4X HDR))")
+        );
+    }
+
+    #[test]
+    fn bidirectional_runs_count_both_directions() {
+        let bidir = |avg: f64| {
+            let mut p = perf(avg);
+            p.test = Some("RDMA_Write Bidirectional BW Test".into());
+            p.verb = Some("RDMA_Write".into());
+            p.bidirectional = true;
+            p
+        };
+        // HDR 200 Gb/s port: 380 both ways is 95 % of 400, 300 is 75 %.
+        let r = run(
+            &Site::default(),
+            vec![("gpu01-b.txt", bidir(380.0)), ("gpu02-b.txt", bidir(300.0))],
+        );
+        assert_eq!(r[0].status, Status::Pass, "{}", r[0].message);
+        assert!(
+            r[0].message
+                .contains("ib_write_bw -b (RDMA_Write Bidirectional BW Test)")
+        );
+        assert_eq!(r[1].status, Status::Fail);
+        assert!(
+            r[1].message
+                .contains("75% of 400 Gb/s (2 x 200 Gb/s, both directions), below 90%"),
+            "{}",
+            r[1].message
         );
     }
 

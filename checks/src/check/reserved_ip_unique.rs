@@ -178,6 +178,7 @@ mod tests {
             "{}",
             r[1].message
         );
-        assert_eq!(r[1].target, "ip/127.0.5.10");
+        assert_eq!(r[0].target, "ip/127.0.5.10/pools");
+        assert_eq!(r[1].target, "ip/127.0.5.10/services");
     }
 }

@@ -2,6 +2,18 @@
 //! Next Boot columns, `*` marking non-default values) and plain `q` (one column, values like
 //! `True(1)`, `IB(1)`, `8`).
 //!
+//! The table layout changed across mstflint releases: parameter lines indented 9 (`*` + 8
+//! spaces, up to 4.24) or 8 (`*`, a 2-character `RO` read-only marker, 5 spaces, from 4.25)
+//! characters; names padded to 36, 44 or 48 columns; values padded to 16, 20 (+1 separator) or
+//! 33 columns, a value longer than its column followed by one space — and, up to 4.25, a value of
+//! exactly 16 characters by none (`PRINT_SPACE_IF_NEEDED` tested `width > 16`). The header's
+//! `Default  Current  Next Boot` words are right-aligned in other widths than the data (4.6–4.35).
+//! So lines are split on runs of whitespace (and after a `)` closing a `NAME(n)` value), and the
+//! header only says which columns exist, in order — never where. The device is named by
+//! `Device:` (4.9 on) or `PCI device:` (up to 4.6: the `-d` argument or, without `-d`, the sysfs
+//! path `/sys/bus/pci/devices/0000:05:00.0/config`); both may be an address in short form
+//! (`05:00.0`), with a non-zero domain (`0108:00:00.0`) or an mst device path.
+//!
 //! The text may come from a file an engineer captured or from the node agent; either way it is
 //! untrusted, so every malformed line is an error naming its line number.
 
@@ -27,6 +39,9 @@ pub struct DeviceConfig {
     /// The `Device:` line as printed (a PCI address or an mst device path).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub device: String,
+    /// The `PCI device:` line old mstflint prints instead (`/sys/bus/pci/devices/<pci>/config`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pci_device: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub device_type: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -47,6 +62,13 @@ pub struct Param {
     /// The `*` marker: a value differs from the default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub modified: bool,
+}
+
+impl Param {
+    /// A change is staged: Next Boot differs from Current (extended form only).
+    pub fn staged(&self) -> bool {
+        matches!((&self.current, &self.next_boot), (Some(c), Some(n)) if c != n)
+    }
 }
 
 /// A problem in query output, with its 1-based line number.
@@ -77,19 +99,23 @@ enum Column {
 }
 
 /// Columns of a `Configurations:` header (or of the `#  Default  Current  Next Boot` line some
-/// versions print): names separated by two or more spaces.
+/// versions print), in order. Only the words count, not where they stand: from mstflint 4.6 to
+/// 4.35 the header is right-aligned in other widths than the values below it.
 fn columns_of(rest: &str) -> Result<Vec<Column>, String> {
-    let cols: Vec<Column> = rest
-        .split("  ")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|name| match name.to_ascii_lowercase().as_str() {
+    let mut cols = Vec::new();
+    let mut words = rest.split_whitespace().peekable();
+    while let Some(w) = words.next() {
+        let c = match w.to_ascii_lowercase().as_str() {
             "default" => Column::Default,
             "current" => Column::Current,
-            "next boot" => Column::NextBoot,
+            "next" if words.peek().is_some_and(|b| b.eq_ignore_ascii_case("boot")) => {
+                words.next();
+                Column::NextBoot
+            }
             _ => Column::Other,
-        })
-        .collect();
+        };
+        cols.push(c);
+    }
     if cols.is_empty() {
         // Older tools print no header; the plain query shows the Next Boot value.
         return Ok(vec![Column::NextBoot]);
@@ -103,9 +129,48 @@ fn columns_of(rest: &str) -> Result<Vec<Column>, String> {
     Ok(cols)
 }
 
+/// The values of a parameter line. A `NAME(n)` value of exactly the column width is printed by
+/// older mstflint with no separator before the next one (`ETH(2)IB(1)` is never one value).
+fn split_values(body: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for token in body.split_whitespace() {
+        let mut rest = token;
+        while let Some(i) = rest.find(')').filter(|i| i + 1 < rest.len()) {
+            out.push(&rest[..=i]);
+            rest = &rest[i + 1..];
+        }
+        out.push(rest);
+    }
+    out
+}
+
+/// The PCI address a device header names: an address (`0000:05:00.0`, `05:00.0`) or a sysfs
+/// path holding one (`/sys/bus/pci/devices/0000:05:00.0/config`). `None` for mst device paths.
+pub fn pci_in(s: &str) -> Option<String> {
+    normalize_pci(s).or_else(|| s.trim().split('/').find_map(normalize_pci))
+}
+
 impl DeviceConfig {
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.params.get(&name.to_ascii_uppercase())
+    }
+
+    /// The device as its header names it: the `Device:` line, else the `PCI device:` line.
+    pub fn shown(&self) -> &str {
+        if self.device.is_empty() {
+            &self.pci_device
+        } else {
+            &self.device
+        }
+    }
+
+    /// Which header line the PCI address was read from, for messages.
+    pub fn pci_source(&self) -> &'static str {
+        if self.device.is_empty() || pci_in(&self.device).is_none() {
+            "PCI device:"
+        } else {
+            "Device:"
+        }
     }
 }
 
@@ -136,7 +201,8 @@ pub fn value_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// Normalizes a PCI address: lower case, with the `0000:` domain. `None` if it is not one.
+/// Normalizes a PCI address: lower case, with the `0000:` domain added to the short form. The
+/// domain is 4 hex digits, or more (VMD domains such as `10000`). `None` if it is not one.
 pub fn normalize_pci(s: &str) -> Option<String> {
     let s = s.trim().to_ascii_lowercase();
     let parts: Vec<&str> = s.split(':').collect();
@@ -147,7 +213,9 @@ pub fn normalize_pci(s: &str) -> Option<String> {
     };
     let (dev, func) = devfn.split_once('.')?;
     let hex = |x: &str, n: usize| x.len() == n && x.chars().all(|c| c.is_ascii_hexdigit());
-    if hex(domain, 4) && hex(bus, 2) && hex(dev, 2) && func.len() == 1 && hex(func, 1) {
+    let domain_ok =
+        (4..=8).contains(&domain.len()) && domain.chars().all(|c| c.is_ascii_hexdigit());
+    if domain_ok && hex(bus, 2) && hex(dev, 2) && func.len() == 1 && hex(func, 1) {
         Some(format!("{domain}:{bus}:{dev}.{func}"))
     } else {
         None
@@ -188,7 +256,13 @@ pub fn parse(text: &str) -> Result<FirmwareQuery, ParseError> {
                 format!("the tool reported an error: {}", msg.trim()),
             ));
         }
-        if t.starts_with("-W-") || t.starts_with("-I-") || t.starts_with("The '*' shows") {
+        // Notices around the table: warnings, the `*` and `RO` legends, and what the firmware
+        // cannot report (`Device Firmware does not support reading default configurations`).
+        if t.starts_with("-W-")
+            || t.starts_with("-I-")
+            || t.starts_with("The '")
+            || t.starts_with("Device Firmware does not support")
+        {
             continue;
         }
         if t.starts_with("Device #") && t.ends_with(':') {
@@ -216,8 +290,12 @@ pub fn parse(text: &str) -> Result<FirmwareQuery, ParseError> {
                     Some(b) => (true, b.trim_start()),
                     None => (false, t),
                 };
-                let mut tokens = body.split_whitespace();
-                let name = tokens.next().unwrap_or("");
+                // mstflint 4.25+ marks read-only parameters with `RO` before the name.
+                let body = match body.strip_prefix("RO") {
+                    Some(b) if b.starts_with([' ', '\t']) => b.trim_start(),
+                    _ => body,
+                };
+                let name = body.split_whitespace().next().unwrap_or("");
                 if !is_param_name(name) {
                     return Err(err(
                         n,
@@ -226,7 +304,7 @@ pub fn parse(text: &str) -> Result<FirmwareQuery, ParseError> {
                         ),
                     ));
                 }
-                let values: Vec<&str> = tokens.collect();
+                let values = split_values(body.get(name.len()..).unwrap_or(""));
                 if values.len() != cols.len() {
                     return Err(err(
                         n,
@@ -281,11 +359,20 @@ pub fn parse(text: &str) -> Result<FirmwareQuery, ParseError> {
                 match key.as_str() {
                     "device" => {
                         d.device = value.to_string();
-                        d.pci = normalize_pci(value);
+                        if let Some(p) = pci_in(value) {
+                            d.pci = Some(p);
+                        }
+                    }
+                    // Old mstflint's only device line; newer ones print `Device:` instead.
+                    "pci device" => {
+                        d.pci_device = value.to_string();
+                        if d.pci.is_none() {
+                            d.pci = pci_in(value);
+                        }
                     }
                     "device type" => d.device_type = value.to_string(),
                     "name" => d.name = value.to_string(),
-                    // Description, PCI device and future header keys carry nothing we decide on.
+                    // Description and future header keys carry nothing we decide on.
                     _ => {}
                 }
             }
@@ -295,7 +382,7 @@ pub fn parse(text: &str) -> Result<FirmwareQuery, ParseError> {
         q.devices.push(d);
     }
     q.devices
-        .retain(|d| !d.params.is_empty() || !d.device.is_empty());
+        .retain(|d| !d.params.is_empty() || !d.device.is_empty() || !d.pci_device.is_empty());
     if q.devices.iter().all(|d| d.params.is_empty()) {
         return Err(err(
             0,
@@ -305,7 +392,7 @@ pub fn parse(text: &str) -> Result<FirmwareQuery, ParseError> {
     if let Some(d) = q.devices.iter().find(|d| d.params.is_empty()) {
         return Err(err(
             0,
-            format!("device {} has no configuration parameters", d.device),
+            format!("device {} has no configuration parameters", d.shown()),
         ));
     }
     Ok(q)
@@ -431,6 +518,136 @@ mod tests {
     }
 
     #[test]
+    fn layouts_of_every_mstflint_release_read_alike() {
+        // 4.25+: `RO` marker; 4.9-4.25: a 16-character value glued to the next; a 17-character
+        // one followed by one space; the header words anywhere.
+        let text = "Device type:    ConnectX7\nDevice:         0000:18:00.0\nConfigurations:                                      Default         Current         Next Boot\n RO     NUM_OF_PF                                   1               1               1\n*RO     NUM_OF_VFS                                  0               8               8\n        SOME_MODE_P1                                AB_SIXTEEN_CH(1)AB_SIXTEEN_CH(2)AB_SIXTEEN_CH(1)\n        P2P_ORDERING_MODE                           DEVICE_DEFAULT(0) DEVICE_DEFAULT(0) DEVICE_DEFAULT(0)\n        ESWITCH_HAIRPIN_DESCRIPTORS                 Array[0..7]     Array[0..7]     Array[0..7]\nThe '*' shows parameters with next value different from default/current value.\n\nThe 'RO' shows parameters which are for read only and cannot be changed\nDevice Firmware does not support reading default configurations\n";
+        let q = parse(text).unwrap();
+        let d = &q.devices[0];
+        let p = d.param("NUM_OF_VFS").unwrap();
+        assert!(p.modified);
+        assert_eq!(
+            (p.default.as_deref(), p.current.as_deref()),
+            (Some("0"), Some("8"))
+        );
+        assert_eq!(d.param("NUM_OF_PF").unwrap().current.as_deref(), Some("1"));
+        let m = d.param("SOME_MODE_P1").unwrap();
+        assert_eq!(
+            (
+                m.default.as_deref(),
+                m.current.as_deref(),
+                m.next_boot.as_deref()
+            ),
+            (
+                Some("AB_SIXTEEN_CH(1)"),
+                Some("AB_SIXTEEN_CH(2)"),
+                Some("AB_SIXTEEN_CH(1)")
+            )
+        );
+        assert!(m.staged());
+        assert_eq!(
+            d.param("P2P_ORDERING_MODE").unwrap().next_boot.as_deref(),
+            Some("DEVICE_DEFAULT(0)")
+        );
+        // Header words separated by single spaces still name three columns.
+        let q = parse(
+            "Device: 18:00.0\nConfigurations: Default Current Next Boot\n NUM_OF_VFS 0 8 8\n",
+        )
+        .unwrap();
+        assert_eq!(q.devices[0].pci.as_deref(), Some("0000:18:00.0"));
+        assert_eq!(
+            q.devices[0]
+                .param("NUM_OF_VFS")
+                .unwrap()
+                .next_boot
+                .as_deref(),
+            Some("8")
+        );
+    }
+
+    #[test]
+    fn old_pci_device_line_gives_the_address() {
+        let text = "\nDevice #1:\n----------\n\nDevice type:    ConnectX5\nPCI device:     /sys/bus/pci/devices/0000:05:00.0/config\n\nConfigurations:                              Default         Current         Next Boot\n         NUM_OF_VFS                          0               8               8\n\nDevice #2:\n----------\n\nDevice type:    ConnectX5\nPCI device:     /dev/mst/mt4119_pciconf0\n\nConfigurations:                              Default         Current         Next Boot\n         NUM_OF_VFS                          0               8               8\n";
+        let q = parse(text).unwrap();
+        assert_eq!(q.devices[0].pci.as_deref(), Some("0000:05:00.0"));
+        assert_eq!(q.devices[0].pci_source(), "PCI device:");
+        assert_eq!(
+            q.devices[0].shown(),
+            "/sys/bus/pci/devices/0000:05:00.0/config"
+        );
+        assert_eq!(q.devices[1].pci, None);
+        assert_eq!(q.devices[1].shown(), "/dev/mst/mt4119_pciconf0");
+        // `Device:` wins over `PCI device:` when both carry an address.
+        let q = parse("PCI device: /sys/bus/pci/devices/0000:05:00.0/config\nDevice: 0000:06:00.0\nConfigurations: Next Boot\n NUM_OF_VFS 8\n").unwrap();
+        assert_eq!(q.devices[0].pci.as_deref(), Some("0000:06:00.0"));
+        assert_eq!(q.devices[0].pci_source(), "Device:");
+    }
+
+    /// fixtures/real-formats/mstconfig/: every release's layout gives the same values, and no
+    /// prefix of any of them panics.
+    #[test]
+    fn real_format_files() {
+        macro_rules! real {
+            ($f:literal) => {
+                (
+                    $f,
+                    include_str!(concat!("../../../fixtures/real-formats/mstconfig/", $f)),
+                )
+            };
+        }
+        for (name, text) in [
+            real!("v4.6-pci-device-sysfs.txt"),
+            real!("v4.14-indent9-name36-val16.txt"),
+            real!("v4.25-indent8-name44-val16-ro.txt"),
+            real!("v4.26-domain0108-val21.txt"),
+            real!("v4.36-name48-val33.txt"),
+            real!("staged-memic-numvfs-ok.txt"),
+        ] {
+            let q = parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let d = &q.devices[0];
+            assert!(d.pci.is_some(), "{name}");
+            let p = d.param("NUM_OF_VFS").unwrap();
+            assert_eq!(
+                (
+                    p.default.as_deref(),
+                    p.current.as_deref(),
+                    p.next_boot.as_deref()
+                ),
+                (Some("0"), Some("8"), Some("8")),
+                "{name}"
+            );
+            assert_eq!(
+                d.param("HOST_CHAINING_DESCRIPTORS")
+                    .unwrap()
+                    .current
+                    .as_deref(),
+                Some("Array[0..7]"),
+                "{name}"
+            );
+            for cut in (0..text.len()).filter(|c| text.is_char_boundary(*c)) {
+                let _ = parse(&text[..cut]);
+            }
+        }
+        let (_, all) = real!("v4.6-pci-device-sysfs-all.txt");
+        let pcis: Vec<_> = parse(all)
+            .unwrap()
+            .devices
+            .into_iter()
+            .map(|d| d.pci.unwrap_or_default())
+            .collect();
+        assert_eq!(pcis, ["0000:18:00.0", "0000:40:00.0"]);
+        let (_, plain) = real!("plain-short-pci.txt");
+        let d = parse(plain).unwrap().devices.remove(0);
+        assert_eq!(d.pci.as_deref(), Some("0000:18:00.0"));
+        assert_eq!(d.name, "N/A");
+        let p = d.param("NUM_OF_VFS").unwrap();
+        assert_eq!(
+            (p.current.as_deref(), p.next_boot.as_deref()),
+            (None, Some("8"))
+        );
+    }
+
+    #[test]
     fn values_and_pci_addresses() {
         assert_eq!(value_number("IB(1)"), Some(1));
         assert_eq!(value_number("16"), Some(16));
@@ -444,5 +661,20 @@ mod tests {
         );
         assert_eq!(normalize_pci("/dev/mst/mt4129_pciconf0"), None);
         assert_eq!(normalize_pci("17:0.0"), None);
+        assert_eq!(
+            normalize_pci("0108:00:00.0").as_deref(),
+            Some("0108:00:00.0")
+        );
+        assert_eq!(
+            normalize_pci("10000:e1:00.1").as_deref(),
+            Some("10000:e1:00.1")
+        );
+        assert_eq!(normalize_pci("01:00.1").as_deref(), Some("0000:01:00.1"));
+        assert_eq!(
+            pci_in("/sys/bus/pci/devices/0000:05:00.0/config").as_deref(),
+            Some("0000:05:00.0")
+        );
+        assert_eq!(split_values("ETH(2)IB(1)  8"), ["ETH(2)", "IB(1)", "8"]);
+        assert_eq!(split_values("Array[0..7]"), ["Array[0..7]"]);
     }
 }

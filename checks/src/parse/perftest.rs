@@ -4,6 +4,15 @@
 //! MiB/sec or Gb/sec with `--report_gbits`, `-a` multi-size tables, CPU-frequency warnings
 //! interleaved when `-F` is absent) and `--out_json` files.
 //!
+//! The banner's `Key : value` pairs are separated by tabs as perftest prints them, or by runs of
+//! spaces once a terminal or a web page has expanded the tabs; values never contain spaces, keys
+//! do (`Number of qps`, `PCIe relax order:`), so pairs are read token by token. The title line
+//! (`RDMA_Write Bidirectional BW Test`) gives the verb and whether both directions were measured
+//! (`-b`): perftest then reports the sum of both directions. Anything else perftest prints around
+//! the banner and the table (`Using sampled CPU speed …`, the `Waiting for client` box,
+//! `Connected:`/`Completed:` timestamps, `Total run time`, UD MTU notices) is read past;
+//! `WARNING` lines are kept as notes.
+//!
 //! Units: perftest's `MB/sec` is 10^6 bytes/s, `MiB/sec` 2^20 bytes/s, `Gb/sec` 10^9 bits/s. The
 //! message rate column is `BW / size`, so when a row's BW disagrees with its MsgRate × size under
 //! the header's unit but agrees under another, the other unit is used and a note says so (some
@@ -18,9 +27,19 @@ use serde_json::Value;
 pub struct PerfResult {
     /// `text` or `json`.
     pub format: String,
-    /// `RDMA_Write BW Test`.
+    /// The banner's title: `RDMA_Write BW Test`, `RDMA_Read Bidirectional BW Test`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<String>,
+    /// The title's first word: `RDMA_Write`, `RDMA_Write_imm`, `RDMA_Read`, `Send`, `Send_imm`,
+    /// `Atomic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verb: Option<String>,
+    /// `-b`: the bandwidth is the sum of both directions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bidirectional: bool,
+    /// `Number of qps` (`-q N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qps: Option<u32>,
     /// `mlx5_3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
@@ -43,6 +62,36 @@ pub struct PerfResult {
     /// Warnings printed by perftest and unit corrections.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+impl PerfResult {
+    /// The perftest program that runs this verb.
+    pub fn program(&self) -> Option<&'static str> {
+        match self.verb.as_deref()? {
+            "RDMA_Write" | "RDMA_Write_imm" => Some("ib_write_bw"),
+            "RDMA_Read" => Some("ib_read_bw"),
+            "Send" | "Send_imm" => Some("ib_send_bw"),
+            "Atomic" => Some("ib_atomic_bw"),
+            _ => None,
+        }
+    }
+
+    /// The run as messages name it: `ib_write_bw -b (RDMA_Write Bidirectional BW Test, 4 QPs)`.
+    pub fn describe(&self) -> String {
+        let qps = self
+            .qps
+            .filter(|q| *q > 1)
+            .map(|q| format!(", {q} QPs"))
+            .unwrap_or_default();
+        match (&self.test, self.program()) {
+            (Some(t), Some(p)) => format!(
+                "{p}{} ({t}{qps})",
+                if self.bidirectional { " -b" } else { "" }
+            ),
+            (Some(t), None) => format!("perftest ({t}{qps})"),
+            (None, _) => format!("perftest (no banner: test kind unknown{qps})"),
+        }
+    }
 }
 
 /// Why a file is not perftest output; `line` is 1-based when known.
@@ -109,11 +158,18 @@ pub fn parse(text: &str) -> Result<PerfResult, PerfError> {
     }
 }
 
+/// What the banner says about the run.
+#[derive(Default)]
+struct Banner {
+    test: Option<String>,
+    device: Option<String>,
+    link_type: Option<String>,
+    mtu: Option<u32>,
+    qps: Option<u32>,
+}
+
 fn parse_text(text: &str) -> Result<PerfResult, PerfError> {
-    let mut test = None;
-    let mut device = None;
-    let mut link_type = None;
-    let mut mtu = None;
+    let mut b = Banner::default();
     let mut header: Option<(usize, Unit, Cols)> = None;
     let mut rows = Vec::new();
     let mut notes = Vec::new();
@@ -152,32 +208,45 @@ fn parse_text(text: &str) -> Result<PerfResult, PerfError> {
             }
             continue;
         }
-        // Banner, before the table.
-        if line.ends_with("Test") && !line.contains(':') {
-            test = Some(line.to_string());
+        // Before the table: the banner, and whatever perftest prints around it.
+        if is_title(line) {
+            b.test = Some(line.split_whitespace().collect::<Vec<_>>().join(" "));
             continue;
         }
-        for part in line.split('\t').filter(|p| !p.trim().is_empty()) {
-            let Some((k, v)) = part.split_once(':') else {
-                continue;
-            };
-            let (k, v) = (k.trim(), v.trim());
-            match k {
-                "Device" => device = Some(v.to_string()),
-                "Link type" => link_type = Some(v.to_string()),
+        if line.contains("WARNING") || line.starts_with("Conflicting CPU frequency") {
+            notes.push(line.to_string());
+            continue;
+        }
+        for (k, v) in banner_pairs(line) {
+            match k.as_str() {
+                "Device" => b.device = Some(v.to_string()),
+                "Link type" => b.link_type = Some(v.to_string()),
+                // `4096[B]`; perftest before 2014 printed `2048B`.
                 "Mtu" => {
-                    mtu = v
-                        .trim_end_matches("[B]")
-                        .trim()
-                        .parse()
-                        .map(Some)
-                        .map_err(|_| err(Some(n), format!("Mtu `{v}` is not a number of bytes")))?
+                    let digits = v.trim_end_matches("[B]").trim_end_matches('B');
+                    b.mtu =
+                        Some(digits.parse().map_err(|_| {
+                            err(Some(n), format!("Mtu `{v}` is not a number of bytes"))
+                        })?)
+                }
+                "Number of qps" => {
+                    b.qps = Some(v.parse().map_err(|_| {
+                        err(Some(n), format!("Number of qps `{v}` is not a number"))
+                    })?)
                 }
                 _ => {}
             }
         }
     }
     let Some((hline, unit, _)) = header else {
+        if let Some(t) = b.test.as_deref().filter(|t| t.contains("Latency")) {
+            return Err(err(
+                None,
+                format!(
+                    "`{t}` output has no bandwidth table: RDMA007 needs a bandwidth test (ib_write_bw, ib_read_bw or ib_send_bw)"
+                ),
+            ));
+        }
         return Err(err(
             None,
             "no perftest result table: expected a header with `BW average[MB/sec]`, `[MiB/sec]` or `[Gb/sec]`, or --out_json output",
@@ -189,9 +258,45 @@ fn parse_text(text: &str) -> Result<PerfResult, PerfError> {
             "the result table has no rows (did the test finish?)",
         ));
     }
-    finish(
-        "text", test, device, link_type, mtu, unit, rows, notes, true,
-    )
+    finish("text", b, unit, rows, notes, true)
+}
+
+/// The banner's title line: `RDMA_Write BW Test`, `Send Bidirectional BW Test`,
+/// `Atomic FETCH_AND_ADD BW Test`.
+fn is_title(line: &str) -> bool {
+    line.ends_with(" Test") && !line.contains(':') && !line.starts_with('*')
+}
+
+/// `Key : value` pairs of one line, whether tabs or runs of spaces separate them
+/// (` Dual-port       : OFF          Device         : mlx5_0`, ` PCIe relax order: ON`). A key is
+/// the words before a colon, its value the one token after it.
+fn banner_pairs(line: &str) -> Vec<(String, &str)> {
+    let mut out = Vec::new();
+    let mut key: Vec<&str> = Vec::new();
+    let mut tokens = line.split_whitespace();
+    while let Some(t) = tokens.next() {
+        match t.strip_suffix(':') {
+            Some(last) => {
+                if !last.is_empty() {
+                    key.push(last);
+                }
+                if let Some(v) = tokens.next() {
+                    out.push((key.join(" "), v));
+                }
+                key.clear();
+            }
+            None => key.push(t),
+        }
+    }
+    out
+}
+
+/// The verb and direction a title names: `RDMA_Write Bidirectional BW Test` → (`RDMA_Write`, true).
+fn verb_of(test: &str) -> (Option<String>, bool) {
+    let mut words = test.split_whitespace();
+    let verb = words.next().map(str::to_string);
+    let bidirectional = test.split_whitespace().any(|w| w == "Bidirectional");
+    (verb, bidirectional)
 }
 
 #[derive(Debug)]
@@ -285,13 +390,9 @@ fn implied_unit(row: &Row, stated: Option<Unit>) -> Option<Unit> {
         .find(|u| agrees(*u))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn finish(
     format: &str,
-    test: Option<String>,
-    device: Option<String>,
-    link_type: Option<String>,
-    mtu: Option<u32>,
+    b: Banner,
     stated: Unit,
     rows: Vec<Row>,
     mut notes: Vec<String>,
@@ -330,12 +431,19 @@ fn finish(
         )),
         None => {}
     }
+    let (verb, bidirectional) = match b.test.as_deref() {
+        Some(t) => verb_of(t),
+        None => (None, false),
+    };
     Ok(PerfResult {
         format: format.into(),
-        test,
-        device,
-        link_type,
-        mtu,
+        test: b.test,
+        verb,
+        bidirectional,
+        qps: b.qps,
+        device: b.device,
+        link_type: b.link_type,
+        mtu: b.mtu,
         unit: unit.name().into(),
         msg_size: best.size,
         bw_peak_gbps: round3(unit.to_gbps(best.peak)),
@@ -395,18 +503,34 @@ fn parse_json(text: &str) -> Result<PerfResult, PerfError> {
             rate: num("MsgRate"),
         });
     }
-    let mtu = s("Mtu").and_then(|m| m.trim_end_matches("[B]").parse().ok());
-    finish(
-        "json",
-        s("test").map(|t| t.replace('_', " ")),
-        s("Device"),
-        s("Link_type"),
-        mtu,
-        Unit::MiBps,
-        rows,
-        vec![],
-        false,
-    )
+    let b = Banner {
+        test: s("test").map(|t| json_title(&t)),
+        device: s("Device"),
+        link_type: s("Link_type"),
+        mtu: s("Mtu").and_then(|m| m.trim_end_matches("[B]").parse().ok()),
+        qps: s("Number_of_qps").and_then(|q| q.parse().ok()),
+    };
+    finish("json", b, Unit::MiBps, rows, vec![], false)
+}
+
+/// `RDMA_Write_Bidirectional_BW_Test` → `RDMA_Write Bidirectional BW Test`: the verb keeps its
+/// underscores, as in the text banner.
+fn json_title(t: &str) -> String {
+    const VERBS: [&str; 6] = [
+        "RDMA_Write_imm",
+        "RDMA_Write",
+        "RDMA_Read",
+        "Send_imm",
+        "Send",
+        "Atomic",
+    ];
+    match VERBS
+        .iter()
+        .find(|v| t.strip_prefix(*v).is_some_and(|r| r.starts_with('_')))
+    {
+        Some(v) => format!("{v} {}", t[v.len() + 1..].replace('_', " ")),
+        None => t.replace('_', " "),
+    }
 }
 
 /// Quotes unquoted scalar values in `"key": value` lines.
@@ -609,6 +733,99 @@ Conflicting CPU frequency values detected: 1846.550000 != 2596.396000. CPU Frequ
         assert!(e.message.contains("no rows"), "{e}");
     }
 
+    #[test]
+    fn banner_pairs_split_on_tabs_or_runs_of_spaces() {
+        for line in [
+            " Dual-port       : OFF\t\tDevice         : mlx5_0",
+            " Dual-port       : OFF          Device         : mlx5_0",
+        ] {
+            assert_eq!(
+                banner_pairs(line),
+                [
+                    ("Dual-port".to_string(), "OFF"),
+                    ("Device".to_string(), "mlx5_0")
+                ]
+            );
+        }
+        assert_eq!(
+            banner_pairs(" PCIe relax order: ON           Lock-free      : OFF"),
+            [
+                ("PCIe relax order".to_string(), "ON"),
+                ("Lock-free".to_string(), "OFF")
+            ]
+        );
+        assert_eq!(
+            banner_pairs(" rdma_cm QPs\t : OFF"),
+            [("rdma_cm QPs".to_string(), "OFF")]
+        );
+        // Lines around the banner name no key we read.
+        for line in [
+            "Using ROCm Device with ID: 1, Name: AMD Instinct, PCI Bus ID: 0x15",
+            "CUDA device 0: PCIe address is 07:00",
+            "Connected: Tue Mar 10 14:02:11 2026",
+        ] {
+            assert!(
+                banner_pairs(line).iter().all(|(k, _)| k != "Device"),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn spaced_banner_bidirectional_qps_and_old_mtu() {
+        let t = "Using sampled CPU speed 2400 MHz over reported speed 3800 MHz\n\
+************************************\n\
+* Waiting for client to connect... *\n\
+************************************\n\
+Connected: Tue Mar 10 14:02:11 2026\n\
+                    RDMA_Write Bidirectional BW Test\n\
+ Dual-port       : OFF          Device         : mlx5_0\n\
+ Number of qps   : 4            Transport type : IB\n\
+ Mtu             : 2048B\n\
+ local address: LID 0x11 QPN 0xxxxx PSN 0xxxxx RKey 0xxxxx VAddr 0x007f3a200000\n\
+ #bytes     #iterations    BW peak[Gb/sec]    BW average[Gb/sec]   MsgRate[Mpps]\n\
+ 2          20000           0.093791            0.093417            5.838563\n\
+ 65536      20000            775.85             775.03              1.478252\n\
+Completed: Tue Mar 10 14:02:24 2026\n\
+Total run time: 13.271s\n";
+        let r = parse(t).unwrap();
+        assert_eq!(r.device.as_deref(), Some("mlx5_0"));
+        assert_eq!(r.test.as_deref(), Some("RDMA_Write Bidirectional BW Test"));
+        assert_eq!(
+            (r.verb.as_deref(), r.bidirectional),
+            (Some("RDMA_Write"), true)
+        );
+        assert_eq!((r.qps, r.mtu, r.rows), (Some(4), Some(2048), 2));
+        assert_eq!(r.bw_average_gbps, 775.03);
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+        assert_eq!(
+            r.describe(),
+            "ib_write_bw -b (RDMA_Write Bidirectional BW Test, 4 QPs)"
+        );
+    }
+
+    #[test]
+    fn kinds_and_warnings_before_the_table() {
+        let t = " WARNING: BW peak won't be measured in this run.\n                    Send BW Test\n #bytes     #iterations    BW peak[Gb/sec]    BW average[Gb/sec]   MsgRate[Mpps]    CPU_Util[%]\n 65536      7379100          0.00               386.88\t\t     0.737915\t    1.12\n";
+        let r = parse(t).unwrap();
+        assert_eq!(r.program(), Some("ib_send_bw"));
+        assert!(!r.bidirectional);
+        assert_eq!(r.notes, ["WARNING: BW peak won't be measured in this run."]);
+        assert_eq!(r.describe(), "ib_send_bw (Send BW Test)");
+        let r = parse(" #bytes  #iterations  BW peak[Gb/sec]  BW average[Gb/sec]  MsgRate[Mpps]\n 65536 5000 1.0 1.0 0.001907\n").unwrap();
+        assert_eq!(r.describe(), "perftest (no banner: test kind unknown)");
+        assert_eq!(
+            json_title("RDMA_Read_Bidirectional_BW_Test"),
+            "RDMA_Read Bidirectional BW Test"
+        );
+        assert_eq!(
+            json_title("RDMA_Write_imm_BW_Test"),
+            "RDMA_Write_imm BW Test"
+        );
+        let e = parse("                    RDMA_Write Latency Test\n #bytes #iterations    t_min[usec]    t_max[usec]\n 2       1000          1.01        2.20\n").unwrap_err();
+        assert!(e.message.contains("RDMA007 needs a bandwidth test"), "{e}");
+    }
+
     /// Truncated or mangled output never panics: every prefix of every sample parses or errors.
     #[test]
     fn prefixes_never_panic() {
@@ -616,6 +833,10 @@ Conflicting CPU frequency values detected: 1846.550000 != 2596.396000. CPU Frequ
             include_str!("../../../fixtures/node/perftest/ib_write_bw-a-no-F-mib.txt"),
             include_str!("../../../fixtures/node/perftest/ib_write_bw-out_json.json"),
             include_str!("../../../fixtures/node/perf/gpu03-mlx5_0.txt"),
+            include_str!(
+                "../../../fixtures/real-formats/perftest/gpu01-mlx5_0-write-bw-bidir-q4.txt"
+            ),
+            include_str!("../../../fixtures/real-formats/perftest/gpu01-mlx5_3-banner-spaces.txt"),
         ] {
             for (i, _) in text.char_indices() {
                 let _ = parse(&text[..i]);
