@@ -1,8 +1,9 @@
 //! Command line: `check`, `collect`, `rules`, `explain`.
 
 use crate::collect::{kube as live, snapshot};
-use crate::engine::{self, Selection};
+use crate::audit::select::{self as engine, Selection};
 use crate::exit::{self, InputError};
+use crate::output::print_stdout;
 use crate::report::{self, Format, Report, Style};
 use clap::{Args, Parser, Subcommand};
 use gpu_preflight_checks::interest::Interest;
@@ -279,16 +280,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             crate::output::write_atomic(&path, crate::docs::rules_markdown(&set).as_bytes())?;
             Ok(exit::OK)
         }
-    }
-}
-
-/// Writes to stdout; a closed pipe (`| head`) is success, as in ripgrep.
-pub fn print_stdout(s: &str) -> anyhow::Result<i32> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(exit::OK),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -67,7 +67,7 @@ pub fn run(old: &Path, new: &Path, format: &str) -> anyhow::Result<i32> {
         let _ = writeln!(s, "Rules removed: {}", d.rules_removed.join(", "));
         s
     };
-    crate::cli::print_stdout(&body)?;
+    crate::output::print_stdout(&body)?;
     Ok(if d.newly_failing.is_empty() {
         exit::OK
     } else {

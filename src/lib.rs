@@ -2,12 +2,12 @@
 //! engine selects rules; reporters render results. Pass/fail is decided only in
 //! `gpu-preflight-checks`.
 
+pub mod audit;
 pub mod builtin;
 pub mod cli;
 pub mod collect;
 pub mod docs;
 pub mod drift;
-pub mod engine;
 pub mod exit;
 pub mod node;
 pub mod output;

@@ -1,5 +1,6 @@
-//! Report files are written atomically: a temporary file in the same folder, then a rename, so a
-//! failed or interrupted run never leaves a partial report behind.
+//! Where output goes. Report files are written atomically: a temporary file in the same folder,
+//! then a rename, so a failed or interrupted run never leaves a partial report behind. Stdout
+//! treats a closed pipe (`| head`) as success, as ripgrep does.
 
 use std::io::Write;
 use std::path::Path;
@@ -25,4 +26,14 @@ pub fn write_atomic_with<E: From<std::io::Error>>(
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Writes to stdout; a closed pipe is success.
+pub fn print_stdout(s: &str) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(crate::exit::OK),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(crate::exit::OK),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 pub fn cluster_role(rules: &[&RuleDef], name: &str) -> String {
     let mut by_group: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for k in crate::engine::needed_kinds(rules) {
+    for k in crate::audit::select::needed_kinds(rules) {
         by_group.entry(k.group).or_default().push(k.plural);
     }
     let mut s = String::new();
