@@ -1,5 +1,6 @@
-//! gpu-preflight: the I/O half. Collectors turn clusters, snapshots and probes into facts; the
-//! engine selects rules; reporters render results. Pass/fail is decided only in
+//! gpu-preflight: the I/O half. [`audit`] is one run (rules, sources, facts, evaluation, waivers,
+//! report); collectors turn clusters, snapshots and probes into facts; reporters render results;
+//! the CLI parses flags into an [`audit::Request`]. Pass/fail is decided only in
 //! `gpu-preflight-checks`.
 
 pub mod audit;

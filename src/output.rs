@@ -37,3 +37,20 @@ pub fn print_stdout(s: &str) -> anyhow::Result<i32> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// Streams to stdout; a closed pipe is success.
+pub fn stdout_with(fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match fill(&mut out).and_then(|()| Ok(out.flush()?)) {
+        Err(e) if !broken_pipe(&e) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        || e.downcast_ref::<serde_json::Error>()
+            .and_then(|j| j.io_error_kind())
+            == Some(std::io::ErrorKind::BrokenPipe)
+}

@@ -1,3 +1,210 @@
-//! One audit run, in order: sources → facts → evaluation → waivers → report.
+//! One audit, in the order it runs: **rules** (selection, site) → **sources** (snapshot files or
+//! the live cluster, node facts, firmware, intent, probes) → **facts** → **evaluation** (early while
+//! the slowest kind is listed, the rest after) → **waivers** → **report** and exit code.
+//!
+//! [`run`] is `check`, [`collect`] is `collect`; other commands compose the same steps. Rendering
+//! stays in [`crate::report`]; printing stays in the CLI.
 
+pub mod agent;
+pub mod evaluate;
+pub mod request;
 pub mod select;
+pub mod sources;
+pub mod waivers;
+
+pub use request::{
+    ClusterSource, LiveCluster, NodeFactsSource, Options, Probes, Request, Rules, SnapshotSource,
+    Sources,
+};
+
+use crate::exit;
+use crate::report::Report;
+use gpu_preflight_checks::interest::Interest;
+use gpu_preflight_checks::waiver::Waiver;
+use gpu_preflight_checks::{ApiFact, Facts, KindFact, RuleResult, Severity};
+use select::Prepared;
+use std::fmt;
+
+/// What a run produced: the report, its exit code, and what the user should be told beside it.
+#[derive(Debug)]
+pub struct Outcome {
+    pub report: Report,
+    pub code: i32,
+    pub notices: Vec<Notice>,
+}
+
+/// A message for the user beside the report (the CLI prints it on stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub level: Level,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Note,
+    Warning,
+}
+
+impl Notice {
+    pub fn note(text: impl Into<String>) -> Notice {
+        Notice {
+            level: Level::Note,
+            text: text.into(),
+        }
+    }
+    pub fn warning(text: impl Into<String>) -> Notice {
+        Notice {
+            level: Level::Warning,
+            text: text.into(),
+        }
+    }
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.level {
+            Level::Note => write!(f, "note: {}", self.text),
+            Level::Warning => write!(f, "warning: {}", self.text),
+        }
+    }
+}
+
+/// `check`: evaluates the selected rules against the request's sources.
+pub fn run(req: &Request) -> anyhow::Result<Outcome> {
+    // Rules: packs, site, selection.
+    let plan = Prepared::load(&req.rules, req.site.as_deref())?;
+    let rules = plan.select()?;
+    // Local inputs and waivers are read first: bad input fails before any cluster I/O.
+    let local = sources::Local::load(&req.sources, &plan.site)?;
+    let waivers = waivers::load(req.options.waivers.as_deref(), &plan.set)?;
+    // Facts, with the rules that need nothing else evaluated while a live run's last kind lists.
+    let mut schedule = evaluate::Schedule::default();
+    let (mut facts, source) = {
+        let mut early = schedule.early(&rules, &plan.site);
+        sources::cluster(&req.sources.cluster, &rules, local, &mut early)?
+    };
+    sources::probe(
+        &req.sources.cluster,
+        &req.sources.probes,
+        &rules,
+        &plan.site,
+        &mut facts,
+    )?;
+    // Evaluation of the rest.
+    let results = schedule.finish(&rules, &facts, &plan.site);
+    evaluate::free(facts);
+    // Waivers, exit code, report.
+    Ok(conclude(
+        &plan,
+        results,
+        source,
+        waivers.as_deref(),
+        req.options.fail_on,
+    ))
+}
+
+/// Waivers, exit code and report: the end of every run, also of commands that gather their facts
+/// another way.
+pub fn conclude(
+    plan: &Prepared,
+    mut results: Vec<RuleResult>,
+    source: String,
+    waivers: Option<&[Waiver]>,
+    fail_on: Severity,
+) -> Outcome {
+    let outcomes = waivers::apply(&mut results, waivers);
+    let notices = waivers::notices(&outcomes);
+    tracing::debug!(results = results.len(), "evaluated all rules");
+    let code = gpu_preflight_checks::engine::exit_code(&results, fail_on);
+    let mut report = Report::new(
+        results,
+        source,
+        plan.profile_name.clone(),
+        plan.phase_name().to_string(),
+    );
+    report.waivers = outcomes;
+    Outcome {
+        report,
+        code,
+        notices,
+    }
+}
+
+/// What `collect` gathered: every object of the kinds the rules need (any later selection can be
+/// checked against it), probes and local inputs.
+#[derive(Debug)]
+pub struct Collected {
+    pub facts: Facts,
+    /// The snapshot's `source`: the server and context, or that no cluster was needed.
+    pub source: String,
+    /// `kind: reason` for each kind that could not be listed.
+    pub unusable: Vec<String>,
+}
+
+impl Collected {
+    /// The snapshot file's contents.
+    pub fn snapshot_json(&self) -> anyhow::Result<Vec<u8>> {
+        crate::collect::snapshot::to_json(&self.facts, &self.source)
+    }
+
+    /// Why the API server could not be reached, if it could not.
+    pub fn unreachable(&self) -> Option<&str> {
+        match &self.facts.api {
+            ApiFact::Unreachable { cause } => Some(cause),
+            _ => None,
+        }
+    }
+
+    /// 3 when the server or a kind could not be read, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.unreachable().is_some() || !self.unusable.is_empty() {
+            exit::ERRORED
+        } else {
+            exit::OK
+        }
+    }
+}
+
+/// `collect`: lists the live cluster (when a selected rule needs it), probes and reads the local
+/// inputs, for a snapshot file. Snapshot sources and waivers are not used.
+pub fn collect(req: &Request) -> anyhow::Result<Collected> {
+    let ClusterSource::Live(cluster) = &req.sources.cluster else {
+        return Err(exit::input(
+            "collect reads the live cluster: snapshot files are not a source of it",
+        ));
+    };
+    let plan = Prepared::load(&req.rules, req.site.as_deref())?;
+    let rules = plan.select()?;
+    let local = sources::Local::load(&req.sources, &plan.site)?;
+    let needs_cluster = select::needs_cluster(&rules);
+    let (mut facts, server) = if needs_cluster {
+        let everything = Interest::everything();
+        sources::list(cluster, &rules, &everything, Facts::default(), &mut |_| {})?
+    } else {
+        (Facts::default(), "no cluster".to_string())
+    };
+    sources::probe_live(&req.sources.probes, &rules, &plan.site, &mut facts)?;
+    local.apply(&mut facts)?;
+    let context = cluster.context.as_deref().unwrap_or("current context");
+    let source = if needs_cluster {
+        format!("{server} ({context})")
+    } else {
+        "endpoint probes only (no cluster)".to_string()
+    };
+    let unusable = facts
+        .resources
+        .iter()
+        .filter_map(|(k, f)| match f {
+            KindFact::Forbidden { reason } | KindFact::Failed { reason } => {
+                Some(format!("{k}: {reason}"))
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(Collected {
+        facts,
+        source,
+        unusable,
+    })
+}
