@@ -137,7 +137,7 @@ json node-one-file --snapshot "$nd/cluster.yaml" --node-facts "$nd/facts/dgx01.j
     --perf "$nd/perf/gpu03-mlx5_0.txt" --profile all
 json node-no-cluster --node-facts "$nd/facts" --perf "$nd/perf" --profile all
 json node-no-cluster-local --node-facts "$nd/facts" --perf "$nd/perf" \
-    --only NODE001,NODE002,NODE003,RDMA005,RDMA006,RDMA007
+    --only NODE001,NODE002,RDMA005,RDMA006,RDMA007
 
 # No cluster: the endpoint rules alone (probes off: the site's files are still read).
 json no-cluster-endpoint --site "$fx/demo/site.yaml" --only DNS001,DNS002,TLS001,TLS002,TLS004
@@ -146,6 +146,30 @@ json err-unknown-rule "${demo[@]}" --only NOPE001
 json err-bad-profile "${demo[@]}" --profile nope
 json err-bad-snapshot --snapshot "$work/missing.yaml"
 json err-bad-node-facts "${demo[@]}" --node-facts "$work/missing"
+
+# The other commands: help texts, man page, completions, rule list, RBAC, explain, the node agent.
+cmd() {
+    local name="$1"
+    shift
+    local code=0
+    "$bin" "$@" >"$work/stdout" 2>"$work/stderr" || code=$?
+    normalise <"$work/stdout" >"$out/$name.out"
+    normalise <"$work/stderr" >"$out/$name.err"
+    echo "$code" >"$out/$name.code"
+}
+cmd help --help
+for c in check collect node rules rbac explain diff; do cmd "help-$c" "$c" --help; done
+cmd man man
+cmd completions-bash completions bash
+cmd rules rules
+cmd rbac rbac
+cmd explain explain NET001
+for t in "$nd"/trees/*/; do
+    cmd "node-agent-$(basename "$t")" node --host-root "$t" --no-firmware --node-name x
+done
+cmd node-agent-bad-timeout node --firmware-timeout 0
+cmd node-agent-bad-root node --host-root "$work/missing"
+cmd diff diff "$out/demo.out" "$out/demo-waivers.out"
 
 # Live, against the benchmark's synthetic cluster (100 nodes), and `collect` of it.
 if [ -n "$bench" ]; then
