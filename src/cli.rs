@@ -292,21 +292,5 @@ fn list_rules(a: RulesArgs) -> anyhow::Result<i32> {
         Some(p) => select::parse_profile(p)?,
         None => None,
     };
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::NOTHING);
-    t.set_header(vec!["ID", "SEVERITY", "PHASE", "PROFILES", "TITLE"]);
-    for r in set.rules().iter().filter(|r| r.in_profile(profile)) {
-        t.add_row(vec![
-            r.id.clone(),
-            r.severity.to_string(),
-            r.phase.as_str().to_string(),
-            r.profiles
-                .iter()
-                .map(|p| p.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            r.title.clone(),
-        ]);
-    }
-    print_stdout(&format!("{t}\n"))
+    print_stdout(&crate::docs::rules_table(&set, profile))
 }
