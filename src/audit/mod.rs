@@ -7,11 +7,13 @@
 
 pub mod agent;
 pub mod evaluate;
+pub mod outcome;
 pub mod request;
 pub mod select;
 pub mod sources;
 pub mod waivers;
 
+pub use outcome::{Collected, Level, Notice, Outcome};
 pub use request::{
     ClusterSource, LiveCluster, NodeFactsSource, Options, Probes, Request, Rules, SnapshotSource,
     Sources,
@@ -21,54 +23,8 @@ use crate::exit;
 use crate::report::Report;
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::waiver::Waiver;
-use gpu_preflight_checks::{ApiFact, Facts, KindFact, RuleResult, Severity};
+use gpu_preflight_checks::{Facts, KindFact, RuleResult, Severity};
 use select::Prepared;
-use std::fmt;
-
-/// What a run produced: the report, its exit code, and what the user should be told beside it.
-#[derive(Debug)]
-pub struct Outcome {
-    pub report: Report,
-    pub code: i32,
-    pub notices: Vec<Notice>,
-}
-
-/// A message for the user beside the report (the CLI prints it on stderr).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub level: Level,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Note,
-    Warning,
-}
-
-impl Notice {
-    pub fn note(text: impl Into<String>) -> Notice {
-        Notice {
-            level: Level::Note,
-            text: text.into(),
-        }
-    }
-    pub fn warning(text: impl Into<String>) -> Notice {
-        Notice {
-            level: Level::Warning,
-            text: text.into(),
-        }
-    }
-}
-
-impl fmt::Display for Notice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.level {
-            Level::Note => write!(f, "note: {}", self.text),
-            Level::Warning => write!(f, "warning: {}", self.text),
-        }
-    }
-}
 
 /// `check`: evaluates the selected rules against the request's sources.
 pub fn run(req: &Request) -> anyhow::Result<Outcome> {
@@ -84,13 +40,7 @@ pub fn run(req: &Request) -> anyhow::Result<Outcome> {
         let mut early = schedule.early(&rules, &plan.site);
         sources::cluster(&req.sources.cluster, &rules, local, &mut early)?
     };
-    sources::probe(
-        &req.sources.cluster,
-        &req.sources.probes,
-        &rules,
-        &plan.site,
-        &mut facts,
-    )?;
+    sources::probe(&req.sources, &rules, &plan.site, &mut facts)?;
     // Evaluation of the rest.
     let results = schedule.finish(&rules, &facts, &plan.site);
     evaluate::free(facts);
@@ -128,41 +78,6 @@ pub fn conclude(
         report,
         code,
         notices,
-    }
-}
-
-/// What `collect` gathered: every object of the kinds the rules need (any later selection can be
-/// checked against it), probes and local inputs.
-#[derive(Debug)]
-pub struct Collected {
-    pub facts: Facts,
-    /// The snapshot's `source`: the server and context, or that no cluster was needed.
-    pub source: String,
-    /// `kind: reason` for each kind that could not be listed.
-    pub unusable: Vec<String>,
-}
-
-impl Collected {
-    /// The snapshot file's contents.
-    pub fn snapshot_json(&self) -> anyhow::Result<Vec<u8>> {
-        crate::collect::snapshot::to_json(&self.facts, &self.source)
-    }
-
-    /// Why the API server could not be reached, if it could not.
-    pub fn unreachable(&self) -> Option<&str> {
-        match &self.facts.api {
-            ApiFact::Unreachable { cause } => Some(cause),
-            _ => None,
-        }
-    }
-
-    /// 3 when the server or a kind could not be read, else 0.
-    pub fn exit_code(&self) -> i32 {
-        if self.unreachable().is_some() || !self.unusable.is_empty() {
-            exit::ERRORED
-        } else {
-            exit::OK
-        }
     }
 }
 

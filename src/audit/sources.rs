@@ -102,17 +102,16 @@ fn offline(
 
 /// Endpoint probes: run live (unless turned off); offline, only the site's files are read.
 pub fn probe(
-    source: &ClusterSource,
-    settings: &Probes,
+    s: &Sources,
     rules: &[&RuleDef],
     site: &Site,
     facts: &mut Facts,
 ) -> anyhow::Result<()> {
-    if source.is_offline() {
+    if s.cluster.is_offline() {
         probes::attach_offline(rules, site, facts);
         Ok(())
     } else {
-        probe_live(settings, rules, site, facts)
+        probe_live(&s.probes, rules, site, facts)
     }
 }
 
