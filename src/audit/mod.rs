@@ -94,6 +94,7 @@ pub fn collect(req: &Request) -> anyhow::Result<Collected> {
     let local = sources::Local::load(&req.sources, &plan.site)?;
     let needs_cluster = select::needs_cluster(&rules);
     let (mut facts, server) = if needs_cluster {
+        // A snapshot keeps every pod, so any later rule selection can be checked against it.
         let everything = Interest::everything();
         sources::list(cluster, &rules, &everything, Facts::default(), &mut |_| {})?
     } else {
