@@ -1,185 +1,18 @@
-//! Command line: `check`, `collect`, `rules`, `explain`.
+//! Command line: parses flags into an [`audit::Request`], runs it, prints. Everything a run does
+//! is in [`crate::audit`].
 
-use crate::collect::{kube as live, snapshot};
-use crate::engine::{self, Selection};
+use crate::audit::{self, select};
 use crate::exit::{self, InputError};
-use crate::report::{self, Format, Report, Style};
-use clap::{Args, Parser, Subcommand};
-use gpu_preflight_checks::interest::Interest;
-use gpu_preflight_checks::{EvalOptions, Facts, Phase, Severity, Site};
-use std::io::{IsTerminal, Write};
+use crate::output::print_stdout;
+use crate::report::{self, Format, Style};
+use clap::Parser;
+use gpu_preflight_checks::{Phase, Severity};
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "gpu-preflight",
-    version,
-    about = "Preflight and compliance checks for GPU Kubernetes clusters (BCM/Run:ai, DeepOps/RDMA)",
-    after_help = "Exit codes: 0 nothing failed, 1 a rule failed at or above --fail-on, 2 usage or input error, 3 some rules could not be evaluated."
-)]
-pub struct Cli {
-    /// More logging on stderr (-v info, -vv debug: per-rule time, -vvv trace: per-page time). Secret values are never logged.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    #[command(subcommand)]
-    pub command: Command,
-}
+mod args;
 
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Evaluate rules against a live cluster or a snapshot and report.
-    Check(CheckArgs),
-    /// Capture everything the selected rules need into a snapshot file.
-    Collect(CollectArgs),
-    /// List rules: ID, severity, phase, profiles, title.
-    Rules(RulesArgs),
-    /// Print this host's node-local facts (RDMA, NICs, modules, limits, GPUs, containerd) as JSON.
-    Node(crate::node::NodeArgs),
-    /// Explain a rule: what it checks, why, how to fix.
-    Explain {
-        /// Rule ID, e.g. NET001.
-        id: String,
-        /// Extra rule packs (files or folders).
-        #[arg(long = "rules", value_name = "PATH")]
-        rules: Vec<PathBuf>,
-    },
-    /// Print the least-privilege RBAC for the selected rules: a ClusterRole (get/list), Roles
-    /// granting get on the Secrets and ConfigMaps read by name, and their bindings.
-    Rbac(crate::rbac::RbacArgs),
-    /// Compare two JSON reports: newly failing, fixed, still failing, rules added/removed.
-    /// Exit 1 when something newly fails.
-    Diff {
-        old: PathBuf,
-        new: PathBuf,
-        /// table or json.
-        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
-        format: String,
-    },
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff).
-    Man,
-    /// Regenerate docs/rules.md from the registry (maintainers).
-    #[command(hide = true)]
-    GenDocs {
-        #[arg(default_value = "docs/rules.md")]
-        path: PathBuf,
-    },
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct SelectArgs {
-    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else all).
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// Phase: pre (before install) or post (audit); default both.
-    #[arg(long, value_parser = ["pre", "post", "both"])]
-    pub phase: Option<String>,
-    /// Only these rule IDs (comma-separated, repeatable).
-    #[arg(long, value_delimiter = ',')]
-    pub only: Vec<String>,
-    /// Skip these rule IDs (comma-separated, repeatable).
-    #[arg(long, value_delimiter = ',')]
-    pub skip: Vec<String>,
-    /// Extra rule packs: YAML files or folders of them.
-    #[arg(long = "rules", value_name = "PATH")]
-    pub rules: Vec<PathBuf>,
-    /// Site file: the intended FQDN, reserved IP, CA bundle, thresholds…
-    #[arg(long)]
-    pub site: Option<PathBuf>,
-    /// BCM facts: an export file, a folder of saved cmsh outputs, or `cmsh` to run it (head node).
-    /// Overrides the site file's `bcm:` (see docs/bcm.md).
-    #[arg(long, value_name = "PATH|cmsh")]
-    pub bcm: Option<PathBuf>,
-    /// Ansible inventory, INI or YAML (DeepOps: config/inventory). Overrides the site file's
-    /// `inventory:`.
-    #[arg(long, value_name = "PATH")]
-    pub inventory: Option<PathBuf>,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct ClusterArgs {
-    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context.
-    #[arg(long)]
-    pub context: Option<String>,
-    /// Connect and per-request timeout, seconds.
-    #[arg(long, default_value_t = 10.0)]
-    pub timeout: f64,
-    /// Items per LIST page.
-    #[arg(long, default_value_t = 500, hide = true)]
-    pub page_size: u32,
-}
-
-#[derive(Args, Debug)]
-pub struct CheckArgs {
-    #[command(flatten)]
-    pub select: SelectArgs,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-    /// Check offline: a snapshot from `collect`, kubectl -o yaml|json output, or a folder of them
-    /// (repeatable; inputs are merged). Nothing is contacted.
-    #[arg(long, value_name = "PATH")]
-    pub snapshot: Vec<PathBuf>,
-    /// The --snapshot dumps hold every object of the cluster: a kind with no objects in them is
-    /// empty, not missing (a kubectl dump cannot show an empty kind; without this, rules needing
-    /// it skip).
-    #[arg(long, requires = "snapshot")]
-    pub complete_dump: bool,
-    /// Report format on stdout: table, json, junit, sarif, markdown, prometheus, html.
-    #[arg(long, default_value = "table")]
-    pub format: String,
-    /// Also write FORMAT=PATH (repeatable), e.g. junit=report.xml.
-    #[arg(long, value_name = "FORMAT=PATH")]
-    pub output: Vec<String>,
-    /// Lowest severity whose failure makes the exit code 1: error, warning or info.
-    #[arg(long, default_value = "error", value_parser = ["error", "warning", "info"])]
-    pub fail_on: String,
-    /// Nothing on stdout (use with --output).
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Waivers file: accepted failures with a reason and an optional expiry date.
-    #[arg(long, value_name = "FILE")]
-    pub waivers: Option<PathBuf>,
-    #[command(flatten)]
-    pub probes: crate::collect::probes::ProbeArgs,
-    #[command(flatten)]
-    pub node: crate::node::NodeInputArgs,
-    /// NIC firmware queries (`mstconfig -e -d <pci> q` outputs): DIR/<node>/<pci>.txt or
-    /// DIR/<node>_<pci>.txt. Read from disk only.
-    #[arg(long, value_name = "DIR")]
-    pub firmware: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct CollectArgs {
-    #[command(flatten)]
-    pub select: SelectArgs,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-    /// Snapshot file to write.
-    #[arg(short, long)]
-    pub output: PathBuf,
-    #[command(flatten)]
-    pub probes: crate::collect::probes::ProbeArgs,
-    #[command(flatten)]
-    pub node: crate::node::NodeInputArgs,
-    /// NIC firmware queries to include in the snapshot (see `check --firmware`).
-    #[arg(long, value_name = "DIR")]
-    pub firmware: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct RulesArgs {
-    /// Only rules of this profile (core, runai-bcm, deepops-rdma, all).
-    #[arg(long)]
-    pub profile: Option<String>,
-    #[arg(long = "rules", value_name = "PATH")]
-    pub rules: Vec<PathBuf>,
-}
+pub use args::*;
 
 /// Parses arguments, runs, and returns the exit code.
 pub fn main() -> i32 {
@@ -235,7 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(a) => check(a),
         Command::Collect(a) => collect(a),
         Command::Rules(a) => list_rules(a),
-        Command::Node(a) => crate::node::run(a),
+        Command::Node(a) => node(a),
         Command::Explain { id, rules } => {
             let set = crate::builtin::load(&rules)?;
             let r = set.get(&id).ok_or_else(|| {
@@ -267,202 +100,57 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is success, as in ripgrep.
-pub fn print_stdout(s: &str) -> anyhow::Result<i32> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(exit::OK),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
-        Err(e) => Err(e.into()),
+impl SelectArgs {
+    fn rules(&self) -> audit::Rules {
+        audit::Rules {
+            profile: self.profile.clone(),
+            phase: match self.phase.as_deref() {
+                Some("pre") => Some(Phase::Pre),
+                Some("post") => Some(Phase::Post),
+                _ => None,
+            },
+            only: self.only.clone(),
+            skip: self.skip.clone(),
+            packs: self.rules.clone(),
+        }
     }
 }
 
-struct Prepared {
-    set: gpu_preflight_checks::RuleSet,
-    site: Site,
-    selection: Selection,
-    profile_name: String,
+impl ClusterArgs {
+    fn live(&self, progress: bool) -> audit::LiveCluster {
+        audit::LiveCluster {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            timeout_secs: self.timeout,
+            page_size: self.page_size,
+            progress,
+        }
+    }
 }
 
-fn prepare(a: &SelectArgs) -> anyhow::Result<Prepared> {
-    let set = crate::builtin::load(&a.rules)?;
-    let site = match &a.site {
-        Some(p) => crate::site::load(p)?,
-        None => Site::default(),
-    };
-    let (profile, profile_name) = match &a.profile {
-        Some(p) => (engine::parse_profile(p)?, p.clone()),
-        None => match site.profile {
-            Some(p) => (Some(p), p.as_str().to_string()),
-            None => (None, "all".to_string()),
+/// The sources `check` and `collect` share; the cluster is set by each.
+fn sources(
+    s: &SelectArgs,
+    probes: &ProbeArgs,
+    node: &NodeInputArgs,
+    firmware: &Option<PathBuf>,
+) -> audit::Sources {
+    audit::Sources {
+        cluster: audit::ClusterSource::default(),
+        node_facts: node.node_facts.clone().map(audit::NodeFactsSource::Folder),
+        perf: node.perf.clone(),
+        firmware: firmware.clone(),
+        bcm: s.bcm.clone(),
+        inventory: s.inventory.clone(),
+        probes: audit::Probes {
+            concurrency: probes.concurrency,
+            timeout_secs: probes.probe_timeout,
+            network: !probes.no_probes,
         },
-    };
-    let phase = match a.phase.as_deref() {
-        Some("pre") => Some(Phase::Pre),
-        Some("post") => Some(Phase::Post),
-        _ => None,
-    };
-    Ok(Prepared {
-        set,
-        site,
-        selection: Selection {
-            profile,
-            phase,
-            only: a.only.clone(),
-            skip: a.skip.clone(),
-        },
-        profile_name,
-    })
-}
-
-fn live_options(c: &ClusterArgs) -> anyhow::Result<live::LiveOptions> {
-    if !(c.timeout.is_finite() && c.timeout > 0.0 && c.timeout <= 3600.0) {
-        return Err(exit::input(format!(
-            "--timeout {}: expected seconds between 0 and 3600",
-            c.timeout
-        )));
-    }
-    if c.page_size == 0 {
-        return Err(exit::input("--page-size must be at least 1"));
-    }
-    Ok(live::LiveOptions {
-        kubeconfig: c.kubeconfig.clone(),
-        context: c.context.clone(),
-        timeout: Duration::from_secs_f64(c.timeout),
-        page_size: c.page_size,
-    })
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
-}
-
-/// A live progress line on stderr — only on a terminal, never in CI logs, pipes or with --quiet.
-fn progress_bar(len: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-    if quiet || ci || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let pb = indicatif::ProgressBar::new(len as u64);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} listing kinds {pos}/{len} {wide_msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    pb.enable_steady_tick(Duration::from_millis(120));
-    Some(pb)
-}
-
-/// Evaluates the rules on every core: checks are pure functions of shared, read-only facts.
-/// One list of results per rule, in rule order; `-vv` logs each rule's time.
-fn evaluate_parallel(
-    rules: &[&gpu_preflight_checks::RuleDef],
-    facts: &Facts,
-    site: &Site,
-) -> Vec<Vec<gpu_preflight_checks::RuleResult>> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Vec<gpu_preflight_checks::RuleResult>>> =
-        rules.iter().map(|_| Mutex::new(Vec::new())).collect();
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(rules.len())
-        .max(1);
-    let work = || {
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(rule) = rules.get(i) else { break };
-            let started = std::time::Instant::now();
-            let r = gpu_preflight_checks::evaluate(
-                std::slice::from_ref(rule),
-                facts,
-                site,
-                &EvalOptions::default(),
-            );
-            tracing::debug!(rule = %rule.id, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "evaluated");
-            // Each slot is written once, by one worker; a poisoned lock cannot happen without a
-            // panic, which ends the run anyway.
-            if let Ok(mut slot) = slots[i].lock() {
-                *slot = r;
-            }
-        }
-    };
-    std::thread::scope(|s| {
-        for _ in 1..workers {
-            // A helper that cannot be started leaves its share to the others.
-            let _ = std::thread::Builder::new().spawn_scoped(s, work);
-        }
-        work();
-    });
-    slots
-        .into_iter()
-        .map(|m| m.into_inner().unwrap_or_default())
-        .collect()
-}
-
-/// Lists the cluster into `initial` (local inputs already read). `early` sees the facts once, when
-/// all kinds but the slowest are in (see [`live::collect`]).
-fn collect_live(
-    rules: &[&gpu_preflight_checks::RuleDef],
-    site: &Site,
-    cluster: &ClusterArgs,
-    quiet: bool,
-    interest: &Interest,
-    initial: Facts,
-    early: &mut (dyn FnMut(&Facts) + Send),
-) -> anyhow::Result<(Facts, String)> {
-    let opts = live_options(cluster)?;
-    let kinds = engine::needed_kinds(rules);
-    let named = gpu_preflight_checks::named::NamedReads::of(rules, site);
-    let rt = runtime()?;
-    let pb = progress_bar(kinds.len() + named.kinds().len(), quiet);
-    let res = rt.block_on(async {
-        tokio::select! {
-            r = collect_from(&opts, &kinds, &named, pb.as_ref(), interest, initial, early) => r,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::Error::new(exit::Interrupted)),
-        }
-    });
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
-    }
-    res
-}
-
-async fn collect_from(
-    opts: &live::LiveOptions,
-    kinds: &[&'static gpu_preflight_checks::kinds::ResourceKind],
-    named: &gpu_preflight_checks::named::NamedReads<'_>,
-    pb: Option<&indicatif::ProgressBar>,
-    interest: &Interest,
-    initial: Facts,
-    early: &mut (dyn FnMut(&Facts) + Send),
-) -> anyhow::Result<(Facts, String)> {
-    {
-        let (client, server) = live::connect(opts).await?;
-        tracing::info!(server, kinds = kinds.len(), keeps = %interest.describe(), "collecting");
-        let on_kind = |key: &str| {
-            if let Some(pb) = pb {
-                pb.set_message(key.to_string());
-                pb.inc(1);
-            }
-        };
-        let hooks = live::Hooks {
-            on_kind: &on_kind,
-            early,
-        };
-        let facts = live::collect(
-            &client, &server, kinds, named, opts, interest, initial, hooks,
-        )
-        .await;
-        Ok((facts, server))
     }
 }
 
 fn check(a: CheckArgs) -> anyhow::Result<i32> {
-    let p = prepare(&a.select)?;
     let format = Format::parse(&a.format).ok_or_else(|| {
         exit::input(format!(
             "--format {}: expected one of {}",
@@ -470,191 +158,41 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
             Format::NAMES
         ))
     })?;
-    let mut outputs = Vec::new();
-    for o in &a.output {
-        let (f, path) = o.split_once('=').ok_or_else(|| {
-            exit::input(format!(
-                "--output {o}: expected FORMAT=PATH, e.g. junit=report.xml"
-            ))
-        })?;
-        let f = Format::parse(f).ok_or_else(|| {
-            exit::input(format!(
-                "--output {o}: unknown format `{f}` (one of {})",
-                Format::NAMES
-            ))
-        })?;
-        outputs.push((f, PathBuf::from(path)));
-    }
-    let fail_on = match a.fail_on.as_str() {
-        "warning" => Severity::Warning,
-        "info" => Severity::Info,
-        _ => Severity::Error,
-    };
-    let rules = engine::select(&p.set, &p.selection)?;
-    for n in engine::selection_notes(&p.set, &p.selection) {
-        eprintln!("gpu-preflight: warning: {n}");
-    }
-    let node_local = crate::node::ingest::load(&a.node)?;
-    let intent =
-        crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
-    let waivers = match &a.waivers {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                exit::input(format!("{}: cannot read waivers: {e}", path.display()))
-            })?;
-            let ws = gpu_preflight_checks::waiver::parse(&text)
-                .map_err(|e| exit::input(format!("{}: {e}", path.display())))?;
-            for w in &ws {
-                if p.set.get(&w.rule).is_none() {
-                    return Err(exit::input(format!(
-                        "{}: waiver for unknown rule `{}`",
-                        path.display(),
-                        w.rule
-                    )));
-                }
-            }
-            Some(ws)
-        }
-        None => None,
-    };
-
-    // Local inputs (node agent facts, firmware queries, BCM/inventory intent) go in first, so a
-    // live run can evaluate the rules that wait for nothing else while its slowest kind is still
-    // being listed.
-    let local = move |facts: &mut Facts| -> anyhow::Result<()> {
-        crate::node::ingest::apply(facts, node_local);
-        if let Some(dir) = &a.firmware {
-            crate::collect::firmware::load_into(dir, facts)?;
-        }
-        crate::collect::intent::apply(facts, intent);
-        Ok(())
-    };
-    let mut early: std::collections::HashMap<String, Vec<gpu_preflight_checks::RuleResult>> =
-        std::collections::HashMap::new();
-    let (mut facts, source) = if !a.snapshot.is_empty() {
-        let interest = engine::interest(&rules);
-        let mut loaded = interest.while_reading(|| snapshot::load_all(&a.snapshot))?;
-        loaded.facts.retain(&interest);
-        if loaded.ignored > 0 {
-            tracing::info!(
-                ignored = loaded.ignored,
-                "objects of kinds no rule reads were ignored"
-            );
-        }
-        if let Some(note) = snapshot::duplicates_note(&loaded.duplicates) {
-            eprintln!("gpu-preflight: note: {note}");
-        }
-        if a.complete_dump {
-            for k in engine::needed_kinds(&rules) {
-                loaded
-                    .facts
-                    .resources
-                    .entry(k.key.to_string())
-                    .or_insert_with(|| gpu_preflight_checks::KindFact::listed(Vec::new()));
-            }
-        }
-        let names: Vec<String> = a.snapshot.iter().map(|p| p.display().to_string()).collect();
-        local(&mut loaded.facts)?;
-        (loaded.facts, format!("snapshot {}", names.join(", ")))
-    } else if engine::needs_cluster(&rules)
-        && (engine::requires_cluster(&rules) || live::configured(&live_options(&a.cluster)?))
-    {
-        let mut initial = Facts::default();
-        local(&mut initial)?;
-        let mut hook = |f: &Facts| {
-            let ready: Vec<&gpu_preflight_checks::RuleDef> = rules
-                .iter()
-                .copied()
-                .filter(|r| engine::evaluable_now(r, f))
-                .filter(|r| !crate::collect::probes::Plan::of(&[*r]).any())
-                .collect();
-            tracing::debug!(
-                rules = ready.len(),
-                "evaluating while the last kind is listed"
-            );
-            for (r, res) in ready.iter().zip(evaluate_parallel(&ready, f, &p.site)) {
-                early.insert(r.id.clone(), res);
-            }
-        };
-        let (facts, server) = collect_live(
-            &rules,
-            &p.site,
-            &a.cluster,
-            a.quiet,
-            &engine::interest(&rules),
-            initial,
-            &mut hook,
-        )?;
-        (facts, format!("live {server}"))
-    } else {
-        let mut facts = Facts::default();
-        local(&mut facts)?;
-        (facts, "no cluster".to_string())
-    };
-    if a.snapshot.is_empty() {
-        crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
-    } else {
-        crate::collect::probes::attach_offline(&rules, &p.site, &mut facts);
-    }
-    let late: Vec<&gpu_preflight_checks::RuleDef> = rules
+    let outputs = a
+        .output
         .iter()
-        .copied()
-        .filter(|r| !early.contains_key(&r.id))
-        .collect();
-    let mut late_results: std::collections::HashMap<&str, Vec<gpu_preflight_checks::RuleResult>> =
-        late.iter()
-            .map(|r| r.id.as_str())
-            .zip(evaluate_parallel(&late, &facts, &p.site))
-            .collect();
-    // Rule order, whichever stage evaluated a rule.
-    let mut results: Vec<gpu_preflight_checks::RuleResult> = rules
-        .iter()
-        .flat_map(|r| {
-            early
-                .remove(&r.id)
-                .or_else(|| late_results.remove(r.id.as_str()))
-                .unwrap_or_default()
+        .map(|o| parse_output(o))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut sources = sources(&a.select, &a.probes, &a.node, &a.firmware);
+    sources.cluster = if a.snapshot.is_empty() {
+        audit::ClusterSource::Live(a.cluster.live(!a.quiet))
+    } else {
+        audit::ClusterSource::Snapshot(audit::SnapshotSource {
+            paths: a.snapshot.clone(),
+            complete: a.complete_dump,
         })
-        .collect();
-    // Facts are done with: free them (hundreds of thousands of small maps at 5,000 nodes) beside
-    // the report rather than before it.
-    // (If no thread can be started, the closure and the facts are dropped right here.)
-    let _ = std::thread::Builder::new()
-        .name("free-facts".into())
-        .spawn(move || drop(facts));
-    let outcomes = match &waivers {
-        Some(ws) => {
-            let today = jiff::Zoned::now().date().to_string();
-            gpu_preflight_checks::waiver::apply(&mut results, ws, &today)
-        }
-        None => Vec::new(),
     };
-    for o in outcomes.iter().filter(|o| o.state != "applied") {
-        eprintln!(
-            "gpu-preflight: warning: {} waiver for {}{} ({}){}",
-            o.state,
-            o.rule,
-            o.target
-                .as_deref()
-                .map(|t| format!(" {t}"))
-                .unwrap_or_default(),
-            o.reason,
-            match (o.state, &o.expires) {
-                ("expired", Some(e)) =>
-                    format!(": expired {e}, {} failure(s) no longer waived", o.matched),
-                _ => ": matches no failure; remove it".to_string(),
-            }
-        );
+    let request = audit::Request {
+        rules: a.select.rules(),
+        site: a.select.site.clone(),
+        sources,
+        options: audit::Options {
+            fail_on: match a.fail_on.as_str() {
+                "warning" => Severity::Warning,
+                "info" => Severity::Info,
+                _ => Severity::Error,
+            },
+            waivers: a.waivers.clone(),
+        },
+    };
+    let outcome = audit::run(&request)?;
+    for n in &outcome.notices {
+        eprintln!("gpu-preflight: {n}");
     }
-    tracing::debug!(results = results.len(), "evaluated all rules");
-    let code = gpu_preflight_checks::engine::exit_code(&results, fail_on);
-    let phase = a.select.phase.clone().unwrap_or_else(|| "both".into());
-    let mut report = Report::new(results, source, p.profile_name, phase);
-    report.waivers = outcomes;
-
+    let report = &outcome.report;
     for (f, path) in &outputs {
         crate::output::write_atomic_with(path, |w| {
-            report::render_to(&report, *f, Style { color: false }, w)
+            report::render_to(report, *f, Style { color: false }, w)
         })
         .map_err(|e| exit::input(format!("{}: cannot write report: {e:#}", path.display())))?;
     }
@@ -662,115 +200,86 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         let color = format == Format::Table
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let mut out = std::io::stdout().lock();
-        match report::render_to(&report, format, Style { color }, &mut out)
-            .and_then(|()| Ok(out.flush()?))
-        {
-            Ok(()) => {}
-            Err(e)
-                if e.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-                    || e.downcast_ref::<serde_json::Error>()
-                        .and_then(|j| j.io_error_kind())
-                        == Some(std::io::ErrorKind::BrokenPipe) => {}
-            Err(e) => return Err(e),
-        }
+        crate::output::stdout_with(|w| report::render_to(report, format, Style { color }, w))?;
     }
     tracing::debug!("report written");
-    Ok(code)
+    Ok(outcome.code)
+}
+
+/// `--output FORMAT=PATH`.
+fn parse_output(o: &str) -> anyhow::Result<(Format, PathBuf)> {
+    let (f, path) = o.split_once('=').ok_or_else(|| {
+        exit::input(format!(
+            "--output {o}: expected FORMAT=PATH, e.g. junit=report.xml"
+        ))
+    })?;
+    let f = Format::parse(f).ok_or_else(|| {
+        exit::input(format!(
+            "--output {o}: unknown format `{f}` (one of {})",
+            Format::NAMES
+        ))
+    })?;
+    Ok((f, PathBuf::from(path)))
 }
 
 fn collect(a: CollectArgs) -> anyhow::Result<i32> {
-    let p = prepare(&a.select)?;
-    let rules = engine::select(&p.set, &p.selection)?;
-    let node_local = crate::node::ingest::load(&a.node)?;
-    let intent =
-        crate::collect::intent::load(a.select.bcm.as_ref(), a.select.inventory.as_ref(), &p.site)?;
-    let live_cluster = engine::needs_cluster(&rules)
-        && (engine::requires_cluster(&rules) || live::configured(&live_options(&a.cluster)?));
-    let (mut facts, server) = if live_cluster {
-        // A snapshot keeps every pod, so any later rule selection can be checked against it.
-        collect_live(
-            &rules,
-            &p.site,
-            &a.cluster,
-            false,
-            &Interest::everything(),
-            Facts::default(),
-            &mut |_: &Facts| {},
-        )?
-    } else {
-        (Facts::default(), "no cluster".to_string())
+    let mut sources = sources(&a.select, &a.probes, &a.node, &a.firmware);
+    sources.cluster = audit::ClusterSource::Live(a.cluster.live(true));
+    let request = audit::Request {
+        rules: a.select.rules(),
+        site: a.select.site.clone(),
+        sources,
+        options: audit::Options::default(),
     };
-    crate::collect::probes::attach_live(&rules, &p.site, &mut facts, &a.probes)?;
-    crate::node::ingest::apply(&mut facts, node_local);
-    if let Some(dir) = &a.firmware {
-        crate::collect::firmware::load_into(dir, &mut facts)?;
-    }
-    crate::collect::intent::apply(&mut facts, intent);
-    let context = a.cluster.context.as_deref().unwrap_or("current context");
-    let source = if live_cluster {
-        format!("{server} ({context})")
-    } else {
-        "endpoint probes only (no cluster)".to_string()
-    };
-    let body = snapshot::to_json(&facts, &source)?;
+    let collected = audit::collect(&request)?;
+    let body = collected.snapshot_json()?;
     crate::output::write_atomic(&a.output, &body).map_err(|e| {
         exit::input(format!(
             "{}: cannot write snapshot: {e}",
             a.output.display()
         ))
     })?;
-    let unusable: Vec<String> = facts
-        .resources
-        .iter()
-        .filter_map(|(k, f)| match f {
-            gpu_preflight_checks::KindFact::Forbidden { reason }
-            | gpu_preflight_checks::KindFact::Failed { reason } => Some(format!("{k}: {reason}")),
-            _ => None,
-        })
-        .chain(gpu_preflight_checks::named::failed_reads(&facts))
-        .collect();
     eprintln!(
         "gpu-preflight: wrote {} ({} objects of {} kinds)",
         a.output.display(),
-        facts.object_count(),
-        facts.resources.len()
+        collected.facts.object_count(),
+        collected.facts.resources.len()
     );
-    for u in &unusable {
+    for u in &collected.unusable {
         eprintln!("gpu-preflight: warning: {u}");
     }
-    Ok(match &facts.api {
-        gpu_preflight_checks::ApiFact::Unreachable { cause } => {
-            eprintln!("gpu-preflight: API server unreachable: {cause}");
-            exit::ERRORED
+    if let Some(cause) = collected.unreachable() {
+        eprintln!("gpu-preflight: API server unreachable: {cause}");
+    }
+    Ok(collected.exit_code())
+}
+
+fn node(a: NodeArgs) -> anyhow::Result<i32> {
+    let facts = audit::agent::collect_node(&audit::agent::AgentRequest {
+        host_root: a.host_root,
+        node_name: a.node_name,
+        containerd_config: a.containerd_config,
+        firmware: !a.no_firmware,
+        firmware_timeout_secs: a.firmware_timeout,
+    })?;
+    let mut body = serde_json::to_vec_pretty(&facts)?;
+    body.push(b'\n');
+    match &a.output {
+        Some(path) => {
+            crate::output::write_atomic(path, &body).map_err(|e| {
+                exit::input(format!("{}: cannot write node facts: {e}", path.display()))
+            })?;
+            Ok(exit::OK)
         }
-        _ if !unusable.is_empty() => exit::ERRORED,
-        _ => exit::OK,
-    })
+        None => print_stdout(&String::from_utf8_lossy(&body)),
+    }
 }
 
 fn list_rules(a: RulesArgs) -> anyhow::Result<i32> {
     let set = crate::builtin::load(&a.rules)?;
     let profile = match &a.profile {
-        Some(p) => engine::parse_profile(p)?,
+        Some(p) => select::parse_profile(p)?,
         None => None,
     };
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::NOTHING);
-    t.set_header(vec!["ID", "SEVERITY", "PHASE", "PROFILES", "TITLE"]);
-    for r in set.rules().iter().filter(|r| r.in_profile(profile)) {
-        t.add_row(vec![
-            r.id.clone(),
-            r.severity.to_string(),
-            r.phase.as_str().to_string(),
-            r.profiles
-                .iter()
-                .map(|p| p.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            r.title.clone(),
-        ]);
-    }
-    print_stdout(&format!("{t}\n"))
+    print_stdout(&crate::docs::rules_table(&set, profile))
 }

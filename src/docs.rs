@@ -1,7 +1,7 @@
-//! Documentation generated from the rule registry: `explain ID` and docs/rules.md.
+//! Documentation generated from the rule registry: `rules`, `explain ID` and docs/rules.md.
 
 use gpu_preflight_checks::check;
-use gpu_preflight_checks::{RuleDef, RuleSet};
+use gpu_preflight_checks::{Profile, RuleDef, RuleSet};
 use std::fmt::Write as _;
 
 fn profiles(r: &RuleDef) -> String {
@@ -10,6 +10,27 @@ fn profiles(r: &RuleDef) -> String {
         .map(|p| p.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The table of `gpu-preflight rules`: the rules of `profile` (`None`: all).
+pub fn rules_table(set: &RuleSet, profile: Option<Profile>) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    t.set_header(vec!["ID", "SEVERITY", "PHASE", "PROFILES", "TITLE"]);
+    for r in set.rules().iter().filter(|r| r.in_profile(profile)) {
+        t.add_row(vec![
+            r.id.clone(),
+            r.severity.to_string(),
+            r.phase.as_str().to_string(),
+            r.profiles
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            r.title.clone(),
+        ]);
+    }
+    format!("{t}\n")
 }
 
 /// Plain text for `gpu-preflight explain ID`.

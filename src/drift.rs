@@ -74,6 +74,6 @@ pub fn run(old: &Path, new: &Path, format: &str) -> anyhow::Result<i32> {
         let _ = writeln!(s, "Rules removed: {}", d.rules_removed.join(", "));
         s
     };
-    crate::cli::print_stdout(&body)?;
+    crate::output::print_stdout(&body)?;
     Ok(d.exit_code())
 }

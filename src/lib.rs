@@ -1,13 +1,14 @@
-//! gpu-preflight: the I/O half. Collectors turn clusters, snapshots and probes into facts; the
-//! engine selects rules; reporters render results. Pass/fail is decided only in
+//! gpu-preflight: the I/O half. [`audit`] is one run (rules, sources, facts, evaluation, waivers,
+//! report); collectors turn clusters, snapshots and probes into facts; reporters render results;
+//! the CLI parses flags into an [`audit::Request`]. Pass/fail is decided only in
 //! `gpu-preflight-checks`.
 
+pub mod audit;
 pub mod builtin;
 pub mod cli;
 pub mod collect;
 pub mod docs;
 pub mod drift;
-pub mod engine;
 pub mod exit;
 pub mod node;
 pub mod output;

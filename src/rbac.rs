@@ -45,14 +45,14 @@ pub fn run(a: &RbacArgs) -> anyhow::Result<String> {
         None => Site::default(),
     };
     let profile = match &a.profile {
-        Some(p) => crate::engine::parse_profile(p)?,
+        Some(p) => crate::audit::select::parse_profile(p)?,
         None => site.profile,
     };
-    let sel = crate::engine::Selection {
+    let sel = crate::audit::select::Selection {
         profile,
         ..Default::default()
     };
-    let rules = crate::engine::select(&set, &sel)?;
+    let rules = crate::audit::select::select(&set, &sel)?;
     let subject = NamespacedName::parse(&a.service_account)
         .map_err(|e| exit::input(format!("--service-account {e}")))?;
     // Any namespace will do: only the name is checked here.
@@ -91,14 +91,14 @@ impl Policy {
     /// read as forbidden, naming it, and `platform.tls_secret` in the site file grants it here.
     pub fn of(rules: &[&RuleDef], site: &Site) -> Policy {
         let mut p = Policy::default();
-        for k in crate::engine::needed_kinds(rules) {
+        for k in crate::audit::select::needed_kinds(rules) {
             p.cluster
                 .entry(k.group.to_string())
                 .or_default()
                 .insert(k.plural.to_string());
         }
         let listed = |key: &str| {
-            crate::engine::needed_kinds(rules)
+            crate::audit::select::needed_kinds(rules)
                 .iter()
                 .any(|k| k.key == key)
         };

@@ -21,21 +21,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// Probe flags shared by `check` and `collect`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct ProbeArgs {
-    /// Endpoint probes (DNS, TLS, HTTP) in flight at once.
-    #[arg(long, default_value_t = 32, value_name = "N")]
-    pub concurrency: usize,
-    /// Timeout of each DNS query, TLS handshake or HTTP request, seconds.
-    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
-    pub probe_timeout: f64,
-    /// Contact no DNS server or endpoint (certificate files named by the site are still read).
-    #[arg(long, env = "GPU_PREFLIGHT_NO_PROBES", action = clap::ArgAction::SetTrue,
-          value_parser = clap::builder::BoolishValueParser::new())]
-    pub no_probes: bool,
-}
-
 /// Validated probe options.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -45,23 +30,22 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn from_args(a: &ProbeArgs) -> anyhow::Result<Options> {
-        if !(a.probe_timeout.is_finite() && a.probe_timeout > 0.0 && a.probe_timeout <= 600.0) {
+    /// Checks `--concurrency` and `--probe-timeout` (seconds).
+    pub fn new(concurrency: usize, timeout_secs: f64, network: bool) -> anyhow::Result<Options> {
+        if !(timeout_secs.is_finite() && timeout_secs > 0.0 && timeout_secs <= 600.0) {
             return Err(exit::input(format!(
-                "--probe-timeout {}: expected seconds between 0 and 600",
-                a.probe_timeout
+                "--probe-timeout {timeout_secs}: expected seconds between 0 and 600"
             )));
         }
-        if a.concurrency == 0 || a.concurrency > 4096 {
+        if concurrency == 0 || concurrency > 4096 {
             return Err(exit::input(format!(
-                "--concurrency {}: expected 1 to 4096",
-                a.concurrency
+                "--concurrency {concurrency}: expected 1 to 4096"
             )));
         }
         Ok(Options {
-            concurrency: a.concurrency,
-            timeout: Duration::from_secs_f64(a.probe_timeout),
-            network: !a.no_probes,
+            concurrency,
+            timeout: Duration::from_secs_f64(timeout_secs),
+            network,
         })
     }
 }
@@ -361,14 +345,13 @@ fn public_key_of(path: &Path) -> Result<String, String> {
     Ok(b64(spki.as_ref()))
 }
 
-/// Live mode entry point for the CLI: probes what `rules` need and adds it to `facts`.
+/// Live mode: probes what `rules` need and adds it to `facts`.
 pub fn attach_live(
     rules: &[&RuleDef],
     site: &Site,
     facts: &mut Facts,
-    args: &ProbeArgs,
+    opts: &Options,
 ) -> anyhow::Result<()> {
-    let opts = Options::from_args(args)?;
     let plan = Plan::of(rules);
     if !plan.any() {
         return Ok(());
@@ -381,12 +364,12 @@ pub fn attach_live(
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let probes = collect(&rt, &plan, site, facts, &opts)?;
+    let probes = collect(&rt, &plan, site, facts, opts)?;
     facts.probes = Some(probes);
     Ok(())
 }
 
-/// Offline entry point for the CLI: contacts nothing, reads only the site's local files.
+/// Offline: contacts nothing, reads only the site's local files.
 pub fn attach_offline(rules: &[&RuleDef], site: &Site, facts: &mut Facts) {
     offline(&Plan::of(rules), site, facts);
 }

@@ -263,7 +263,7 @@ fn a_rule_gives_the_same_results_whatever_else_is_selected() {
             // What `check --only RULE` reads: objects of the kinds (and pods) it declares, and the
             // site files its own probes read.
             let mut alone = unprobed.clone();
-            alone.retain(&gpu_preflight::engine::interest(&[*rule]));
+            alone.retain(&gpu_preflight::audit::select::interest(&[*rule]));
             // Of Secrets and ConfigMaps, only the objects it names (as a live run reads them).
             gpu_preflight_checks::named::NamedReads::of(&[*rule], &site).narrow(&mut alone);
             probes::attach_offline(&[*rule], &site, &mut alone);

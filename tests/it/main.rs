@@ -1,5 +1,6 @@
 //! Integration tests: one binary (faster to link), one module per area.
 
+mod audit;
 mod cli;
 mod ecosystem;
 mod endpoint;

@@ -1,11 +1,70 @@
-//! Selects rules (profile, phase, --only, --skip) and derives what must be collected for them.
+//! Selects rules (profile, phase, --only, --skip) and derives what must be collected for them:
+//! kinds, the objects worth keeping, whether a rule can be evaluated before the last kind is in.
 
+use super::request::Rules;
 use crate::exit;
 use gpu_preflight_checks::check;
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::{self, ResourceKind};
-use gpu_preflight_checks::{Phase, Profile, RuleDef, RuleSet};
+use gpu_preflight_checks::{Phase, Profile, RuleDef, RuleSet, Site};
 use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The rule set (built-in and extra packs), the site and the selection of a run, loaded.
+pub struct Prepared {
+    pub set: RuleSet,
+    pub site: Site,
+    pub selection: Selection,
+    /// The profile as the report names it: as given, else the site's, else `all`.
+    pub profile_name: String,
+}
+
+impl Prepared {
+    /// Loads the rule packs and the site file; an explicit profile wins over the site's.
+    pub fn load(rules: &Rules, site: Option<&Path>) -> anyhow::Result<Prepared> {
+        let set = crate::builtin::load(&rules.packs)?;
+        let site = match site {
+            Some(p) => crate::site::load(p)?,
+            None => Site::default(),
+        };
+        let (profile, profile_name) = match &rules.profile {
+            Some(p) => (parse_profile(p)?, p.clone()),
+            None => match site.profile {
+                Some(p) => (Some(p), p.as_str().to_string()),
+                None => (None, "all".to_string()),
+            },
+        };
+        Ok(Prepared {
+            set,
+            site,
+            selection: Selection {
+                profile,
+                phase: rules.phase,
+                only: rules.only.clone(),
+                skip: rules.skip.clone(),
+            },
+            profile_name,
+        })
+    }
+
+    /// The selected rules, in ID order.
+    pub fn select(&self) -> anyhow::Result<Vec<&RuleDef>> {
+        select(&self.set, &self.selection)
+    }
+
+    /// What the user should know about the selection: rules named in `--only` that do not run.
+    pub fn notes(&self) -> Vec<super::Notice> {
+        selection_notes(&self.set, &self.selection)
+            .into_iter()
+            .map(super::Notice::warning)
+            .collect()
+    }
+
+    /// The phase as the report names it.
+    pub fn phase_name(&self) -> &'static str {
+        self.selection.phase.unwrap_or(Phase::Both).as_str()
+    }
+}
 
 /// Which rules a run evaluates.
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,227 @@
+//! The command line's flags and subcommands (clap). What each one does is in [`super`].
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gpu-preflight",
+    version,
+    about = "Preflight and compliance checks for GPU Kubernetes clusters (BCM/Run:ai, DeepOps/RDMA)",
+    after_help = "Exit codes: 0 nothing failed, 1 a rule failed at or above --fail-on, 2 usage or input error, 3 some rules could not be evaluated."
+)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug: per-rule time, -vvv trace: per-page time). Secret values are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Evaluate rules against a live cluster or a snapshot and report.
+    Check(CheckArgs),
+    /// Capture everything the selected rules need into a snapshot file.
+    Collect(CollectArgs),
+    /// List rules: ID, severity, phase, profiles, title.
+    Rules(RulesArgs),
+    /// Print this host's node-local facts (RDMA, NICs, modules, limits, GPUs, containerd) as JSON.
+    Node(NodeArgs),
+    /// Explain a rule: what it checks, why, how to fix.
+    Explain {
+        /// Rule ID, e.g. NET001.
+        id: String,
+        /// Extra rule packs (files or folders).
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+    },
+    /// Print the least-privilege RBAC for the selected rules: a ClusterRole (get/list), Roles
+    /// granting get on the Secrets and ConfigMaps read by name, and their bindings.
+    Rbac(crate::rbac::RbacArgs),
+    /// Compare two JSON reports: newly failing, fixed, still failing, rules added/removed.
+    /// Exit 1 when something newly fails.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// table or json.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
+    /// Regenerate docs/rules.md from the registry (maintainers).
+    #[command(hide = true)]
+    GenDocs {
+        #[arg(default_value = "docs/rules.md")]
+        path: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SelectArgs {
+    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else all).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Phase: pre (before install) or post (audit); default both.
+    #[arg(long, value_parser = ["pre", "post", "both"])]
+    pub phase: Option<String>,
+    /// Only these rule IDs (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Skip these rule IDs (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Extra rule packs: YAML files or folders of them.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Site file: the intended FQDN, reserved IP, CA bundle, thresholds…
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+    /// BCM facts: an export file, a folder of saved cmsh outputs, or `cmsh` to run it (head node).
+    /// Overrides the site file's `bcm:` (see docs/bcm.md).
+    #[arg(long, value_name = "PATH|cmsh")]
+    pub bcm: Option<PathBuf>,
+    /// Ansible inventory, INI or YAML (DeepOps: config/inventory). Overrides the site file's
+    /// `inventory:`.
+    #[arg(long, value_name = "PATH")]
+    pub inventory: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Connect and per-request timeout, seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Items per LIST page.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub page_size: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Check offline: a snapshot from `collect`, kubectl -o yaml|json output, or a folder of them
+    /// (repeatable; inputs are merged). Nothing is contacted.
+    #[arg(long, value_name = "PATH")]
+    pub snapshot: Vec<PathBuf>,
+    /// The --snapshot dumps hold every object of the cluster: a kind with no objects in them is
+    /// empty, not missing (a kubectl dump cannot show an empty kind; without this, rules needing
+    /// it skip).
+    #[arg(long, requires = "snapshot")]
+    pub complete_dump: bool,
+    /// Report format on stdout: table, json, junit, sarif, markdown, prometheus, html.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Also write FORMAT=PATH (repeatable), e.g. junit=report.xml.
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub output: Vec<String>,
+    /// Lowest severity whose failure makes the exit code 1: error, warning or info.
+    #[arg(long, default_value = "error", value_parser = ["error", "warning", "info"])]
+    pub fail_on: String,
+    /// Nothing on stdout (use with --output).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Waivers file: accepted failures with a reason and an optional expiry date.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    #[command(flatten)]
+    pub probes: ProbeArgs,
+    #[command(flatten)]
+    pub node: NodeInputArgs,
+    /// NIC firmware queries (`mstconfig -e -d <pci> q` outputs): DIR/<node>/<pci>.txt or
+    /// DIR/<node>_<pci>.txt. Read from disk only.
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Snapshot file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub probes: ProbeArgs,
+    #[command(flatten)]
+    pub node: NodeInputArgs,
+    /// NIC firmware queries to include in the snapshot (see `check --firmware`).
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// Only rules of this profile (core, runai-bcm, deepops-rdma, all).
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+}
+
+/// Probe flags shared by `check` and `collect`.
+#[derive(Args, Debug, Clone)]
+pub struct ProbeArgs {
+    /// Endpoint probes (DNS, TLS, HTTP) in flight at once.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub concurrency: usize,
+    /// Timeout of each DNS query, TLS handshake or HTTP request, seconds.
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    pub probe_timeout: f64,
+    /// Contact no DNS server or endpoint (certificate files named by the site are still read).
+    #[arg(long, env = "GPU_PREFLIGHT_NO_PROBES", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_probes: bool,
+}
+
+/// `--node-facts` and `--perf` of `check` and `collect`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NodeInputArgs {
+    /// Node facts from `gpu-preflight node`: a folder of NODE.json files (or one file).
+    #[arg(long = "node-facts", value_name = "DIR")]
+    pub node_facts: Option<PathBuf>,
+    /// ib_write_bw output: a folder of NODE*.txt (text) or NODE*.json (--out_json) files.
+    #[arg(long, value_name = "DIR")]
+    pub perf: Option<PathBuf>,
+}
+
+/// `gpu-preflight node`.
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    /// Read every path under this root (`/host` when the host is mounted into a pod).
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub host_root: PathBuf,
+    /// Write the facts to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The Kubernetes node name, recorded for matching (the DaemonSet passes spec.nodeName).
+    #[arg(long, env = "NODE_NAME")]
+    pub node_name: Option<String>,
+    /// containerd's configuration, as a path on the host.
+    #[arg(
+        long,
+        default_value = "/etc/containerd/config.toml",
+        value_name = "PATH"
+    )]
+    pub containerd_config: String,
+    /// Do not run mstconfig/mlxconfig even when on PATH.
+    #[arg(long)]
+    pub no_firmware: bool,
+    /// Seconds each firmware query may take.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub firmware_timeout: f64,
+}
