@@ -56,6 +56,21 @@ pub struct Config {
     /// When set, every request its roles do not allow is answered 403, as the API server's
     /// RBAC authorizer would.
     pub rbac: Option<crate::rbac::Rbac>,
+    /// Container logs served at `GET /api/v1/namespaces/NS/pods/POD/log?container=C`, keyed by
+    /// `(NS/POD, C)`; a pod object must exist too.
+    pub logs: HashMap<(String, String), PodLog>,
+}
+
+/// What `pods/{name}/log` answers for one container.
+#[derive(Debug, Clone)]
+pub enum PodLog {
+    /// The log text (`text/plain`).
+    Text(String),
+    /// An error as the real server sends it, e.g. `400` "container \"c\" in pod \"p\" is
+    /// waiting to start: PodInitializing".
+    Status(u16, String),
+    /// Never answers (the client's timeout must fire).
+    Hang,
 }
 
 /// Who the server says the client is, in 403 messages.
@@ -463,6 +478,11 @@ async fn objects(
     table: bool,
 ) -> Resp {
     // [plural] | [plural, name] | [namespaces, ns, plural] | [namespaces, ns, plural, name]
+    if let ["namespaces", n, "pods", pod, "log"] = rest
+        && group.is_empty()
+    {
+        return pod_log(st, n, pod, params).await;
+    }
     let (ns, plural, name): (Option<&str>, &str, Option<&str>) = match rest {
         [p] => (None, p, None),
         ["namespaces", n] if group.is_empty() => (None, "namespaces", Some(n)),
@@ -657,6 +677,88 @@ async fn objects(
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body)))
         .expect("response")
+}
+
+/// `GET /api/v1/namespaces/NS/pods/POD/log[?container=C]`, as the real server answers it: the
+/// pod must exist, the container is required when the pod has several, RBAC on `pods/log`.
+async fn pod_log(st: &State, ns: &str, pod: &str, params: &HashMap<String, String>) -> Resp {
+    let allowed = !st.cfg.forbidden.contains("pods/log")
+        && st.cfg.rbac.as_ref().is_none_or(|r| {
+            r.allows(&crate::rbac::Request::Resource {
+                verb: "get",
+                group: "",
+                resource: "pods/log",
+                namespace: Some(ns),
+                name: Some(pod),
+            })
+        });
+    if !allowed {
+        return status(
+            403,
+            "Forbidden",
+            &format!(
+                "pods \"{pod}\" is forbidden: User \"{USER}\" cannot get resource \"pods/log\" in API group \"\" in the namespace \"{ns}\""
+            ),
+        );
+    }
+    let found = st.by_kind.get("pods").and_then(|pods| {
+        pods.iter().find(|o| {
+            o.pointer("/metadata/name").and_then(Value::as_str) == Some(pod)
+                && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+        })
+    });
+    let Some(found) = found else {
+        return status(404, "NotFound", &format!("pods \"{pod}\" not found"));
+    };
+    let names: Vec<&str> = found
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    let container = match params.get("container") {
+        Some(c) => c.as_str(),
+        None if names.len() == 1 => names[0],
+        None => {
+            return status(
+                400,
+                "BadRequest",
+                &format!(
+                    "a container name must be specified for pod {pod}, choose one of: [{}]",
+                    names.join(" ")
+                ),
+            );
+        }
+    };
+    match st
+        .cfg
+        .logs
+        .get(&(format!("{ns}/{pod}"), container.to_string()))
+    {
+        Some(PodLog::Text(t)) => Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "text/plain")
+            .body(Full::new(Bytes::from(t.clone())))
+            .expect("response"),
+        Some(PodLog::Status(code, msg)) => status(*code, "BadRequest", msg),
+        Some(PodLog::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            status(504, "Timeout", "hung")
+        }
+        None if names.contains(&container) => Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "text/plain")
+            .body(Full::new(Bytes::new()))
+            .expect("response"),
+        None => status(
+            400,
+            "BadRequest",
+            &format!("container {container} is not valid for pod {pod}"),
+        ),
+    }
 }
 
 /// Reads fixture objects from a kubectl List / multi-document YAML / JSON file.
