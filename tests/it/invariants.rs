@@ -495,3 +495,73 @@ fn a_missing_input_never_hides_a_proven_failure() {
         "only {kept_on_partial_evidence} findings were checked to stand on partial evidence"
     );
 }
+
+/// Live, through the audit API against the test API server: each rule alone (`--only RULE`,
+/// listing only what it declares) gives the results it gives in a run of every rule — on the
+/// demo cluster and on the node fixtures with node facts, perf outputs and firmware.
+#[test]
+fn live_a_rule_gives_the_same_results_whatever_else_is_selected() {
+    use gpu_preflight::audit::{self, ClusterSource, LiveCluster, NodeFactsSource, Request};
+    use gpu_preflight_testkit::apiserver::{ApiServer, Config, load_objects};
+    let set = gpu_preflight::builtin::rules();
+    let cases = [
+        (
+            "demo",
+            fixture("demo/runai-bcm.yaml"),
+            fixture("demo/site.yaml"),
+            false,
+        ),
+        (
+            "node fixtures",
+            fixture("node/cluster.yaml"),
+            fixture("demo/site.yaml"),
+            true,
+        ),
+    ];
+    let mut compared = 0;
+    for (name, objects, site, local) in cases {
+        let server = ApiServer::start(Config {
+            objects: load_objects(&objects),
+            ..Config::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = server.write_kubeconfig(dir.path());
+        let request = |only: Vec<String>| {
+            let mut r = Request {
+                site: Some(site.clone()),
+                ..Request::default()
+            };
+            r.rules.profile = Some("all".into());
+            r.rules.only = only;
+            r.sources.cluster = ClusterSource::Live(LiveCluster {
+                kubeconfig: Some(kubeconfig.clone()),
+                ..LiveCluster::default()
+            });
+            r.sources.probes.network = false;
+            if local {
+                r.sources.node_facts = Some(NodeFactsSource::Folder(fixture("node/facts")));
+                r.sources.perf = Some(fixture("node/perf"));
+            }
+            r
+        };
+        let full = audit::run(&request(vec![]))
+            .expect("full run")
+            .report
+            .results;
+        for rule in set.rules() {
+            server.clear_log();
+            let alone = audit::run(&request(vec![rule.id.clone()]))
+                .unwrap_or_else(|e| panic!("{name}: --only {}: {e:#}", rule.id))
+                .report
+                .results;
+            let want: Vec<RuleResult> = full
+                .iter()
+                .filter(|r| *r.rule == *rule.id)
+                .cloned()
+                .collect();
+            assert_same(&alone, &want, &format!("{name} live: --only {}", rule.id));
+            compared += want.len();
+        }
+    }
+    assert!(compared > 200, "only {compared} results compared");
+}
