@@ -33,7 +33,10 @@ pub fn results(
     let mut by_key: BTreeMap<String, &Test> = BTreeMap::new();
     for (t, m) in measured {
         if let Measured::Log { result, .. } = m {
-            facts.node_local.perf.insert(perf_key(t), result.clone());
+            facts
+                .node_local
+                .perf
+                .insert(perf_key(t), (**result).clone());
             by_key.insert(perf_key(t), t);
         }
     }

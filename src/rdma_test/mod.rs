@@ -106,7 +106,7 @@ impl Default for Request {
 #[derive(Debug)]
 pub enum Done {
     /// The verdicts, as `check` reports them.
-    Report(Outcome),
+    Report(Box<Outcome>),
     /// `--dry-run`: the pods it would create, as YAML.
     Manifests { yaml: String, notices: Vec<Notice> },
 }
@@ -156,21 +156,16 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
                 "cluster".into(),
                 format!("cannot plan the test: {why}"),
             )];
-            return Ok(Done::Report(conclude(
+            return Ok(Done::Report(Box::new(conclude(
                 &prepared,
                 req,
                 results,
                 "no run".into(),
                 &waivers,
                 Vec::new(),
-            )));
+            ))));
         }
-        Read::Ready {
-            client,
-            server,
-            facts,
-            notices,
-        } => (client, server, facts, notices),
+        Read::Ready(r) => (r.client, r.server, r.facts, r.notices),
     };
     let nodes = facts.list(NODES).to_vec();
     let plan = plan::plan(&plan::Input {
@@ -232,6 +227,7 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
         registry: run::Registry::default(),
         stop: run::Stop::default(),
         progress: progress_bar(plan.tests.len(), req.progress),
+        first_create: tokio::sync::Mutex::new(false),
     };
     let guard = Guard {
         rt: &rt,
@@ -257,7 +253,9 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
         Ok(m) => m,
         Err(s) => return Err(interrupted(s, &cleanup_note.text)),
     };
-    notices.push(cleanup_note.clone());
+    if exec.registry.count() > 0 || cleanup_note.level == audit::Level::Warning {
+        notices.push(cleanup_note.clone());
+    }
     let pairs: Vec<(&plan::Test, run::Measured)> = plan.tests.iter().zip(measured).collect();
     if let Some(dir) = &req.perf_out {
         for (t, m) in &pairs {
@@ -278,7 +276,7 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
     if cleanup_note.level == audit::Level::Warning && outcome.code == exit::OK {
         outcome.code = exit::ERRORED;
     }
-    Ok(Done::Report(outcome))
+    Ok(Done::Report(Box::new(outcome)))
 }
 
 fn conclude(
@@ -297,13 +295,15 @@ fn conclude(
 
 /// What the reads gave: the cluster to plan on, or why there is none.
 enum Read {
-    Ready {
-        client: kube::Client,
-        server: String,
-        facts: Facts,
-        notices: Vec<Notice>,
-    },
+    Ready(Box<Ready>),
     Blocked(String),
+}
+
+struct Ready {
+    client: kube::Client,
+    server: String,
+    facts: Facts,
+    notices: Vec<Notice>,
 }
 
 async fn read(cluster: &LiveCluster, site: &Site, namespace: &str) -> anyhow::Result<Read> {
@@ -390,12 +390,12 @@ async fn read(cluster: &LiveCluster, site: &Site, namespace: &str) -> anyhow::Re
         Ok(_) => {}
         Err(f) => tracing::debug!("leftovers not listed: {f}"),
     }
-    Ok(Read::Ready {
+    Ok(Read::Ready(Box::new(Ready {
         client,
         server,
         facts,
         notices,
-    })
+    })))
 }
 
 /// `--cleanup`: deletes every pod this command created in the namespace, of any run.
@@ -500,9 +500,9 @@ fn describe_cleanup(c: &Option<run::Cleaned>, registry: &run::Registry, ns: &str
             c.deleted.len(),
             c.failed.join("; ")
         )),
-        Some(c) => Notice::note(format!(
-            "deleted the {} test pod(s) left at the end of the run; none remain",
-            c.deleted.len()
+        Some(_) => Notice::note(format!(
+            "{} test pod(s) created and deleted; none remain in namespace {ns}",
+            registry.count()
         )),
     }
 }

@@ -274,7 +274,7 @@ mod tests {
             &place(),
             &settings("registry.local/perftest:24.04"),
         );
-        let text = yaml(&[p.clone()]).unwrap();
+        let text = yaml(std::slice::from_ref(&p)).unwrap();
         let back: serde_json::Value =
             gpu_preflight_checks::yaml::from_multi::<serde_json::Value>(&text)
                 .unwrap()
@@ -353,7 +353,7 @@ mod tests {
             retry_every_secs: 1,
             ..settings("img:1")
         };
-        let fail = format!("#!/bin/sh\necho \"Couldn't connect to $9:18516\" >&2\nexit 1\n");
+        let fail = "#!/bin/sh\necho \"Couldn't connect to $9:18516\" >&2\nexit 1\n";
         std::fs::write(&ib, fail).unwrap();
         let out = run(&client_script(&test(), &s3), &path);
         let log = String::from_utf8_lossy(&out.stdout);

@@ -18,16 +18,30 @@ use tokio::time::Instant;
 #[derive(Debug, Clone)]
 pub enum Measured {
     /// The client's log, parsed.
-    Log { log: String, result: PerfResult },
+    Log {
+        log: String,
+        result: Box<PerfResult>,
+    },
     /// No bandwidth was measured, and why (the report's `error` message).
     Not(String),
 }
 
-/// The pods created (or maybe created: the request was sent) and not yet deleted.
+/// The pods created (or maybe created: the request was sent) and not yet deleted, and how many
+/// were created in all.
 #[derive(Debug, Clone, Default)]
-pub struct Registry(Arc<Mutex<BTreeSet<String>>>);
+pub struct Registry(
+    Arc<Mutex<BTreeSet<String>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+);
 
 impl Registry {
+    fn created(&self) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// Pods the server confirmed it created.
+    pub fn count(&self) -> usize {
+        self.1.load(std::sync::atomic::Ordering::Relaxed)
+    }
     fn add(&self, name: &str) {
         if let Ok(mut s) = self.0.lock() {
             s.insert(name.to_string());
@@ -94,6 +108,9 @@ pub struct Exec {
     pub registry: Registry,
     pub stop: Stop,
     pub progress: Option<indicatif::ProgressBar>,
+    /// Until one create has succeeded, creates go one at a time: credentials that may not
+    /// create pods are refused once, not once per test in flight.
+    pub first_create: tokio::sync::Mutex<bool>,
 }
 
 /// Runs every test (`parallel` at a time) and returns their outcomes in plan order.
@@ -172,9 +189,20 @@ async fn measure(exec: &Exec, test: &Test) -> Measured {
 /// (RBAC, Pod Security admission, a missing namespace, quota) refuses the next one too.
 async fn create(exec: &Exec, pod: &Pod) -> Result<(), String> {
     let name = pod.metadata.name.clone().unwrap_or_default();
+    let gate = exec.first_create.lock().await;
+    let first = (!*gate).then_some(gate);
+    if let Some(why) = exec.stop.reason() {
+        return Err(format!("pod {name} not created: {why}"));
+    }
     exec.registry.add(&name);
     match exec.pods.create(pod).await {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            exec.registry.created();
+            if let Some(mut done) = first {
+                *done = true;
+            }
+            Ok(())
+        }
         Err(f) => {
             // An answer means the pod was not created; without one it may have been.
             if f.code.is_some() {
@@ -341,7 +369,10 @@ async fn judge_end(exec: &Exec, test: &Test, end: &End, log: String) -> Measured
     }
     if end.phase == "Succeeded" {
         return match perftest::parse(&log) {
-            Ok(result) => Measured::Log { log, result },
+            Ok(result) => Measured::Log {
+                log,
+                result: Box::new(result),
+            },
             Err(e) => Measured::Not(format!(
                 "{pair}: the client's log is not ib_write_bw output ({e}); it begins: `{}`",
                 log.lines()
