@@ -98,8 +98,9 @@ fn result<'a>(report: &'a Value, target: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no result for {target}: {report:#}"))
 }
 
+/// The report's targets, each once (one result per rule and target).
 fn targets(report: &Value) -> Vec<String> {
-    report["results"]
+    let t: Vec<String> = report["results"]
         .as_array()
         .unwrap()
         .iter()
@@ -107,7 +108,9 @@ fn targets(report: &Value) -> Vec<String> {
             assert_eq!(r["rule"], "RDMA007", "{r}");
             r["target"].as_str().unwrap().to_string()
         })
-        .collect()
+        .collect();
+    assert_eq!(t.iter().collect::<BTreeSet<_>>().len(), t.len(), "{t:?}");
+    t
 }
 
 fn methods(log: &[Logged]) -> BTreeSet<String> {
@@ -373,6 +376,32 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
         );
     }
     assert_eq!(check["results"].as_array().unwrap().len(), 4);
+
+    // An accepted slow rail is waived, as in `check`: the run passes.
+    let waivers = dir.path().join("waivers.yaml");
+    std::fs::write(
+        &waivers,
+        "waivers:\n  - rule: RDMA007\n    target: node/gpu02/*\n    reason: rail being replaced, CHG-1\n",
+    )
+    .unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--node-facts",
+            facts.to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+            "--waivers",
+            waivers.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(result(&ran.json(), "node/gpu02/mlx5_0")["status"], "waived");
 }
 
 #[test]
@@ -393,7 +422,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
             "--image",
             IMAGE,
             "--timeout",
-            "2",
+            "5",
             "--format",
             "json",
         ],
@@ -405,7 +434,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
     let msg = r["message"].as_str().unwrap();
     assert!(
         msg.contains("the server pod rdma-test-")
-            && msg.contains("on gpu04 did not start within 2 s: Unschedulable: 0/5 nodes are available: 1 Insufficient rdma/roce, 4 node(s) didn't match Pod's node affinity/selector"),
+            && msg.contains("on gpu04 did not start within 5 s: Unschedulable: 0/5 nodes are available: 1 Insufficient rdma/roce, 4 node(s) didn't match Pod's node affinity/selector"),
         "{msg}"
     );
     let r = result(&report, "node/gpu04/mlx5_0");
@@ -420,6 +449,56 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
                 .contains("Insufficient rdma/roce"),
         "{r}"
     );
+    // A cordoned node: its taint is not tolerated (a cordon means "no new work"), the
+    // scheduler says so.
+    let mut objects = load_objects(&fixture("rdma-test/cluster.yaml"));
+    for o in &mut objects {
+        if o["kind"] == "Node" && o["metadata"]["name"] == "gpu02" {
+            o["spec"]["unschedulable"] = true.into();
+            o["spec"]["taints"] = serde_json::json!([
+                {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+            ]);
+        }
+    }
+    let cordoned = ApiServer::start(Config {
+        objects,
+        pod_writes: Some(writes()),
+        ..Config::default()
+    });
+    let ran = rdma(
+        &cordoned,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--image",
+            IMAGE,
+            "--timeout",
+            "1",
+            "--format",
+            "json",
+            "--parallel",
+            "1",
+        ],
+    );
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let created = cordoned.pods_created();
+    assert!(
+        created[0]["spec"]["tolerations"].is_null(),
+        "{:#}",
+        created[0]
+    );
+    let r = result(&ran.json(), "node/gpu01/mlx5_0").clone();
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("on gpu02 did not start within 1 s: Unschedulable: 0/5 nodes are available: 1 node(s) were unschedulable"),
+        "{r}"
+    );
+
     // Without --resource the plan already knows: no pod is created for gpu04's pairs.
     let before = server.pods_created().len();
     let ran = rdma(
@@ -810,4 +889,144 @@ fn bad_input_fails_before_any_pod() {
         assert!(ran.stderr.contains(want), "{args:?}: {}", ran.stderr);
     }
     assert!(server.pods_created().is_empty());
+}
+
+/// The dry run's YAML is what a person can apply by hand with the real kubectl, and the
+/// documented manual cleanup (`kubectl delete pod -l …`) removes exactly those pods.
+#[test]
+fn real_kubectl_creates_the_dry_run_pods_and_deletes_them_by_label() {
+    if std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_err()
+    {
+        if std::env::var_os("CI").is_some_and(|v| v == "true") {
+            panic!("kubectl is required under CI=true");
+        }
+        eprintln!("notice: kubectl not found; skipping the kubectl interoperability test");
+        return;
+    }
+    let server = start(writes(), &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--image",
+            IMAGE,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let manifests = dir.path().join("pods.yaml");
+    std::fs::write(&manifests, &ran.stdout).unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let kubectl = |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .env("HOME", dir.path())
+            .args(args)
+            .arg("--request-timeout=10s")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let created = kubectl(&[
+        "create",
+        "--validate=false",
+        "-f",
+        manifests.to_str().unwrap(),
+    ]);
+    assert_eq!(created.matches("created").count(), 4, "{created}");
+    assert_eq!(server.pods_remaining().len(), 4);
+    let deleted = kubectl(&[
+        "delete",
+        "pod",
+        "-n",
+        NS,
+        "-l",
+        "app.kubernetes.io/managed-by=gpu-preflight",
+        "--wait=false",
+    ]);
+    assert_eq!(deleted.matches("deleted").count(), 4, "{deleted}");
+    assert!(server.pods_remaining().is_empty());
+}
+
+#[test]
+fn unreadable_nodes_and_a_baseline_namespace_are_said_before_any_pod() {
+    // Nodes cannot be listed: nothing to plan on, exit 3 saying which read was refused.
+    let mut objects = load_objects(&fixture("rdma-test/cluster.yaml"));
+    let server = ApiServer::start(Config {
+        objects: objects.clone(),
+        pod_writes: Some(writes()),
+        forbidden: ["nodes".to_string()].into(),
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let r = result(&ran.json(), "cluster").clone();
+    assert_eq!(r["status"], "error");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot plan the test: listing nodes was refused"),
+        "{r}"
+    );
+    assert!(server.pods_created().is_empty());
+
+    // A namespace enforcing `baseline` refuses hostNetwork: said before the run.
+    for o in &mut objects {
+        if o["kind"] == "Namespace" && o["metadata"]["name"] == NS {
+            o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "baseline".into();
+        }
+    }
+    let server = ApiServer::start(Config {
+        objects,
+        pod_writes: Some(writes()),
+        ..Config::default()
+    });
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--image",
+            IMAGE,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(ran.code, 0);
+    assert!(
+        ran.stderr.contains("namespace gpu-preflight-rdma enforces the Pod Security `baseline` level, which refuses hostNetwork and IPC_LOCK pods"),
+        "{}",
+        ran.stderr
+    );
 }

@@ -701,6 +701,11 @@ fn schedule(store: &Store, pod: &Value) -> Result<Value, String> {
                 && (exists || s(tol, "/value") == value)
                 && (s(tol, "/effect").is_empty() || s(tol, "/effect") == effect)
         });
+        if !tolerated && key == "node.kubernetes.io/unschedulable" {
+            return Err(format!(
+                "0/{n} nodes are available: 1 node(s) were unschedulable{mismatch}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling."
+            ));
+        }
         if !tolerated {
             let shown = if value.is_empty() {
                 key.clone()
