@@ -217,9 +217,71 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
     }
 
     // Tests: the one part that writes.
-    let pods_api = Pods::new(client, &req.namespace);
+    let ran = execute(
+        &rt,
+        &mut signals,
+        Pods::new(client, &req.namespace),
+        req,
+        &plan,
+        settings,
+    )?;
+    if ran.created > 0 || ran.cleanup.level == audit::Level::Warning {
+        notices.push(ran.cleanup.clone());
+    }
+    if let Some(why) = &ran.stopped {
+        notices.push(Notice::warning(format!("the run stopped: {why}")));
+    }
+    let pairs: Vec<(&plan::Test, run::Measured)> = plan.tests.iter().zip(ran.measured).collect();
+    // A file that cannot be saved loses no verdict: said, and the run is not green.
+    let mut unsaved = false;
+    if let Some(dir) = &req.perf_out {
+        for (t, m) in &pairs {
+            if let run::Measured::Log { log, .. } = m {
+                let path = dir.join(judge::perf_key(t));
+                if let Err(e) = crate::output::write_atomic(&path, log.as_bytes()) {
+                    notices.push(Notice::warning(format!(
+                        "{}: cannot write: {e}",
+                        path.display()
+                    )));
+                    unsaved = true;
+                }
+            }
+        }
+    }
+    let results = judge::results(rule, &prepared.site, &nodes, &local, &pairs, &plan.not_run);
+    let context = req.cluster.context.as_deref().unwrap_or("current context");
+    let source = format!("live {server_url} ({context}), rdma-test run {run_id}");
+    let mut outcome = conclude(&prepared, req, results, source, &waivers, notices);
+    if (unsaved || ran.cleanup.level == audit::Level::Warning) && outcome.code == exit::OK {
+        outcome.code = exit::ERRORED;
+    }
+    Ok(Done::Report(Box::new(outcome)))
+}
+
+/// What the tests produced, and what the cleanup did.
+struct Executed {
+    /// In plan order.
+    measured: Vec<run::Measured>,
+    cleanup: Notice,
+    /// Why the run stopped early, if it did.
+    stopped: Option<String>,
+    /// Pods created.
+    created: usize,
+}
+
+/// Runs the tests, then deletes whatever is left of the run — also when a signal or a panic
+/// cuts the tests short. A signal ends in [`exit::Interrupted`] after the cleanup.
+fn execute(
+    rt: &tokio::runtime::Runtime,
+    signals: &mut Signals,
+    pods: Pods,
+    req: &Request,
+    plan: &plan::Plan,
+    settings: pods::Settings,
+) -> anyhow::Result<Executed> {
+    let selector = pods::selector_run(&settings.run_id);
     let exec = run::Exec {
-        pods: pods_api.clone(),
+        pods: pods.clone(),
         settings,
         placements: plan.placements.clone(),
         timeout: Duration::from_secs(u64::from(req.timeout_secs)),
@@ -230,10 +292,10 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
         first_create: tokio::sync::Mutex::new(false),
     };
     let guard = Guard {
-        rt: &rt,
-        pods: pods_api,
+        rt,
+        pods,
         registry: exec.registry.clone(),
-        selector: pods::selector_run(&run_id),
+        selector,
         bound: exec.timeout,
         armed: true,
     };
@@ -247,36 +309,17 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
     if let Some(pb) = &exec.progress {
         pb.finish_and_clear();
     }
-    let cleaned = guard.finish(&mut signals);
-    let cleanup_note = describe_cleanup(&cleaned, &exec.registry, &req.namespace);
-    let measured = match ran {
-        Ok(m) => m,
-        Err(s) => return Err(interrupted(s, &cleanup_note.text)),
-    };
-    if exec.registry.count() > 0 || cleanup_note.level == audit::Level::Warning {
-        notices.push(cleanup_note.clone());
+    let cleaned = guard.finish(signals);
+    let cleanup = describe_cleanup(&cleaned, &exec.registry, &req.namespace);
+    match ran {
+        Ok(measured) => Ok(Executed {
+            measured,
+            cleanup,
+            stopped: exec.stop.reason(),
+            created: exec.registry.count(),
+        }),
+        Err(s) => Err(interrupted(s, &cleanup.text)),
     }
-    let pairs: Vec<(&plan::Test, run::Measured)> = plan.tests.iter().zip(measured).collect();
-    if let Some(dir) = &req.perf_out {
-        for (t, m) in &pairs {
-            if let run::Measured::Log { log, .. } = m {
-                let path = dir.join(judge::perf_key(t));
-                crate::output::write_atomic(&path, log.as_bytes())
-                    .map_err(|e| exit::input(format!("{}: cannot write: {e}", path.display())))?;
-            }
-        }
-    }
-    if let Some(why) = exec.stop.reason() {
-        notices.push(Notice::warning(format!("the run stopped: {why}")));
-    }
-    let results = judge::results(rule, &prepared.site, &nodes, &local, &pairs, &plan.not_run);
-    let context = req.cluster.context.as_deref().unwrap_or("current context");
-    let source = format!("live {server_url} ({context}), rdma-test run {run_id}");
-    let mut outcome = conclude(&prepared, req, results, source, &waivers, notices);
-    if cleanup_note.level == audit::Level::Warning && outcome.code == exit::OK {
-        outcome.code = exit::ERRORED;
-    }
-    Ok(Done::Report(Box::new(outcome)))
 }
 
 fn conclude(

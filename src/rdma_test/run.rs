@@ -115,11 +115,14 @@ pub struct Exec {
 
 /// Runs every test (`parallel` at a time) and returns their outcomes in plan order.
 pub async fn run_all(exec: &Exec, tests: &[Test]) -> Vec<Measured> {
-    futures::stream::iter(tests)
-        .map(|t| run_one(exec, t))
-        .buffered(exec.parallel.max(1))
+    // Unordered: a test waiting out its timeout does not hold back the next ones.
+    let mut done: Vec<(usize, Measured)> = futures::stream::iter(tests.iter().enumerate())
+        .map(|(i, t)| async move { (i, run_one(exec, t).await) })
+        .buffer_unordered(exec.parallel.max(1))
         .collect()
-        .await
+        .await;
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, m)| m).collect()
 }
 
 async fn run_one(exec: &Exec, test: &Test) -> Measured {
@@ -296,6 +299,11 @@ async fn wait_running(exec: &Exec, name: &str, node: &str, role: &str) -> Result
                 }
             }
             Err(f) if f.refused() => return Err(f.to_string()),
+            Err(f) if f.not_found() => {
+                return Err(format!(
+                    "the {role} pod {name} was deleted by someone else: {f}"
+                ));
+            }
             Err(f) => why = format!("last status read failed: {f}"),
         }
         if Instant::now() >= deadline {
@@ -336,6 +344,11 @@ async fn wait_done(exec: &Exec, name: &str, node: &str) -> Result<End, String> {
                 }
             },
             Err(f) if f.refused() => return Err(f.to_string()),
+            Err(f) if f.not_found() => {
+                return Err(format!(
+                    "the client pod {name} was deleted by someone else: {f}"
+                ));
+            }
             Err(f) => why = format!("last status read failed: {f}"),
         }
         if Instant::now() >= deadline {
