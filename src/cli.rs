@@ -79,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             print_stdout(&crate::docs::explain(r))
         }
         Command::Rbac(a) => print_stdout(&crate::rbac::run(&a)?),
+        Command::RdmaTest(a) => rdma_test(a),
         Command::Diff { old, new, format } => crate::drift::run(&old, &new, &format),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -151,13 +152,7 @@ fn sources(
 }
 
 fn check(a: CheckArgs) -> anyhow::Result<i32> {
-    let format = Format::parse(&a.format).ok_or_else(|| {
-        exit::input(format!(
-            "--format {}: expected one of {}",
-            a.format,
-            Format::NAMES
-        ))
-    })?;
+    let format = parse_format(&a.format)?;
     let outputs = a
         .output
         .iter()
@@ -186,24 +181,132 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         },
     };
     let outcome = audit::run(&request)?;
+    emit(&outcome, format, &outputs, a.quiet)?;
+    Ok(outcome.code)
+}
+
+/// Notices on stderr, report files, the report on stdout.
+fn emit(
+    outcome: &audit::Outcome,
+    format: Format,
+    outputs: &[(Format, PathBuf)],
+    quiet: bool,
+) -> anyhow::Result<()> {
     for n in &outcome.notices {
         eprintln!("gpu-preflight: {n}");
     }
     let report = &outcome.report;
-    for (f, path) in &outputs {
+    for (f, path) in outputs {
         crate::output::write_atomic_with(path, |w| {
             report::render_to(report, *f, Style { color: false }, w)
         })
         .map_err(|e| exit::input(format!("{}: cannot write report: {e:#}", path.display())))?;
     }
-    if !a.quiet {
+    if !quiet {
         let color = format == Format::Table
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         crate::output::stdout_with(|w| report::render_to(report, format, Style { color }, w))?;
     }
     tracing::debug!("report written");
-    Ok(outcome.code)
+    Ok(())
+}
+
+fn parse_format(f: &str) -> anyhow::Result<Format> {
+    Format::parse(f)
+        .ok_or_else(|| exit::input(format!("--format {f}: expected one of {}", Format::NAMES)))
+}
+
+fn rdma_test(a: RdmaTestArgs) -> anyhow::Result<i32> {
+    use crate::rdma_test::{self, plan};
+    let cluster = audit::LiveCluster {
+        kubeconfig: a.kubeconfig.clone(),
+        context: a.context.clone(),
+        ..audit::LiveCluster::default()
+    };
+    if a.cleanup {
+        let c = rdma_test::cleanup(&rdma_test::CleanupRequest {
+            cluster,
+            namespace: a.namespace.clone(),
+            dry_run: a.dry_run,
+        })?;
+        let verb = if a.dry_run { "would delete" } else { "deleted" };
+        let names = if a.dry_run { &c.found } else { &c.deleted };
+        let mut text = if names.is_empty() && c.failed.is_empty() {
+            format!("no rdma-test pods in namespace {}\n", a.namespace)
+        } else {
+            format!(
+                "{verb} {} rdma-test pod(s) in namespace {}: {}\n",
+                names.len(),
+                a.namespace,
+                names.join(", ")
+            )
+        };
+        for f in &c.failed {
+            text.push_str(&format!("could not delete {f}\n"));
+        }
+        print_stdout(&text)?;
+        return Ok(if c.failed.is_empty() {
+            exit::OK
+        } else {
+            exit::ERRORED
+        });
+    }
+    let format = parse_format(&a.format)?;
+    let outputs = a
+        .output
+        .iter()
+        .map(|o| parse_output(o))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let nodes = if a.all {
+        plan::NodeChoice::All
+    } else if a.nodes.is_empty() {
+        return Err(exit::input(
+            "which nodes? give --nodes NODE,NODE,... or --all (every node with an rdma/* resource or labelled RDMA-capable)",
+        ));
+    } else {
+        plan::NodeChoice::Named(a.nodes.clone())
+    };
+    let request = rdma_test::Request {
+        cluster,
+        site: a.site.clone(),
+        node_facts: a.node_facts.clone(),
+        nodes,
+        pattern: plan::Pattern::parse(&a.pattern).unwrap_or(plan::Pattern::Ring),
+        devices: match a.device.as_deref() {
+            None => plan::DeviceChoice::FromFacts,
+            Some("all") => plan::DeviceChoice::All,
+            Some(d) => plan::DeviceChoice::Named(d.to_string()),
+        },
+        resource: a.resource.clone(),
+        image: a.image.clone().unwrap_or_default(),
+        namespace: a.namespace.clone(),
+        duration_secs: a.duration,
+        timeout_secs: a.timeout,
+        port: a.port,
+        parallel: a.parallel,
+        perf_out: a.perf.clone(),
+        dry_run: a.dry_run,
+        waivers: a.waivers.clone(),
+        fail_on: match a.fail_on.as_str() {
+            "error" => Severity::Error,
+            "info" => Severity::Info,
+            _ => Severity::Warning,
+        },
+        progress: !a.quiet,
+    };
+    match rdma_test::run(&request)? {
+        rdma_test::Done::Manifests { yaml, notices } => {
+            for n in &notices {
+                eprintln!("gpu-preflight: {n}");
+            }
+            print_stdout(&yaml)
+        }
+        rdma_test::Done::Report(outcome) => {
+            emit(&outcome, format, &outputs, a.quiet)?;
+            Ok(outcome.code)
+        }
+    }
 }
 
 /// `--output FORMAT=PATH`.

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod node;
 pub mod output;
 pub mod rbac;
+pub mod rdma_test;
 pub mod report;
 pub mod site;
 

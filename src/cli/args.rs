@@ -39,6 +39,9 @@ pub enum Command {
     /// Print the least-privilege RBAC for the selected rules: a ClusterRole (get/list), Roles
     /// granting get on the Secrets and ConfigMaps read by name, and their bindings.
     Rbac(crate::rbac::RbacArgs),
+    /// Measure RDMA bandwidth between pods (runbook 002's ib_write_bw test) on every pair and
+    /// device, judged as RDMA007. Creates pods in its namespace and deletes them on every exit.
+    RdmaTest(RdmaTestArgs),
     /// Compare two JSON reports: newly failing, fixed, still failing, rules added/removed.
     /// Exit 1 when something newly fails.
     Diff {
@@ -224,4 +227,89 @@ pub struct NodeArgs {
     /// Seconds each firmware query may take.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub firmware_timeout: f64,
+}
+
+/// `gpu-preflight rdma-test`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Writes: only pods, only in --namespace (which must exist), labelled app.kubernetes.io/managed-by=gpu-preflight; every pod is deleted on success, failure, timeout and Ctrl-C. The Role it needs: `gpu-preflight rbac --profile rdma-test`. See docs/rdma-test.md."
+)]
+pub struct RdmaTestArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Nodes to test, comma-separated (at least two).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NODE,NODE,...",
+        conflicts_with = "all"
+    )]
+    pub nodes: Vec<String>,
+    /// Every node advertising an rdma/* resource or labelled RDMA-capable.
+    #[arg(long)]
+    pub all: bool,
+    /// ring: A→B, B→C, …, Z→A (every node client and server once); pairs: disjoint pairs.
+    #[arg(long, default_value = "ring", value_parser = ["ring", "pairs"])]
+    pub pattern: String,
+    /// RDMA device to measure on every pair (mlx5_3), or `all`: every ACTIVE device in the node
+    /// facts (the default when --node-facts is given).
+    #[arg(long, value_name = "NAME|all")]
+    pub device: Option<String>,
+    /// Extended resource each pod requests (default: the node's rdma/* resource, else the
+    /// SR-IOV policies' RDMA resource).
+    #[arg(long, value_name = "NAME")]
+    pub resource: Option<String>,
+    /// Image with perftest (ib_write_bw) installed.
+    #[arg(long, required_unless_present = "cleanup")]
+    pub image: Option<String>,
+    /// Namespace of the test pods; it must exist.
+    #[arg(long, default_value = crate::rdma_test::DEFAULT_NAMESPACE)]
+    pub namespace: String,
+    /// Seconds of measurement (ib_write_bw -D).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub duration: u32,
+    /// Bound of every wait: a pod to start, the client to reach its server, the test to end
+    /// beyond its duration.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub timeout: u32,
+    /// First server port on each node (the next server on the same node gets the next port).
+    #[arg(long, default_value_t = crate::rdma_test::plan::DEFAULT_PORT)]
+    pub port: u16,
+    /// Tests in flight at once.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub parallel: usize,
+    /// Node facts from `gpu-preflight node`: ACTIVE devices and port rates.
+    #[arg(long = "node-facts", value_name = "DIR")]
+    pub node_facts: Option<PathBuf>,
+    /// Also save each client's output as DIR/NODE-DEVICE.txt (for `check --perf DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub perf: Option<PathBuf>,
+    /// Site file: expect.rdma_port_gbps, expect.rdma_bandwidth_fraction.
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+    /// Print the pods it would create (YAML) and send only GET requests.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete every pod an earlier run left in the namespace (found by label), and nothing else.
+    #[arg(long, conflicts_with_all = ["nodes", "all"])]
+    pub cleanup: bool,
+    /// Report format on stdout: table, json, junit, sarif, markdown, prometheus, html.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Also write FORMAT=PATH (repeatable), e.g. junit=report.xml.
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub output: Vec<String>,
+    /// Lowest severity whose failure makes the exit code 1 (RDMA007 is a warning).
+    #[arg(long, default_value = "warning", value_parser = ["error", "warning", "info"])]
+    pub fail_on: String,
+    /// Nothing on stdout (use with --output).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Waivers file: accepted failures with a reason and an optional expiry date.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
 }

@@ -59,6 +59,9 @@ pub struct Config {
     /// Container logs served at `GET /api/v1/namespaces/NS/pods/POD/log?container=C`, keyed by
     /// `(NS/POD, C)`; a pod object must exist too.
     pub logs: HashMap<(String, String), PodLog>,
+    /// Accept pod creation and deletion and run a simulated kubelet (`rdma-test` tests only):
+    /// see [`crate::pods`]. Pod requests are then answered from its store.
+    pub pod_writes: Option<crate::pods::PodWrites>,
 }
 
 /// What `pods/{name}/log` answers for one container.
@@ -97,6 +100,8 @@ struct State {
     log: Mutex<Vec<Logged>>,
     denied: Mutex<Vec<Logged>>,
     expired: Mutex<HashMap<String, u32>>,
+    /// Pods when [`Config::pod_writes`] is set.
+    pods: Option<crate::pods::Store>,
 }
 
 /// A running server. Dropping it stops the server thread.
@@ -166,6 +171,10 @@ impl ApiServer {
             })
             .collect();
         let token = format!("test-token-{}", std::process::id());
+        let pods = cfg
+            .pod_writes
+            .clone()
+            .map(|w| crate::pods::Store::new(w, &cfg.objects));
         let state = Arc::new(State {
             token: token.clone(),
             cfg,
@@ -175,6 +184,7 @@ impl ApiServer {
             log: Mutex::new(Vec::new()),
             denied: Mutex::new(Vec::new()),
             expired: Mutex::new(HashMap::new()),
+            pods,
         });
 
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -262,6 +272,33 @@ impl ApiServer {
         self.state.denied.lock().expect("log").clone()
     }
 
+    /// `NS/NAME` of the pods created through [`Config::pod_writes`] and not deleted.
+    pub fn pods_remaining(&self) -> Vec<String> {
+        self.state
+            .pods
+            .as_ref()
+            .map(|p| p.remaining())
+            .unwrap_or_default()
+    }
+
+    /// `NS/NAME` of every pod held with [`Config::pod_writes`] (fixture pods too).
+    pub fn pods_held(&self) -> Vec<String> {
+        self.state
+            .pods
+            .as_ref()
+            .map(|p| p.all())
+            .unwrap_or_default()
+    }
+
+    /// Every pod created through [`Config::pod_writes`], as it was posted.
+    pub fn pods_created(&self) -> Vec<Value> {
+        self.state
+            .pods
+            .as_ref()
+            .map(|p| p.history())
+            .unwrap_or_default()
+    }
+
     pub fn clear_log(&self) {
         self.state.log.lock().expect("log").clear();
         self.state.denied.lock().expect("log").clear();
@@ -292,7 +329,7 @@ fn resets(st: &State, req: &Request<Incoming>) -> bool {
         })
 }
 
-fn json_resp(code: StatusCode, v: &Value) -> Resp {
+pub(crate) fn json_resp(code: StatusCode, v: &Value) -> Resp {
     Response::builder()
         .status(code)
         .header("content-type", "application/json")
@@ -300,7 +337,7 @@ fn json_resp(code: StatusCode, v: &Value) -> Resp {
         .expect("response")
 }
 
-fn status(code: u16, reason: &str, message: &str) -> Resp {
+pub(crate) fn status(code: u16, reason: &str, message: &str) -> Resp {
     json_resp(
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
@@ -327,6 +364,11 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Resp {
     if !authorized {
         return status(401, "Unauthorized", "Unauthorized");
     }
+    if let Some(store) = &st.pods
+        && crate::pods::handles(&path)
+    {
+        return pod_request(&st, store, req, path, query).await;
+    }
     if req.method() != Method::GET {
         return status(405, "MethodNotAllowed", "this test server is read-only");
     }
@@ -347,6 +389,43 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Resp {
     if resp.status() == StatusCode::FORBIDDEN {
         st.denied.lock().expect("log").push(Logged {
             method: "GET".into(),
+            path,
+            query,
+        });
+    }
+    resp
+}
+
+/// A pod request of a server with [`Config::pod_writes`].
+async fn pod_request(
+    st: &State,
+    store: &crate::pods::Store,
+    req: Request<Incoming>,
+    path: String,
+    query: String,
+) -> Resp {
+    use http_body_util::BodyExt;
+    let method = req.method().clone();
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return status(400, "BadRequest", "the request body could not be read"),
+    };
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_string(), percent_decode(v))
+        })
+        .collect();
+    let env = crate::pods::Env {
+        rbac: st.cfg.rbac.as_ref(),
+        forbidden: &st.cfg.forbidden,
+    };
+    let resp = crate::pods::handle(store, &env, &method, &path, &params, &body);
+    if resp.status() == StatusCode::FORBIDDEN {
+        st.denied.lock().expect("log").push(Logged {
+            method: method.to_string(),
             path,
             query,
         });

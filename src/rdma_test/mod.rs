@@ -1,0 +1,690 @@
+//! `gpu-preflight rdma-test`: runbook 002's bandwidth test (steps 12-17) between pods, on every
+//! pair and device, judged by RDMA007. The one command that writes to the cluster: pods only, in
+//! its namespace, labelled, and deleted on every exit path.
+//!
+//! In the order it runs: **rules and inputs** (RDMA007, site, node facts, waivers: bad input
+//! fails before any request) → **reads** (Node objects, SR-IOV policies, the namespace, leftovers
+//! of earlier runs: GETs only) → **plan** ([`plan`]) → `--dry-run` stops here with the manifests
+//! ([`pods`]) → **tests** ([`run`]: server pod, client pod, client log, both pods deleted) →
+//! **cleanup** (whatever is left of this run, also after Ctrl-C or a panic) → **verdicts**
+//! ([`judge`]: RDMA007 over the parsed logs) → waivers, exit code and report as `check` ends.
+
+pub mod api;
+pub mod judge;
+pub mod plan;
+pub mod pods;
+pub mod run;
+
+use crate::audit::select::Prepared;
+use crate::audit::{self, LiveCluster, Notice, Outcome, sources, waivers};
+use crate::collect::kube as live;
+use crate::exit;
+use crate::node::{NodeInputArgs, ingest};
+use api::Pods;
+use gpu_preflight_checks::facts::{ApiFact, Unavailable};
+use gpu_preflight_checks::interest::Interest;
+use gpu_preflight_checks::kinds;
+use gpu_preflight_checks::named::NamedReads;
+use gpu_preflight_checks::{Facts, Severity, Site, Status};
+use plan::{DeviceChoice, NodeChoice, Pattern};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// The namespace the pods go to unless told otherwise.
+pub const DEFAULT_NAMESPACE: &str = "gpu-preflight-rdma";
+/// Kinds the plan reads: nodes (names, addresses, taints, resources) and SR-IOV policies
+/// (RDMA resource names).
+const NODES: &str = "nodes";
+const POLICIES: &str = "sriovnetworknodepolicies.sriovnetwork.openshift.io";
+/// Seconds between the client's connection attempts.
+const RETRY_EVERY_SECS: u32 = 2;
+/// Longest wait allowed for one request (the `--timeout` bounds waits for pods).
+const REQUEST_TIMEOUT_SECS: f64 = 30.0;
+
+/// One `rdma-test` run, as the CLI (or a test) describes it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// How to reach the API server (`timeout_secs` is set from `timeout_secs` below).
+    pub cluster: LiveCluster,
+    pub site: Option<PathBuf>,
+    /// Node facts folder: ACTIVE devices and their port rates.
+    pub node_facts: Option<PathBuf>,
+    pub nodes: NodeChoice,
+    pub pattern: Pattern,
+    pub devices: DeviceChoice,
+    /// The extended resource each pod requests (default: what the node advertises).
+    pub resource: Option<String>,
+    pub image: String,
+    pub namespace: String,
+    /// `ib_write_bw -D`, seconds.
+    pub duration_secs: u32,
+    /// Bound of every wait (a pod to start, the client to connect, to finish), seconds.
+    pub timeout_secs: u32,
+    /// The first server port on each node.
+    pub port: u16,
+    /// Tests in flight at once.
+    pub parallel: usize,
+    /// Also save each client log as `DIR/NODE-DEVICE.txt` (what `check --perf DIR` reads).
+    pub perf_out: Option<PathBuf>,
+    /// Print the manifests; send only GETs.
+    pub dry_run: bool,
+    pub waivers: Option<PathBuf>,
+    pub fail_on: Severity,
+    /// A progress line on stderr, when stderr is a terminal (never in CI).
+    pub progress: bool,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            cluster: LiveCluster::default(),
+            site: None,
+            node_facts: None,
+            nodes: NodeChoice::All,
+            pattern: Pattern::Ring,
+            devices: DeviceChoice::FromFacts,
+            resource: None,
+            image: String::new(),
+            namespace: DEFAULT_NAMESPACE.into(),
+            duration_secs: 10,
+            timeout_secs: 120,
+            port: plan::DEFAULT_PORT,
+            parallel: 32,
+            perf_out: None,
+            dry_run: false,
+            waivers: None,
+            // RDMA007 is a warning: a test run is for its verdict, so a low bandwidth fails it.
+            fail_on: Severity::Warning,
+            progress: false,
+        }
+    }
+}
+
+/// What a run hands back.
+#[derive(Debug)]
+pub enum Done {
+    /// The verdicts, as `check` reports them.
+    Report(Box<Outcome>),
+    /// `--dry-run`: the pods it would create, as YAML.
+    Manifests { yaml: String, notices: Vec<Notice> },
+}
+
+/// Runs the request: see the module documentation for the order.
+pub fn run(req: &Request) -> anyhow::Result<Done> {
+    validate(req)?;
+    let rules = audit::Rules {
+        only: vec!["RDMA007".into()],
+        ..audit::Rules::default()
+    };
+    let prepared = Prepared::load(&rules, req.site.as_deref())?;
+    let selected = prepared.select()?;
+    let rule = selected
+        .first()
+        .copied()
+        .ok_or_else(|| exit::input("RDMA007 is not in the rule set"))?;
+    let local = ingest::load(&NodeInputArgs {
+        node_facts: req.node_facts.clone(),
+        perf: None,
+    })?;
+    let waivers = waivers::load(req.waivers.as_deref(), &prepared.set)?;
+    if let Some(dir) = req.perf_out.as_ref().filter(|_| !req.dry_run) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| exit::input(format!("--perf {}: cannot create: {e}", dir.display())))?;
+    }
+    let cluster = LiveCluster {
+        timeout_secs: f64::from(req.timeout_secs).min(REQUEST_TIMEOUT_SECS),
+        ..req.cluster.clone()
+    };
+    let rt = sources::runtime()?;
+    let _enter = rt.enter();
+    let mut signals = Signals::new()?;
+
+    // Reads: GETs only.
+    let read = rt.block_on(async {
+        tokio::select! {
+            r = read(&cluster, &prepared.site, &req.namespace) => r,
+            s = signals.recv() => Err(interrupted(s, "before any pod was created")),
+        }
+    })?;
+    let (client, server_url, facts, mut notices) = match read {
+        Read::Blocked(why) => {
+            let results = vec![judge::result(
+                rule,
+                Status::Error,
+                "cluster".into(),
+                format!("cannot plan the test: {why}"),
+            )];
+            return Ok(Done::Report(Box::new(conclude(
+                &prepared,
+                req,
+                results,
+                "no run".into(),
+                &waivers,
+                Vec::new(),
+            ))));
+        }
+        Read::Ready(r) => (r.client, r.server, r.facts, r.notices),
+    };
+    let nodes = facts.list(NODES).to_vec();
+    let plan = plan::plan(&plan::Input {
+        nodes: &nodes,
+        policies: facts.list(POLICIES),
+        facts: &local,
+        choice: &req.nodes,
+        pattern: req.pattern,
+        devices: &req.devices,
+        resource: req.resource.as_deref(),
+        base_port: req.port,
+    })?;
+    notices.extend(plan.notes.iter().cloned().map(Notice::note));
+    if prepared.site.expect.rdma_port_gbps.is_none() && local.facts.is_empty() {
+        notices.push(Notice::warning(
+            "no port rate to judge the bandwidth by: RDMA007 will skip each measurement; give --node-facts DIR or set expect.rdma_port_gbps in the site file",
+        ));
+    }
+    let run_id = new_run_id();
+    let settings = pods::Settings {
+        namespace: req.namespace.clone(),
+        image: req.image.clone(),
+        run_id: run_id.clone(),
+        duration_secs: req.duration_secs,
+        connect_secs: req.timeout_secs,
+        retry_every_secs: RETRY_EVERY_SECS,
+        // A pod left behind by a killed run stops by itself after the longest a test can take.
+        deadline_secs: 3 * i64::from(req.timeout_secs) + i64::from(req.duration_secs) + 60,
+    };
+    if req.dry_run {
+        let mut manifests = Vec::new();
+        for t in &plan.tests {
+            for (role, node) in [
+                (pods::Role::Server, &t.server),
+                (pods::Role::Client, &t.client),
+            ] {
+                if let Some(p) = plan.placements.get(node) {
+                    manifests.push(pods::pod(t, role, p, &settings));
+                }
+            }
+        }
+        for n in &plan.not_run {
+            notices.push(Notice::note(format!("{}: {}", n.target, n.message)));
+        }
+        return Ok(Done::Manifests {
+            yaml: pods::yaml(&manifests)?,
+            notices,
+        });
+    }
+
+    // Tests: the one part that writes.
+    let ran = execute(
+        &rt,
+        &mut signals,
+        Pods::new(client, &req.namespace),
+        req,
+        &plan,
+        settings,
+    )?;
+    if ran.created > 0 || ran.cleanup.level == audit::Level::Warning {
+        notices.push(ran.cleanup.clone());
+    }
+    if let Some(why) = &ran.stopped {
+        notices.push(Notice::warning(format!("the run stopped: {why}")));
+    }
+    let pairs: Vec<(&plan::Test, run::Measured)> = plan.tests.iter().zip(ran.measured).collect();
+    // A file that cannot be saved loses no verdict: said, and the run is not green.
+    let mut unsaved = false;
+    if let Some(dir) = &req.perf_out {
+        for (t, m) in &pairs {
+            if let run::Measured::Log { log, .. } = m {
+                let path = dir.join(judge::perf_key(t));
+                if let Err(e) = crate::output::write_atomic(&path, log.as_bytes()) {
+                    notices.push(Notice::warning(format!(
+                        "{}: cannot write: {e}",
+                        path.display()
+                    )));
+                    unsaved = true;
+                }
+            }
+        }
+    }
+    let results = judge::results(rule, &prepared.site, &nodes, &local, &pairs, &plan.not_run);
+    let context = req.cluster.context.as_deref().unwrap_or("current context");
+    let source = format!("live {server_url} ({context}), rdma-test run {run_id}");
+    let mut outcome = conclude(&prepared, req, results, source, &waivers, notices);
+    if (unsaved || ran.cleanup.level == audit::Level::Warning) && outcome.code == exit::OK {
+        outcome.code = exit::ERRORED;
+    }
+    Ok(Done::Report(Box::new(outcome)))
+}
+
+/// What the tests produced, and what the cleanup did.
+struct Executed {
+    /// In plan order.
+    measured: Vec<run::Measured>,
+    cleanup: Notice,
+    /// Why the run stopped early, if it did.
+    stopped: Option<String>,
+    /// Pods created.
+    created: usize,
+}
+
+/// Runs the tests, then deletes whatever is left of the run — also when a signal or a panic
+/// cuts the tests short. A signal ends in [`exit::Interrupted`] after the cleanup.
+fn execute(
+    rt: &tokio::runtime::Runtime,
+    signals: &mut Signals,
+    pods: Pods,
+    req: &Request,
+    plan: &plan::Plan,
+    settings: pods::Settings,
+) -> anyhow::Result<Executed> {
+    let selector = pods::selector_run(&settings.run_id);
+    let exec = run::Exec {
+        pods: pods.clone(),
+        settings,
+        placements: plan.placements.clone(),
+        timeout: Duration::from_secs(u64::from(req.timeout_secs)),
+        parallel: req.parallel,
+        registry: run::Registry::default(),
+        stop: run::Stop::default(),
+        progress: progress_bar(plan.tests.len(), req.progress),
+        first_create: tokio::sync::Mutex::new(false),
+    };
+    let guard = Guard {
+        rt,
+        pods,
+        registry: exec.registry.clone(),
+        selector,
+        bound: exec.timeout,
+        armed: true,
+    };
+    let ran = rt.block_on(async {
+        tokio::select! {
+            biased;
+            s = signals.recv() => Err(s),
+            m = run::run_all(&exec, &plan.tests) => Ok(m),
+        }
+    });
+    if let Some(pb) = &exec.progress {
+        pb.finish_and_clear();
+    }
+    let cleaned = guard.finish(signals);
+    let cleanup = describe_cleanup(&cleaned, &exec.registry, &req.namespace);
+    match ran {
+        Ok(measured) => Ok(Executed {
+            measured,
+            cleanup,
+            stopped: exec.stop.reason(),
+            created: exec.registry.count(),
+        }),
+        Err(s) => Err(interrupted(s, &cleanup.text)),
+    }
+}
+
+fn conclude(
+    prepared: &Prepared,
+    req: &Request,
+    results: Vec<gpu_preflight_checks::RuleResult>,
+    source: String,
+    waivers: &Option<Vec<gpu_preflight_checks::waiver::Waiver>>,
+    mut notices: Vec<Notice>,
+) -> Outcome {
+    let mut outcome = audit::conclude(prepared, results, source, waivers.as_deref(), req.fail_on);
+    notices.append(&mut outcome.notices);
+    outcome.notices = notices;
+    outcome
+}
+
+/// What the reads gave: the cluster to plan on, or why there is none.
+enum Read {
+    Ready(Box<Ready>),
+    Blocked(String),
+}
+
+struct Ready {
+    client: kube::Client,
+    server: String,
+    facts: Facts,
+    notices: Vec<Notice>,
+}
+
+async fn read(cluster: &LiveCluster, site: &Site, namespace: &str) -> anyhow::Result<Read> {
+    let opts = sources::live_options(cluster)?;
+    let (client, server) = live::connect(&opts).await?;
+    let wanted: Vec<&'static kinds::ResourceKind> = [NODES, POLICIES]
+        .iter()
+        .filter_map(|k| kinds::by_key(k))
+        .collect();
+    let keys: Vec<&'static str> = wanted.iter().map(|k| k.key).collect();
+    let interest = Interest::of([(keys.as_slice(), None)]);
+    let named = NamedReads::of(&[], site);
+    let facts = live::collect(
+        &client,
+        &server,
+        &wanted,
+        &named,
+        &opts,
+        &interest,
+        Facts::default(),
+        live::Hooks {
+            on_kind: &|_| {},
+            early: &mut |_| {},
+        },
+    )
+    .await;
+    if let ApiFact::Unreachable { cause } = &facts.api {
+        return Ok(Read::Blocked(format!(
+            "the API server {server} is unreachable: {cause}"
+        )));
+    }
+    match facts.availability(NODES) {
+        Ok(()) => {}
+        Err(Unavailable::Forbidden(r)) => {
+            return Ok(Read::Blocked(format!(
+                "listing nodes was refused ({r}): the plan reads Node objects (names, InternalIPs, taints, RDMA resources) — bind the audit's ClusterRole (`gpu-preflight rbac`) beside the rdma-test Role"
+            )));
+        }
+        Err(Unavailable::Failed(r)) => {
+            return Ok(Read::Blocked(format!("listing nodes failed: {r}")));
+        }
+        Err(Unavailable::NotCollected) => {
+            return Ok(Read::Blocked("the nodes were not listed".into()));
+        }
+    }
+    let pods = Pods::new(client.clone(), namespace);
+    let mut notices = Vec::new();
+    match pods.namespace().await {
+        Ok(None) => {
+            return Err(exit::input(format!(
+                "namespace {namespace} does not exist: create it first (`kubectl create namespace {namespace}` and, where Pod Security is enforced, `kubectl label namespace {namespace} pod-security.kubernetes.io/enforce=privileged`: the test pods use hostNetwork and IPC_LOCK), or pick another with --namespace"
+            )));
+        }
+        Ok(Some(ns)) => {
+            let level = ns
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("pod-security.kubernetes.io/enforce"))
+                .cloned();
+            if let Some(level) = level.filter(|l| l != "privileged") {
+                notices.push(Notice::warning(format!(
+                    "namespace {namespace} enforces the Pod Security `{level}` level, which refuses hostNetwork and IPC_LOCK pods (unless exempted): `kubectl label --overwrite namespace {namespace} pod-security.kubernetes.io/enforce=privileged`"
+                )));
+            }
+        }
+        // The rdma-test Role grants nothing outside its namespace: the create will tell.
+        Err(f) => tracing::debug!("namespace not readable: {f}"),
+    }
+    match pods.list(&pods::selector_all()).await {
+        Ok(left) if !left.is_empty() => {
+            let mut runs: Vec<String> = left
+                .iter()
+                .filter_map(|p| p.metadata.labels.as_ref()?.get(pods::RUN_ID).cloned())
+                .collect();
+            runs.sort();
+            runs.dedup();
+            notices.push(Notice::warning(format!(
+                "{} pod(s) of earlier rdma-test runs ({}) are still in namespace {namespace} and may hold ports or RDMA resources: `gpu-preflight rdma-test --cleanup --namespace {namespace}`",
+                left.len(),
+                runs.join(", ")
+            )));
+        }
+        Ok(_) => {}
+        Err(f) => tracing::debug!("leftovers not listed: {f}"),
+    }
+    Ok(Read::Ready(Box::new(Ready {
+        client,
+        server,
+        facts,
+        notices,
+    })))
+}
+
+/// `--cleanup`: deletes every pod this command created in the namespace, of any run.
+#[derive(Debug, Clone)]
+pub struct CleanupRequest {
+    pub cluster: LiveCluster,
+    pub namespace: String,
+    /// Only list what would be deleted.
+    pub dry_run: bool,
+}
+
+/// What `--cleanup` found and did.
+#[derive(Debug)]
+pub struct Cleanup {
+    /// Pods found by label.
+    pub found: Vec<String>,
+    pub deleted: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+pub fn cleanup(req: &CleanupRequest) -> anyhow::Result<Cleanup> {
+    check_namespace(&req.namespace)?;
+    let rt = sources::runtime()?;
+    let _enter = rt.enter();
+    let mut signals = Signals::new()?;
+    let work = async {
+        let (client, _) = sources::connect(&req.cluster).await?;
+        let pods = Pods::new(client, &req.namespace);
+        let found: Vec<String> = pods
+            .list(&pods::selector_all())
+            .await
+            .map_err(|f| anyhow::anyhow!("{f}"))?
+            .into_iter()
+            .filter_map(|p| p.metadata.name)
+            .collect();
+        if req.dry_run {
+            return Ok(Cleanup {
+                found,
+                deleted: Vec::new(),
+                failed: Vec::new(),
+            });
+        }
+        let c = run::delete_all(&pods, found.clone(), None).await;
+        Ok(Cleanup {
+            found,
+            deleted: c.deleted,
+            failed: c.failed,
+        })
+    };
+    rt.block_on(async {
+        tokio::select! {
+            r = work => r,
+            s = signals.recv() => Err(interrupted(s, "the cleanup did not finish: run it again")),
+        }
+    })
+}
+
+/// Deletes what is left of the run when dropped before [`Guard::finish`] (a panic).
+struct Guard<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    pods: Pods,
+    registry: run::Registry,
+    selector: String,
+    bound: Duration,
+    armed: bool,
+}
+
+impl Guard<'_> {
+    /// Deletes the run's pods; a second Ctrl-C abandons it (`None`), as does the time bound.
+    fn finish(mut self, signals: &mut Signals) -> Option<run::Cleaned> {
+        self.armed = false;
+        self.rt.block_on(async {
+            tokio::select! {
+                c = tokio::time::timeout(self.bound, run::delete_all(&self.pods, self.registry.names(), Some(&self.selector))) => c.ok(),
+                _ = signals.recv() => None,
+            }
+        })
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.rt.block_on(tokio::time::timeout(
+                self.bound,
+                run::delete_all(&self.pods, self.registry.names(), Some(&self.selector)),
+            ));
+        }
+    }
+}
+
+fn describe_cleanup(c: &Option<run::Cleaned>, registry: &run::Registry, ns: &str) -> Notice {
+    let again = format!("run `gpu-preflight rdma-test --cleanup --namespace {ns}`");
+    match c {
+        None => Notice::warning(format!(
+            "the cleanup did not finish ({} pod(s) may be left: {}): {again}",
+            registry.names().len(),
+            registry.names().join(", ")
+        )),
+        Some(c) if !c.failed.is_empty() => Notice::warning(format!(
+            "deleted {} pod(s); could not delete: {}: {again}",
+            c.deleted.len(),
+            c.failed.join("; ")
+        )),
+        Some(_) => Notice::note(format!(
+            "{} test pod(s) created and deleted; none remain in namespace {ns}",
+            registry.count()
+        )),
+    }
+}
+
+/// SIGINT and SIGTERM (a CI job cancelled), registered before the first request so no signal
+/// can end the process before its pods are deleted.
+struct Signals {
+    int: Signal,
+    term: Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
+}
+
+fn interrupted(signal: &str, what: &str) -> anyhow::Error {
+    anyhow::Error::new(exit::Interrupted).context(format!(
+        "interrupted ({signal}): {what}; no report was written"
+    ))
+}
+
+fn validate(req: &Request) -> anyhow::Result<()> {
+    if !pods::valid_image(&req.image) {
+        return Err(exit::input(format!(
+            "--image `{}`: expected an image reference with perftest installed (letters, digits and . _ - / : @)",
+            req.image
+        )));
+    }
+    if let DeviceChoice::Named(d) = &req.devices
+        && !pods::valid_device(d)
+    {
+        return Err(exit::input(format!(
+            "--device `{d}`: expected an RDMA device name such as mlx5_3, or `all`"
+        )));
+    }
+    if let Some(r) = &req.resource
+        && (r.is_empty() || r.contains(char::is_whitespace))
+    {
+        return Err(exit::input(format!(
+            "--resource `{r}`: expected an extended resource name such as rdma/roce"
+        )));
+    }
+    if !(1..=3600).contains(&req.duration_secs) {
+        return Err(exit::input(format!(
+            "--duration {}: expected seconds between 1 and 3600",
+            req.duration_secs
+        )));
+    }
+    if !(1..=3600).contains(&req.timeout_secs) {
+        return Err(exit::input(format!(
+            "--timeout {}: expected seconds between 1 and 3600",
+            req.timeout_secs
+        )));
+    }
+    if req.parallel == 0 {
+        return Err(exit::input("--parallel must be at least 1"));
+    }
+    if req.port < 1024 {
+        return Err(exit::input(format!(
+            "--port {}: expected an unprivileged port (1024 or above)",
+            req.port
+        )));
+    }
+    check_namespace(&req.namespace)
+}
+
+fn check_namespace(ns: &str) -> anyhow::Result<()> {
+    let ok = !ns.is_empty()
+        && ns.len() <= 63
+        && ns
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(exit::input(format!(
+            "--namespace `{ns}`: expected a namespace name (lower-case letters, digits and -)"
+        )))
+    }
+}
+
+/// Eight hex digits, different for every run (the label of its pods).
+fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.write_u32(std::process::id());
+    format!("{:08x}", h.finish() as u32)
+}
+
+/// A progress line on stderr — only on a terminal, never in CI logs or pipes.
+fn progress_bar(len: usize, wanted: bool) -> Option<indicatif::ProgressBar> {
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    if !wanted || ci || !std::io::stderr().is_terminal() || len == 0 {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} rdma-test {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+    Some(pb)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::path::PathBuf;
+
+    pub fn fixture(rel: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(rel)
+    }
+
+    #[test]
+    fn run_ids_are_label_values_and_differ() {
+        let a = super::new_run_id();
+        let b = super::new_run_id();
+        assert_eq!(a.len(), 8);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

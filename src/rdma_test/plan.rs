@@ -1,0 +1,803 @@
+//! What an `rdma-test` run will do, decided from what was read (Node objects, SR-IOV policies,
+//! node facts) and the flags: which nodes, which pairs, which devices, which resource each pod
+//! requests, which port each server listens on. Pure: no I/O, no pods.
+
+use crate::exit;
+use gpu_preflight_checks::Object;
+use gpu_preflight_checks::node_facts::{NodeFacts, NodeLocal, labelled_rdma_capable, match_nodes};
+use gpu_preflight_checks::object::parse_quantity;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// perftest's default port: the first server on a node listens here, the next one above it.
+pub const DEFAULT_PORT: u16 = 18515;
+
+/// Which nodes take part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeChoice {
+    /// These nodes, in this order (duplicates ignored).
+    Named(Vec<String>),
+    /// Every node advertising an `rdma/*` resource or labelled RDMA-capable, by name.
+    All,
+}
+
+/// How nodes are paired: the first node of a pair is the client, the second the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// A→B, B→C, …, Z→A: every node is client once and server once.
+    Ring,
+    /// A→B, C→D, …: disjoint pairs; with an odd count the last node is client of the first.
+    Pairs,
+}
+
+impl Pattern {
+    pub fn parse(s: &str) -> Option<Pattern> {
+        match s {
+            "ring" => Some(Pattern::Ring),
+            "pairs" => Some(Pattern::Pairs),
+            _ => None,
+        }
+    }
+}
+
+/// Which RDMA devices are measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// Not given: every ACTIVE device in the client's node facts (node facts required).
+    FromFacts,
+    /// `--device all`: the same, said explicitly.
+    All,
+    /// `--device mlx5_3` on every pair.
+    Named(String),
+}
+
+/// One measurement: `ib_write_bw` from `client` to `server` over `device`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Test {
+    /// Position in the plan (pod names carry it).
+    pub index: usize,
+    pub client: String,
+    pub server: String,
+    /// The server node's InternalIP, which the client connects to.
+    pub server_ip: String,
+    pub device: String,
+    /// The server's `-p`: unique among the servers on its node.
+    pub port: u16,
+}
+
+impl Test {
+    /// The report target, as RDMA007 names a measurement (`node/CLIENT/DEVICE`).
+    pub fn target(&self) -> String {
+        format!("node/{}/{}", self.client, self.device)
+    }
+    /// `gpu01 → gpu02 (10.0.0.2:18515)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "client {} → server {} ({}:{})",
+            self.client, self.server, self.server_ip, self.port
+        )
+    }
+}
+
+/// What a pod pinned to one node needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The node's `kubernetes.io/hostname` label (the node name when it has none).
+    pub hostname: String,
+    /// The extended resource requested (`rdma/roce`).
+    pub resource: String,
+    /// The node's taints, tolerated (system condition taints excepted).
+    pub tolerations: Vec<Taint>,
+}
+
+/// A node taint (and so the toleration of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taint {
+    pub key: String,
+    pub value: Option<String>,
+    pub effect: String,
+}
+
+/// A pair and device the run reports on without measuring it, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRun {
+    pub target: String,
+    /// `true`: an input was missing or the device is not usable (skip); `false`: the cluster
+    /// keeps it from running (error).
+    pub skip: bool,
+    pub message: String,
+}
+
+/// The whole run, before any pod exists.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub tests: Vec<Test>,
+    /// Per node name: where and how its pods run (only for nodes some test uses).
+    pub placements: BTreeMap<String, Placement>,
+    pub not_run: Vec<NotRun>,
+    /// What the user should know (a chosen resource among several…).
+    pub notes: Vec<String>,
+    /// Node names taking part, in pairing order.
+    pub nodes: Vec<String>,
+}
+
+/// What the plan is made from.
+pub struct Input<'a> {
+    pub nodes: &'a [Object],
+    /// SriovNetworkNodePolicy objects (their `resourceName`s), when the kind is served.
+    pub policies: &'a [Object],
+    pub facts: &'a NodeLocal,
+    pub choice: &'a NodeChoice,
+    pub pattern: Pattern,
+    pub devices: &'a DeviceChoice,
+    pub resource: Option<&'a str>,
+    pub base_port: u16,
+}
+
+/// The plan, or an input error (exit 2) naming what is wrong.
+pub fn plan(input: &Input) -> anyhow::Result<Plan> {
+    let by_name: HashMap<&str, &Object> = input.nodes.iter().map(|n| (n.name(), n)).collect();
+    let names = choose_nodes(input, &by_name)?;
+    let facts: HashMap<String, &NodeFacts> = match_nodes(input.facts, input.nodes)
+        .pairs
+        .into_iter()
+        .collect();
+    match input.devices {
+        DeviceChoice::FromFacts if input.facts.facts.is_empty() => {
+            return Err(exit::input(
+                "which RDMA device should be measured? give --device NAME (the device carrying the RDMA IP: `ibdev2netdev` on the node shows it), or --node-facts DIR to measure every ACTIVE device",
+            ));
+        }
+        DeviceChoice::All if input.facts.facts.is_empty() => {
+            return Err(exit::input(
+                "--device all reads the ACTIVE devices from node facts: give --node-facts DIR (from `gpu-preflight node`)",
+            ));
+        }
+        _ => {}
+    }
+    let mut plan = Plan {
+        nodes: names.clone(),
+        ..Plan::default()
+    };
+    let mut ports: HashMap<String, u16> = HashMap::new();
+    let policy_resources = sriov_resources(input.policies);
+    for (client, server) in pairs(&names, input.pattern) {
+        let devices = match input.devices {
+            DeviceChoice::Named(d) => vec![d.clone()],
+            DeviceChoice::All | DeviceChoice::FromFacts => {
+                match devices_of(&client, &server, &facts, &mut plan.not_run) {
+                    Some(d) => d,
+                    None => continue,
+                }
+            }
+        };
+        // What keeps the pair from running at all, before any pod is made.
+        let server_obj = by_name.get(server.as_str()).copied();
+        let ip = server_obj.and_then(internal_ip);
+        let mut blocked = Vec::new();
+        if ip.is_none() {
+            blocked.push(format!(
+                "server node {server} has no InternalIP in status.addresses for the client to connect to"
+            ));
+        }
+        for node in [&client, &server] {
+            if plan.placements.contains_key(node.as_str()) {
+                continue;
+            }
+            let Some(obj) = by_name.get(node.as_str()).copied() else {
+                continue;
+            };
+            match resource_of(obj, input.resource, &policy_resources) {
+                Ok((resource, note)) => {
+                    if let Some(n) = note {
+                        plan.notes.push(n);
+                    }
+                    plan.placements
+                        .insert(node.clone(), placement(obj, resource));
+                }
+                Err(why) => blocked.push(why),
+            }
+        }
+        for device in devices {
+            let target = format!("node/{client}/{device}");
+            if !blocked.is_empty() {
+                plan.not_run.push(NotRun {
+                    target,
+                    skip: false,
+                    message: format!(
+                        "not measured (client {client} → server {server}, {device}): {}",
+                        blocked.join("; ")
+                    ),
+                });
+                continue;
+            }
+            let next = ports.entry(server.clone()).or_insert(input.base_port);
+            let port = *next;
+            *next = next.saturating_add(1);
+            plan.tests.push(Test {
+                index: plan.tests.len(),
+                client: client.clone(),
+                server: server.clone(),
+                server_ip: ip.clone().unwrap_or_default(),
+                device,
+                port,
+            });
+        }
+    }
+    // A node that only appears in blocked pairs needs no placement.
+    let used: BTreeSet<&str> = plan
+        .tests
+        .iter()
+        .flat_map(|t| [t.client.as_str(), t.server.as_str()])
+        .collect();
+    plan.placements.retain(|n, _| used.contains(n.as_str()));
+    Ok(plan)
+}
+
+/// The nodes taking part, in pairing order.
+fn choose_nodes(input: &Input, by_name: &HashMap<&str, &Object>) -> anyhow::Result<Vec<String>> {
+    let names: Vec<String> = match input.choice {
+        NodeChoice::Named(list) => {
+            let mut seen = BTreeSet::new();
+            let mut out = Vec::new();
+            for n in list.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+                if !by_name.contains_key(n) {
+                    let mut known: Vec<&str> = by_name.keys().copied().collect();
+                    known.sort();
+                    let shown = known
+                        .iter()
+                        .take(10)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(exit::input(format!(
+                        "--nodes: node `{n}` is not in the cluster ({} node(s): {shown}{})",
+                        known.len(),
+                        if known.len() > 10 { ", …" } else { "" }
+                    )));
+                }
+                if seen.insert(n.to_string()) {
+                    out.push(n.to_string());
+                }
+            }
+            out
+        }
+        NodeChoice::All => {
+            let mut v: Vec<String> = input
+                .nodes
+                .iter()
+                .filter(|n| !rdma_resources(n).is_empty() || labelled_rdma_capable(n))
+                .map(|n| n.name().to_string())
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    if names.len() < 2 {
+        let what = match input.choice {
+            NodeChoice::Named(_) => "--nodes names",
+            NodeChoice::All => {
+                "--all found (nodes advertising an rdma/* resource or labelled RDMA-capable)"
+            }
+        };
+        return Err(exit::input(format!(
+            "a bandwidth test needs two nodes; {what} {}: {}",
+            match names.len() {
+                0 => "none".to_string(),
+                n => format!("{n}"),
+            },
+            if names.is_empty() {
+                "nothing to test".to_string()
+            } else {
+                names.join(", ")
+            }
+        )));
+    }
+    Ok(names)
+}
+
+/// `(client, server)` pairs of the pattern.
+pub fn pairs(names: &[String], pattern: Pattern) -> Vec<(String, String)> {
+    let n = names.len();
+    match pattern {
+        Pattern::Ring => (0..n)
+            .map(|i| (names[i].clone(), names[(i + 1) % n].clone()))
+            .collect(),
+        Pattern::Pairs => {
+            let mut v: Vec<(String, String)> = names
+                .chunks(2)
+                .filter(|c| c.len() == 2)
+                .map(|c| (c[0].clone(), c[1].clone()))
+                .collect();
+            // The odd one out is measured too: as client of the first node, which is otherwise
+            // only ever a client in its own pair, so every target stays unique.
+            if n % 2 == 1 && n > 1 {
+                v.push((names[n - 1].clone(), names[0].clone()));
+            }
+            v
+        }
+    }
+}
+
+/// The client's usable devices (ACTIVE, link up, not an SR-IOV VF) that the server has usable too;
+/// the others become skips. `None` when the client has no facts (a skip is recorded).
+fn devices_of(
+    client: &str,
+    server: &str,
+    facts: &HashMap<String, &NodeFacts>,
+    not_run: &mut Vec<NotRun>,
+) -> Option<Vec<String>> {
+    let Some(cf) = facts.get(client) else {
+        not_run.push(NotRun {
+            target: format!("node/{client}"),
+            skip: true,
+            message: format!(
+                "no node facts for node {client}: its ACTIVE RDMA devices are not known (expected {client}.json in the --node-facts folder, or give --device NAME)"
+            ),
+        });
+        return None;
+    };
+    let usable = |f: &NodeFacts| -> Vec<String> {
+        f.rdma_devices
+            .value()
+            .map(|ds| {
+                ds.iter()
+                    .filter(|d| !f.is_vf_device(d))
+                    .filter(|d| d.ports.iter().any(|p| p.is_up()))
+                    .map(|d| d.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mine = usable(cf);
+    if mine.is_empty() {
+        not_run.push(NotRun {
+            target: format!("node/{client}"),
+            skip: true,
+            message: format!(
+                "node {client} has no ACTIVE RDMA device in its node facts ({}): nothing to measure (RDMA005 says which port is down)",
+                match cf.rdma_devices.value() {
+                    Some(ds) if !ds.is_empty() => format!(
+                        "devices {}",
+                        ds.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                    Some(_) => "no RDMA devices".to_string(),
+                    None => cf.rdma_devices.why_not(),
+                }
+            ),
+        });
+        return None;
+    }
+    let theirs = facts.get(server).map(|f| usable(f));
+    let mut out = Vec::new();
+    for d in mine {
+        match &theirs {
+            Some(t) if !t.contains(&d) => not_run.push(NotRun {
+                target: format!("node/{client}/{d}"),
+                skip: true,
+                message: format!(
+                    "not measured: {d} is ACTIVE on client node {client} but not on server node {server} (node facts); the pair needs the device on both ends"
+                ),
+            }),
+            _ => out.push(d),
+        }
+    }
+    Some(out)
+}
+
+/// The first IPv4 InternalIP (else any InternalIP) of a node.
+pub fn internal_ip(node: &Object) -> Option<String> {
+    let ips: Vec<&str> = node
+        .array_at("/status/addresses")
+        .iter()
+        .filter(|a| a.get("type").and_then(|t| t.as_str()) == Some("InternalIP"))
+        .filter_map(|a| a.get("address").and_then(|t| t.as_str()))
+        .collect();
+    ips.iter()
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+        .or(ips.first())
+        .map(|a| a.to_string())
+}
+
+/// `rdma/*` resources the node has allocatable (> 0), sorted.
+fn rdma_resources(node: &Object) -> Vec<String> {
+    allocatable(node)
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("rdma/"))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+fn allocatable(node: &Object) -> Vec<(String, f64)> {
+    let mut v: Vec<(String, f64)> = node
+        .at("/status/allocatable")
+        .and_then(|a| a.as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| {
+                    let q = v.as_str().and_then(parse_quantity)?;
+                    (q > 0.0).then(|| (k.clone(), q))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// `resourceName`s of SR-IOV policies for RDMA (`isRdma: true`).
+fn sriov_resources(policies: &[Object]) -> Vec<String> {
+    let mut v: Vec<String> = policies
+        .iter()
+        .filter(|p| p.bool_at("/spec/isRdma").unwrap_or(false))
+        .filter_map(|p| p.str_at("/spec/resourceName").map(str::to_string))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The resource a pod on this node requests, and a note when it was a choice among several.
+fn resource_of(
+    node: &Object,
+    given: Option<&str>,
+    sriov: &[String],
+) -> Result<(String, Option<String>), String> {
+    if let Some(r) = given {
+        return Ok((r.to_string(), None));
+    }
+    let name = node.name();
+    let rdma = rdma_resources(node);
+    if let Some(first) = rdma.first() {
+        let note = (rdma.len() > 1).then(|| {
+            format!(
+                "node {name} advertises {}: its pods request {first} (choose with --resource)",
+                rdma.join(", ")
+            )
+        });
+        return Ok((first.clone(), note));
+    }
+    // SR-IOV: the operator advertises a policy's resourceName under its prefix
+    // (`nvidia.com/`, `openshift.io/`).
+    let vf: Vec<String> = allocatable(node)
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| {
+            k.split_once('/')
+                .is_some_and(|(_, n)| sriov.iter().any(|s| s == n))
+        })
+        .collect();
+    if let Some(first) = vf.first() {
+        let note = Some(format!(
+            "node {name} advertises no rdma/* resource: its pods request the SR-IOV RDMA resource {first} (from the SriovNetworkNodePolicies; choose with --resource)"
+        ));
+        return Ok((first.clone(), note));
+    }
+    Err(format!(
+        "node {name} advertises no rdma/* resource (status.allocatable) and no SR-IOV RDMA resource, so its pod could not get the RDMA device: deploy the RDMA shared device plugin (runbook 002 steps 10-11; RDMA003 checks it) or name the resource with --resource"
+    ))
+}
+
+fn placement(node: &Object, resource: String) -> Placement {
+    let tolerations = node
+        .array_at("/spec/taints")
+        .iter()
+        .filter_map(|t| {
+            let key = t.get("key")?.as_str()?.to_string();
+            let effect = t.get("effect")?.as_str()?.to_string();
+            let value = t
+                .get("value")
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+                .map(str::to_string);
+            Some(Taint { key, value, effect })
+        })
+        // The node lifecycle taints (not-ready, unreachable, unschedulable = cordoned, pressure)
+        // say the node should not take work now: tolerating them would defeat a cordon.
+        .filter(|t| !t.key.starts_with("node.kubernetes.io/"))
+        .collect();
+    Placement {
+        hostname: node
+            .label("kubernetes.io/hostname")
+            .unwrap_or(node.name())
+            .to_string(),
+        resource,
+        tolerations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node(
+        name: &str,
+        ip: Option<&str>,
+        alloc: serde_json::Value,
+        taints: serde_json::Value,
+    ) -> Object {
+        let mut n = json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": format!("{name}.lab")}},
+            "spec": {"taints": taints},
+            "status": {"allocatable": alloc, "addresses": []}
+        });
+        if let Some(ip) = ip {
+            n["status"]["addresses"] = json!([
+                {"type": "Hostname", "address": name},
+                {"type": "InternalIP", "address": "fd00::1"},
+                {"type": "InternalIP", "address": ip}
+            ]);
+        }
+        Object(n)
+    }
+
+    fn cluster() -> Vec<Object> {
+        vec![
+            node(
+                "gpu01",
+                Some("10.0.0.1"),
+                json!({"rdma/roce": "100"}),
+                json!([]),
+            ),
+            node(
+                "gpu02",
+                Some("10.0.0.2"),
+                json!({"rdma/roce": "100", "rdma/ib": "4"}),
+                json!([
+                    {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+                    {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+                ]),
+            ),
+            node(
+                "gpu03",
+                Some("10.0.0.3"),
+                json!({"rdma/roce": "100"}),
+                json!([]),
+            ),
+            node("mgmt01", Some("10.0.0.9"), json!({"cpu": "8"}), json!([])),
+        ]
+    }
+
+    fn input<'a>(
+        nodes: &'a [Object],
+        facts: &'a NodeLocal,
+        choice: &'a NodeChoice,
+        pattern: Pattern,
+        devices: &'a DeviceChoice,
+    ) -> Input<'a> {
+        Input {
+            nodes,
+            policies: &[],
+            facts,
+            choice,
+            pattern,
+            devices,
+            resource: None,
+            base_port: DEFAULT_PORT,
+        }
+    }
+
+    #[test]
+    fn ring_makes_every_node_client_once_and_server_once() {
+        let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        assert_eq!(
+            pairs(&names, Pattern::Ring),
+            [("a", "b"), ("b", "c"), ("c", "a")].map(|(x, y)| (x.to_string(), y.to_string()))
+        );
+        let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        let p = pairs(&names, Pattern::Pairs);
+        assert_eq!(
+            p,
+            [("a", "b"), ("c", "d"), ("e", "a")].map(|(x, y)| (x.to_string(), y.to_string()))
+        );
+        let clients: BTreeSet<&String> = p.iter().map(|(c, _)| c).collect();
+        assert_eq!(
+            clients.len(),
+            p.len(),
+            "each client once: targets stay unique"
+        );
+    }
+
+    #[test]
+    fn all_picks_rdma_nodes_and_each_server_port_is_unique_on_its_node() {
+        let nodes = cluster();
+        let facts = NodeLocal::default();
+        let dev = DeviceChoice::Named("mlx5_3".into());
+        let p = plan(&input(
+            &nodes,
+            &facts,
+            &NodeChoice::All,
+            Pattern::Ring,
+            &dev,
+        ))
+        .unwrap();
+        assert_eq!(p.nodes, ["gpu01", "gpu02", "gpu03"]);
+        let t: Vec<(String, String, String, u16)> = p
+            .tests
+            .iter()
+            .map(|t| {
+                (
+                    t.client.clone(),
+                    t.server.clone(),
+                    t.server_ip.clone(),
+                    t.port,
+                )
+            })
+            .collect();
+        assert_eq!(
+            t,
+            [
+                ("gpu01", "gpu02", "10.0.0.2", 18515),
+                ("gpu02", "gpu03", "10.0.0.3", 18515),
+                ("gpu03", "gpu01", "10.0.0.1", 18515)
+            ]
+            .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d))
+        );
+        // Several rdma/* resources: the first, said so; taints tolerated but not the cordon.
+        let g2 = &p.placements["gpu02"];
+        assert_eq!(g2.resource, "rdma/ib");
+        assert_eq!(g2.hostname, "gpu02.lab");
+        assert_eq!(g2.tolerations.len(), 1);
+        assert_eq!(g2.tolerations[0].key, "nvidia.com/gpu");
+        assert!(p.notes[0].contains("rdma/ib, rdma/roce"), "{:?}", p.notes);
+    }
+
+    #[test]
+    fn node_without_resource_or_ip_is_reported_not_run() {
+        let mut nodes = cluster();
+        nodes.push(node("gpu09", None, json!({"cpu": "8"}), json!([])));
+        let facts = NodeLocal::default();
+        let dev = DeviceChoice::Named("mlx5_0".into());
+        let choice = NodeChoice::Named(vec!["gpu01".into(), "gpu09".into(), "gpu01".into()]);
+        let p = plan(&input(&nodes, &facts, &choice, Pattern::Ring, &dev)).unwrap();
+        assert!(p.tests.is_empty());
+        assert_eq!(p.not_run.len(), 2);
+        assert_eq!(p.not_run[0].target, "node/gpu01/mlx5_0");
+        assert!(
+            p.not_run[0]
+                .message
+                .contains("server node gpu09 has no InternalIP"),
+            "{}",
+            p.not_run[0].message
+        );
+        assert!(
+            p.not_run[0]
+                .message
+                .contains("node gpu09 advertises no rdma/* resource")
+        );
+        assert!(!p.not_run[0].skip);
+        // --resource names it for every node: only the missing IP is left.
+        let mut i = input(&nodes, &facts, &choice, Pattern::Ring, &dev);
+        i.resource = Some("rdma/roce");
+        let p = plan(&i).unwrap();
+        assert_eq!(p.tests.len(), 1, "gpu09 → gpu01 runs");
+        assert_eq!(p.tests[0].client, "gpu09");
+    }
+
+    #[test]
+    fn bad_selections_are_input_errors() {
+        let nodes = cluster();
+        let facts = NodeLocal::default();
+        let dev = DeviceChoice::Named("mlx5_0".into());
+        let e = plan(&input(
+            &nodes,
+            &facts,
+            &NodeChoice::Named(vec!["gpu01".into(), "nope".into()]),
+            Pattern::Ring,
+            &dev,
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("node `nope` is not in the cluster (4 node(s): gpu01"),
+            "{e}"
+        );
+        let e = plan(&input(
+            &nodes,
+            &facts,
+            &NodeChoice::Named(vec!["gpu01".into()]),
+            Pattern::Ring,
+            &dev,
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("needs two nodes"), "{e}");
+        let e = plan(&input(
+            &nodes,
+            &facts,
+            &NodeChoice::All,
+            Pattern::Ring,
+            &DeviceChoice::FromFacts,
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("give --device NAME"), "{e}");
+    }
+
+    #[test]
+    fn devices_come_from_facts_active_on_both_ends() {
+        use gpu_preflight_checks::node_facts::{NodeFacts, Probe, RdmaDevice, RdmaPort};
+        let dev = |name: &str, up: bool| RdmaDevice {
+            name: name.into(),
+            ports: vec![RdmaPort {
+                port: 1,
+                state: if up { "4: ACTIVE" } else { "1: DOWN" }.into(),
+                phys_state: if up { "5: LinkUp" } else { "3: Disabled" }.into(),
+                rate: "200 Gb/sec (4X HDR)".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let facts_of = |host: &str, devs: Vec<RdmaDevice>| -> NodeFacts {
+            let mut f: NodeFacts = serde_json::from_value(json!({
+                "schema": gpu_preflight_checks::node_facts::SCHEMA, "hostname": host
+            }))
+            .unwrap();
+            f.rdma_devices = Probe::Found { value: devs };
+            f
+        };
+        let mut local = NodeLocal::default();
+        local.facts.insert(
+            "gpu01".into(),
+            facts_of(
+                "gpu01",
+                vec![
+                    dev("mlx5_0", true),
+                    dev("mlx5_1", true),
+                    dev("mlx5_2", false),
+                ],
+            ),
+        );
+        local.facts.insert(
+            "gpu02".into(),
+            facts_of("gpu02", vec![dev("mlx5_0", true), dev("mlx5_1", false)]),
+        );
+        let nodes = cluster();
+        let choice = NodeChoice::Named(vec!["gpu01".into(), "gpu02".into(), "gpu03".into()]);
+        let p = plan(&input(
+            &nodes,
+            &local,
+            &choice,
+            Pattern::Ring,
+            &DeviceChoice::FromFacts,
+        ))
+        .unwrap();
+        let t: Vec<String> = p.tests.iter().map(Test::target).collect();
+        // gpu01 → gpu02: mlx5_0 only; gpu02 → gpu03 (no facts: not refused); gpu03: no facts.
+        assert_eq!(t, ["node/gpu01/mlx5_0", "node/gpu02/mlx5_0"]);
+        let skipped: Vec<&str> = p.not_run.iter().map(|n| n.target.as_str()).collect();
+        assert_eq!(skipped, ["node/gpu01/mlx5_1", "node/gpu03"]);
+        assert!(p.not_run.iter().all(|n| n.skip));
+        assert!(p.not_run[0].message.contains("not on server node gpu02"));
+        // Two servers on gpu02's neighbour would get two ports; here each server has one test.
+        assert!(p.tests.iter().all(|t| t.port == DEFAULT_PORT));
+    }
+
+    #[test]
+    fn sriov_policy_resource_when_no_rdma_resource() {
+        let nodes = vec![
+            node(
+                "a",
+                Some("10.0.0.1"),
+                json!({"nvidia.com/mlnx_ib0": "8"}),
+                json!([]),
+            ),
+            node(
+                "b",
+                Some("10.0.0.2"),
+                json!({"nvidia.com/mlnx_ib0": "8"}),
+                json!([]),
+            ),
+        ];
+        let policies = vec![Object(
+            json!({"spec": {"resourceName": "mlnx_ib0", "isRdma": true}}),
+        )];
+        let facts = NodeLocal::default();
+        let dev = DeviceChoice::Named("mlx5_0".into());
+        let choice = NodeChoice::Named(vec!["a".into(), "b".into()]);
+        let mut i = input(&nodes, &facts, &choice, Pattern::Pairs, &dev);
+        i.policies = &policies;
+        let p = plan(&i).unwrap();
+        assert_eq!(p.placements["a"].resource, "nvidia.com/mlnx_ib0");
+        assert_eq!(p.tests.len(), 1);
+    }
+}
