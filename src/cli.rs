@@ -14,7 +14,7 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(
     name = "gpu-preflight",
-    version,
+    version = crate::version::LONG,
     about = "Preflight and compliance checks for GPU Kubernetes clusters (BCM/Run:ai, DeepOps/RDMA)",
     after_help = "Exit codes: 0 nothing failed, 1 a rule failed at or above --fail-on, 2 usage or input error, 3 some rules could not be evaluated."
 )]
@@ -66,8 +66,12 @@ pub enum Command {
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff); with --dir, write a page for every command.
+    Man {
+        /// Write gpu-preflight.1 and gpu-preflight-COMMAND.1 for every command into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Regenerate docs/rules.md from the registry (maintainers).
     #[command(hide = true)]
     GenDocs {
@@ -268,12 +272,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             clap_complete::generate(shell, &mut cmd, "gpu-preflight", &mut buf);
             print_stdout(&String::from_utf8_lossy(&buf))
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(cmd).render(&mut buf)?;
-            print_stdout(&String::from_utf8_lossy(&buf))
-        }
+        Command::Man { dir } => crate::man::run(dir.as_deref()),
         Command::GenDocs { path } => {
             let set = crate::builtin::rules();
             crate::output::write_atomic(&path, crate::docs::rules_markdown(&set).as_bytes())?;

@@ -9,10 +9,12 @@ pub mod docs;
 pub mod drift;
 pub mod engine;
 pub mod exit;
+pub mod man;
 pub mod node;
 pub mod output;
 pub mod rbac;
 pub mod report;
 pub mod site;
+pub mod version;
 
 pub use gpu_preflight_checks as checks;
