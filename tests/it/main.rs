@@ -1,6 +1,7 @@
 //! Integration tests: one binary (faster to link), one module per area.
 
 mod cli;
+mod docs;
 mod ecosystem;
 mod endpoint;
 mod hardening;
@@ -8,5 +9,6 @@ mod intent;
 mod live;
 mod metallb_sriov;
 mod node_agent;
+mod release;
 mod reports;
 mod support;
