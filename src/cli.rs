@@ -641,6 +641,8 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
     let phase = a.select.phase.clone().unwrap_or_else(|| "both".into());
     let mut report = Report::new(results, source, p.profile_name, phase);
     report.waivers = outcomes;
+    report.fail_on = fail_on;
+    report.rule_sources = report::rule_sources(&rules);
 
     for (f, path) in &outputs {
         crate::output::write_atomic_with(path, |w| {

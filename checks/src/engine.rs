@@ -64,7 +64,7 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
     {
         return vec![Finding::error(
             "cluster",
-            format!("not evaluated: the API server is unreachable (K8S001): {cause}"),
+            format!("{}: {cause}", check::api_reachable::NOT_EVALUATED),
         )];
     }
     let mut missing = Vec::new();

@@ -36,20 +36,35 @@ pub fn render(report: &Report) -> String {
         report.profile,
         report.source
     );
-    let section = |out: &mut String, title: &str, rows: Vec<&RuleResult>, detail: bool| {
+    // `waived`: the Waived table also says why each failure was accepted.
+    let section = |out: &mut String,
+                   title: &str,
+                   rows: Vec<&RuleResult>,
+                   detail: bool,
+                   waived: bool| {
         if rows.is_empty() {
             return;
         }
         let _ = writeln!(out, "### {title}\n");
+        let (head, rule) = if waived {
+            (" Waiver reason |", "---|")
+        } else {
+            ("", "")
+        };
         let _ = writeln!(
             out,
-            "| Rule | Severity | Target | Message | Expected | Observed |"
+            "| Rule | Severity | Target | Message | Expected | Observed |{head}"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|{rule}");
         for r in &rows {
+            let reason = if waived {
+                format!(" {} |", cell(r.waiver.as_deref().unwrap_or("")))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | `{}` | {} | {} | {} |",
+                "| {} | {} | `{}` | {} | {} | {} |{reason}",
                 r.rule,
                 r.severity,
                 cell(&r.target),
@@ -79,9 +94,9 @@ pub fn render(report: &Report) -> String {
         v.sort_by_key(|r| std::cmp::Reverse(r.severity));
         v
     };
-    section(&mut out, "Failures", of(Status::Fail), true);
-    section(&mut out, "Not evaluated", of(Status::Error), false);
-    section(&mut out, "Waived", of(Status::Waived), false);
+    section(&mut out, "Failures", of(Status::Fail), true, false);
+    section(&mut out, "Not evaluated", of(Status::Error), false, false);
+    section(&mut out, "Waived", of(Status::Waived), false, true);
     let passed = report
         .results
         .iter()
