@@ -10,5 +10,6 @@ mod live;
 mod metallb_sriov;
 mod node_agent;
 mod release;
+mod remediation;
 mod reports;
 mod support;
