@@ -7,6 +7,7 @@ mod endpoint;
 mod hardening;
 mod intent;
 mod live;
+mod messages;
 mod metallb_sriov;
 mod node_agent;
 mod release;
