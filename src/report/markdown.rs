@@ -2,6 +2,7 @@
 //! failures first, with expected/observed and remediation.
 
 use super::Report;
+use gpu_preflight_checks::check::api_reachable::NOT_EVALUATED;
 use gpu_preflight_checks::{RuleResult, Status};
 use std::fmt::Write as _;
 
@@ -95,7 +96,34 @@ pub fn render(report: &Report) -> String {
         v
     };
     section(&mut out, "Failures", of(Status::Fail), true, false);
-    section(&mut out, "Not evaluated", of(Status::Error), false, false);
+    // As in the table: rules stopped by an unreachable API server are one row; K8S001's row (or,
+    // without it, this one) gives the cause.
+    let mut not_evaluated = of(Status::Error);
+    let stopped: Vec<&RuleResult> = not_evaluated
+        .iter()
+        .copied()
+        .filter(|r| r.message.starts_with(NOT_EVALUATED))
+        .collect();
+    let folded = stopped.first().map(|first| {
+        // Catalogue order, as the report has them.
+        let mut ids: Vec<&str> = Vec::new();
+        for r in report.results.iter().filter(|r| r.status == Status::Error) {
+            if r.message.starts_with(NOT_EVALUATED) && !ids.contains(&r.rule.as_ref()) {
+                ids.push(&r.rule);
+            }
+        }
+        let mut row = (*first).clone();
+        row.rule = ids.join(", ").into();
+        if not_evaluated.iter().any(|r| &*r.rule == "K8S001") {
+            row.message = NOT_EVALUATED.to_string();
+        }
+        row
+    });
+    if let Some(row) = &folded {
+        not_evaluated.retain(|r| !r.message.starts_with(NOT_EVALUATED));
+        not_evaluated.push(row);
+    }
+    section(&mut out, "Not evaluated", not_evaluated, false, false);
     section(&mut out, "Waived", of(Status::Waived), false, true);
     let passed = report
         .results

@@ -499,6 +499,19 @@ fn unreachable_api_server_is_told_once_in_the_table() {
     // Without K8S001 selected the cause is still shown, once.
     let text = table(&["--only", "NET001,NET002,CRD001"]);
     assert_eq!(text.matches(cause).count(), 1, "{text}");
+
+    // Markdown folds the same way: K8S001's row, then one row for the rest.
+    let md = table(&["--format", "markdown"]);
+    let with_cause: Vec<&str> = md.lines().filter(|l| l.contains(cause)).collect();
+    assert_eq!(with_cause.len(), 1, "{md}");
+    assert!(with_cause[0].starts_with("| K8S001 |"), "{md}");
+    let section = &md[md.find("### Not evaluated").unwrap()..];
+    let rows = section.lines().filter(|l| l.starts_with("| K8S")).count();
+    assert_eq!(rows, 2, "{section}");
+    assert!(
+        section.contains("| K8S002, K8S003, NET001, NET002, NET003,"),
+        "{section}"
+    );
 }
 
 #[test]
