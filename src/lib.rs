@@ -10,11 +10,13 @@ pub mod collect;
 pub mod docs;
 pub mod drift;
 pub mod exit;
+pub mod man;
 pub mod node;
 pub mod output;
 pub mod rbac;
 pub mod rdma_test;
 pub mod report;
 pub mod site;
+pub mod version;
 
 pub use gpu_preflight_checks as checks;

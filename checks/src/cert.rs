@@ -200,7 +200,7 @@ impl ChainProblem {
             ),
             ChainProblem::UnknownIssuer { issuer, anchors } => format!(
                 "unknown issuer: the chain ends at `{issuer}`, which is not in the CA bundle (bundle holds {})",
-                crate::check::util::list(anchors)
+                crate::text::list(anchors)
             ),
             ChainProblem::Expired { subject, not_after } => {
                 format!("expired: `{subject}` was valid until {}", date(*not_after))

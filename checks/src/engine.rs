@@ -91,9 +91,7 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
         if let Some(cause) = unreachable {
             missing.push((
                 key,
-                Missing::Error(format!(
-                    "not evaluated: the API server is unreachable (K8S001): {cause}"
-                )),
+                Missing::Error(format!("{}: {cause}", check::api_reachable::NOT_EVALUATED)),
             ));
             continue;
         }

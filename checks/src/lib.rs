@@ -26,6 +26,7 @@ pub mod rules;
 pub mod selector;
 pub mod site;
 pub mod sriov;
+pub mod text;
 pub mod waiver;
 pub mod yaml;
 

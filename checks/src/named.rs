@@ -162,13 +162,7 @@ pub fn failed_reads(facts: &Facts) -> Vec<String> {
     out
 }
 
-/// `namespace/name` as written in a site file or a controller argument; `None` when it is not
-/// of that form (names are not further validated here: the API server would answer 404).
-pub fn parse_namespaced(kind: &'static str, s: &str) -> Option<ObjectRef> {
-    let (ns, name) = s.trim().split_once('/')?;
-    (!ns.is_empty() && !name.is_empty() && !name.contains('/'))
-        .then(|| ObjectRef::namespaced(kind, ns, name))
-}
+pub use crate::facts::parse_namespaced;
 
 #[cfg(test)]
 mod tests {

@@ -36,6 +36,28 @@ pub struct RuleDef {
     /// The pack this rule came from (filled in by the loader).
     #[serde(skip)]
     pub source: String,
+    /// Where the rule's `id:` line is in that pack (filled in by the loader; SARIF locations).
+    #[serde(skip)]
+    pub span: SourceSpan,
+}
+
+/// A line of text in a rule pack: 1-based line, the columns of its first character and of the
+/// character after its last (SARIF regions count the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceSpan {
+    pub line: u32,
+    pub start_column: u32,
+    pub end_column: u32,
+}
+
+impl Default for SourceSpan {
+    fn default() -> Self {
+        SourceSpan {
+            line: 1,
+            start_column: 1,
+            end_column: 1,
+        }
+    }
 }
 
 fn empty_params() -> Value {
@@ -125,6 +147,7 @@ impl RuleSet {
         let pack: Pack = yaml::from_str(text).map_err(|e| err(None, e.to_string()))?;
         for mut rule in pack.rules {
             rule.source = source.to_string();
+            rule.span = id_line(text, &rule.id);
             validate_rule(&rule).map_err(|m| err(Some(&rule.id), m))?;
             if let Some(prev) = self.get(&rule.id) {
                 return Err(err(
@@ -146,6 +169,34 @@ impl RuleSet {
         self.rules.sort_by_key(|r| id_order(&r.id));
         Ok(())
     }
+}
+
+/// The line declaring `id: ID` (block or flow style, quoted or not); the first line when not
+/// found, e.g. a pack written as JSON on one line.
+fn id_line(text: &str, id: &str) -> SourceSpan {
+    let declares = |line: &str| {
+        line.split(['{', ',', '-']).map(str::trim).any(|part| {
+            part.strip_prefix("id:")
+                .or_else(|| part.strip_prefix("\"id\":"))
+                .is_some_and(|v| {
+                    v.trim()
+                        .trim_end_matches([',', '}'])
+                        .trim()
+                        .trim_matches(['"', '\''])
+                        == id
+                })
+        })
+    };
+    let column = |chars: usize| u32::try_from(chars + 1).unwrap_or(u32::MAX);
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| declares(l))
+        .map(|(i, l)| SourceSpan {
+            line: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            start_column: column(l.chars().take_while(|c| c.is_whitespace()).count()),
+            end_column: column(l.trim_end().chars().count()),
+        })
+        .unwrap_or_default()
 }
 
 /// `NET` of `NET001`, `K8S` of `K8S001`.
@@ -217,5 +268,30 @@ fn validate_rule(rule: &RuleDef) -> Result<(), String> {
 impl fmt::Display for RuleDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.id, self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_line_finds_block_flow_and_quoted_declarations() {
+        let text =
+            "rules:\n  - id: NET001\n    name: a\n  - id: \"NET002\"\n  - {id: NET003, name: c}\n";
+        let at = |id| id_line(text, id);
+        assert_eq!(
+            at("NET001"),
+            SourceSpan {
+                line: 2,
+                start_column: 3,
+                end_column: 15
+            }
+        );
+        assert_eq!(at("NET002").line, 4);
+        assert_eq!(at("NET003").line, 5);
+        // Not a prefix match, and an unknown ID falls back to the first line.
+        assert_eq!(id_line("- id: NET0011\n- id: NET001\n", "NET001").line, 2);
+        assert_eq!(at("NET009"), SourceSpan::default());
     }
 }

@@ -309,8 +309,12 @@ pub fn parse_server(s: &str) -> Result<std::net::SocketAddr, String> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(std::net::SocketAddr::new(ip, 53));
     }
-    s.parse::<std::net::SocketAddr>()
-        .map_err(|_| format!("`{s}` is not an IP address or IP:port"))
+    s.parse::<std::net::SocketAddr>().map_err(|_| match s.split_once('/') {
+        Some((addr, _)) => format!(
+            "`{s}` is an address range (CIDR), but a server's address is expected, e.g. `{addr}`"
+        ),
+        None => format!("`{s}` is not an IP address or IP:port"),
+    })
 }
 
 fn find_line(text: &str, needle: &str) -> Option<u64> {
@@ -370,5 +374,10 @@ mod tests {
         assert!(Site::parse("expect:\n  rdma_bandwidth_fraction: 1.5\n").is_err());
         let e = Site::parse("dns:\n  servers: [\"10.0.0\"]\n").unwrap_err();
         assert_eq!(e.line, Some(2));
+        let e = Site::parse("dns:\n  servers: [10.141.0.0/16]\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: dns.servers: `10.141.0.0/16` is an address range (CIDR), but a server's address is expected, e.g. `10.141.0.0`"
+        );
     }
 }

@@ -45,13 +45,24 @@ fn date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    waivers: Vec<Waiver>,
+    /// `waivers:` with nothing under it is an empty list, like an empty file.
+    #[serde(default)]
+    waivers: Option<Vec<Waiver>>,
 }
 
-/// Parses a waivers file (`waivers: [...]`).
+/// Parses a waivers file (`waivers: [...]`). A file with no waivers in it — empty, only
+/// comments, or `waivers:` alone — means no waivers, as an empty list does.
 pub fn parse(text: &str) -> Result<Vec<Waiver>, YamlError> {
+    let blank = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---");
+    if blank {
+        return Ok(Vec::new());
+    }
     let f: File = yaml::from_str(text)?;
-    for (i, w) in f.waivers.iter().enumerate() {
+    let waivers = f.waivers.unwrap_or_default();
+    for (i, w) in waivers.iter().enumerate() {
         if w.reason.trim().is_empty() {
             return Err(YamlError {
                 line: None,
@@ -60,7 +71,7 @@ pub fn parse(text: &str) -> Result<Vec<Waiver>, YamlError> {
             });
         }
     }
-    Ok(f.waivers)
+    Ok(waivers)
 }
 
 /// What became of one waiver in a run.
@@ -164,6 +175,26 @@ mod tests {
             remediation: "r".into(),
             waiver: None,
         }
+    }
+
+    #[test]
+    fn a_file_without_waivers_is_no_waivers() {
+        for text in [
+            "",
+            "\n\n",
+            "# none yet\n",
+            "---\n",
+            "waivers:\n",
+            "waivers: []\n",
+        ] {
+            assert_eq!(parse(text), Ok(vec![]), "{text:?}");
+        }
+        // Something there that is not a list of waivers is still an error, in plain words.
+        let e = parse("waivers:\n  rule: NET001\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("line 2 column 3: `waivers`: expected a list"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -32,27 +32,149 @@ fn options() -> serde_saphyr::Options {
     }
 }
 
-fn convert(e: serde_saphyr::Error) -> YamlError {
-    let loc = e.location();
-    // The crate's Display may itself append a position and a snippet; keep the first line.
-    let full = e.to_string();
-    let message = full
-        .lines()
-        .next()
-        .unwrap_or("invalid YAML")
-        .trim()
-        .to_string();
+fn convert(e: serde_saphyr::Error, text: &str) -> YamlError {
+    use serde_saphyr::MessageFormatter;
+    let loc = e.location().filter(|l| l.line() > 0);
+    // The message alone: the position is printed once, by `Display`, never again inside.
+    let raw = serde_saphyr::UserMessageFormatter.format_message(&e);
+    let raw = raw.lines().next().unwrap_or("invalid YAML").trim();
+    let raw = match raw.rfind(" at line ") {
+        Some(i) => &raw[..i],
+        None => raw,
+    };
+    let line = loc.as_ref().and_then(|l| usize::try_from(l.line()).ok());
+    let column = loc.as_ref().and_then(|l| usize::try_from(l.column()).ok());
+    let line_text = line.and_then(|l| text.lines().nth(l.checked_sub(1)?));
+    // An error pointing at a line's key (or its `- `) is about the mapping or list that line
+    // starts: it belongs to the key above (the key's own name is in the message, if it matters).
+    let at_start = match (line_text, column) {
+        (Some(t), Some(c)) => c.saturating_sub(1) <= key_at(t).map_or(t.len(), |(i, _)| i),
+        _ => false,
+    };
+    let found = if at_start {
+        line_text.map(|t| {
+            if t.trim_start().starts_with("- ") {
+                "a list".to_string()
+            } else {
+                "a mapping".to_string()
+            }
+        })
+    } else {
+        loc.as_ref().and_then(|l| {
+            let span = l.span();
+            let start = usize::try_from(span.byte_offset()?).ok()?;
+            let len = usize::try_from(span.byte_len()?).ok()?;
+            let s = text.get(start..start.checked_add(len)?)?.trim();
+            (!s.is_empty()).then(|| format!("`{s}`"))
+        })
+    };
+    let key = line.and_then(|l| key_path(text, l)).and_then(|p| {
+        if at_start {
+            p.rsplit_once('.').map(|(parent, _)| parent.to_string())
+        } else {
+            Some(p)
+        }
+    });
     YamlError {
-        line: loc.as_ref().map(|l| l.line()).filter(|l| *l > 0),
+        line: loc.as_ref().map(|l| l.line()),
         column: loc.as_ref().map(|l| l.column()).filter(|c| *c > 0),
-        message,
+        message: plain(raw, key.as_deref(), found.as_deref()),
     }
+}
+
+/// The library's wording in ours: what was expected, what was found, and under which key.
+fn plain(raw: &str, key: Option<&str>, found: Option<&str>) -> String {
+    // `found` is `quoted text` from the input, or a description (`a mapping`).
+    let found_part = found.map(|f| format!(", found {f}")).unwrap_or_default();
+    let what = if let Some(bits) = raw.strip_prefix("invalid u") {
+        let max = match bits {
+            "8" => u64::from(u8::MAX),
+            "16" => u64::from(u16::MAX),
+            "32" => u64::from(u32::MAX),
+            _ => u64::MAX,
+        };
+        format!("expected a whole number from 0 to {max}{found_part}")
+    } else if raw.starts_with("invalid i") {
+        format!("expected a whole number{found_part}")
+    } else if raw.starts_with("invalid floating point") {
+        format!("expected a number{found_part}")
+    } else if raw == "invalid IP address syntax" {
+        match found.map(|f| f.trim_matches(['`', '"', '\''])) {
+            Some(f) if f.contains('/') => format!(
+                "`{f}` is an address range (CIDR), but one IP address is expected here, e.g. `{}`",
+                f.split('/').next().unwrap_or(f)
+            ),
+            Some(f) => format!("`{f}` is not an IP address (e.g. 10.141.5.10 or fd00::10)"),
+            None => "expected an IP address (e.g. 10.141.5.10 or fd00::10)".to_string(),
+        }
+    } else if raw == "expected sequence start" {
+        format!("expected a list (`- item` lines, or `[a, b]`){found_part}")
+    } else if raw == "expected mapping start" {
+        format!("expected a mapping (`key: value` lines, or `{{key: value}}`){found_part}")
+    } else if let Some(k) = raw
+        .strip_prefix("duplicate mapping key `")
+        .and_then(|r| r.split('`').next())
+    {
+        return format!("`{k}` is given twice in the same mapping");
+    } else if let Some(rest) = raw.strip_prefix("unknown variant ") {
+        rest.replacen(", expected one of ", " is not one of: ", 1)
+    } else {
+        raw.to_string()
+    };
+    // The key the value belongs to, unless the message already names it (unknown field `x`).
+    match key {
+        Some(k) if !what.contains(&format!("`{}`", k.rsplit('.').next().unwrap_or(k))) => {
+            format!("`{k}`: {what}")
+        }
+        _ => what,
+    }
+}
+
+/// `key` of a block-mapping line (`  key: value`, `- key: value`) and its indentation.
+fn key_at(line: &str) -> Option<(usize, &str)> {
+    let body = line.trim_start();
+    let mut indent = line.len() - body.len();
+    let body = match body.strip_prefix("- ") {
+        Some(rest) => {
+            let rest_trimmed = rest.trim_start();
+            indent += 2 + rest.len() - rest_trimmed.len();
+            rest_trimmed
+        }
+        None => body,
+    };
+    let (k, _) = body.split_once(':')?;
+    let k = k.trim().trim_matches(['"', '\'']);
+    let plain = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'));
+    plain.then_some((indent, k))
+}
+
+/// The dotted path of keys leading to line `line` (1-based) of block-style YAML, e.g.
+/// `platform.reserved_ip`; `None` where the line has no plain key (flow style, list items).
+fn key_path(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (mut indent, key) = key_at(lines.get(line.checked_sub(1)?)?)?;
+    let mut path = vec![key];
+    for l in lines[..line - 1].iter().rev() {
+        if indent == 0 {
+            break;
+        }
+        if let Some((i, k)) = key_at(l)
+            && i < indent
+        {
+            path.push(k);
+            indent = i;
+        }
+    }
+    path.reverse();
+    Some(path.join("."))
 }
 
 /// Parses one YAML (or JSON) document.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    serde_saphyr::from_str_with_options(text, options()).map_err(convert)
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| convert(e, text))
 }
 
 /// Parses a stream of `---`-separated documents; empty documents are dropped.
@@ -60,7 +182,7 @@ pub fn from_multi<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, YamlError> 
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     serde_saphyr::from_multiple_with_options::<Option<T>>(text, options())
         .map(|docs| docs.into_iter().flatten().collect())
-        .map_err(convert)
+        .map_err(|e| convert(e, text))
 }
 
 #[cfg(test)]
@@ -72,7 +194,98 @@ mod tests {
     fn duplicate_keys_are_rejected_with_a_position() {
         let e = from_str::<Value>("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
-        assert!(e.message.to_lowercase().contains("duplicate"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "line 3 column 1: `a` is given twice in the same mapping"
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Doc {
+        #[serde(default)]
+        net: Net,
+    }
+
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Net {
+        #[serde(default)]
+        port: u16,
+        #[serde(default)]
+        count: u32,
+        #[serde(default)]
+        ip: Option<std::net::IpAddr>,
+        #[serde(default)]
+        servers: Vec<String>,
+        #[serde(default)]
+        mode: Option<crate::model::Severity>,
+    }
+
+    fn err(text: &str) -> String {
+        from_str::<Doc>(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn messages_say_where_once_and_in_our_words() {
+        let cases = [
+            (
+                "net:\n  port: 70000\n",
+                "line 2 column 9: `net.port`: expected a whole number from 0 to 65535, found `70000`",
+            ),
+            (
+                "net:\n  count: -3\n",
+                "line 2 column 10: `net.count`: expected a whole number from 0 to 4294967295, found `-3`",
+            ),
+            (
+                "net:\n  ip: 10.1.2.0/24\n",
+                "line 2 column 7: `net.ip`: `10.1.2.0/24` is an address range (CIDR), but one IP address is expected here, e.g. `10.1.2.0`",
+            ),
+            (
+                "net:\n  ip: \"10.1.2\"\n",
+                "line 2 column 7: `net.ip`: `10.1.2` is not an IP address (e.g. 10.141.5.10 or fd00::10)",
+            ),
+            (
+                "net:\n  servers: 10.0.0.1\n",
+                "line 2 column 12: `net.servers`: expected a list (`- item` lines, or `[a, b]`), found `10.0.0.1`",
+            ),
+            (
+                "net: [1]\n",
+                "line 1 column 6: `net`: expected a mapping (`key: value` lines, or `{key: value}`), found `[`",
+            ),
+            (
+                "net:\n  mode: loud\n",
+                "line 2 column 9: `net.mode`: `loud` is not one of: info, warning, error",
+            ),
+            (
+                "net:\n  port: 1\n  bogus: 2\n",
+                "line 3 column 3: `net`: unknown field `bogus`, expected one of port, count, ip, servers, mode",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = err(text);
+            assert_eq!(got, want, "{text:?}");
+            for library in [
+                "invalid u",
+                "sequence start",
+                "mapping start",
+                "DuplicateKeyPolicy",
+                "variant",
+            ] {
+                assert!(!got.contains(library), "{got}");
+            }
+        }
+    }
+
+    #[test]
+    fn key_paths_follow_indentation_and_list_items() {
+        let text = "a:\n  b:\n    c: 1\n  d: 2\nlist:\n  - name: x\n    port: 3\n";
+        assert_eq!(key_path(text, 3).as_deref(), Some("a.b.c"));
+        assert_eq!(key_path(text, 4).as_deref(), Some("a.d"));
+        assert_eq!(key_path(text, 7).as_deref(), Some("list.port"));
+        assert_eq!(key_path("- {a: 1}\n", 1), None);
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub fn conclude(
         plan.phase_name().to_string(),
     );
     report.waivers = outcomes;
+    report.fail_on = fail_on;
+    // Where each rule is defined (SARIF's physical locations).
+    report.rule_sources = crate::report::rule_sources(&plan.set.rules().iter().collect::<Vec<_>>());
     Outcome {
         report,
         code,

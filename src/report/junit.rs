@@ -1,5 +1,7 @@
 //! `--format junit`: one testsuite per area, one testcase per result (classname = rule ID,
 //! name = target). Failures carry message and remediation; errors and skips map to JUnit's own.
+//! JUnit agrees with the exit code: a failure below `--fail-on` does not fail the run, so it is
+//! no `<failure>` either; it passes with its finding in `system-out` and a `status` property.
 
 use super::Report;
 use gpu_preflight_checks::Status;
@@ -26,6 +28,7 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
                 s.set_message(r.message.clone());
                 s
             }
+            Status::Fail if r.severity < report.fail_on => TestCaseStatus::success(),
             Status::Fail => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(r.message.clone());
@@ -44,6 +47,14 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         tc.set_classname(r.rule.clone());
         tc.add_property(quick_junit::Property::new("title", r.title.clone()));
         tc.add_property(quick_junit::Property::new("severity", r.severity.as_str()));
+        tc.add_property(quick_junit::Property::new("status", r.status.as_str()));
+        if r.status == Status::Fail && r.severity < report.fail_on {
+            tc.set_system_out(format!(
+                "failed, below --fail-on {}: not a failure of this run\n{}",
+                report.fail_on,
+                describe(r)
+            ));
+        }
         if !suites.contains_key(r.area.as_ref()) {
             order.push(&r.area);
         }

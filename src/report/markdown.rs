@@ -2,6 +2,7 @@
 //! failures first, with expected/observed and remediation.
 
 use super::Report;
+use gpu_preflight_checks::check::api_reachable::NOT_EVALUATED;
 use gpu_preflight_checks::{RuleResult, Status};
 use std::fmt::Write as _;
 
@@ -36,20 +37,35 @@ pub fn render(report: &Report) -> String {
         report.profile,
         report.source
     );
-    let section = |out: &mut String, title: &str, rows: Vec<&RuleResult>, detail: bool| {
+    // `waived`: the Waived table also says why each failure was accepted.
+    let section = |out: &mut String,
+                   title: &str,
+                   rows: Vec<&RuleResult>,
+                   detail: bool,
+                   waived: bool| {
         if rows.is_empty() {
             return;
         }
         let _ = writeln!(out, "### {title}\n");
+        let (head, rule) = if waived {
+            (" Waiver reason |", "---|")
+        } else {
+            ("", "")
+        };
         let _ = writeln!(
             out,
-            "| Rule | Severity | Target | Message | Expected | Observed |"
+            "| Rule | Severity | Target | Message | Expected | Observed |{head}"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|{rule}");
         for r in &rows {
+            let reason = if waived {
+                format!(" {} |", cell(r.waiver.as_deref().unwrap_or("")))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | `{}` | {} | {} | {} |",
+                "| {} | {} | `{}` | {} | {} | {} |{reason}",
                 r.rule,
                 r.severity,
                 cell(&r.target),
@@ -79,9 +95,36 @@ pub fn render(report: &Report) -> String {
         v.sort_by_key(|r| std::cmp::Reverse(r.severity));
         v
     };
-    section(&mut out, "Failures", of(Status::Fail), true);
-    section(&mut out, "Not evaluated", of(Status::Error), false);
-    section(&mut out, "Waived", of(Status::Waived), false);
+    section(&mut out, "Failures", of(Status::Fail), true, false);
+    // As in the table: rules stopped by an unreachable API server are one row; K8S001's row (or,
+    // without it, this one) gives the cause.
+    let mut not_evaluated = of(Status::Error);
+    let stopped: Vec<&RuleResult> = not_evaluated
+        .iter()
+        .copied()
+        .filter(|r| r.message.starts_with(NOT_EVALUATED))
+        .collect();
+    let folded = stopped.first().map(|first| {
+        // Catalogue order, as the report has them.
+        let mut ids: Vec<&str> = Vec::new();
+        for r in report.results.iter().filter(|r| r.status == Status::Error) {
+            if r.message.starts_with(NOT_EVALUATED) && !ids.contains(&r.rule.as_ref()) {
+                ids.push(&r.rule);
+            }
+        }
+        let mut row = (*first).clone();
+        row.rule = ids.join(", ").into();
+        if not_evaluated.iter().any(|r| &*r.rule == "K8S001") {
+            row.message = NOT_EVALUATED.to_string();
+        }
+        row
+    });
+    if let Some(row) = &folded {
+        not_evaluated.retain(|r| !r.message.starts_with(NOT_EVALUATED));
+        not_evaluated.push(row);
+    }
+    section(&mut out, "Not evaluated", not_evaluated, false, false);
+    section(&mut out, "Waived", of(Status::Waived), false, true);
     let passed = report
         .results
         .iter()

@@ -8,9 +8,11 @@ pub mod prometheus;
 pub mod sarif;
 pub mod table;
 
+use gpu_preflight_checks::rules::SourceSpan;
 use gpu_preflight_checks::waiver::WaiverOutcome;
-use gpu_preflight_checks::{RuleResult, Summary};
+use gpu_preflight_checks::{RuleDef, RuleResult, Severity, Summary};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,34 @@ pub struct Report {
     /// What became of each waiver (`--waivers`): applied, expired or stale.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<WaiverOutcome>,
+    /// `--fail-on`: failures below it do not fail the run, so JUnit does not call them failures.
+    #[serde(skip)]
+    pub fail_on: Severity,
+    /// Where each rule is defined (SARIF physical locations), by rule ID.
+    #[serde(skip)]
+    pub rule_sources: HashMap<String, RuleSource>,
+}
+
+/// A rule's definition in its pack: the file as loaded (`rules/core.yaml` for built-in rules)
+/// and its `id:` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSource {
+    pub file: String,
+    pub span: SourceSpan,
+}
+
+/// Where each selected rule is defined.
+pub fn rule_sources(rules: &[&RuleDef]) -> HashMap<String, RuleSource> {
+    rules
+        .iter()
+        .map(|r| {
+            let src = RuleSource {
+                file: r.source.clone(),
+                span: r.span,
+            };
+            (r.id.clone(), src)
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +110,8 @@ impl Report {
             summary: Summary::of(&results),
             results,
             waivers: Vec::new(),
+            fail_on: Severity::Error,
+            rule_sources: HashMap::new(),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! `--format sarif`: SARIF 2.1.0 for code-scanning dashboards. Each rule becomes a reporting
-//! descriptor with help text; each result names the Kubernetes object as a logical location.
+//! descriptor with help text. Each failure is a result whose physical location is the rule's
+//! definition (pack file and `id:` line) and whose logical location names the Kubernetes object.
 //! Waived failures carry an external suppression; rules that could not be evaluated become tool
-//! execution notifications.
+//! execution notifications. Passes and skips are only counted (run properties): code scanning
+//! turns every result into an alert and rejects a run of more than 25,000 results.
 
-use super::Report;
+use super::{Report, RuleSource};
 use gpu_preflight_checks::{RuleResult, Severity, Status};
 use serde_json::{Value, json};
 
@@ -16,13 +18,57 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// `configmap/kube-system/kube-proxy` → (kind, name, fully qualified).
-fn location(target: &str) -> Value {
+fn logical(target: &str) -> Value {
     let mut parts = target.splitn(2, '/');
     let kind = parts.next().unwrap_or("cluster");
     let rest = parts.next().unwrap_or(target);
     let name = rest.rsplit('/').next().unwrap_or(rest);
-    json!({"logicalLocations": [{"name": name, "fullyQualifiedName": target,
-                                  "kind": if kind == "cluster" { "namespace" } else { "resource" }}]})
+    json!([{"name": name, "fullyQualifiedName": target,
+            "kind": if kind == "cluster" { "namespace" } else { "resource" }}])
+}
+
+/// The rule's definition as a physical location: code scanning needs a file and a region for
+/// every result. Built-in rules point into `rules/` of this repository (also in the release
+/// bundle); a user's pack is the path it was loaded from.
+fn physical(src: Option<&RuleSource>) -> Value {
+    let (file, span) = match src {
+        Some(s) => (s.file.as_str(), s.span),
+        None => ("rules", Default::default()),
+    };
+    json!({
+        "artifactLocation": {"uri": uri(file)},
+        "region": {"startLine": span.line, "startColumn": span.start_column,
+                   "endLine": span.line, "endColumn": span.end_column.max(span.start_column)}
+    })
+}
+
+/// A path as a URI reference: relative stays relative (to the repository root, as code scanning
+/// reads it), absolute becomes `file://`.
+fn uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut out = String::with_capacity(path.len() + 8);
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A stable identity for a result across runs: the rule and the object, never the line (FNV-1a;
+/// code scanning reads only `primaryLocationLineHash`).
+fn fingerprint(rule: &str, target: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in rule.bytes().chain([0]).chain(target.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}:1")
 }
 
 pub fn render(report: &Report) -> anyhow::Result<String> {
@@ -42,21 +88,24 @@ impl serde::Serialize for Results<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
         let mut seq = s.serialize_seq(None)?;
-        for r in &self.report.results {
-            if r.status == Status::Error {
-                continue;
-            }
-            seq.serialize_element(&result(r, index(self.rules, r)))?;
+        for r in self.report.results.iter().filter(|r| is_result(r)) {
+            let src = self.report.rule_sources.get(r.rule.as_ref());
+            seq.serialize_element(&result(r, index(self.rules, r), src))?;
         }
         seq.end()
     }
+}
+
+/// Failures, waived or not, are results; everything else is counted or a notification.
+fn is_result(r: &RuleResult) -> bool {
+    matches!(r.status, Status::Fail | Status::Waived)
 }
 
 fn index(rules: &[&RuleResult], r: &RuleResult) -> usize {
     rules.iter().position(|x| x.rule == r.rule).unwrap_or(0)
 }
 
-fn result(r: &RuleResult, index: usize) -> Value {
+fn result(r: &RuleResult, index: usize, src: Option<&RuleSource>) -> Value {
     let mut props = serde_json::Map::new();
     if let Some(e) = &r.expected {
         props.insert("expected".into(), json!(e));
@@ -65,18 +114,14 @@ fn result(r: &RuleResult, index: usize) -> Value {
         props.insert("observed".into(), json!(o));
     }
     props.insert("target".into(), json!(r.target));
-    let (kind, lvl) = match r.status {
-        Status::Pass => ("pass", "none"),
-        Status::Skip => ("notApplicable", "none"),
-        Status::Fail | Status::Waived | Status::Error => ("fail", level(r.severity)),
-    };
     let mut res = json!({
         "ruleId": r.rule,
         "ruleIndex": index,
-        "kind": kind,
-        "level": lvl,
+        "kind": "fail",
+        "level": level(r.severity),
         "message": {"text": r.message},
-        "locations": [location(&r.target)],
+        "locations": [{"physicalLocation": physical(src), "logicalLocations": logical(&r.target)}],
+        "partialFingerprints": {"primaryLocationLineHash": fingerprint(&r.rule, &r.target)},
         "properties": Value::Object(props),
     });
     if r.status == Status::Waived {
@@ -144,7 +189,8 @@ pub fn render_to(report: &Report, w: &mut dyn std::io::Write) -> anyhow::Result<
                 "executionSuccessful": notifications.is_empty(),
                 "toolExecutionNotifications": notifications
             }]),
-            properties: json!({"source": report.source, "profile": report.profile, "phase": report.phase}),
+            properties: json!({"source": report.source, "profile": report.profile, "phase": report.phase,
+                               "summary": report.summary}),
             results: Results {
                 report,
                 rules: &rules,

@@ -2,6 +2,7 @@
 
 use super::{Report, Style};
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use gpu_preflight_checks::check::api_reachable::NOT_EVALUATED;
 use gpu_preflight_checks::{RuleResult, Status};
 use std::fmt::Write as _;
 
@@ -33,6 +34,10 @@ pub fn render(report: &Report, style: Style) -> String {
     for r in report.results.iter().filter(|r| r.status == Status::Pass) {
         *passing.entry(r.rule.as_ref()).or_default() += 1;
     }
+    let mut cause_shown = report
+        .results
+        .iter()
+        .any(|r| &*r.rule == "K8S001" && r.status == Status::Error);
     for area in &areas {
         let rows: Vec<&RuleResult> = report
             .results
@@ -47,10 +52,43 @@ pub fn render(report: &Report, style: Style) -> String {
             t.force_no_tty();
         }
         t.set_header(vec!["Status", "Rule", "Sev", "Target", "Message"]);
+        // With the API server unreachable every cluster rule says so: one row per area names
+        // them, and the cause is shown once, on K8S001's row.
+        let unreachable: Vec<&str> = rows
+            .iter()
+            .filter(|r| not_evaluated_unreachable(r))
+            .map(|r| r.rule.as_ref())
+            .fold(Vec::new(), |mut ids, id| {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+                ids
+            });
         // Passing targets of a rule with many (one per node on a 5,000-node cluster) fold into one
         // row; the JSON report keeps every result.
         let mut folded: Vec<&str> = Vec::new();
+        let mut unreachable_shown = false;
         for r in rows {
+            if not_evaluated_unreachable(r) {
+                if !unreachable_shown {
+                    unreachable_shown = true;
+                    // Without K8S001 selected, the first folded row carries the cause.
+                    let msg = if cause_shown {
+                        NOT_EVALUATED.to_string()
+                    } else {
+                        cause_shown = true;
+                        r.message.clone()
+                    };
+                    t.add_row(vec![
+                        status_cell(r.status, style),
+                        Cell::new(unreachable.join(" ")),
+                        Cell::new(""),
+                        Cell::new(&r.target),
+                        Cell::new(msg),
+                    ]);
+                }
+                continue;
+            }
             if r.status == Status::Pass {
                 let same = passing.get(r.rule.as_ref()).copied().unwrap_or(0);
                 if same > FOLD_AT {
@@ -137,9 +175,9 @@ pub fn render(report: &Report, style: Style) -> String {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "{} results from {} rules ({}): {} pass, {} fail, {} skip, {} error{}",
-        s.total,
-        count_rules(&report.results),
+        "{} from {} ({}): {} pass, {} fail, {} skip, {} error{}",
+        plural(s.total, "result"),
+        plural(count_rules(&report.results), "rule"),
         report.source,
         s.pass,
         s.fail,
@@ -152,6 +190,19 @@ pub fn render(report: &Report, style: Style) -> String {
         }
     );
     out
+}
+
+fn not_evaluated_unreachable(r: &RuleResult) -> bool {
+    r.status == Status::Error && r.message.starts_with(NOT_EVALUATED)
+}
+
+/// `1 result`, `2 results`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Passing rows of one rule fold into one row above this many.

@@ -30,20 +30,102 @@ fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| v == "true")
 }
 
-#[test]
-fn sarif_validates_against_the_2_1_0_schema() {
-    let (_, text) = run_format("sarif", &[]);
-    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+fn sarif_validator() -> jsonschema::Validator {
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("tests/data/sarif-schema-2.1.0.json")).unwrap(),
     )
     .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+fn schema_errors(validator: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<String> {
+    validator
+        .iter_errors(doc)
         .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
+        .collect()
+}
+
+/// What GitHub code scanning requires of an upload beyond the schema ("SARIF support for code
+/// scanning", docs.github.com): required properties present and non-empty, a physical location
+/// with a full region on every result, description lengths and the per-run limits.
+fn code_scanning_problems(doc: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    let mut p = Vec::new();
+    let text = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty());
+    let mut need = |ok: bool, what: String| {
+        if !ok {
+            p.push(what);
+        }
+    };
+    need(text(&doc["$schema"]), "$schema".into());
+    need(doc["version"] == "2.1.0", "version 2.1.0".into());
+    let runs = doc["runs"].as_array().cloned().unwrap_or_default();
+    need(!runs.is_empty() && runs.len() <= 20, "1..=20 runs".into());
+    for run in &runs {
+        let driver = &run["tool"]["driver"];
+        need(text(&driver["name"]), "tool.driver.name".into());
+        let rules = driver["rules"].as_array().cloned().unwrap_or_default();
+        need(
+            !rules.is_empty() && rules.len() <= 25_000,
+            "tool.driver.rules".into(),
+        );
+        for r in &rules {
+            let id = r["id"].as_str().unwrap_or("?");
+            need(text(&r["id"]), "rule id".into());
+            for f in ["shortDescription", "fullDescription", "help"] {
+                need(text(&r[f]["text"]), format!("{id}: {f}.text"));
+            }
+            for f in ["shortDescription", "fullDescription"] {
+                let n = r[f]["text"].as_str().map_or(0, |s| s.chars().count());
+                need(n <= 1024, format!("{id}: {f} over 1024 characters"));
+            }
+            let n = r["name"].as_str().map_or(0, |s| s.chars().count());
+            need(n <= 255, format!("{id}: name over 255 characters"));
+        }
+        let results = run["results"].as_array().cloned().unwrap_or_default();
+        need(
+            results.len() <= 25_000,
+            "at most 25,000 results per run".into(),
+        );
+        for (i, r) in results.iter().enumerate() {
+            let at = format!("result {i} ({})", r["ruleId"]);
+            need(text(&r["message"]["text"]), format!("{at}: message.text"));
+            let locs = r["locations"].as_array().cloned().unwrap_or_default();
+            need(
+                !locs.is_empty() && locs.len() <= 1000,
+                format!("{at}: locations"),
+            );
+            let Some(first) = locs.first() else { continue };
+            let phys = &first["physicalLocation"];
+            need(
+                text(&phys["artifactLocation"]["uri"]),
+                format!("{at}: artifactLocation.uri"),
+            );
+            let region = &phys["region"];
+            for f in ["startLine", "startColumn", "endLine", "endColumn"] {
+                need(
+                    region[f].as_u64().is_some_and(|n| n >= 1),
+                    format!("{at}: region.{f}"),
+                );
+            }
+            need(
+                text(&r["partialFingerprints"]["primaryLocationLineHash"]),
+                format!("{at}: partialFingerprints.primaryLocationLineHash"),
+            );
+        }
+    }
+    p
+}
+
+#[test]
+fn sarif_validates_against_the_2_1_0_schema() {
+    let (_, text) = run_format("sarif", &[]);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = sarif_validator();
+    let errors = schema_errors(&validator, &doc);
     assert!(errors.is_empty(), "{errors:#?}");
+    let problems = code_scanning_problems(&doc);
+    assert!(problems.is_empty(), "{problems:#?}");
     // The validator does reject a malformed log, so the check above means something.
     let mut broken = doc.clone();
     broken["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
@@ -68,6 +150,84 @@ fn sarif_validates_against_the_2_1_0_schema() {
     assert_eq!(
         net["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
         "configmap/kube-system/kube-proxy"
+    );
+    // The physical location is the rule's definition: its pack file and `id:` line.
+    let phys = &net["locations"][0]["physicalLocation"];
+    assert_eq!(phys["artifactLocation"]["uri"], "rules/core.yaml");
+    let line = phys["region"]["startLine"].as_u64().unwrap() as usize;
+    let pack = std::fs::read_to_string(root().join("rules/core.yaml")).unwrap();
+    assert_eq!(pack.lines().nth(line - 1).unwrap().trim(), "- id: NET001");
+    // Only failures are results (code scanning makes an alert of each); the rest are counted.
+    let results = run["results"].as_array().unwrap();
+    assert!(results.iter().all(|r| r["kind"] == "fail"), "{results:?}");
+    let (_, json) = check_json(&demo().iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        results.len() as u64,
+        json["summary"]["fail"].as_u64().unwrap()
+    );
+    assert_eq!(run["properties"]["summary"], json["summary"]);
+    // A fingerprint per rule and object: distinct, and the same in every run.
+    let prints: std::collections::BTreeSet<&str> = results
+        .iter()
+        .map(|r| {
+            r["partialFingerprints"]["primaryLocationLineHash"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(prints.len(), results.len());
+    let (_, again) = run_format("sarif", &[]);
+    let again: serde_json::Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(
+        again["runs"][0]["results"][0]["partialFingerprints"],
+        results[0]["partialFingerprints"]
+    );
+}
+
+#[test]
+fn sarif_locates_user_rules_and_suppresses_waived_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    // A user pack reusing strict_arp under a new ID, one rule down the file.
+    let pack = dir.path().join("my rules.yaml");
+    std::fs::write(
+        &pack,
+        "rules:\n  - id: SITE001\n    name: site-a\n    title: A\n    severity: warning\n    profiles: [core]\n    phase: both\n    check: default_storageclass\n    description: d\n    rationale: r\n    remediation: fix it\n  - id: SITE002\n    name: site-strict-arp\n    title: strict ARP, our way\n    severity: error\n    profiles: [core]\n    phase: both\n    check: strict_arp\n    description: d\n    rationale: r\n    remediation: set it\n",
+    )
+    .unwrap();
+    let w = dir.path().join("waivers.yaml");
+    std::fs::write(
+        &w,
+        "waivers:\n  - {rule: NET001, reason: change window CHG-1234}\n",
+    )
+    .unwrap();
+    let (_, text) = run_format(
+        "sarif",
+        &[
+            "--rules",
+            pack.to_str().unwrap(),
+            "--waivers",
+            w.to_str().unwrap(),
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let errors = schema_errors(&sarif_validator(), &doc);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let problems = code_scanning_problems(&doc);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let mine = results.iter().find(|r| r["ruleId"] == "SITE002").unwrap();
+    let phys = &mine["locations"][0]["physicalLocation"];
+    // An absolute path becomes a file:// URI, percent-encoded.
+    let want = format!("file://{}", pack.display()).replace(' ', "%20");
+    assert_eq!(phys["artifactLocation"]["uri"], want.as_str());
+    assert_eq!(phys["region"]["startLine"], 12);
+    let net = results.iter().find(|r| r["ruleId"] == "NET001").unwrap();
+    assert_eq!(net["suppressions"][0]["status"], "accepted");
+    assert!(
+        net["suppressions"][0]["justification"]
+            .as_str()
+            .unwrap()
+            .contains("CHG-1234")
     );
 }
 
@@ -137,6 +297,23 @@ fn markdown_puts_failures_first_with_remediation() {
     assert!(md.find("NET001").unwrap() > fail_at);
     assert!(md.contains("How to fix NET001"));
     assert!(md.contains("| NET001 | error | `configmap/kube-system/kube-proxy` |"));
+
+    // Waived failures say why they were accepted.
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("waivers.yaml");
+    std::fs::write(
+        &w,
+        "waivers:\n  - {rule: NET001, reason: change window CHG-1234, expires: 2999-12-31}\n",
+    )
+    .unwrap();
+    let (_, md) = run_format("markdown", &["--waivers", w.to_str().unwrap()]);
+    let waived = &md[md.find("### Waived").expect("waived section")..];
+    assert!(waived.contains("| Waiver reason |"), "{waived}");
+    let row = waived.lines().find(|l| l.starts_with("| NET001 ")).unwrap();
+    assert!(
+        row.ends_with("| change window CHG-1234 (until 2999-12-31) |"),
+        "{row}"
+    );
 }
 
 #[test]
@@ -370,7 +547,7 @@ fn works_as_a_kubectl_plugin() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let exe = assert_cmd::cargo::cargo_bin("gpu-preflight");
+    let exe = exe();
     std::os::unix::fs::symlink(&exe, dir.path().join("kubectl-gpu_preflight")).unwrap();
     let path = format!(
         "{}:{}",

@@ -226,7 +226,7 @@ fn interrupt_leaves_no_report_file() {
     let kc = server.write_kubeconfig(dir.path());
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
-    let exe = assert_cmd::cargo::cargo_bin("gpu-preflight");
+    let exe = exe();
     let child = std::process::Command::new(exe)
         .args(["check", "--kubeconfig"])
         .arg(&kc)

@@ -2,16 +2,20 @@
 
 mod audit;
 mod cli;
+mod docs;
 mod ecosystem;
 mod endpoint;
 mod hardening;
 mod intent;
 mod invariants;
 mod live;
+mod messages;
 mod metallb_sriov;
 mod node_agent;
 mod rdma_test;
 mod real_formats;
+mod release;
+mod remediation;
 mod reports;
 mod support;
 mod verdicts;

@@ -1,7 +1,7 @@
 //! The node agent (`gpu-preflight node`), node-facts and perftest ingest, and the RDMA/NODE
 //! verdicts on the fixture nodes under fixtures/node/.
 
-use crate::support::{bin, check_json, fixture, results_of};
+use crate::support::{bin, check_json, exe, fixture, results_of};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -467,7 +467,7 @@ fn node_in_a_network_namespace_sees_the_pod_view() {
         eprintln!("notice: skipping node_in_a_network_namespace_sees_the_pod_view: {e}");
         return;
     }
-    let exe: PathBuf = assert_cmd::cargo::cargo_bin("gpu-preflight");
+    let exe: PathBuf = exe();
     let tree = fixture("node/trees/dgx01");
     let out = Command::new("ip")
         .args(["netns", "exec", &ns.name])

@@ -11,6 +11,101 @@ fn demo_args() -> Vec<String> {
     ]
 }
 
+/// (exit code, JUnit text) of the demo with extra args.
+fn demo_junit(extra: &[&str]) -> (i32, String) {
+    let out = bin()
+        .arg("check")
+        .args(demo_args())
+        .args(["--format", "junit"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn junit_agrees_with_fail_on() {
+    let (_, json) = check_json(&demo_args().iter().map(String::as_str).collect::<Vec<_>>());
+    let warnings: Vec<String> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail" && r["severity"] == "warning")
+        .map(|r| {
+            format!(
+                "{}|{}",
+                r["rule"].as_str().unwrap(),
+                r["target"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(!warnings.is_empty(), "the demo has failing warnings");
+    let case_of = |xml: &str, key: &str| -> (bool, String, String) {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let (rule, target) = key.split_once('|').unwrap();
+        let c = doc
+            .descendants()
+            .find(|n| {
+                n.has_tag_name("testcase")
+                    && n.attribute("classname") == Some(rule)
+                    && n.attribute("name") == Some(target)
+            })
+            .unwrap_or_else(|| panic!("no testcase {key}"));
+        let failed = c.children().any(|n| n.has_tag_name("failure"));
+        let out = c
+            .children()
+            .find(|n| n.has_tag_name("system-out"))
+            .and_then(|n| n.text())
+            .unwrap_or("")
+            .to_string();
+        let status = c
+            .descendants()
+            .find(|n| n.has_tag_name("property") && n.attribute("name") == Some("status"))
+            .and_then(|n| n.attribute("value"))
+            .unwrap_or("")
+            .to_string();
+        (failed, out, status)
+    };
+
+    // Default gate (error): warnings do not fail the run, so they are no <failure> either, but
+    // they stay visible: status property and the finding in system-out.
+    let (_, xml) = demo_junit(&[]);
+    for w in &warnings {
+        let (failed, out, status) = case_of(&xml, w);
+        assert!(!failed, "{w} is below --fail-on error: {xml}");
+        assert_eq!(status, "fail", "{w}");
+        assert!(
+            out.contains("below --fail-on error") && out.contains("expected"),
+            "{w}: {out}"
+        );
+    }
+
+    // --fail-on warning: they fail the gate, and JUnit says so.
+    let (_, xml) = demo_junit(&["--fail-on", "warning"]);
+    for w in &warnings {
+        let (failed, out, _) = case_of(&xml, w);
+        assert!(failed, "{w} fails at --fail-on warning");
+        assert!(out.is_empty(), "{w}: {out}");
+    }
+
+    // A run with only warnings failing: exit 0 and no <failure> at the default gate, exit 1 and
+    // <failure>s with --fail-on warning.
+    let only: Vec<&str> = warnings
+        .iter()
+        .map(|w| w.split('|').next().unwrap())
+        .collect();
+    let only = only.join(",");
+    let (code, xml) = demo_junit(&["--only", &only]);
+    assert_eq!(code, 0, "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+    let (code, xml) = demo_junit(&["--only", &only, "--fail-on", "warning"]);
+    assert_eq!(code, 1);
+    assert!(xml.contains("<failure"), "{xml}");
+}
+
 #[test]
 fn junit_is_well_formed_and_counts_match_json() {
     let dir = tempfile::tempdir().unwrap();
@@ -44,7 +139,14 @@ fn junit_is_well_formed_and_counts_match_json() {
             .filter(|c| c.children().any(|n| n.has_tag_name(tag)))
             .count() as u64
     };
-    assert_eq!(count("failure"), s["fail"].as_u64().unwrap());
+    // Failures at or above --fail-on (default error) are <failure>s; see junit_agrees_with_fail_on.
+    let gating = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail" && r["severity"] == "error")
+        .count() as u64;
+    assert_eq!(count("failure"), gating);
     assert_eq!(count("error"), s["error"].as_u64().unwrap());
     assert_eq!(count("skipped"), s["skip"].as_u64().unwrap());
     let root = doc.root_element();
@@ -390,4 +492,115 @@ LBL004 inventory-matches-nodes, LBL005 etcd-odd, LBL006 gpu-label-truthful, \
 NODE001 rdma-kernel-modules, NODE002 cpu-node-containerd-runtime, NODE003 arp-sysctls, \
 MON001 monitoring-endpoints";
     assert_eq!(ids.join(", "), want);
+}
+
+/// A kubeconfig for a server that refuses connections (a port just closed).
+fn unreachable_kubeconfig(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let server = format!("https://127.0.0.1:{port}");
+    let kc = dir.join("kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\nusers:\n- name: u\n  user: {{token: t}}\n"
+        ),
+    )
+    .unwrap();
+    (kc, server)
+}
+
+#[test]
+fn unreachable_api_server_is_told_once_in_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kc, server) = unreachable_kubeconfig(dir.path());
+    let site = fixture("demo/site.yaml");
+    let table = |extra: &[&str]| {
+        let out = bin()
+            .args(["check", "--timeout", "3", "--kubeconfig"])
+            .arg(&kc)
+            .arg("--site")
+            .arg(&site)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = table(&[]);
+    // The cause once, on K8S001's row; each area folds its rules into one row that points there.
+    let cause = "Connection refused";
+    assert_eq!(text.matches(cause).count(), 1, "{text}");
+    let k8s001 = text
+        .lines()
+        .find(|l| l.contains("K8S001") && l.contains("ERROR"))
+        .unwrap();
+    assert!(k8s001.contains("unreachable"), "{text}");
+    let folded: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("not evaluated: the API server is unreachable"))
+        .collect();
+    let areas = text.lines().filter(|l| l.starts_with('┌')).count();
+    assert!(!folded.is_empty() && folded.len() <= areas, "{text}");
+    assert!(text.contains("NET001 NET002 NET003"), "{text}");
+    // ~180 lines before the fold.
+    assert!(
+        text.lines().count() < 110,
+        "{} lines:\n{text}",
+        text.lines().count()
+    );
+
+    // JSON keeps one result per rule and target, each with the cause.
+    let (code, json) = check_json(&[
+        "--timeout",
+        "3",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--site",
+        site.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3);
+    let net = results_of(&json, "NET001");
+    assert_eq!(net.len(), 1);
+    assert!(
+        net[0]["message"].as_str().unwrap().contains(&server),
+        "{}",
+        net[0]
+    );
+
+    // Without K8S001 selected the cause is still shown, once.
+    let text = table(&["--only", "NET001,NET002,CRD001"]);
+    assert_eq!(text.matches(cause).count(), 1, "{text}");
+
+    // Markdown folds the same way: K8S001's row, then one row for the rest.
+    let md = table(&["--format", "markdown"]);
+    let with_cause: Vec<&str> = md.lines().filter(|l| l.contains(cause)).collect();
+    assert_eq!(with_cause.len(), 1, "{md}");
+    assert!(with_cause[0].starts_with("| K8S001 |"), "{md}");
+    let section = &md[md.find("### Not evaluated").unwrap()..];
+    let rows = section.lines().filter(|l| l.starts_with("| K8S")).count();
+    assert_eq!(rows, 2, "{section}");
+    assert!(
+        section.contains("| K8S002, K8S003, NET001, NET002, NET003,"),
+        "{section}"
+    );
+}
+
+#[test]
+fn the_summary_line_counts_in_words() {
+    let run = |only: &str| {
+        let out = bin()
+            .arg("check")
+            .args(demo_args())
+            .args(["--only", only])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = run("NET001");
+    assert!(one.contains("\n1 result from 1 rule ("), "{one}");
+    let two = run("NET001,NET002");
+    assert!(two.contains("\n2 results from 2 rules ("), "{two}");
 }

@@ -12,9 +12,18 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("fixtures").join(rel)
 }
 
+/// The binary under test: `GPU_PREFLIGHT_BIN` when set (CI sets it to the portable release
+/// binary, see `release/build`), else the one cargo built for these tests.
+pub fn exe() -> PathBuf {
+    match std::env::var_os("GPU_PREFLIGHT_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => assert_cmd::cargo::cargo_bin("gpu-preflight"),
+    }
+}
+
 /// The gpu-preflight binary, isolated from the user's kubeconfig and colour settings.
 pub fn bin() -> Command {
-    let mut c = Command::cargo_bin("gpu-preflight").expect("binary built");
+    let mut c = Command::new(exe());
     c.env_remove("KUBECONFIG")
         .env("HOME", std::env::temp_dir().join("gpu-preflight-test-home"))
         .env("NO_COLOR", "1")

@@ -7,6 +7,10 @@ use serde::Deserialize;
 
 pub struct ApiReachable;
 
+/// How every rule that reads cluster objects begins its `error` result when the API server is
+/// unreachable; the cause follows after `: `. Renderers fold these rows (the cause is K8S001's).
+pub const NOT_EVALUATED: &str = "not evaluated: the API server is unreachable (K8S001)";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {}

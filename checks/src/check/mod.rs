@@ -375,14 +375,7 @@ pub mod util {
         node_ready(node).is_some_and(|(s, _, _)| s == "True")
     }
 
-    /// `a, b and c` for messages.
-    pub fn list(items: &[String]) -> String {
-        match items.len() {
-            0 => "none".into(),
-            1 => items[0].clone(),
-            n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
-        }
-    }
+    pub use crate::text::list;
 }
 
 #[cfg(test)]

@@ -130,10 +130,13 @@ impl TypedCheck for StrictArp {
                     .observed("ipvs.strictARP: true"),
             ],
             other => {
+                // Each case has its own command in the rule's remediation, labelled with this
+                // observed text: a sed that rewrites `false` changes nothing when the key is absent.
                 let observed = match other {
-                    None | Some(Value::Null) => {
-                        "ipvs.strictARP unset (defaults to false)".to_string()
+                    None if cfg.get("ipvs").is_none() => {
+                        "no ipvs section (strictARP defaults to false)".to_string()
                     }
+                    None => "ipvs.strictARP unset (defaults to false)".to_string(),
                     Some(v) => format!("ipvs.strictARP: {v}"),
                 };
                 vec![Finding::fail(
@@ -196,6 +199,27 @@ mod tests {
         assert!(r.message.contains("kube-system/kube-proxy"));
         assert_eq!(r.observed.as_deref(), Some("ipvs.strictARP: false"));
         assert_eq!(r.expected.as_deref(), Some("ipvs.strictARP: true"));
+    }
+
+    #[test]
+    fn absent_key_and_absent_section_are_told_apart() {
+        let r = run(Some("mode: ipvs\nipvs: {scheduler: rr}\n"));
+        assert_eq!(r.status, Status::Fail);
+        assert_eq!(
+            r.observed.as_deref(),
+            Some("ipvs.strictARP unset (defaults to false)")
+        );
+        let r = run(Some("mode: ipvs\nipvs:\n"));
+        assert_eq!(
+            r.observed.as_deref(),
+            Some("ipvs.strictARP unset (defaults to false)")
+        );
+        let r = run(Some("mode: ipvs\n"));
+        assert_eq!(r.status, Status::Fail);
+        assert_eq!(
+            r.observed.as_deref(),
+            Some("no ipvs section (strictARP defaults to false)")
+        );
     }
 
     #[test]

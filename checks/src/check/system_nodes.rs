@@ -54,9 +54,13 @@ impl TypedCheck for SystemNodes {
         let sel = format!("{}={}", p.label, p.value);
         let expected = format!("≥ {min} Ready nodes with {sel}, none control-plane");
         let observed = format!(
-            "{} Ready ({}){}",
+            "{} Ready{}{}",
             ready.len(),
-            ready.join(", "),
+            if ready.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", ready.join(", "))
+            },
             if cp.is_empty() {
                 String::new()
             } else {
@@ -70,17 +74,15 @@ impl TypedCheck for SystemNodes {
             } else {
                 format!("; labelled but not Ready: {}", list(&not_ready))
             };
+            let found = match ready.len() {
+                0 => format!("no Ready node carries {sel}"),
+                1 => format!("only 1 Ready node carries {sel} ({})", list(&ready)),
+                n => format!("only {n} Ready nodes carry {sel} ({})", list(&ready)),
+            };
             out.push(
-                Finding::fail(
-                    "cluster",
-                    format!(
-                        "only {} Ready node(s) carry {sel} ({}), {min} required{extra}",
-                        ready.len(),
-                        list(&ready)
-                    ),
-                )
-                .expected(expected.clone())
-                .observed(observed.clone()),
+                Finding::fail("cluster", format!("{found}, {min} required{extra}"))
+                    .expected(expected.clone())
+                    .observed(observed.clone()),
             );
         }
         if !cp.is_empty() {
@@ -151,5 +153,23 @@ mod tests {
         assert!(r[0].message.contains("only 2 Ready"));
         assert!(r[0].message.contains("sys2"));
         assert!(r[1].message.contains("head"));
+    }
+
+    #[test]
+    fn no_labelled_node_says_so_without_empty_lists() {
+        let r = run(vec![node("w1", true, json!({}))]);
+        assert_eq!(r[0].status, Status::Fail);
+        assert_eq!(r[0].observed.as_deref(), Some("0 Ready"));
+        assert_eq!(
+            r[0].message,
+            format!("no Ready node carries {L}=true, 3 required")
+        );
+        let one = run(vec![node("sys1", true, json!({L: "true"}))]);
+        assert!(
+            one[0].message.starts_with("only 1 Ready node carries"),
+            "{}",
+            one[0].message
+        );
+        assert_eq!(one[0].observed.as_deref(), Some("1 Ready (sys1)"));
     }
 }

@@ -95,7 +95,7 @@ pub fn configured(ctx: &Ctx, p: &Params) -> Vec<Configured> {
                     continue;
                 }
                 for value in default_certificate_args(w) {
-                    match crate::named::parse_namespaced("secrets", value) {
+                    match crate::facts::parse_namespaced("secrets", value) {
                         Some(secret) => push(
                             &mut out,
                             secret,
