@@ -60,10 +60,8 @@ impl Staged {
 
 /// Reads JSON (one document). `reached` is told, item by item, the address in `json` the
 /// reader has come to (see `Mapped::reached`). `Err` carries why the streaming read declined.
-/// Bytes, not text: a mapped file is not checked for UTF-8 up front (which would read it all
-/// once more); the parser checks every string, and anything outside strings must be ASCII.
-pub fn read_json(json: &[u8], reached: Option<&dyn Fn(usize)>) -> Result<Vec<Doc>, String> {
-    let mut de = serde_json::Deserializer::from_slice(json);
+pub fn read_json(json: &str, reached: Option<&dyn Fn(usize)>) -> Result<Vec<Doc>, String> {
+    let mut de = serde_json::Deserializer::from_str(json);
     let doc = Interest::with_current(|interest| {
         de::Deserializer::deserialize_any(&mut de, DocVisitor { interest, reached })
     })
@@ -505,7 +503,7 @@ mod tests {
     fn streams(text: &str) -> bool {
         let json = text.trim_start().starts_with(['{', '[']);
         if json {
-            read_json(text.as_bytes(), None).is_ok()
+            read_json(text, None).is_ok()
         } else {
             read_yaml(text).is_ok()
         }

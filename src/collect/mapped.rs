@@ -55,15 +55,44 @@ impl Mapped {
         unsafe { std::slice::from_raw_parts(self.base.as_ptr().cast::<u8>(), self.len) }
     }
 
+    /// The mapped file as text, once every byte is checked to be UTF-8 (`Err`: the offset of
+    /// the first invalid byte). Checked a window at a time, each handed back behind the check,
+    /// so the file is never resident whole; parsing then reads it again from the page cache.
+    /// One check of the whole file costs less than the parser checking each string it reads.
+    pub fn text(&self) -> Result<&str, usize> {
+        let bytes = self.bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let end = (at + STEP).min(bytes.len());
+            match std::str::from_utf8(&bytes[at..end]) {
+                Ok(_) => at = end,
+                // A character cut by the window's end: the next window starts with it.
+                Err(e) if e.error_len().is_none() && end < bytes.len() && e.valid_up_to() > 0 => {
+                    at += e.valid_up_to();
+                }
+                Err(e) => return Err(at + e.valid_up_to()),
+            }
+            self.hand_back(at);
+        }
+        // The parser starts again from the first byte.
+        self.released.set(0);
+        // SAFETY: every byte was checked above, in windows that meet at character boundaries.
+        Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+    }
+
     /// The reader is at `addr` (an address inside [`Mapped::bytes`], e.g. of a string it
     /// just borrowed): hands back the pages well before it. Addresses outside are ignored.
     pub fn reached(&self, addr: usize) {
         let start = self.base.as_ptr() as usize;
-        let Some(offset) = addr.checked_sub(start).filter(|o| *o < self.len) else {
-            return;
-        };
+        if let Some(offset) = addr.checked_sub(start).filter(|o| *o < self.len) {
+            self.hand_back(offset);
+        }
+    }
+
+    /// Hands back the whole steps before `offset`, one step short of it: a reader may look
+    /// back a little.
+    fn hand_back(&self, offset: usize) {
         let released = self.released.get();
-        // Whole steps, one step short of the reader: a reader may look back a little.
         let upto = (offset / STEP).saturating_sub(1) * STEP;
         if upto <= released {
             return;
@@ -113,6 +142,22 @@ mod tests {
         assert_eq!(map.released.get(), 2 * STEP);
         // What was handed back reads as the file still.
         assert_eq!(map.bytes(), &data[..]);
+        // Text: checked whole, handed back as it goes, the reader starting afresh.
+        let text = "é€😀 kubectl\n".repeat(STEP / 7);
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        let file = std::fs::File::open(f.path()).unwrap();
+        let map = Mapped::open(&file, text.len()).unwrap().unwrap();
+        assert_eq!(map.text(), Ok(text.as_str()));
+        assert_eq!(map.released.get(), 0);
+        let mut bad = text.clone().into_bytes();
+        let at = STEP + bad[STEP..].iter().position(|b| *b == b'k').unwrap();
+        bad[at] = 0xff;
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&bad).unwrap();
+        let file = std::fs::File::open(f.path()).unwrap();
+        let map = Mapped::open(&file, bad.len()).unwrap().unwrap();
+        assert_eq!(map.text(), Err(at));
         let empty = tempfile::NamedTempFile::new().unwrap();
         let file = std::fs::File::open(empty.path()).unwrap();
         assert!(Mapped::open(&file, 0).unwrap().is_none());

@@ -107,11 +107,15 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
     let mut stream = true;
     if let Ok(Some(map)) = super::mapped::Mapped::open(&file, meta.len() as usize) {
         let bytes = map.bytes();
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let start = bytes.trim_ascii_start();
+        let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let start = start.trim_ascii_start();
         let head = String::from_utf8_lossy(&start[..start.len().min(1024)]);
-        if start.starts_with(b"{") && !is_own_snapshot(&head) {
-            match super::dump::read_json(bytes, Some(&|at| map.reached(at))) {
+        if start.starts_with(b"{")
+            && !is_own_snapshot(&head)
+            && let Ok(text) = map.text()
+        {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            match super::dump::read_json(text, Some(&|at| map.reached(at))) {
                 Ok(docs) => return ingest_docs(docs, &name.to_string(), into),
                 Err(why) => {
                     tracing::debug!(file = %name, why = %why, "read as whole documents");
@@ -174,7 +178,7 @@ fn parse_text_as(name: &str, text: &str, into: &mut Loaded, stream: bool) -> any
     // kubectl output is read item by item (`dump`); what that reader declines — unusual shapes
     // and every invalid input — is read whole below, which words the error.
     let streamed = if json {
-        super::dump::read_json(text.as_bytes(), None)
+        super::dump::read_json(text, None)
     } else {
         super::dump::read_yaml(text)
     };
