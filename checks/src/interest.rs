@@ -163,7 +163,8 @@ impl Interest {
 
     /// Runs `f` with the interest of the enclosing [`Interest::while_reading`] (`None` outside
     /// one: keep everything). For readers whose entry point takes no argument, such as a
-    /// `Deserialize` impl driven once per YAML document.
+    /// `Deserialize` impl driven once per YAML document. `f` only reads: it must not start
+    /// another `while_reading`.
     pub fn with_current<R>(f: impl FnOnce(Option<&Interest>) -> R) -> R {
         READING.with(|r| f(r.borrow().as_ref()))
     }

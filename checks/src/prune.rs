@@ -559,12 +559,12 @@ impl<'de> serde::de::Visitor<'de> for Skipping {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        while let Some(k) = m.next_key::<String>()? {
+        while let Some(k) = m.next_key_seed(Key)? {
             match self.shape.key(&k) {
                 Shape::Nothing => m.next_value_seed(Discard)?,
                 shape => {
                     let v = m.next_value_seed(Skipping { shape })?;
-                    out.insert(k, v);
+                    out.insert(k.into_owned(), v);
                 }
             }
         }
@@ -627,6 +627,33 @@ impl<'de> serde::de::DeserializeSeed<'de> for Discard {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
+    }
+}
+
+/// A map key, read as `serde_json::Value` reads one (a string), borrowed from the input where
+/// it can be: the keys of what is dropped cost no allocation.
+struct Key;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v))
     }
 }
 

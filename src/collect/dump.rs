@@ -254,6 +254,9 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
         let mut plan = typed.map(|(a, k)| Plan::of(a, k, interest));
         // Whether `metadata.name` is a string, as last read; `None`: no `metadata`.
         let mut named: Option<bool> = None;
+        // Whether the interest keeps this pod, known once its `metadata` and `spec` are read:
+        // the `status` of one it drops is then read, not built.
+        let mut keeps_pod: Option<bool> = None;
         while let Some(key) = m.next_key_seed(Key(at))? {
             if key == "apiVersion" || key == "kind" {
                 let v: Value = m.next_value()?;
@@ -285,6 +288,12 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
                     }
                     fields.insert(key.into_owned(), v);
                 }
+                Some(Plan::Build(_)) if keeps_pod == Some(false) => {
+                    if key == "metadata" || key == "spec" {
+                        return Err(decline(format_args!("`{key}` given twice")));
+                    }
+                    m.next_value_seed(Discard)?;
+                }
                 Some(Plan::Build(kind)) => {
                     let shape = shape_at_parse(kind.key).key(&key);
                     if matches!(shape, Shape::Nothing) {
@@ -296,6 +305,18 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
                         named = Some(has_name(&v));
                     }
                     fields.insert(key.into_owned(), v);
+                    if kind.key == "pods"
+                        && keeps_pod.is_none()
+                        && fields.contains_key("metadata")
+                        && fields.contains_key("spec")
+                        && let Some(i) = interest
+                    {
+                        let pod = Value::Object(std::mem::take(&mut fields));
+                        keeps_pod = Some(i.keeps(kind.key, &pod));
+                        if let Value::Object(pod) = pod {
+                            fields = pod;
+                        }
+                    }
                 }
                 Some(Plan::Drop(_) | Plan::Unknown) => {
                     if key == "metadata" {
@@ -333,6 +354,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
             return Err(decline("an item of another kind than its typed List"));
         }
         Ok(match planned {
+            Plan::Build(k) if keeps_pod == Some(false) => Item::Dropped(k),
             Plan::Build(k) => {
                 let obj = Value::Object(fields);
                 // Pods: only those a selected rule reads (checked before pruning, as live).
@@ -696,6 +718,14 @@ mod tests {
                 r#"{"kind": "List", "apiVersion": "v1", "items": [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}, "metadata": {"uid": "x"}}]}"#,
             ),
             (
+                "pod metadata again after its spec",
+                r#"{"kind": "List", "apiVersion": "v1", "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "team"}, "spec": {"containers": []}, "metadata": {"name": "p", "namespace": "network-operator"}, "status": {"phase": "Running"}}]}"#,
+            ),
+            (
+                "pod status before its spec",
+                r#"{"kind": "List", "apiVersion": "v1", "items": [{"apiVersion": "v1", "kind": "Pod", "status": {"phase": "Running"}, "metadata": {"name": "p", "namespace": "team"}, "spec": {"containers": [{"name": "c", "resources": {"limits": {"rdma/ib": "1"}}}]}}]}"#,
+            ),
+            (
                 "lone surrogate in a skipped part",
                 r#"{"kind": "List", "apiVersion": "v1", "items": [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "a", "managedFields": ["\ud800"]}}]}"#,
             ),
@@ -776,6 +806,51 @@ mod tests {
         ] {
             assert!(!streams(case(name)), "{name}");
         }
+    }
+
+    /// Files go through the mapped reader: the same as reading their text whole, errors
+    /// included (an invalid byte is reported as it always was).
+    #[test]
+    fn mapped_files_read_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = r#"{"apiVersion": "v1", "items": [{"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "n1", "managedFields": [{}]}, "status": {"images": []}}],
+            "kind": "List", "metadata": {}}"#;
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("list.json", list.into()),
+            ("bom.json", format!("\u{feff}  {list}").into_bytes()),
+            ("typed-late.json", br#"{"items": [{"metadata": {"name": "a"}}], "apiVersion": "v1", "kind": "NodeList"}"#.to_vec()),
+            ("bad-item.json", br#"{"kind": "List", "apiVersion": "v1", "items": [{"kind": "Node", "metadata": {"name": "a"}}]}"#.to_vec()),
+            ("truncated.json", list.as_bytes()[..60].to_vec()),
+            ("own.json", format!(r#"{{"schema": "{}", "tool": "t", "collected_at": "c", "source": "s", "facts": {{}}}}"#, crate::collect::snapshot::SCHEMA).into_bytes()),
+        ];
+        for (name, bytes) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let mapped = crate::collect::snapshot::load(&path)
+                .map(|l| (l.facts, l.ignored))
+                .map_err(|e| e.to_string());
+            let mut whole = Loaded::default();
+            let text = std::str::from_utf8(&bytes).unwrap();
+            let display = path.display().to_string();
+            let r = parse_text_whole(&display, text, &mut whole);
+            let whole = r
+                .map(|()| (whole.facts, whole.ignored))
+                .map_err(|e| e.to_string());
+            assert_eq!(mapped, whole, "{name}");
+        }
+        let path = dir.path().join("latin1.json");
+        let mut bytes = list.as_bytes().to_vec();
+        let at = list.find("n1").unwrap();
+        bytes[at] = 0xe9;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = crate::collect::snapshot::load(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("not UTF-8 text (invalid byte at offset {at})")),
+            "{err}"
+        );
     }
 
     fn scalar() -> impl Strategy<Value = Value> {
