@@ -1,6 +1,7 @@
 //! Integration tests: one binary (faster to link), one module per area.
 
 mod cli;
+mod dumps;
 mod ecosystem;
 mod endpoint;
 mod hardening;
