@@ -105,6 +105,11 @@ impl Interest {
         }
     }
 
+    /// Whether any selected rule lists objects of kind `key` at all (before looking at one).
+    pub fn keeps_kind(&self, key: &str) -> bool {
+        self.kinds.as_ref().is_none_or(|k| k.contains(key))
+    }
+
     /// Same, for an object recognized by its apiVersion/kind (snapshot items carry both).
     /// Objects of kinds gpu-preflight does not know are kept: the loader reports them.
     fn keeps_object(&self, obj: &Value) -> bool {
@@ -154,6 +159,14 @@ impl Interest {
         let out = f();
         READING.with(|r| *r.borrow_mut() = previous);
         out
+    }
+
+    /// Runs `f` with the interest of the enclosing [`Interest::while_reading`] (`None` outside
+    /// one: keep everything). For readers whose entry point takes no argument, such as a
+    /// `Deserialize` impl driven once per YAML document. `f` only reads: it must not start
+    /// another `while_reading`.
+    pub fn with_current<R>(f: impl FnOnce(Option<&Interest>) -> R) -> R {
+        READING.with(|r| f(r.borrow().as_ref()))
     }
 }
 

@@ -4,6 +4,7 @@
 //! nor a snapshot ever holds managed fields, image lists or secret data.
 
 use base64::Engine as _;
+use serde::de::DeserializeSeed;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -383,103 +384,211 @@ mod tests {
     }
 }
 
-/// Paths [`prune`] removes from objects of kind `key` that are worth never building: they are
-/// skipped while a live page is parsed (map keys from the object's root; arrays are
-/// transparent, so `status.interfaces.Vfs` is each interface's VF list). Node images and
-/// SR-IOV VF lists are most of a node's and a node state's JSON.
-pub fn skipped_at_parse(key: &str) -> &'static [&'static [&'static str]] {
+/// What of a value is built while parsing; the rest is read as strictly (see [`Discard`]) and
+/// dropped. A shape that does not fit the value (a map's shape on a list...) keeps all of it,
+/// so parsing to a shape never decides what `prune` keeps: it only avoids building what
+/// `prune` would drop anyway.
+#[derive(Debug)]
+pub enum Shape {
+    /// All of it.
+    All,
+    /// None of it.
+    Nothing,
+    /// A map: only these keys, each to its shape.
+    Only(&'static [(&'static str, Shape)]),
+    /// A map: every key, these to their shapes.
+    But(&'static [(&'static str, Shape)]),
+    /// A list: every element to this shape.
+    Each(&'static Shape),
+}
+
+impl Shape {
+    /// The shape of the value under `key`, when this shape applies to a map.
+    pub fn key(&self, key: &str) -> &Shape {
+        let find = |keys: &'static [(&'static str, Shape)]| {
+            keys.iter().find(|(k, _)| *k == key).map(|(_, s)| s)
+        };
+        match self {
+            Shape::Only(keys) => find(keys).unwrap_or(&Shape::Nothing),
+            Shape::But(keys) => find(keys).unwrap_or(&Shape::All),
+            _ => &Shape::All,
+        }
+    }
+}
+
+/// `prune_metadata`: managed fields and the last-applied annotation go.
+const METADATA: Shape = Shape::But(&[
+    ("managedFields", Shape::Nothing),
+    ("annotations", Shape::But(&[(LAST_APPLIED, Shape::Nothing)])),
+]);
+
+/// `prune_node`.
+const NODE: Shape = Shape::Only(&[
+    ("apiVersion", Shape::All),
+    (
+        "metadata",
+        Shape::Only(&[
+            ("name", Shape::All),
+            ("labels", Shape::All),
+            ("annotations", Shape::All),
+            ("resourceVersion", Shape::All),
+        ]),
+    ),
+    (
+        "spec",
+        Shape::Only(&[("taints", Shape::All), ("unschedulable", Shape::All)]),
+    ),
+    (
+        "status",
+        Shape::Only(&[
+            ("addresses", Shape::All),
+            ("allocatable", Shape::All),
+            ("capacity", Shape::All),
+            (
+                "conditions",
+                Shape::Each(&Shape::Only(&[
+                    ("type", Shape::All),
+                    ("status", Shape::All),
+                    ("reason", Shape::All),
+                    ("message", Shape::All),
+                ])),
+            ),
+        ]),
+    ),
+]);
+
+/// `prune_pod`'s containers.
+const CONTAINER: Shape = Shape::Only(&[
+    ("name", Shape::All),
+    ("resources", Shape::All),
+    ("securityContext", Shape::All),
+]);
+
+/// `prune_pod`.
+const POD: Shape = Shape::Only(&[
+    ("apiVersion", Shape::All),
+    (
+        "metadata",
+        Shape::Only(&[
+            ("name", Shape::All),
+            ("namespace", Shape::All),
+            ("labels", Shape::All),
+            ("resourceVersion", Shape::All),
+        ]),
+    ),
+    (
+        "spec",
+        Shape::Only(&[
+            ("nodeName", Shape::All),
+            ("hostNetwork", Shape::All),
+            ("securityContext", Shape::All),
+            ("nodeSelector", Shape::All),
+            ("containers", Shape::Each(&CONTAINER)),
+            ("initContainers", Shape::Each(&CONTAINER)),
+        ]),
+    ),
+    (
+        "status",
+        Shape::Only(&[
+            ("phase", Shape::All),
+            ("conditions", Shape::All),
+            (
+                "containerStatuses",
+                Shape::Each(&Shape::Only(&[
+                    ("name", Shape::All),
+                    ("ready", Shape::All),
+                    ("restartCount", Shape::All),
+                ])),
+            ),
+        ]),
+    ),
+]);
+
+/// `prune_node_state`.
+const NODE_STATE: Shape = Shape::But(&[
+    ("metadata", METADATA),
+    ("spec", Shape::Nothing),
+    (
+        "status",
+        Shape::Only(&[
+            (
+                "interfaces",
+                Shape::Each(&Shape::Only(&[
+                    ("name", Shape::All),
+                    ("pciAddress", Shape::All),
+                    ("vendor", Shape::All),
+                    ("deviceID", Shape::All),
+                    ("linkType", Shape::All),
+                    ("totalvfs", Shape::All),
+                    ("numVfs", Shape::All),
+                ])),
+            ),
+            ("syncStatus", Shape::All),
+            ("lastSyncError", Shape::All),
+        ]),
+    ),
+]);
+
+/// `redact_secret` lists every annotation's name, the last-applied one included.
+const SECRET: Shape = Shape::But(&[("metadata", Shape::But(&[("managedFields", Shape::Nothing)]))]);
+
+const OTHER: Shape = Shape::But(&[("metadata", METADATA)]);
+
+/// What [`prune`] keeps of objects of kind `key`, as a [`Shape`] to parse them to: live pages
+/// and kubectl dumps never build the rest. Node images, pod volumes and SR-IOV VF lists are
+/// most of a cluster's JSON.
+pub fn shape_at_parse(key: &str) -> &'static Shape {
     match key {
-        "nodes" => &[
-            &["metadata", "managedFields"],
-            &["status", "images"],
-            &["status", "nodeInfo"],
-            &["status", "volumesAttached"],
-            &["status", "volumesInUse"],
-            &["status", "daemonEndpoints"],
-        ],
-        "pods" => &[
-            &["metadata", "managedFields"],
-            &["metadata", "annotations"],
-            &["metadata", "ownerReferences"],
-            &["spec", "volumes"],
-            &["spec", "tolerations"],
-            &["spec", "affinity"],
-        ],
-        "sriovnetworknodestates.sriovnetwork.openshift.io" => &[
-            &["metadata", "managedFields"],
-            &["spec"],
-            &["status", "interfaces", "Vfs"],
-            &["status", "interfaces", "vfGroups"],
-        ],
-        _ => &[&["metadata", "managedFields"]],
+        "nodes" => &NODE,
+        "pods" => &POD,
+        "sriovnetworknodestates.sriovnetwork.openshift.io" => &NODE_STATE,
+        "secrets" => &SECRET,
+        _ => &OTHER,
     }
 }
 
-/// Deserializes a JSON value, skipping the given paths (see [`skipped_at_parse`]) without
-/// building them.
-pub struct Skipping<'a> {
-    pub paths: &'a [&'a [&'a str]],
+/// Deserializes a value to a [`Shape`]. What is built is exactly what `serde_json::Value`
+/// would build there, and what is dropped is read as strictly (see [`Discard`]).
+#[derive(Clone, Copy)]
+pub struct Skipping {
+    pub shape: &'static Shape,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for Skipping<'_> {
+impl<'de> serde::de::DeserializeSeed<'de> for Skipping {
     type Value = Value;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        if self.paths.is_empty() {
-            return <Value as serde::Deserialize>::deserialize(d);
-        }
-        let tails: Vec<&[&str]> = self.paths.to_vec();
-        d.deserialize_any(SkipVisitor { tails })
-    }
-}
-
-/// The remaining suffixes of the skipped paths at this depth.
-struct SkipVisitor<'a> {
-    tails: Vec<&'a [&'a str]>,
-}
-
-struct SkipSeed<'a> {
-    tails: Vec<&'a [&'a str]>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for SkipSeed<'_> {
-    type Value = Value;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        if self.tails.is_empty() {
-            <Value as serde::Deserialize>::deserialize(d)
-        } else {
-            d.deserialize_any(SkipVisitor { tails: self.tails })
+        match self.shape {
+            Shape::All => <Value as serde::Deserialize>::deserialize(d),
+            _ => d.deserialize_any(self),
         }
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for SkipVisitor<'_> {
+impl<'de> serde::de::Visitor<'de> for Skipping {
     type Value = Value;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
+        f.write_str("any valid JSON value")
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        while let Some(k) = m.next_key::<String>()? {
-            let here: Vec<&[&str]> = self
-                .tails
-                .iter()
-                .filter(|t| t.first() == Some(&k.as_str()))
-                .map(|t| &t[1..])
-                .collect();
-            if here.iter().any(|t| t.is_empty()) {
-                m.next_value::<serde::de::IgnoredAny>()?;
-                continue;
+        while let Some(k) = m.next_key_seed(Key)? {
+            match self.shape.key(&k) {
+                Shape::Nothing => m.next_value_seed(Discard)?,
+                shape => {
+                    let v = m.next_value_seed(Skipping { shape })?;
+                    out.insert(k.into_owned(), v);
+                }
             }
-            let v = m.next_value_seed(SkipSeed { tails: here })?;
-            out.insert(k, v);
         }
         Ok(Value::Object(out))
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Value, A::Error> {
+        let each = match self.shape {
+            Shape::Each(shape) => Skipping { shape },
+            _ => Skipping { shape: &Shape::All },
+        };
         let mut out = Vec::new();
-        while let Some(v) = s.next_element_seed(SkipSeed {
-            tails: self.tails.clone(),
-        })? {
+        while let Some(v) = s.next_element_seed(each)? {
             out.push(v);
         }
         Ok(Value::Array(out))
@@ -492,6 +601,12 @@ impl<'de> serde::de::Visitor<'de> for SkipVisitor<'_> {
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
         Ok(Value::from(v))
+    }
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Value, E> {
+        <Value as serde::Deserialize>::deserialize(serde::de::value::I128Deserializer::new(v))
+    }
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Value, E> {
+        <Value as serde::Deserialize>::deserialize(serde::de::value::U128Deserializer::new(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
@@ -508,26 +623,155 @@ impl<'de> serde::de::Visitor<'de> for SkipVisitor<'_> {
     fn visit_none<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.deserialize(d)
+    }
+}
+
+/// Reads a value and keeps nothing, accepting and rejecting exactly what deserializing a
+/// `serde_json::Value` would (keys must be strings, numbers in range, escapes valid), so a value
+/// skipped is never more lenient than one built. `serde::de::IgnoredAny` is not: it takes any
+/// key, and serde_json skips numbers and escapes without checking them.
+#[derive(Clone, Copy)]
+pub struct Discard;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Discard {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// A map key, read as `serde_json::Value` reads one (a string), borrowed from the input where
+/// it can be: the keys of what is dropped cost no allocation.
+struct Key;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v))
+    }
+}
+
+/// A map key, read as `serde_json::Value` reads one (a string) and dropped.
+struct DiscardKey;
+
+impl<'de> serde::de::DeserializeSeed<'de> for DiscardKey {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_string(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DiscardKey {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Discard {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+        while m.next_key_seed(DiscardKey)?.is_some() {
+            m.next_value_seed(Discard)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
+        while s.next_element_seed(Discard)?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<(), E> {
+        Skipping {
+            shape: &Shape::Nothing,
+        }
+        .visit_i128(v)
+        .map(drop)
+    }
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<(), E> {
+        Skipping {
+            shape: &Shape::Nothing,
+        }
+        .visit_u128(v)
+        .map(drop)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
 #[cfg(test)]
 mod skip_tests {
     use super::*;
+    use proptest::prelude::*;
     use serde::de::DeserializeSeed;
 
-    fn parse_skipping(key: &str, text: &str) -> Value {
+    const KEYS: &[&str] = &[
+        "nodes",
+        "pods",
+        "sriovnetworknodestates.sriovnetwork.openshift.io",
+        "secrets",
+        "configmaps",
+        "customresourcedefinitions.apiextensions.k8s.io",
+    ];
+
+    fn parse_to_shape(key: &str, text: &str) -> Value {
         let mut de = serde_json::Deserializer::from_str(text);
         Skipping {
-            paths: skipped_at_parse(key),
+            shape: shape_at_parse(key),
         }
         .deserialize(&mut de)
         .unwrap()
     }
 
-    /// Skipping at parse time changes nothing after pruning: it only avoids building what
+    /// Parsing to a kind's shape changes nothing after pruning: it only avoids building what
     /// `prune` drops.
     #[test]
-    fn skipping_then_pruning_equals_pruning() {
+    fn parsing_to_the_shape_then_pruning_equals_pruning() {
         let node = json!({"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": "n", "managedFields": [{"manager": "kubelet"}],
                          "annotations": {"sriovnetwork.openshift.io/state": "Idle"}},
@@ -553,24 +797,238 @@ mod skip_tests {
                                        "Vfs": [{"vfID": 0, "mac": "00:11"}], "vfGroups": [{}]}]}});
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "kube-proxy", "namespace": "kube-system",
-                         "managedFields": [{}]},
+                         "managedFields": [{}], "annotations": {LAST_APPLIED: "{}"}},
             "data": {"config.conf": "mode: ipvs\nipvs:\n  strictARP: true\n"}});
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "n", "managedFields": [{}],
+                         "annotations": {LAST_APPLIED: "{\"data\": \"CANARY\"}"}},
+            "type": "Opaque", "data": {"k": "Q0FOQVJZ"}});
         for (key, obj) in [
             ("nodes", node),
             ("pods", pod),
             ("sriovnetworknodestates.sriovnetwork.openshift.io", state),
             ("configmaps", cm),
+            ("secrets", secret),
         ] {
             let text = obj.to_string();
-            let skipped = parse_skipping(key, &text);
+            let shaped = parse_to_shape(key, &text);
             assert!(
-                text.len() > skipped.to_string().len(),
+                text.len() > shaped.to_string().len(),
                 "{key}: nothing skipped"
             );
-            assert_eq!(prune(key, skipped), prune(key, obj), "{key}");
+            assert_eq!(prune(key, shaped), prune(key, obj), "{key}");
         }
-        // Values of every JSON type survive where nothing is skipped.
-        let v = json!({"a": [1, -2, 2.5, true, null, "s"], "b": {"c": {}}});
-        assert_eq!(parse_skipping("nodes", &v.to_string()), v);
+        // Values of every JSON type survive where the shape keeps all.
+        let v = json!({"data": {"a": [1, -2, 2.5, true, null, "s"], "b": {"c": {}}}});
+        assert_eq!(parse_to_shape("configmaps", &v.to_string()), v);
+    }
+
+    /// What `Discard` drops it reads as strictly as a `Value` would be read.
+    #[test]
+    fn what_is_dropped_is_still_validated() {
+        for bad in [
+            r#"{"metadata": {"managedFields": ["\ud800"]}}"#,
+            r#"{"metadata": {"managedFields": [1e400]}}"#,
+            r#"{"metadata": {"managedFields": [tru]}}"#,
+        ] {
+            let mut de = serde_json::Deserializer::from_str(bad);
+            assert!(serde_json::from_str::<Value>(bad).is_err());
+            assert!(
+                Skipping { shape: &OTHER }.deserialize(&mut de).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-2i64..3).prop_map(Value::from),
+            prop::sample::select(vec!["x", "rdma/ib", "sriovnetwork.openshift.io/state"])
+                .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 48, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "apiVersion",
+                        "metadata",
+                        "name",
+                        "namespace",
+                        "labels",
+                        "annotations",
+                        "managedFields",
+                        LAST_APPLIED,
+                        "spec",
+                        "status",
+                        "containers",
+                        "initContainers",
+                        "resources",
+                        "limits",
+                        "securityContext",
+                        "volumes",
+                        "images",
+                        "conditions",
+                        "type",
+                        "interfaces",
+                        "Vfs",
+                        "numVfs",
+                        "syncStatus",
+                        "containerStatuses",
+                        "ready",
+                        "taints",
+                        "data",
+                        "group",
+                        "versions",
+                        "schema",
+                    ])
+                    .prop_map(str::to_string),
+                    inner,
+                    0..5,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Objects with every part the shapes name, for mutation.
+    fn bases() -> Vec<(&'static str, Value)> {
+        let meta = json!({"name": "a", "namespace": "network-operator", "uid": "u",
+            "labels": {"app": "x"}, "managedFields": [{"manager": "m"}],
+            "annotations": {LAST_APPLIED: "{}", "sriovnetwork.openshift.io/state": "Idle", "o": "p"},
+            "ownerReferences": [{"kind": "ReplicaSet"}]});
+        let container = json!({"name": "c", "image": "i", "env": [{"name": "E"}],
+            "resources": {"limits": {"rdma/ib": "1"}, "requests": {"cpu": "1"}},
+            "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}}});
+        vec![
+            (
+                "nodes",
+                json!({"apiVersion": "v1", "kind": "Node", "metadata": meta,
+                "spec": {"podCIDR": "c", "taints": [{"key": "k"}], "unschedulable": true},
+                "status": {"images": [{"names": ["a"]}], "nodeInfo": {"k": "v"},
+                           "addresses": [{"type": "InternalIP", "address": "a"}],
+                           "allocatable": {"cpu": "8"}, "capacity": {"cpu": "8"},
+                           "conditions": [{"type": "Ready", "status": "True", "reason": "r",
+                                           "message": "m", "lastHeartbeatTime": "t"}]}}),
+            ),
+            (
+                "pods",
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                "spec": {"nodeName": "n", "hostNetwork": true, "securityContext": {"a": 1},
+                         "nodeSelector": {"a": "b"}, "volumes": [{"name": "v"}],
+                         "tolerations": [{}], "containers": [container.clone()],
+                         "initContainers": [container]},
+                "status": {"phase": "Running", "podIP": "i", "conditions": [{"type": "Ready"}],
+                           "containerStatuses": [{"name": "c", "ready": true, "restartCount": 0,
+                                                  "image": "i"}]}}),
+            ),
+            (
+                "sriovnetworknodestates.sriovnetwork.openshift.io",
+                json!({
+                "apiVersion": "sriovnetwork.openshift.io/v1", "kind": "SriovNetworkNodeState",
+                "metadata": meta, "spec": {"interfaces": [{"name": "ib0"}]},
+                "status": {"syncStatus": "Succeeded", "lastSyncError": "", "x": 1,
+                           "interfaces": [{"name": "ib0", "pciAddress": "p", "vendor": "v",
+                                           "deviceID": "d", "linkType": "IB", "totalvfs": 16,
+                                           "numVfs": 8, "mtu": 1, "Vfs": [{"vfID": 0}]}]}}),
+            ),
+            (
+                "secrets",
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta,
+                "type": "kubernetes.io/dockerconfigjson", "data": {"k": "Q0FOQVJZ"},
+                "stringData": {"s": "t"}}),
+            ),
+            (
+                "customresourcedefinitions.apiextensions.k8s.io",
+                json!({
+                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": meta, "spec": {"group": "g", "versions": [{"name": "v1",
+                    "schema": {"openAPIV3Schema": {}}, "additionalPrinterColumns": []}]}}),
+            ),
+            (
+                "configmaps",
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+                "data": {"k": "v"}}),
+            ),
+        ]
+    }
+
+    /// Every JSON pointer in a value.
+    fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, c) in m {
+                    let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    pointers(c, p.clone(), out);
+                    out.push(p);
+                }
+            }
+            Value::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    let p = format!("{at}/{i}");
+                    pointers(c, p.clone(), out);
+                    out.push(p);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A realistic object of each kind, some of its parts replaced by any value or removed,
+    /// read as its own kind or as another.
+    fn mutated() -> impl Strategy<Value = (&'static str, Value)> {
+        (
+            0..bases().len(),
+            prop::sample::select(KEYS),
+            any::<bool>(),
+            prop::collection::vec((any::<prop::sample::Index>(), value(), any::<bool>()), 0..4),
+        )
+            .prop_map(|(b, other, own, muts)| {
+                let (key, mut v) = bases().swap_remove(b);
+                for (at, new, remove) in muts {
+                    let mut ps = Vec::new();
+                    pointers(&v, String::new(), &mut ps);
+                    if ps.is_empty() {
+                        break;
+                    }
+                    let p = at.get(&ps).clone();
+                    let (parent, last) = p.rsplit_once('/').unwrap_or(("", ""));
+                    let last = last.replace("~1", "/").replace("~0", "~");
+                    match v.pointer_mut(parent) {
+                        Some(Value::Object(m)) if remove => {
+                            m.remove(&last);
+                        }
+                        _ => {
+                            if let Some(slot) = v.pointer_mut(&p) {
+                                *slot = new;
+                            }
+                        }
+                    }
+                }
+                (if own { key } else { other }, v)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// Whatever an object's shape (maps where lists are expected, scalars, missing parts),
+        /// pruning what was parsed to the kind's shape equals pruning the whole object.
+        #[test]
+        fn shapes_never_change_what_prune_keeps((k, v) in mutated()) {
+            let text = v.to_string();
+            prop_assert_eq!(prune(k, parse_to_shape(k, &text)), prune(k, v));
+        }
+
+        #[test]
+        fn shapes_never_change_what_prune_keeps_of_any_value(
+            v in value(),
+            k in prop::sample::select(KEYS),
+        ) {
+            let text = v.to_string();
+            prop_assert_eq!(prune(k, parse_to_shape(k, &text)), prune(k, v));
+        }
     }
 }

@@ -442,9 +442,9 @@ fn parse_page(
             } = self.0;
             let mut out = Vec::new();
             // What prune would drop (node images, VF lists...) is never built.
-            let paths = gpu_preflight_checks::prune::skipped_at_parse(kind.key);
+            let shape = gpu_preflight_checks::prune::shape_at_parse(kind.key);
             while let Some(mut item) =
-                seq.next_element_seed(gpu_preflight_checks::prune::Skipping { paths })?
+                seq.next_element_seed(gpu_preflight_checks::prune::Skipping { shape })?
             {
                 if !interest.keeps(kind.key, &item) {
                     continue;

@@ -2,11 +2,13 @@
 
 pub mod bcm;
 pub mod dns;
+pub mod dump;
 pub mod firmware;
 pub mod http;
 pub mod intent;
 pub mod inventory;
 pub mod kube;
+pub mod mapped;
 pub mod probes;
 pub mod snapshot;
 pub mod tls;

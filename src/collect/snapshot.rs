@@ -4,6 +4,7 @@
 //! Every object goes through the same pruning as live collection, so a kubectl dump of Secrets
 //! loses its values the moment it is read.
 
+use super::dump::Doc;
 use crate::exit;
 use gpu_preflight_checks::facts::{ApiFact, Facts, KindFact};
 use gpu_preflight_checks::kinds;
@@ -116,7 +117,10 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
 
 fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
     let name = path.display();
-    let meta = std::fs::metadata(path)
+    let file = std::fs::File::open(path)
+        .map_err(|e| exit::input(format!("{name}: cannot read snapshot: {e}")))?;
+    let meta = file
+        .metadata()
         .map_err(|e| exit::input(format!("{name}: cannot read snapshot: {e}")))?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(exit::input(format!(
@@ -124,6 +128,29 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
             meta.len(),
             MAX_FILE_BYTES
         )));
+    }
+    // kubectl JSON is read straight from the mapped file, item by item, its pages handed back
+    // behind the reader: neither the text nor its tree is ever whole in memory. Everything
+    // else, and what that reader declines, is read as text below.
+    let mut stream = true;
+    if let Ok(Some(map)) = super::mapped::Mapped::open(&file, meta.len() as usize) {
+        let bytes = map.bytes();
+        let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let start = start.trim_ascii_start();
+        let head = String::from_utf8_lossy(&start[..start.len().min(1024)]);
+        if start.starts_with(b"{")
+            && !is_own_snapshot(&head)
+            && let Ok(text) = map.text()
+        {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            match super::dump::read_json(text, Some(&|at| map.reached(at))) {
+                Ok(docs) => return ingest_docs(docs, &name.to_string(), into),
+                Err(why) => {
+                    tracing::debug!(file = %name, why = %why, "read as whole documents");
+                    stream = false;
+                }
+            }
+        }
     }
     let bytes =
         std::fs::read(path).map_err(|e| exit::input(format!("{name}: cannot read: {e}")))?;
@@ -133,19 +160,35 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
             e.valid_up_to()
         ))
     })?;
-    parse_text(&name.to_string(), text, into)
+    parse_text_as(&name.to_string(), text, into, stream)
 }
 
 /// Parses the text of one input file (snapshot, kubectl List, objects) into `into`. `name` is
 /// used in error messages. Pure: the fuzz target drives it directly.
 pub fn parse_text(name: &str, text: &str, into: &mut Loaded) -> anyhow::Result<()> {
+    parse_text_as(name, text, into, true)
+}
+
+/// [`parse_text`] as it was before kubectl output was streamed: the reference the streaming
+/// reader is tested against.
+#[cfg(test)]
+pub(crate) fn parse_text_whole(name: &str, text: &str, into: &mut Loaded) -> anyhow::Result<()> {
+    parse_text_as(name, text, into, false)
+}
+
+/// Whether a file's first characters (after any BOM and leading whitespace) are those of our
+/// own JSON snapshot.
+fn is_own_snapshot(head: &str) -> bool {
+    let head: String = head.chars().take(256).collect();
+    head.starts_with('{') && head.contains(&format!("\"schema\":\"{SCHEMA}\""))
+        || head.contains(&format!("\"schema\": \"{SCHEMA}\""))
+}
+
+fn parse_text_as(name: &str, text: &str, into: &mut Loaded, stream: bool) -> anyhow::Result<()> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Our own JSON snapshots go straight into Facts: no intermediate JSON tree, which would
     // double peak memory on a 5,000-node snapshot.
-    let head: String = text.trim_start().chars().take(256).collect();
-    if head.starts_with('{') && head.contains(&format!("\"schema\":\"{SCHEMA}\""))
-        || head.contains(&format!("\"schema\": \"{SCHEMA}\""))
-    {
+    if is_own_snapshot(text.trim_start()) {
         let snap: Snapshot = serde_json::from_str(text).map_err(|e| {
             exit::input(format!(
                 "{name}: line {} column {}: invalid snapshot: {e}",
@@ -156,7 +199,48 @@ pub fn parse_text(name: &str, text: &str, into: &mut Loaded) -> anyhow::Result<(
         merge_facts(&mut into.facts, snap.facts);
         return Ok(());
     }
-    let docs: Vec<Value> = if text.trim_start().starts_with(['{', '[']) {
+    let json = text.trim_start().starts_with(['{', '[']);
+    if !stream {
+        return parse_whole(name, text, json, into);
+    }
+    // kubectl output is read item by item (`dump`); what that reader declines — unusual shapes
+    // and every invalid input — is read whole below, which words the error.
+    let streamed = if json {
+        super::dump::read_json(text, None)
+    } else {
+        super::dump::read_yaml(text)
+    };
+    match streamed {
+        Ok(docs) if !docs.is_empty() => ingest_docs(docs, name, into),
+        Ok(_) => parse_whole(name, text, json, into),
+        Err(why) => {
+            tracing::debug!(file = name, why = %why, "read as whole documents");
+            parse_whole(name, text, json, into)
+        }
+    }
+}
+
+/// Takes in what the streaming reader read: Lists' items are ready; other documents go
+/// through [`ingest_doc`] like any whole document.
+fn ingest_docs(docs: Vec<Doc>, name: &str, into: &mut Loaded) -> anyhow::Result<()> {
+    for (i, doc) in docs.into_iter().enumerate() {
+        match doc {
+            Doc::List(staged) => {
+                for (kind, objects) in staged.kinds {
+                    into.facts.add_objects(kind, objects);
+                }
+                into.ignored += staged.ignored;
+            }
+            Doc::Whole(doc) => ingest_doc(doc, i + 1, name, into)?,
+        }
+    }
+    Ok(())
+}
+
+/// Reads kubectl output (or a snapshot that does not start with its schema) one whole
+/// document at a time: the way every input was read before `dump`, kept for what it declines.
+fn parse_whole(name: &str, text: &str, json: bool, into: &mut Loaded) -> anyhow::Result<()> {
+    let docs: Vec<Value> = if json {
         let v: Value = serde_json::from_str(text).map_err(|e| {
             exit::input(format!(
                 "{name}: line {} column {}: {e}",

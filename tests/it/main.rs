@@ -3,6 +3,7 @@
 mod audit;
 mod cli;
 mod docs;
+mod dumps;
 mod ecosystem;
 mod endpoint;
 mod hardening;

@@ -262,6 +262,36 @@ impl ApiServer {
         path
     }
 
+    /// Keys of the kinds served (built-in kinds, and CRD-backed kinds whose CRD is installed):
+    /// what `kubectl get` accepts here.
+    pub fn served_kinds(&self) -> Vec<&'static str> {
+        self.state.served.iter().map(|k| k.key).collect()
+    }
+
+    /// Runs the real `kubectl get KINDS -A -o FORMAT` against this server (`kubeconfig` from
+    /// [`ApiServer::write_kubeconfig`]), every served kind in one command, as a user capturing a
+    /// cluster would: one `List` whose items carry apiVersion and kind. `Err` when kubectl is
+    /// missing or fails.
+    pub fn kubectl_dump(&self, kubeconfig: &Path, format: &str) -> Result<Vec<u8>, String> {
+        let home = kubeconfig.parent().unwrap_or(Path::new("."));
+        let out = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .env("HOME", home)
+            .env_remove("KUBECONFIG")
+            .args(["get", &self.served_kinds().join(","), "-A", "-o", format])
+            .args(["--request-timeout=120s"])
+            .output()
+            .map_err(|e| format!("kubectl: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "kubectl get -o {format} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(out.stdout)
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Logged> {
         self.state.log.lock().expect("log").clone()

@@ -3,7 +3,8 @@
 //!
 //!   bench [--sizes 100,1000,5000] [--runs 5] [--delay-ms 20] [--bin PATH] [--out bench/results.md]
 //!   bench --sizes 5000 --serve DIR        # serve only, for profiling a live run by hand
-//!   bench --sizes 5000 --snapshots-to DIR # write the snapshot only
+//!   bench --sizes 5000 --snapshots-to DIR # write the snapshot and kubectl dumps only
+//!   bench --offline-only                  # offline checks only: own snapshot, kubectl dumps
 //!
 //! Run it through `bench/run`, which builds release binaries first.
 
@@ -21,8 +22,11 @@ struct Args {
     bin: PathBuf,
     out: Option<PathBuf>,
     script: PathBuf,
-    /// Only write the snapshot of each size to this folder (for profiling), no timings.
+    /// Only write the snapshot and kubectl dumps of each size to this folder (for profiling),
+    /// no timings.
     snapshots_to: Option<PathBuf>,
+    /// Skip the live and kubectl-script runs: offline checks only.
+    offline_only: bool,
     /// Only serve the first size, writing its kubeconfig and site file to this folder, until
     /// killed (for profiling a live run by hand).
     serve: Option<PathBuf>,
@@ -37,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
         out: None,
         script: PathBuf::from("bench/runbook-kubectl.sh"),
         snapshots_to: None,
+        offline_only: false,
         serve: None,
     };
     let mut it = std::env::args().skip(1);
@@ -58,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
             "--script" => a.script = PathBuf::from(val()?),
             "--snapshots-to" => a.snapshots_to = Some(PathBuf::from(val()?)),
             "--serve" => a.serve = Some(PathBuf::from(val()?)),
+            "--offline-only" => a.offline_only = true,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -113,23 +119,43 @@ fn median(mut v: Vec<Duration>) -> Duration {
 struct Row {
     n: usize,
     objects: usize,
+    live: Option<Live>,
+    offline: Offline,
+}
+
+/// The live audit against the kubectl script.
+struct Live {
     gp_wall: Duration,
     gp_rss: u64,
     gp_requests: usize,
     kc_wall: Duration,
     kc_rss: u64,
     kc_requests: usize,
-    offline_wall: Duration,
-    offline_rss: u64,
     lower_bound: Duration,
     longest_chain: usize,
+}
+
+/// Offline checks of one cluster, from each input form.
+struct Offline {
+    snapshot: Input,
+    kubectl_json: Input,
+    kubectl_yaml: Input,
+}
+
+/// One input file: its size, the median check time, the peak RSS (KiB) and the exit code.
+struct Input {
+    bytes: u64,
+    wall: Duration,
+    rss: u64,
+    code: i32,
 }
 
 fn secs(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 
-fn run_size(a: &Args, n: usize, dir: &Path) -> Row {
+/// One size: `None` when only its inputs were written (`--snapshots-to`).
+fn run_size(a: &Args, n: usize, dir: &Path) -> Option<Row> {
     let objects = synth::cluster(n);
     let count = objects.len();
     let server = ApiServer::start(Config {
@@ -176,65 +202,8 @@ fn run_size(a: &Args, n: usize, dir: &Path) -> Row {
         }
     }
 
-    if let Some(to) = &a.snapshots_to {
-        let snap = to.join(format!("snap-{n}.json"));
-        let snap_s = snap.display().to_string();
-        measure(&mut gp(&[
-            "collect",
-            "--kubeconfig",
-            &kc_s,
-            "--site",
-            &site_s,
-            "--profile",
-            "all",
-            "-o",
-            &snap_s,
-        ]));
-        eprintln!("bench: wrote {snap_s}");
-        std::process::exit(0);
-    }
-
-    // gpu-preflight live: warm-up, then timed runs.
-    measure(&mut gp(&live_args));
-    let mut walls = Vec::new();
-    let mut rss = 0;
-    let mut requests = 0;
-    let mut pages: BTreeMap<String, usize> = BTreeMap::new();
-    for _ in 0..a.runs {
-        server.clear_log();
-        let (w, r, _) = measure(&mut gp(&live_args));
-        walls.push(w);
-        rss = rss.max(r);
-        let log = server.requests();
-        requests = log.len();
-        pages.clear();
-        for l in &log {
-            *pages.entry(l.path.clone()).or_default() += 1;
-        }
-    }
-    let gp_wall = median(walls);
-    let longest_chain = pages.values().copied().max().unwrap_or(1);
-    let lower_bound = a.delay * longest_chain as u32;
-
-    // The runbook's kubectl way.
-    let kubectl = |_: ()| {
-        let mut c = Command::new("bash");
-        c.arg(&a.script).env("KUBECONFIG", &kc).env("HOME", &home);
-        c
-    };
-    measure(&mut kubectl(()));
-    let mut kwalls = Vec::new();
-    let mut krss = 0;
-    let mut kreq = 0;
-    for _ in 0..a.runs {
-        server.clear_log();
-        let (w, r, _) = measure(&mut kubectl(()));
-        kwalls.push(w);
-        krss = krss.max(r);
-        kreq = server.requests().len();
-    }
-
-    // Offline: collect once, check the snapshot.
+    // The offline inputs: our own snapshot (`collect`) and what kubectl prints of the same
+    // cluster (one `List` of every served kind, JSON and YAML).
     let snap = dir.join(format!("snap-{n}.json"));
     let snap_s = snap.display().to_string();
     measure(&mut gp(&[
@@ -248,36 +217,126 @@ fn run_size(a: &Args, n: usize, dir: &Path) -> Row {
         "-o",
         &snap_s,
     ]));
-    let off_args = [
-        "check",
-        "--snapshot",
-        &snap_s,
-        "--site",
-        &site_s,
-        "--profile",
-        "all",
-        "--format",
-        "json",
-    ];
-    measure(&mut gp(&off_args));
-    let mut owalls = Vec::new();
-    let mut orss = 0;
-    for _ in 0..a.runs {
-        let (w, r, _) = measure(&mut gp(&off_args));
-        owalls.push(w);
-        orss = orss.max(r);
+    let dump = |format: &str| {
+        let path = dir.join(format!("dump-{n}.{format}"));
+        let text = server
+            .kubectl_dump(&kc, format)
+            .unwrap_or_else(|e| panic!("bench: {e}"));
+        std::fs::write(&path, text).expect("write dump");
+        path
+    };
+    let dump_json = dump("json");
+    let dump_yaml = dump("yaml");
+
+    if let Some(to) = &a.snapshots_to {
+        std::fs::create_dir_all(to).expect("snapshots folder");
+        for f in [&snap, &dump_json, &dump_yaml] {
+            let dest = to.join(f.file_name().expect("file name"));
+            std::fs::copy(f, &dest).expect("copy input");
+            eprintln!("bench: wrote {}", dest.display());
+        }
+        std::fs::copy(&site, to.join("site.yaml")).expect("site");
+        return None;
     }
-    Row {
+
+    let live = (!a.offline_only).then(|| live_runs(a, &server, &gp, &live_args, &kc, &home));
+
+    let offline_input = |path: &Path| {
+        let p = path.display().to_string();
+        let args = [
+            "check",
+            "--snapshot",
+            &p,
+            "--site",
+            &site_s,
+            "--profile",
+            "all",
+            "--format",
+            "json",
+        ];
+        measure(&mut gp(&args));
+        let mut walls = Vec::new();
+        let mut rss = 0;
+        let mut code = 0;
+        for _ in 0..a.runs {
+            let (w, r, c) = measure(&mut gp(&args));
+            walls.push(w);
+            rss = rss.max(r);
+            code = c;
+        }
+        Input {
+            bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            wall: median(walls),
+            rss,
+            code,
+        }
+    };
+    let offline = Offline {
+        snapshot: offline_input(&snap),
+        kubectl_json: offline_input(&dump_json),
+        kubectl_yaml: offline_input(&dump_yaml),
+    };
+    Some(Row {
         n,
         objects: count,
+        live,
+        offline,
+    })
+}
+
+/// gpu-preflight live (warm-up, then timed runs), then the runbook's kubectl way.
+fn live_runs(
+    a: &Args,
+    server: &ApiServer,
+    gp: &dyn Fn(&[&str]) -> Command,
+    live_args: &[&str],
+    kc: &Path,
+    home: &Path,
+) -> Live {
+    measure(&mut gp(live_args));
+    let mut walls = Vec::new();
+    let mut rss = 0;
+    let mut requests = 0;
+    let mut pages: BTreeMap<String, usize> = BTreeMap::new();
+    for _ in 0..a.runs {
+        server.clear_log();
+        let (w, r, _) = measure(&mut gp(live_args));
+        walls.push(w);
+        rss = rss.max(r);
+        let log = server.requests();
+        requests = log.len();
+        pages.clear();
+        for l in &log {
+            *pages.entry(l.path.clone()).or_default() += 1;
+        }
+    }
+    let gp_wall = median(walls);
+    let longest_chain = pages.values().copied().max().unwrap_or(1);
+    let lower_bound = a.delay * longest_chain as u32;
+
+    let kubectl = || {
+        let mut c = Command::new("bash");
+        c.arg(&a.script).env("KUBECONFIG", kc).env("HOME", home);
+        c
+    };
+    measure(&mut kubectl());
+    let mut kwalls = Vec::new();
+    let mut krss = 0;
+    let mut kreq = 0;
+    for _ in 0..a.runs {
+        server.clear_log();
+        let (w, r, _) = measure(&mut kubectl());
+        kwalls.push(w);
+        krss = krss.max(r);
+        kreq = server.requests().len();
+    }
+    Live {
         gp_wall,
         gp_rss: rss,
         gp_requests: requests,
         kc_wall: median(kwalls),
         kc_rss: krss,
         kc_requests: kreq,
-        offline_wall: median(owalls),
-        offline_rss: orss,
         lower_bound,
         longest_chain,
     }
@@ -290,26 +349,58 @@ fn table(rows: &[Row], a: &Args) -> String {
         a.delay.as_millis(),
         a.runs
     ));
-    s.push_str("| nodes | objects | gpu-preflight live (s) | kubectl script (s) | speed-up | lower bound (s) | live / lower bound | requests gp / kubectl | RSS gp / kubectl (MiB) | offline check (s) | offline RSS (MiB) | offline µs/object |\n");
-    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    if rows.iter().any(|r| r.live.is_some()) {
+        s.push_str("| nodes | objects | gpu-preflight live (s) | kubectl script (s) | speed-up | lower bound (s) | live / lower bound | requests gp / kubectl | RSS gp / kubectl (MiB) | offline check (s) | offline RSS (MiB) | offline µs/object |\n");
+        s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    }
     for r in rows {
+        let Some(l) = &r.live else { continue };
+        let o = &r.offline.snapshot;
         s.push_str(&format!(
             "| {} | {} | {} | {} | {:.1}× | {} ({} pages) | {:.2}× | {} / {} | {:.0} / {:.0} | {} | {:.0} | {:.1} |\n",
             r.n,
             r.objects,
-            secs(r.gp_wall),
-            secs(r.kc_wall),
-            r.kc_wall.as_secs_f64() / r.gp_wall.as_secs_f64(),
-            secs(r.lower_bound),
-            r.longest_chain,
-            r.gp_wall.as_secs_f64() / r.lower_bound.as_secs_f64(),
-            r.gp_requests,
-            r.kc_requests,
-            r.gp_rss as f64 / 1024.0,
-            r.kc_rss as f64 / 1024.0,
-            secs(r.offline_wall),
-            r.offline_rss as f64 / 1024.0,
-            r.offline_wall.as_secs_f64() * 1e6 / r.objects as f64,
+            secs(l.gp_wall),
+            secs(l.kc_wall),
+            l.kc_wall.as_secs_f64() / l.gp_wall.as_secs_f64(),
+            secs(l.lower_bound),
+            l.longest_chain,
+            l.gp_wall.as_secs_f64() / l.lower_bound.as_secs_f64(),
+            l.gp_requests,
+            l.kc_requests,
+            l.gp_rss as f64 / 1024.0,
+            l.kc_rss as f64 / 1024.0,
+            secs(o.wall),
+            o.rss as f64 / 1024.0,
+            o.wall.as_secs_f64() * 1e6 / r.objects as f64,
+        ));
+    }
+    s.push_str("\nOffline checks of the same cluster (`check --snapshot FILE --profile all --format json`) from our own snapshot and from what `kubectl get <every served kind> -A -o json|yaml` prints of it (one `List`, items with apiVersion and kind):\n\n");
+    s.push_str("| nodes | objects | own snapshot (MB) | check (s) | RSS (MiB) | kubectl JSON (MB) | check (s) | × own | RSS (MiB) | kubectl YAML (MB) | check (s) | × own | RSS (MiB) |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let o = &r.offline;
+        let own = o.snapshot.wall.as_secs_f64();
+        let cells = |i: &Input, ratio: bool| {
+            // Exit 2: the input was refused (an input error), nothing was checked.
+            if i.code == 2 {
+                let cols = if ratio { " | – | –" } else { " | –" };
+                return format!("{:.1} | refused (exit 2){cols}", i.bytes as f64 / 1e6);
+            }
+            let mut c = format!("{:.1} | {}", i.bytes as f64 / 1e6, secs(i.wall));
+            if ratio {
+                c.push_str(&format!(" | {:.2}×", i.wall.as_secs_f64() / own));
+            }
+            c.push_str(&format!(" | {:.0}", i.rss as f64 / 1024.0));
+            c
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            r.n,
+            r.objects,
+            cells(&o.snapshot, false),
+            cells(&o.kubectl_json, true),
+            cells(&o.kubectl_yaml, true),
         ));
     }
     s
@@ -336,8 +427,14 @@ fn main() {
         eprintln!("bench: {n} nodes ...");
         let sub = dir.join(format!("n{n}"));
         std::fs::create_dir_all(&sub).expect("dir");
-        rows.push(run_size(&a, n, &sub));
-        eprintln!("{}", table(&rows[rows.len() - 1..], &a));
+        if let Some(row) = run_size(&a, n, &sub) {
+            rows.push(row);
+            eprintln!("{}", table(&rows[rows.len() - 1..], &a));
+        }
+    }
+    if rows.is_empty() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
     }
     let t = table(&rows, &a);
     println!("{t}");
