@@ -7,6 +7,7 @@ pub mod http;
 pub mod intent;
 pub mod inventory;
 pub mod kube;
+pub mod node_agent;
 pub mod probes;
 pub mod snapshot;
 pub mod tls;

@@ -10,6 +10,7 @@ mod invariants;
 mod live;
 mod metallb_sriov;
 mod node_agent;
+mod node_cluster;
 mod real_formats;
 mod reports;
 mod support;
