@@ -71,6 +71,7 @@ pub fn run(a: &RbacArgs) -> anyhow::Result<String> {
         ))
     })?;
     let mut policy = Policy::of(&rules, &site);
+    let mut note = None;
     if a.node_facts.is_some() {
         let agent = crate::audit::sources::agent_options(
             &crate::audit::NodeAgent {
@@ -80,8 +81,18 @@ pub fn run(a: &RbacArgs) -> anyhow::Result<String> {
             &site,
         )?;
         policy.node_agent(&agent.namespace, &agent.name);
+        note = Some(format!(
+            "# Node facts (--node-facts cluster), in namespace {} only: get on\n# DaemonSet {}, list on pods and get on pods/log (the agent's output).\n",
+            agent.namespace, agent.name
+        ));
     }
-    Ok(policy.render(&a.name, &subject))
+    let mut yaml = policy.render(&a.name, &subject);
+    if let Some(note) = note
+        && let Some(at) = yaml.find("apiVersion")
+    {
+        yaml.insert_str(at, &note);
+    }
+    Ok(yaml)
 }
 
 /// One rule of a namespaced Role.
