@@ -97,6 +97,11 @@ struct State {
     log: Mutex<Vec<Logged>>,
     denied: Mutex<Vec<Logged>>,
     expired: Mutex<HashMap<String, u32>>,
+    /// `NS/NAME` → index in `by_kind["pods"]`: a log request finds its pod without a scan.
+    pods: HashMap<String, usize>,
+    /// kind key → namespace → indexes in `by_kind`: a namespaced LIST (with a label selector,
+    /// page after page) reads only its namespace's objects, as the real server's index does.
+    by_namespace: BTreeMap<&'static str, HashMap<String, Vec<usize>>>,
 }
 
 /// A running server. Dropping it stops the server thread.
@@ -165,6 +170,33 @@ impl ApiServer {
                 (*key, items)
             })
             .collect();
+        let pods = by_kind
+            .get("pods")
+            .map(|v| {
+                v.iter()
+                    .enumerate()
+                    .map(|(i, o)| {
+                        let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");
+                        (
+                            format!("{}/{}", s("/metadata/namespace"), s("/metadata/name")),
+                            i,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let by_namespace = by_kind
+            .iter()
+            .map(|(key, objs)| {
+                let mut m: HashMap<String, Vec<usize>> = HashMap::new();
+                for (i, o) in objs.iter().enumerate() {
+                    if let Some(ns) = o.pointer("/metadata/namespace").and_then(Value::as_str) {
+                        m.entry(ns.to_string()).or_default().push(i);
+                    }
+                }
+                (*key, m)
+            })
+            .collect();
         let token = format!("test-token-{}", std::process::id());
         let state = Arc::new(State {
             token: token.clone(),
@@ -175,6 +207,8 @@ impl ApiServer {
             log: Mutex::new(Vec::new()),
             denied: Mutex::new(Vec::new()),
             expired: Mutex::new(HashMap::new()),
+            pods,
+            by_namespace,
         });
 
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -612,8 +646,18 @@ async fn objects(
         Some(Err(e)) => return status(400, "BadRequest", &e),
     };
     let encoded: &[String] = st.encoded.get(kind.key).map(Vec::as_slice).unwrap_or(&[]);
-    let matching: Vec<usize> = (0..all.len())
-        .filter(|i| in_ns(&&all[*i]) && selector.iter().all(|r| r.matches(&all[*i])))
+    let candidates: Vec<usize> = match ns {
+        Some(n) => st
+            .by_namespace
+            .get(kind.key)
+            .and_then(|m| m.get(n))
+            .cloned()
+            .unwrap_or_default(),
+        None => (0..all.len()).collect(),
+    };
+    let matching: Vec<usize> = candidates
+        .into_iter()
+        .filter(|i| selector.iter().all(|r| r.matches(&all[*i])))
         .collect();
     let start: usize = cont
         .strip_prefix("offset-")
@@ -708,12 +752,10 @@ async fn pod_log(st: &State, ns: &str, pod: &str, params: &HashMap<String, Strin
             ),
         );
     }
-    let found = st.by_kind.get("pods").and_then(|pods| {
-        pods.iter().find(|o| {
-            o.pointer("/metadata/name").and_then(Value::as_str) == Some(pod)
-                && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
-        })
-    });
+    let found = st
+        .pods
+        .get(&format!("{ns}/{pod}"))
+        .and_then(|i| st.by_kind.get("pods").and_then(|pods| pods.get(*i)));
     let Some(found) = found else {
         return status(404, "NotFound", &format!("pods \"{pod}\" not found"));
     };
