@@ -325,7 +325,11 @@ pub fn list(
     // Secrets and ConfigMaps are read by name, after the kinds their names come from.
     let named = NamedReads::of(rules, site);
     let rt = runtime()?;
-    let progress = Progress::new(kinds.len() + named.kinds().len(), c.progress);
+    let progress = Progress::new(
+        kinds.len() + named.kinds().len(),
+        agent.is_some(),
+        c.progress,
+    );
     let agent_names = agent
         .as_ref()
         .map(|a| (a.namespace.clone(), a.name.clone()));
@@ -393,35 +397,40 @@ async fn list_from(
 /// Live progress lines on stderr — only on a terminal, never in CI logs or pipes: kinds listed,
 /// and node facts read when they come from the agent.
 struct Progress {
-    bars: Option<(indicatif::MultiProgress, indicatif::ProgressBar)>,
+    kinds: Option<indicatif::ProgressBar>,
+    logs: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    fn new(kinds: usize, wanted: bool) -> Progress {
+    fn new(kinds: usize, agent: bool, wanted: bool) -> Progress {
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
         if !wanted || ci || !std::io::stderr().is_terminal() {
-            return Progress { bars: None };
+            return Progress {
+                kinds: None,
+                logs: None,
+            };
         }
         let multi = indicatif::MultiProgress::new();
-        let pb = multi.add(bar(kinds, "{spinner} listing kinds {pos}/{len} {wide_msg}"));
+        let kinds = multi.add(bar(kinds, "{spinner} listing kinds {pos}/{len} {wide_msg}"));
+        // Its length is known once the agent's pods are listed.
+        let logs = agent.then(|| multi.add(bar(0, "{spinner} reading node facts {pos}/{len}")));
         Progress {
-            bars: Some((multi, pb)),
+            kinds: Some(kinds),
+            logs,
         }
     }
 
     fn kind(&self, key: &str) {
-        if let Some((_, pb)) = &self.bars {
+        if let Some(pb) = &self.kinds {
             pb.set_message(key.to_string());
             pb.inc(1);
         }
     }
 
-    /// The node facts line, shown once the number of agent pods is known.
     fn logs(&self) -> node_agent::OnProgress {
-        let Some((multi, _)) = &self.bars else {
+        let Some(pb) = self.logs.clone() else {
             return Arc::new(|_| {});
         };
-        let pb = multi.add(bar(0, "{spinner} node facts {pos}/{len}"));
         Arc::new(move |p| match p {
             node_agent::Progress::Logs(n) => pb.set_length(n as u64),
             node_agent::Progress::Read => pb.inc(1),
@@ -429,8 +438,8 @@ impl Progress {
     }
 
     fn finish(&self) {
-        if let Some((multi, _)) = &self.bars {
-            let _ = multi.clear();
+        for pb in self.kinds.iter().chain(&self.logs) {
+            pb.finish_and_clear();
         }
     }
 }

@@ -816,3 +816,66 @@ fn real_kubectl_logs_reads_the_agent_like_the_documented_loop() {
     };
     assert_eq!(judged(&by_dir), judged(&by_cluster));
 }
+
+/// An unreachable API server: the node rules name it once each (with K8S001), not a node facts
+/// problem of their own.
+#[test]
+fn an_unreachable_server_is_the_node_rules_one_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: \"https://127.0.0.1:9\"}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n",
+    )
+    .unwrap();
+    let (code, r) = check_json(&[
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--timeout",
+        "2",
+        "--only",
+        "K8S001,NODE001",
+        "--node-facts",
+        "cluster",
+    ]);
+    assert_eq!(code, 3, "{r}");
+    let rs = results_of(&r, "NODE001");
+    assert_eq!(rs.len(), 1, "{rs:?}");
+    assert_eq!(rs[0]["status"], "error");
+    let m = rs[0]["message"].as_str().unwrap();
+    assert!(m.contains("the API server is unreachable (K8S001)"), "{m}");
+}
+
+/// The agent's pods cannot be listed: the node rules' one cause, naming the grant.
+#[test]
+fn a_forbidden_pod_list_is_the_node_rules_one_cause() {
+    let mut cfg = Config::default();
+    cfg.forbidden.insert("pods".into());
+    let server = fixture_agent().serve(cfg);
+    let (code, r, _) = check_live(
+        &server,
+        &["--only", "K8S002,NODE001", "--node-facts", "cluster"],
+    );
+    assert_eq!(code, 3, "{r}");
+    let rs = results_of(&r, "NODE001");
+    assert_eq!(rs.len(), 1);
+    assert_eq!(rs[0]["status"], "error");
+    let m = rs[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("cannot list the agent's pods in namespace gpu-preflight-nodes: forbidden"),
+        "{m}"
+    );
+    assert!(
+        m.contains("grant list on pods in namespace gpu-preflight-nodes"),
+        "{m}"
+    );
+    assert!(
+        log_requests(&server).is_empty(),
+        "no log asked for without its pod"
+    );
+    assert!(
+        results_of(&r, "K8S002")
+            .iter()
+            .all(|x| x["status"] == "pass")
+    );
+}

@@ -170,15 +170,16 @@ pub fn scope<'a>(
             .get(&key)
             .map(|f| f.hostname.as_str())
             .unwrap_or("");
-        extra.push(
-            Finding::skip(
-                format!("node-facts/{key}"),
-                format!(
-                    "node facts `{key}` (hostname {host}) name no Kubernetes node in the input: name the file after the node (NODE.json) or pass --node-name to `gpu-preflight node`"
-                ),
+        let why = if agent.is_some() {
+            format!(
+                "node facts from the agent pod on node {key} (hostname {host}) match no Node object in the input: the node may have left the cluster"
             )
-            .rests_on(&[NODES]),
-        );
+        } else {
+            format!(
+                "node facts `{key}` (hostname {host}) name no Kubernetes node in the input: name the file after the node (NODE.json) or pass --node-name to `gpu-preflight node`"
+            )
+        };
+        extra.push(Finding::skip(format!("node-facts/{key}"), why).rests_on(&[NODES]));
     }
     if let Some(a) = agent
         && targets.is_empty()
@@ -386,6 +387,26 @@ mod tests {
         ));
         let (_, extra) = scope(&f, Scope::All).unwrap();
         assert_eq!(by_target(&extra, "node/gpu02").status, Status::Error);
+    }
+
+    /// A pod's facts for a node the input does not have (it left the cluster): said, not judged.
+    #[test]
+    fn agent_facts_for_an_unknown_node_say_so() {
+        let mut f = cluster(&["gpu01"]);
+        f.node_local = local(vec![
+            ("gpu01", healthy("gpu01")),
+            ("gone01", healthy("gone01")),
+        ]);
+        f.node_local.agent = Some(agent(vec![], None));
+        let (targets, extra) = scope(&f, Scope::All).unwrap();
+        assert_eq!(targets.len(), 1);
+        let x = by_target(&extra, "node-facts/gone01");
+        assert_eq!(x.status, Status::Skip);
+        assert!(
+            x.message.contains("the agent pod on node gone01"),
+            "{}",
+            x.message
+        );
     }
 
     #[test]
