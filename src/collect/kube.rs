@@ -114,7 +114,9 @@ type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>
 /// namespace the namespace list shows absent is not requested. `on_kind` is called as each kind
 /// finishes (progress display). When all kinds but one are in, `early` is called once with the
 /// facts so far, while the last kind (on a large cluster, the long chain of pod pages) is still
-/// being listed: rules that need nothing more can be evaluated meanwhile.
+/// being listed: rules that need nothing more can be evaluated meanwhile. A side collection
+/// (`hooks.side`: node facts from the agent's pods) runs beside the lists and is merged as it
+/// ends; `early` is not called before it is in.
 #[allow(clippy::too_many_arguments)]
 pub async fn collect(
     client: &Client,
