@@ -133,7 +133,18 @@ fn sources(
 ) -> audit::Sources {
     audit::Sources {
         cluster: audit::ClusterSource::default(),
-        node_facts: node.node_facts.clone().map(audit::NodeFactsSource::Folder),
+        node_facts: node.node_facts.as_ref().map(|p| {
+            // A keyword, as `--bcm cmsh` is: `./cluster` names a folder of that name.
+            if p.as_os_str() == "cluster" {
+                audit::NodeFactsSource::Cluster(audit::NodeAgent {
+                    daemonset: node.node_agent.clone(),
+                    concurrency: node.node_concurrency,
+                    max_age: node.node_facts_max_age.clone(),
+                })
+            } else {
+                audit::NodeFactsSource::Folder(p.clone())
+            }
+        }),
         perf: node.perf.clone(),
         firmware: firmware.clone(),
         bcm: s.bcm.clone(),

@@ -40,6 +40,14 @@ pub struct RbacArgs {
     /// Extra rule packs: YAML files or folders of them.
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+    /// `cluster`: the audit reads node facts from the agent DaemonSet (`check --node-facts
+    /// cluster`): grant get on it, list on pods and get on pods/log, in its namespace only.
+    #[arg(long = "node-facts", value_name = "cluster", value_parser = ["cluster"])]
+    pub node_facts: Option<String>,
+    /// With --node-facts cluster: the agent DaemonSet (default: the site file's `node_agent`,
+    /// else gpu-preflight-nodes/gpu-preflight-node).
+    #[arg(long, value_name = "NAMESPACE/NAME", requires = "node_facts")]
+    pub node_agent: Option<String>,
 }
 
 /// The profile whose Role lets `gpu-preflight rdma-test` run its pods.
@@ -66,7 +74,29 @@ pub fn run(a: &RbacArgs) -> anyhow::Result<String> {
     };
     let rules = crate::audit::select::select(&set, &sel)?;
     let subject = subject_and_name(a, name)?;
-    Ok(Policy::of(&rules, &site).render(name, &subject))
+    let mut policy = Policy::of(&rules, &site);
+    let mut note = None;
+    if a.node_facts.is_some() {
+        let agent = crate::audit::sources::agent_options(
+            &crate::audit::NodeAgent {
+                daemonset: a.node_agent.clone(),
+                ..Default::default()
+            },
+            &site,
+        )?;
+        policy.node_agent(&agent.namespace, &agent.name);
+        note = Some(format!(
+            "# Node facts (--node-facts cluster), in namespace {} only: get on\n# DaemonSet {}, list on pods and get on pods/log (the agent's output).\n",
+            agent.namespace, agent.name
+        ));
+    }
+    let mut yaml = policy.render(name, &subject);
+    if let Some(note) = note
+        && let Some(at) = yaml.find("apiVersion")
+    {
+        yaml.insert_str(at, &note);
+    }
+    Ok(yaml)
 }
 
 /// The service account bound to, after checking it and the role name.
@@ -147,6 +177,15 @@ impl Policy {
             }
         }
         p
+    }
+
+    /// What `--node-facts cluster` reads, in the agent's namespace only: its DaemonSet (for the
+    /// selector), its pods (listed by that selector) and their logs (`pods/log`). Pod names
+    /// change with every rollout, so pods and logs cannot be granted by name.
+    pub fn node_agent(&mut self, namespace: &str, daemonset: &str) {
+        self.grant(namespace, "apps", "daemonsets", &["get"], Some(daemonset));
+        self.grant(namespace, "", "pods", &["list"], None);
+        self.grant(namespace, "", "pods/log", &["get"], None);
     }
 
     /// Grants `verbs` on `resource` in `namespace`: on the object `name`, or on all of them
@@ -373,6 +412,40 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["pull"]
         );
+    }
+
+    #[test]
+    fn node_facts_from_the_cluster_read_the_agent_namespace_only() {
+        let mut p = all_rules(&Site::default());
+        let before = p.clone();
+        p.node_agent("gpu-preflight-nodes", "gpu-preflight-node");
+        assert_eq!(p.cluster, before.cluster, "nothing more cluster-wide");
+        let rules = &p.namespaced["gpu-preflight-nodes"];
+        let got: Vec<(&str, &str, Vec<&str>, Vec<&str>)> = rules
+            .iter()
+            .map(|r| {
+                (
+                    r.group.as_str(),
+                    r.resource.as_str(),
+                    r.verbs.clone(),
+                    r.names.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("", "pods", vec!["list"], vec![]),
+                ("", "pods/log", vec!["get"], vec![]),
+                (
+                    "apps",
+                    "daemonsets",
+                    vec!["get"],
+                    vec!["gpu-preflight-node"]
+                ),
+            ]
+        );
+        assert_eq!(p.namespaced.len(), before.namespaced.len() + 1);
     }
 
     #[test]

@@ -410,23 +410,85 @@ impl NodeFacts {
 /// Node-local inputs of a run: node facts per node and perftest results per file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeLocal {
-    /// Keyed by the facts file's stem (normally the node name).
+    /// Keyed by the facts file's stem, or the agent pod's node (normally the node name).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub facts: BTreeMap<String, NodeFacts>,
     /// Keyed by file name (`gpu01-mlx5_3.txt`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub perf: BTreeMap<String, PerfResult>,
+    /// Set when node facts were read from the agent DaemonSet's pods (`--node-facts cluster`):
+    /// which DaemonSet, and what could not be used, so a node without facts says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentRead>,
 }
 
 impl NodeLocal {
     pub fn is_empty(&self) -> bool {
-        self.facts.is_empty() && self.perf.is_empty()
+        self.facts.is_empty() && self.perf.is_empty() && self.agent.is_none()
     }
 
+    /// Adds another input's node-local facts (the same input twice changes nothing).
     pub fn merge(&mut self, other: NodeLocal) {
         self.facts.extend(other.facts);
         self.perf.extend(other.perf);
+        self.agent = match (self.agent.take(), other.agent) {
+            (Some(mut a), Some(b)) => {
+                a.failed = a.failed.or(b.failed);
+                a.unread.extend(b.unread);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
     }
+}
+
+/// Node facts read through the API from the agent DaemonSet: the logs of its pods' `node-facts`
+/// container, one pod per node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRead {
+    /// The DaemonSet's namespace.
+    pub namespace: String,
+    /// The DaemonSet's name.
+    pub daemonset: String,
+    /// Why no node's facts could be read (the DaemonSet missing, `pods/log` forbidden, the API
+    /// server unreachable): the one cause every node rule reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// Nodes with an agent pod whose facts could not be used, by node name. A node with neither
+    /// facts nor an entry here has no agent pod.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unread: BTreeMap<String, Unread>,
+}
+
+impl AgentRead {
+    /// `kubectl -n NS describe pod POD`: where to look when a pod's facts are missing.
+    pub fn describe_pod(&self, pod: &str) -> String {
+        format!("kubectl -n {} describe pod {pod}", self.namespace)
+    }
+}
+
+/// Why one node's agent pod gave no usable facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unread {
+    /// The agent pod on the node.
+    pub pod: String,
+    pub reason: UnreadReason,
+    /// What was seen, in words: the server's answer, the start of the log, the facts' age.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnreadReason {
+    /// The log could not be had: the container has not started (image pull, init), the pod is
+    /// gone, no answer in time.
+    NoLog,
+    /// The log is not node facts (the agent failed, or is still writing them).
+    NotFacts,
+    /// The facts name another node than the one the pod runs on.
+    OtherNode,
+    /// The facts are older than the run's limit (`--node-facts-max-age`).
+    Stale,
 }
 
 /// How node facts line up with the cluster's nodes.
@@ -648,6 +710,7 @@ pub(crate) mod testing {
                 .map(|(k, f)| (k.to_string(), f))
                 .collect(),
             perf: BTreeMap::new(),
+            agent: None,
         }
     }
 }

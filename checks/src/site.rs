@@ -25,6 +25,10 @@ pub struct Site {
     /// Ansible inventory (INI or YAML).
     #[serde(default)]
     pub inventory: Option<PathBuf>,
+    /// The node agent DaemonSet `--node-facts cluster` reads (default
+    /// `gpu-preflight-nodes/gpu-preflight-node`); `--node-agent` overrides it.
+    #[serde(default)]
+    pub node_agent: Option<NamespacedName>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -366,6 +370,19 @@ mod tests {
             let e = Site::parse(&format!("platform:\n  tls_secret: \"{bad}\"\n")).unwrap_err();
             assert_eq!(e.line, Some(2), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn node_agent_is_namespace_slash_name() {
+        let s = Site::parse("node_agent: ops/facts-agent\n").unwrap();
+        let a = s.node_agent.unwrap();
+        assert_eq!(
+            (a.namespace.as_str(), a.name.as_str()),
+            ("ops", "facts-agent")
+        );
+        let e = Site::parse("profile: core\nnode_agent: facts-agent\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("NAMESPACE/NAME"), "{e}");
     }
 
     #[test]

@@ -15,8 +15,8 @@ pub mod waivers;
 
 pub use outcome::{Collected, Level, Notice, Outcome};
 pub use request::{
-    ClusterSource, LiveCluster, NodeFactsSource, Options, Probes, Request, Rules, SnapshotSource,
-    Sources,
+    ClusterSource, LiveCluster, NodeAgent, NodeFactsSource, Options, Probes, Request, Rules,
+    SnapshotSource, Sources,
 };
 
 use crate::exit;
@@ -49,6 +49,7 @@ pub fn run(req: &Request) -> anyhow::Result<Outcome> {
         )?
     };
     sources::probe(&req.sources, &rules, &plan.site, &mut facts)?;
+    notices.extend(sources::stale_notice(&facts));
     // Evaluation of the rest.
     let results = schedule.finish(&rules, &facts, &plan.site);
     evaluate::free(facts);
@@ -105,8 +106,8 @@ pub fn collect(req: &Request) -> anyhow::Result<Collected> {
     };
     let plan = Prepared::load(&req.rules, req.site.as_deref())?;
     let rules = plan.select()?;
-    let local = sources::Local::load(&req.sources, &plan.site)?;
-    let needs_cluster = sources::reads_live(cluster, &rules)?;
+    let mut local = sources::Local::load(&req.sources, &plan.site)?;
+    let needs_cluster = sources::reads_live(cluster, &rules, local.reads_agent())?;
     let (mut facts, server) = if needs_cluster {
         // A snapshot keeps every pod, so any later rule selection can be checked against it.
         let everything = Interest::everything();
@@ -117,6 +118,7 @@ pub fn collect(req: &Request) -> anyhow::Result<Collected> {
             &everything,
             Facts::default(),
             &mut |_| {},
+            local.take_agent(),
         )?
     } else {
         (Facts::default(), "no cluster".to_string())
@@ -139,6 +141,14 @@ pub fn collect(req: &Request) -> anyhow::Result<Collected> {
             _ => None,
         })
         .chain(gpu_preflight_checks::named::failed_reads(&facts))
+        .chain(
+            facts
+                .node_local
+                .agent
+                .as_ref()
+                .and_then(|a| a.failed.as_ref())
+                .map(|f| format!("node facts: {f}")),
+        )
         .collect();
     Ok(Collected {
         facts,

@@ -58,7 +58,8 @@ pub struct Collected {
     pub facts: Facts,
     /// The snapshot's `source`: the server and context, or that no cluster was needed.
     pub source: String,
-    /// `kind: reason` for each kind that could not be listed.
+    /// `kind: reason` for each kind that could not be listed (and `node facts: reason` when none
+    /// could be read from the agent DaemonSet).
     pub unusable: Vec<String>,
 }
 

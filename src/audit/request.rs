@@ -112,6 +112,31 @@ pub struct SnapshotSource {
 pub enum NodeFactsSource {
     /// A folder of NODE.json files, or one file.
     Folder(PathBuf),
+    /// The logs of the agent DaemonSet's pods, through the API server (live runs only).
+    Cluster(NodeAgent),
+}
+
+/// The agent DaemonSet whose pods' logs are the node facts, and how they are read.
+#[derive(Debug, Clone)]
+pub struct NodeAgent {
+    /// `NAMESPACE/NAME`; `None`: the site's `node_agent`, else
+    /// `gpu-preflight-nodes/gpu-preflight-node`.
+    pub daemonset: Option<String>,
+    /// Log requests in flight at once (1 to 4096).
+    pub concurrency: usize,
+    /// Facts older than this are not judged: `24h`, `90m`, `7d`, `1d12h`; `0` or `off`: no
+    /// limit.
+    pub max_age: String,
+}
+
+impl Default for NodeAgent {
+    fn default() -> Self {
+        NodeAgent {
+            daemonset: None,
+            concurrency: 32,
+            max_age: "24h".to_string(),
+        }
+    }
 }
 
 /// Endpoint probe settings.

@@ -4,9 +4,10 @@
 
 use super::Notice;
 use super::request::{
-    ClusterSource, LiveCluster, NodeFactsSource, Probes, SnapshotSource, Sources,
+    ClusterSource, LiveCluster, NodeAgent, NodeFactsSource, Probes, SnapshotSource, Sources,
 };
 use super::select;
+use crate::collect::node_agent::{self, AgentOptions};
 use crate::collect::{firmware, intent, kube as live, probes, snapshot};
 use crate::exit;
 use crate::node::{NodeInputArgs, ingest};
@@ -14,10 +15,12 @@ use gpu_preflight_checks::intent::IntentFacts;
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::ResourceKind;
 use gpu_preflight_checks::named::NamedReads;
-use gpu_preflight_checks::node_facts::NodeLocal;
-use gpu_preflight_checks::{Facts, RuleDef, Site};
+use gpu_preflight_checks::node_facts::{AgentRead, NodeLocal, UnreadReason};
+use gpu_preflight_checks::site::NamespacedName;
+use gpu_preflight_checks::{ApiFact, Facts, RuleDef, Site};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The inputs read from local files. Loaded before any cluster I/O, so bad input fails fast;
@@ -27,13 +30,22 @@ pub struct Local {
     intent: IntentFacts,
     /// Firmware queries are read when merged.
     firmware: Option<PathBuf>,
+    /// Node facts to read from the agent DaemonSet during live collection (checked settings).
+    agent: Option<AgentOptions>,
 }
 
 impl Local {
     pub fn load(s: &Sources, site: &Site) -> anyhow::Result<Local> {
-        let node_facts = s.node_facts.as_ref().map(|n| match n {
-            NodeFactsSource::Folder(dir) => dir.clone(),
-        });
+        let (node_facts, agent) = match &s.node_facts {
+            None => (None, None),
+            Some(NodeFactsSource::Folder(dir)) => (Some(dir.clone()), None),
+            Some(NodeFactsSource::Cluster(_)) if s.cluster.is_offline() => {
+                return Err(exit::input(
+                    "--node-facts cluster reads the node agent's logs from the live cluster, and with --snapshot nothing is contacted: store them in a snapshot with `gpu-preflight collect --node-facts cluster -o snap.json`, or pass a folder of node facts",
+                ));
+            }
+            Some(NodeFactsSource::Cluster(a)) => (None, Some(agent_options(a, site)?)),
+        };
         let node = ingest::load(&NodeInputArgs {
             node_facts,
             perf: s.perf.clone(),
@@ -43,7 +55,18 @@ impl Local {
             node,
             intent,
             firmware: s.firmware.clone(),
+            agent,
         })
+    }
+
+    /// Whether node facts are to be read from the agent DaemonSet.
+    pub fn reads_agent(&self) -> bool {
+        self.agent.is_some()
+    }
+
+    /// The agent settings, for a live collection; the rest is merged with [`Local::apply`].
+    pub fn take_agent(&mut self) -> Option<AgentOptions> {
+        self.agent.take()
     }
 
     /// Adds node facts, firmware queries and intent to `facts` (intent replaces a snapshot's).
@@ -70,10 +93,13 @@ pub fn cluster(
 ) -> anyhow::Result<(Facts, String)> {
     match source {
         ClusterSource::Snapshot(s) => offline(s, rules, local, notices),
-        ClusterSource::Live(l) if reads_live(l, rules)? => {
+        ClusterSource::Live(l) if reads_live(l, rules, local.reads_agent())? => {
+            let mut local = local;
+            let agent = local.take_agent();
             let mut initial = Facts::default();
             local.apply(&mut initial)?;
-            let (facts, server) = list(l, rules, site, &select::interest(rules), initial, early)?;
+            let interest = select::interest(rules);
+            let (facts, server) = list(l, rules, site, &interest, initial, early, agent)?;
             Ok((facts, format!("live {server}")))
         }
         ClusterSource::Live(_) => {
@@ -84,11 +110,109 @@ pub fn cluster(
     }
 }
 
-/// Whether a live run lists the cluster: some rule reads it, and either one cannot do without it
-/// or a cluster is configured at all (node rules read Node objects only when there are some).
-pub fn reads_live(l: &LiveCluster, rules: &[&RuleDef]) -> anyhow::Result<bool> {
+/// Whether a live run lists the cluster: some rule reads it, and either one cannot do without it,
+/// node facts are to be read from it, or a cluster is configured at all (node rules read Node
+/// objects only when there are some). Every rule that reads node facts reads the cluster too,
+/// so without such a rule the agent's logs are not read either.
+pub fn reads_live(l: &LiveCluster, rules: &[&RuleDef], agent: bool) -> anyhow::Result<bool> {
     Ok(select::needs_cluster(rules)
-        && (select::requires_cluster(rules) || live::configured(&live_options(l)?)))
+        && (select::requires_cluster(rules) || agent || live::configured(&live_options(l)?)))
+}
+
+/// `--node-facts cluster`'s settings, checked: the DaemonSet (flag, else the site's
+/// `node_agent`, else the default), the concurrency and the age limit.
+pub fn agent_options(a: &NodeAgent, site: &Site) -> anyhow::Result<AgentOptions> {
+    let ds = match &a.daemonset {
+        Some(s) => NamespacedName::parse(s).map_err(|e| {
+            exit::input(format!(
+                "--node-agent {e} (expected the DaemonSet as NAMESPACE/NAME)"
+            ))
+        })?,
+        None => site.node_agent.clone().unwrap_or(NamespacedName {
+            namespace: node_agent::DEFAULT_NAMESPACE.to_string(),
+            name: node_agent::DEFAULT_NAME.to_string(),
+        }),
+    };
+    if !(1..=4096).contains(&a.concurrency) {
+        return Err(exit::input(format!(
+            "--node-concurrency {}: expected 1 to 4096 log requests in flight",
+            a.concurrency
+        )));
+    }
+    let max_age = parse_age(&a.max_age)
+        .map_err(|e| exit::input(format!("--node-facts-max-age {}: {e}", a.max_age)))?;
+    Ok(AgentOptions {
+        namespace: ds.namespace,
+        name: ds.name,
+        concurrency: a.concurrency,
+        max_age,
+    })
+}
+
+/// `24h`, `90m`, `7d`, `1d12h`, `3600s`: a duration; `0`, `off` or `none`: no limit.
+pub fn parse_age(s: &str) -> Result<Option<Duration>, String> {
+    let t = s.trim();
+    if matches!(t, "0" | "off" | "none") {
+        return Ok(None);
+    }
+    const EXPECTED: &str = "expected a duration such as 24h, 90m, 7d or 1d12h (0 or off: no limit)";
+    let mut secs: u64 = 0;
+    let mut num = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(EXPECTED.to_string()),
+        };
+        let n: u64 = num.parse().map_err(|_| EXPECTED.to_string())?;
+        secs = n
+            .checked_mul(unit)
+            .and_then(|v| secs.checked_add(v))
+            .ok_or_else(|| EXPECTED.to_string())?;
+        num.clear();
+    }
+    if !num.is_empty() || secs == 0 {
+        return Err(EXPECTED.to_string());
+    }
+    Ok(Some(Duration::from_secs(secs)))
+}
+
+/// A warning naming the nodes whose facts from the agent were too old to judge, and how to
+/// refresh them.
+pub fn stale_notice(facts: &Facts) -> Option<Notice> {
+    let a: &AgentRead = facts.node_local.agent.as_ref()?;
+    let stale: Vec<String> = a
+        .unread
+        .iter()
+        .filter(|(n, u)| {
+            u.reason == UnreadReason::Stale && !facts.node_local.facts.contains_key(*n)
+        })
+        .map(|(n, u)| format!("{n} ({})", u.detail))
+        .collect();
+    if stale.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 3;
+    let more = if stale.len() > SHOWN {
+        format!(" and {} more", stale.len() - SHOWN)
+    } else {
+        String::new()
+    };
+    Some(Notice::warning(format!(
+        "node facts of {} node(s) from DaemonSet {}/{} are too old to judge: {}{more}; their node rules are `skip`. Refresh them: `kubectl -n {} rollout restart daemonset/{}`",
+        stale.len(),
+        a.namespace,
+        a.daemonset,
+        stale[..stale.len().min(SHOWN)].join(", "),
+        a.namespace,
+        a.daemonset
+    )))
 }
 
 /// Snapshot files: only the objects the rules can read are kept; objects given twice once.
@@ -185,7 +309,8 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Lists the kinds the rules need into `initial` (local inputs already in it), keeping the
-/// objects of `interest`; Ctrl-C stops it. Returns the facts and the server URL.
+/// objects of `interest`, and reads node facts from the agent DaemonSet beside them when
+/// `agent` is set; Ctrl-C stops it. Returns the facts and the server URL.
 pub fn list(
     c: &LiveCluster,
     rules: &[&RuleDef],
@@ -193,45 +318,74 @@ pub fn list(
     interest: &Interest,
     initial: Facts,
     early: &mut (dyn FnMut(&Facts) + Send),
+    agent: Option<AgentOptions>,
 ) -> anyhow::Result<(Facts, String)> {
     let opts = live_options(c)?;
     let kinds = select::needed_kinds(rules);
     // Secrets and ConfigMaps are read by name, after the kinds their names come from.
     let named = NamedReads::of(rules, site);
     let rt = runtime()?;
-    let pb = progress_bar(kinds.len() + named.kinds().len(), c.progress);
+    let progress = Progress::new(
+        kinds.len() + named.kinds().len(),
+        agent.is_some(),
+        c.progress,
+    );
+    let agent_names = agent
+        .as_ref()
+        .map(|a| (a.namespace.clone(), a.name.clone()));
     let res = rt.block_on(async {
         tokio::select! {
-            r = list_from(&opts, &kinds, &named, pb.as_ref(), interest, initial, early) => r,
+            r = list_from(&opts, &kinds, &named, &progress, interest, initial, early, agent) => r,
             _ = tokio::signal::ctrl_c() => Err(anyhow::Error::new(exit::Interrupted)),
         }
     });
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
+    progress.finish();
+    let (mut facts, server) = res?;
+    if let Some((namespace, daemonset)) = agent_names
+        && facts.node_local.agent.is_none()
+    {
+        // The agent's logs were never all read: every node rule says why.
+        let why = match &facts.api {
+            ApiFact::Unreachable { cause } => {
+                format!("the API server is unreachable (K8S001): {cause}")
+            }
+            _ => "the node facts collection stopped (see the log with -v)".to_string(),
+        };
+        facts.node_local.agent = Some(AgentRead {
+            namespace,
+            daemonset,
+            failed: Some(why),
+            ..AgentRead::default()
+        });
     }
-    res
+    Ok((facts, server))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn list_from(
     opts: &live::LiveOptions,
     kinds: &[&'static ResourceKind],
     named: &NamedReads<'_>,
-    pb: Option<&indicatif::ProgressBar>,
+    progress: &Progress,
     interest: &Interest,
     initial: Facts,
     early: &mut (dyn FnMut(&Facts) + Send),
+    agent: Option<AgentOptions>,
 ) -> anyhow::Result<(Facts, String)> {
     let (client, server) = live::connect(opts).await?;
     tracing::info!(server, kinds = kinds.len(), keeps = %interest.describe(), "collecting");
-    let on_kind = |key: &str| {
-        if let Some(pb) = pb {
-            pb.set_message(key.to_string());
-            pb.inc(1);
-        }
-    };
+    let on_kind = |key: &str| progress.kind(key);
+    let side = agent.map(|a| -> live::Side {
+        let (client, opts, on) = (client.clone(), opts.clone(), progress.logs());
+        Box::pin(async move {
+            let local = node_agent::collect(&client, &a, &opts, on).await;
+            Box::new(move |f: &mut Facts| ingest::apply(f, local)) as live::Merge
+        })
+    });
     let hooks = live::Hooks {
         on_kind: &on_kind,
         early,
+        side,
     };
     let facts = live::collect(
         &client, &server, kinds, named, opts, interest, initial, hooks,
@@ -240,17 +394,62 @@ async fn list_from(
     Ok((facts, server))
 }
 
-/// A live progress line on stderr — only on a terminal, never in CI logs or pipes.
-fn progress_bar(len: usize, wanted: bool) -> Option<indicatif::ProgressBar> {
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-    if !wanted || ci || !std::io::stderr().is_terminal() {
-        return None;
+/// Live progress lines on stderr — only on a terminal, never in CI logs or pipes: kinds listed,
+/// and node facts read when they come from the agent.
+struct Progress {
+    kinds: Option<indicatif::ProgressBar>,
+    logs: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(kinds: usize, agent: bool, wanted: bool) -> Progress {
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+        if !wanted || ci || !std::io::stderr().is_terminal() {
+            return Progress {
+                kinds: None,
+                logs: None,
+            };
+        }
+        let multi = indicatif::MultiProgress::new();
+        let kinds = multi.add(bar(kinds, "{spinner} listing kinds {pos}/{len} {wide_msg}"));
+        // Its length is known once the agent's pods are listed.
+        let logs = agent.then(|| multi.add(bar(0, "{spinner} reading node facts {pos}/{len}")));
+        Progress {
+            kinds: Some(kinds),
+            logs,
+        }
     }
+
+    fn kind(&self, key: &str) {
+        if let Some(pb) = &self.kinds {
+            pb.set_message(key.to_string());
+            pb.inc(1);
+        }
+    }
+
+    fn logs(&self) -> node_agent::OnProgress {
+        let Some(pb) = self.logs.clone() else {
+            return Arc::new(|_| {});
+        };
+        Arc::new(move |p| match p {
+            node_agent::Progress::Logs(n) => pb.set_length(n as u64),
+            node_agent::Progress::Read => pb.inc(1),
+        })
+    }
+
+    fn finish(&self) {
+        for pb in self.kinds.iter().chain(&self.logs) {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+fn bar(len: usize, template: &str) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new(len as u64);
     pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} listing kinds {pos}/{len} {wide_msg}")
+        indicatif::ProgressStyle::with_template(template)
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     pb.enable_steady_tick(Duration::from_millis(120));
-    Some(pb)
+    pb
 }

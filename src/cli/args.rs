@@ -196,11 +196,23 @@ pub struct ProbeArgs {
 }
 
 /// `--node-facts` and `--perf` of `check` and `collect`.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct NodeInputArgs {
-    /// Node facts from `gpu-preflight node`: a folder of NODE.json files (or one file).
-    #[arg(long = "node-facts", value_name = "DIR")]
+    /// Node facts from `gpu-preflight node`: `cluster` to read them from the agent DaemonSet's
+    /// pod logs (deploy/node-agent-daemonset.yaml), or a folder of NODE.json files (or one file).
+    #[arg(long = "node-facts", value_name = "DIR|cluster")]
     pub node_facts: Option<PathBuf>,
+    /// With --node-facts cluster: the agent DaemonSet (default: the site file's `node_agent`,
+    /// else gpu-preflight-nodes/gpu-preflight-node).
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub node_agent: Option<String>,
+    /// With --node-facts cluster: agent pod logs read at once.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub node_concurrency: usize,
+    /// With --node-facts cluster: facts collected longer ago are not judged (their node rules
+    /// skip, naming the age): e.g. 24h, 90m, 7d; 0 or off for no limit.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub node_facts_max_age: String,
     /// ib_write_bw output: a folder of NODE*.txt (text) or NODE*.json (--out_json) files.
     #[arg(long, value_name = "DIR")]
     pub perf: Option<PathBuf>,

@@ -90,7 +90,23 @@ pub struct Hooks<'a> {
     pub on_kind: &'a (dyn Fn(&str) + Sync),
     /// Called once with the facts so far when all kinds but one are in.
     pub early: &'a mut (dyn FnMut(&Facts) + Send),
+    /// A collection beside the kinds (node facts from the agent's pods), merged into the facts
+    /// when it ends. `early` waits for it, so no rule is evaluated without what it brings.
+    pub side: Option<Side>,
 }
+
+/// What a side collection hands back: how to merge its facts.
+pub type Merge = Box<dyn FnOnce(&mut Facts) + Send>;
+/// A side collection, run on the same runtime and client as the kinds.
+pub type Side = std::pin::Pin<Box<dyn std::future::Future<Output = Merge> + Send>>;
+
+/// What finished: a kind (list or named reads), or the side collection.
+enum Done {
+    Kind(&'static str, Result<KindFact, tokio::task::JoinError>),
+    Side(Result<Merge, tokio::task::JoinError>),
+}
+
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
 
 /// Asks for the server version and lists every kind concurrently, each kind in its own task, into
 /// `facts` (which may already hold local inputs). The objects of `named` are fetched by name, one
@@ -98,7 +114,9 @@ pub struct Hooks<'a> {
 /// namespace the namespace list shows absent is not requested. `on_kind` is called as each kind
 /// finishes (progress display). When all kinds but one are in, `early` is called once with the
 /// facts so far, while the last kind (on a large cluster, the long chain of pod pages) is still
-/// being listed: rules that need nothing more can be evaluated meanwhile.
+/// being listed: rules that need nothing more can be evaluated meanwhile. A side collection
+/// (`hooks.side`: node facts from the agent's pods) runs beside the lists and is merged as it
+/// ends; `early` is not called before it is in.
 #[allow(clippy::too_many_arguments)]
 pub async fn collect(
     client: &Client,
@@ -110,7 +128,11 @@ pub async fn collect(
     mut facts: Facts,
     hooks: Hooks<'_>,
 ) -> Facts {
-    let Hooks { on_kind, early } = hooks;
+    let Hooks {
+        on_kind,
+        early,
+        side,
+    } = hooks;
     use futures::stream::{FuturesUnordered, StreamExt};
     let tasks: Vec<(&'static str, tokio::task::JoinHandle<KindFact>)> = kinds
         .iter()
@@ -122,8 +144,12 @@ pub async fn collect(
             (kind.key, task)
         })
         .collect();
-    let aborts: Vec<tokio::task::AbortHandle> =
-        tasks.iter().map(|(_, t)| t.abort_handle()).collect();
+    let side = side.map(tokio::spawn);
+    let aborts: Vec<tokio::task::AbortHandle> = tasks
+        .iter()
+        .map(|(_, t)| t.abort_handle())
+        .chain(side.as_ref().map(|s| s.abort_handle()))
+        .collect();
     // The version request runs beside the lists, not before them: one round trip less.
     facts.api = version(client, server, opts.timeout).await;
     if matches!(facts.api, ApiFact::Unreachable { .. }) {
@@ -131,16 +157,34 @@ pub async fn collect(
         aborts.iter().for_each(|a| a.abort());
         return facts;
     }
-    let mut pending: FuturesUnordered<_> = tasks
+    let mut side_pending = side.is_some();
+    let mut pending: FuturesUnordered<Pending> = tasks
         .into_iter()
         .map(|(key, task)| joined(key, task))
+        .chain(side.map(|s| -> Pending { Box::pin(async move { Done::Side(s.await) }) }))
         .collect();
     let mut waiting = named_waiting(named, kinds);
     let mut early_done = kinds.len() + waiting.len() < 2;
     for (key, task) in start_named(client, named, opts, &facts, &mut waiting) {
         pending.push(joined(key, task));
     }
-    while let Some((key, outcome)) = pending.next().await {
+    while let Some(done) = pending.next().await {
+        let (key, outcome) = match done {
+            Done::Kind(key, outcome) => (key, outcome),
+            Done::Side(merge) => {
+                side_pending = false;
+                match merge {
+                    Ok(merge) => merge(&mut facts),
+                    // The caller sees that nothing was merged and says so.
+                    Err(e) => tracing::warn!("collection beside the kinds stopped: {e}"),
+                }
+                if !early_done && pending.len() == 1 && waiting.is_empty() {
+                    early_done = true;
+                    tokio::task::block_in_place(|| early(&facts));
+                }
+                continue;
+            }
+        };
         let fact = outcome.unwrap_or_else(|e| KindFact::Failed {
             reason: format!("listing stopped: {e}"),
         });
@@ -149,7 +193,7 @@ pub async fn collect(
         for (key, task) in start_named(client, named, opts, &facts, &mut waiting) {
             pending.push(joined(key, task));
         }
-        if !early_done && pending.len() == 1 && waiting.is_empty() {
+        if !early_done && !side_pending && pending.len() == 1 && waiting.is_empty() {
             early_done = true;
             // This thread drives only this loop; the last kind's pages keep coming on the
             // runtime's workers.
@@ -159,11 +203,10 @@ pub async fn collect(
     facts
 }
 
-type Joined = (&'static str, Result<KindFact, tokio::task::JoinError>);
-
-/// One collection task's outcome, with its kind (one future type for lists and named reads).
-async fn joined(key: &'static str, task: tokio::task::JoinHandle<KindFact>) -> Joined {
-    (key, task.await)
+/// One collection task's outcome, with its kind (one future type for lists, named reads and
+/// the side collection).
+fn joined(key: &'static str, task: tokio::task::JoinHandle<KindFact>) -> Pending {
+    Box::pin(async move { Done::Kind(key, task.await) })
 }
 
 /// Kinds read by name, each with the listed kinds their names wait for. A kind also listed
@@ -629,11 +672,11 @@ async fn list_kind(
     }
 }
 
-fn non_empty<'a>(a: &'a str, b: &'a str) -> &'a str {
+pub(crate) fn non_empty<'a>(a: &'a str, b: &'a str) -> &'a str {
     if a.is_empty() { b } else { a }
 }
 
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -42,29 +42,39 @@ pub fn load(a: &NodeInputArgs) -> anyhow::Result<NodeLocal> {
 
 /// Parses one node-facts file; errors name the file, the line and what was expected.
 pub fn parse_facts(path: &Path, text: &str) -> anyhow::Result<NodeFacts> {
-    let name = path.display();
+    parse_facts_text(text).map_err(|e| exit::input(format!("{}: {e}", path.display())))
+}
+
+/// Parses node facts (`gpu-preflight node` output); the error says where in the text and what
+/// was expected, for the caller to prefix with where the text came from.
+pub fn parse_facts_text(text: &str) -> Result<NodeFacts, String> {
+    // The common case in one pass; the slower path below only words the error.
+    if let Ok(f) = serde_json::from_str::<NodeFacts>(text)
+        && f.schema == SCHEMA
+    {
+        return Ok(f);
+    }
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        exit::input(format!(
-            "{name}: line {} column {}: {e} (expected the JSON written by `gpu-preflight node`)",
+        format!(
+            "line {} column {}: {e} (expected the JSON written by `gpu-preflight node`)",
             e.line(),
             e.column()
-        ))
+        )
     })?;
     match v.get("schema").and_then(|s| s.as_str()) {
         Some(SCHEMA) => {}
         Some(other) => {
-            return Err(exit::input(format!(
-                "{name}: unsupported node-facts schema `{other}` (this version reads {SCHEMA})"
-            )));
+            return Err(format!(
+                "unsupported node-facts schema `{other}` (this version reads {SCHEMA})"
+            ));
         }
         None => {
-            return Err(exit::input(format!(
-                "{name}: no `schema` field: not node facts from `gpu-preflight node` ({SCHEMA})"
-            )));
+            return Err(format!(
+                "no `schema` field: not node facts from `gpu-preflight node` ({SCHEMA})"
+            ));
         }
     }
-    serde_json::from_value(v)
-        .map_err(|e| exit::input(format!("{name}: invalid node facts ({SCHEMA}): {e}")))
+    serde_json::from_value(v).map_err(|e| format!("invalid node facts ({SCHEMA}): {e}"))
 }
 
 fn read(f: &Path) -> anyhow::Result<String> {

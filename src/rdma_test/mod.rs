@@ -370,6 +370,7 @@ async fn read(cluster: &LiveCluster, site: &Site, namespace: &str) -> anyhow::Re
         live::Hooks {
             on_kind: &|_| {},
             early: &mut |_| {},
+            side: None,
         },
     )
     .await;

@@ -195,6 +195,15 @@ fn inputs() -> Vec<Input> {
     node.node_facts = Some(fixture("node/facts"));
     node.perf = Some(fixture("node/perf"));
     out.push(node);
+    // As `collect --node-facts cluster` stores them: facts, and why some nodes have none.
+    let mut agent = Input::new("node/cluster + agent-read.json");
+    agent.snapshots = vec![
+        fixture("node/cluster.yaml"),
+        fixture("node/agent-read.json"),
+    ];
+    agent.site = Some(fixture("demo/site.yaml"));
+    agent.perf = Some(fixture("node/perf"));
+    out.push(agent);
     let mut facts_only = Input::new("node facts + perf, no cluster");
     facts_only.node_facts = Some(fixture("node/facts"));
     facts_only.perf = Some(fixture("node/perf"));
@@ -360,6 +369,10 @@ fn without_local_inputs(facts: &Facts) -> Vec<(&'static str, Facts)> {
     if !f.node_local.facts.is_empty() {
         f.node_local.facts.clear();
         out.push(("node facts", f));
+    }
+    let mut f = facts.clone();
+    if f.node_local.agent.take().is_some() {
+        out.push(("what the agent DaemonSet could not give", f));
     }
     let mut f = facts.clone();
     if !f.node_local.perf.is_empty() {

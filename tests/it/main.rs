@@ -13,6 +13,7 @@ mod live;
 mod messages;
 mod metallb_sriov;
 mod node_agent;
+mod node_cluster;
 mod rdma_test;
 mod real_formats;
 mod release;

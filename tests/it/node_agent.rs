@@ -537,6 +537,14 @@ fn daemonset_manifest_runs_the_agent_on_every_node_read_only() {
         serde_json::json!([{"operator": "Exists"}])
     );
     let agent = &spec["initContainers"][0];
+    // `--node-facts cluster` reads this container's log, of the pods the selector finds.
+    assert_eq!(agent["name"], "node-facts");
+    assert_eq!(
+        ds["spec"]["selector"]["matchLabels"],
+        ds["spec"]["template"]["metadata"]["labels"]
+    );
+    assert_eq!(ds["metadata"]["namespace"], "gpu-preflight-nodes");
+    assert_eq!(ds["metadata"]["name"], "gpu-preflight-node");
     assert_eq!(
         agent["args"],
         serde_json::json!(["node", "--host-root", "/host"])

@@ -369,12 +369,17 @@ fn every_rule_is_documented_and_unique() {
     }
 }
 
-/// deploy/rbac.yaml is what `gpu-preflight rbac` prints; it reads only, grants no Secret or
-/// ConfigMap cluster-wide, names every Secret it grants, and binds the CronJob's service account.
+/// deploy/rbac.yaml is what `gpu-preflight rbac --node-facts cluster` prints (the CronJob reads
+/// node facts from the agent); it reads only, grants no Secret or ConfigMap cluster-wide, names
+/// every Secret it grants, reads pods and their logs only in the agent's namespace, and binds
+/// the CronJob's service account.
 #[test]
 fn deploy_rbac_yaml_is_current_and_read_only() {
     use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-    let out = bin().arg("rbac").output().unwrap();
+    let out = bin()
+        .args(["rbac", "--node-facts", "cluster"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let want = String::from_utf8(out.stdout).unwrap();
     let path = root().join("deploy/rbac.yaml");
@@ -384,7 +389,7 @@ fn deploy_rbac_yaml_is_current_and_read_only() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "deploy/rbac.yaml is stale: run `cargo run -- rbac > deploy/rbac.yaml`"
+        "deploy/rbac.yaml is stale: run `cargo run -- rbac --node-facts cluster > deploy/rbac.yaml`"
     );
     let docs: Vec<serde_json::Value> = gpu_preflight_checks::yaml::from_multi(&have).unwrap();
     let cronjob: Vec<serde_json::Value> = gpu_preflight_checks::yaml::from_multi(
@@ -423,15 +428,27 @@ fn deploy_rbac_yaml_is_current_and_read_only() {
             "Role" => {
                 roles += 1;
                 let r: Role = serde_json::from_value(d).unwrap();
+                let agent = r.metadata.namespace.as_deref() == Some("gpu-preflight-nodes");
                 let rules = r.rules.unwrap();
                 for rule in &rules {
-                    // Only reads of named objects are granted in namespaces.
-                    assert!(
-                        rule.resource_names.as_ref().is_some_and(|n| !n.is_empty()),
-                        "{rule:?}"
-                    );
+                    let named = rule.resource_names.as_ref().is_some_and(|n| !n.is_empty());
+                    let resources = rule.resources.clone().unwrap_or_default();
+                    if agent && !named {
+                        // The agent's pods (named anew by every rollout) and their logs.
+                        let grant = (resources[0].as_str(), rule.verbs[0].as_str());
+                        assert!(
+                            resources.len() == 1
+                                && rule.verbs.len() == 1
+                                && matches!(grant, ("pods", "list") | ("pods/log", "get")),
+                            "{rule:?}"
+                        );
+                        continue;
+                    }
+                    // Otherwise only reads of named objects are granted in namespaces.
+                    assert!(named, "{rule:?}");
                     assert_eq!(rule.verbs, ["get"], "{rule:?}");
                 }
+                assert!(!agent || rules.len() == 3, "{rules:?}");
                 rules
             }
             "ClusterRoleBinding" | "RoleBinding" => {
@@ -457,6 +474,16 @@ fn deploy_rbac_yaml_is_current_and_read_only() {
         }
     }
     assert_eq!(bindings, roles + 1, "every role is bound");
+    // The scheduled audit covers the nodes, through the role above.
+    let args = &cronjob.iter().find(|d| d["kind"] == "CronJob").unwrap()["spec"]["jobTemplate"]["spec"]
+        ["template"]["spec"]["containers"][0]["args"];
+    assert!(
+        args.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--node-facts=cluster"),
+        "{args}"
+    );
     assert!(
         !cronjob
             .iter()

@@ -8,12 +8,17 @@
 //! Node facts are matched to the input's Node objects (which are read when the input has them:
 //! `nodes` is an optional kind of every node rule). Without Node objects each facts entry stands
 //! for itself, and only its facts can make it RDMA-capable.
+//!
+//! Facts read from the agent DaemonSet (`--node-facts cluster`) also say why a node has none:
+//! no agent pod on it (`skip`), a pod whose facts could not be used (`error`, stale facts
+//! `skip`), or nothing readable at all (one `error` for the rule), each naming where to look.
 
 use super::Needs;
 use crate::facts::Facts;
 use crate::model::Finding;
 use crate::node_facts::{
-    NodeFacts, RDMA_CAPABLE_LABELS, display_name, labelled_rdma_capable, match_nodes,
+    AgentRead, NodeFacts, RDMA_CAPABLE_LABELS, Unread, UnreadReason, display_name,
+    labelled_rdma_capable, match_nodes,
 };
 use crate::object::Object;
 use std::collections::HashMap;
@@ -27,7 +32,7 @@ pub fn needs() -> Needs {
 }
 
 /// The skip message of a node rule run without node facts.
-pub const NO_FACTS: &str = "no node facts given: run `gpu-preflight node -o NODE.json` on each node (docs/node-agent.md) and pass the folder with `--node-facts DIR`";
+pub const NO_FACTS: &str = "no node facts given: pass `--node-facts cluster` to read them from the agent DaemonSet (deploy/node-agent-daemonset.yaml), or run `gpu-preflight node -o NODE.json` on each node and pass the folder with `--node-facts DIR` (docs/node-agent.md)";
 
 /// Which nodes a node rule applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,15 +77,23 @@ pub fn rdma_capable(object: Option<&Object>, facts: &NodeFacts) -> Option<String
     (!why.is_empty()).then(|| why.join(", "))
 }
 
-/// Nodes in scope plus `skip` findings for out-of-scope nodes, nodes without facts and facts
-/// files naming no node. `Err` is the single skip finding when no node facts were given at all.
+/// Nodes in scope plus `skip`/`error` findings for out-of-scope nodes, nodes without facts and
+/// facts files naming no node. `Err` is the rule's single finding when no node facts were given
+/// at all (`skip`), or none could be read from the agent DaemonSet (`error`).
 pub fn scope<'a>(
     facts: &'a Facts,
     scope: Scope,
 ) -> Result<(Vec<Target<'a>>, Vec<Finding>), Finding> {
     let local = &facts.node_local;
+    let agent = local.agent.as_ref();
     if local.facts.is_empty() {
-        return Err(Finding::skip("cluster", NO_FACTS).rests_on(&[]));
+        match agent {
+            None => return Err(Finding::skip("cluster", NO_FACTS).rests_on(&[])),
+            Some(AgentRead {
+                failed: Some(why), ..
+            }) => return Err(Finding::error("cluster", no_facts_read(why)).rests_on(&[])),
+            Some(_) => {}
+        }
     }
     let nodes = facts.list(NODES);
     let known = !nodes.is_empty();
@@ -128,15 +141,27 @@ pub fn scope<'a>(
     for name in m.nodes_without {
         let labelled = obj(&name).is_some_and(labelled_rdma_capable);
         if scope == Scope::All || labelled {
-            extra.push(
-                Finding::skip(
+            let f = match agent {
+                Some(a) => without_agent_facts(&name, a),
+                None => Finding::skip(
                     format!("node/{name}"),
                     format!(
                         "no node facts for node {name}: expected {name}.json in the --node-facts folder"
                     ),
-                )
-                .rests_on(&[NODES]),
-            );
+                ),
+            };
+            extra.push(f.rests_on(&[NODES]));
+        }
+    }
+    // Without Node objects, a node is known only by its agent pod: every node rule judges it.
+    if let Some(a) = agent
+        && !known
+        && scope == Scope::All
+    {
+        for (name, u) in &a.unread {
+            if !local.facts.contains_key(name) {
+                extra.push(unread(name, u, a).rests_on(&[]));
+            }
         }
     }
     for key in m.unknown_files {
@@ -145,15 +170,251 @@ pub fn scope<'a>(
             .get(&key)
             .map(|f| f.hostname.as_str())
             .unwrap_or("");
-        extra.push(
-            Finding::skip(
-                format!("node-facts/{key}"),
-                format!(
-                    "node facts `{key}` (hostname {host}) name no Kubernetes node in the input: name the file after the node (NODE.json) or pass --node-name to `gpu-preflight node`"
-                ),
+        let why = if agent.is_some() {
+            format!(
+                "node facts from the agent pod on node {key} (hostname {host}) match no Node object in the input: the node may have left the cluster"
             )
-            .rests_on(&[NODES]),
-        );
+        } else {
+            format!(
+                "node facts `{key}` (hostname {host}) name no Kubernetes node in the input: name the file after the node (NODE.json) or pass --node-name to `gpu-preflight node`"
+            )
+        };
+        extra.push(Finding::skip(format!("node-facts/{key}"), why).rests_on(&[NODES]));
+    }
+    if let Some(a) = agent
+        && targets.is_empty()
+        && extra.is_empty()
+    {
+        // An agent with no pods anywhere (or none that could be judged): say so once.
+        return Err(Finding::skip(
+            "cluster",
+            format!(
+                "no node facts: DaemonSet {ns}/{ds} has no pod whose facts this rule could judge; look: `kubectl -n {ns} describe daemonset {ds}`",
+                ns = a.namespace,
+                ds = a.daemonset
+            ),
+        )
+        .rests_on(&[]));
     }
     Ok((targets, extra))
+}
+
+fn no_facts_read(why: &str) -> String {
+    format!("no node facts could be read from the cluster: {why}")
+}
+
+/// The finding for a node the agent DaemonSet gave no facts for: why, and where to look.
+fn without_agent_facts(name: &str, a: &AgentRead) -> Finding {
+    if let Some(u) = a.unread.get(name) {
+        return unread(name, u, a);
+    }
+    let target = format!("node/{name}");
+    if let Some(why) = &a.failed {
+        return Finding::error(target, format!("node {name}: {}", no_facts_read(why)));
+    }
+    Finding::skip(
+        target,
+        format!(
+            "no node facts for node {name}: no pod of DaemonSet {ns}/{ds} runs on it (a taint it does not tolerate, a nodeSelector, or the pod was evicted); look: `kubectl -n {ns} describe daemonset {ds}` and `kubectl describe node {name}`",
+            ns = a.namespace,
+            ds = a.daemonset
+        ),
+    )
+}
+
+/// A node whose agent pod's facts could not be used: `skip` when they are only too old (they
+/// were read; a restart of the DaemonSet refreshes them), `error` otherwise.
+fn unread(name: &str, u: &Unread, a: &AgentRead) -> Finding {
+    let target = format!("node/{name}");
+    let look = a.describe_pod(&u.pod);
+    match u.reason {
+        UnreadReason::Stale => Finding::skip(
+            target,
+            format!(
+                "node facts of node {name} not judged: {}; the agent runs when its pod starts: refresh with `kubectl -n {} rollout restart daemonset/{}`; look: `{look}`",
+                u.detail, a.namespace, a.daemonset
+            ),
+        ),
+        UnreadReason::NoLog | UnreadReason::NotFacts | UnreadReason::OtherNode => Finding::error(
+            target,
+            format!(
+                "no node facts for node {name}: pod {}: {}; look: `{look}`",
+                u.pod, u.detail
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::{facts, node};
+    use crate::model::Status;
+    use crate::node_facts::testing::{healthy, local};
+    use serde_json::json;
+
+    fn agent(unread: Vec<(&str, UnreadReason, &str)>, failed: Option<&str>) -> AgentRead {
+        AgentRead {
+            namespace: "gpu-preflight-nodes".into(),
+            daemonset: "gpu-preflight-node".into(),
+            failed: failed.map(str::to_string),
+            unread: unread
+                .into_iter()
+                .map(|(n, reason, detail)| {
+                    (
+                        n.to_string(),
+                        Unread {
+                            pod: format!("gpu-preflight-node-{n}"),
+                            reason,
+                            detail: detail.into(),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn cluster(names: &[&str]) -> Facts {
+        let rdma = json!({"feature.node.kubernetes.io/rdma.capable": "true"});
+        facts(&[(
+            NODES,
+            names.iter().map(|n| node(n, true, rdma.clone())).collect(),
+        )])
+    }
+
+    fn by_target(extra: &[Finding], t: &str) -> Finding {
+        extra
+            .iter()
+            .find(|f| f.target == t)
+            .cloned()
+            .unwrap_or_else(|| panic!("no finding for {t}: {extra:?}"))
+    }
+
+    /// Every node without facts says why, from what the collector saw of its agent pod.
+    #[test]
+    fn each_node_without_agent_facts_says_why_and_where_to_look() {
+        let mut f = cluster(&["gpu01", "gpu02", "gpu03", "gpu04", "gpu05"]);
+        f.node_local = local(vec![("gpu01", healthy("gpu01"))]);
+        f.node_local.agent = Some(agent(
+            vec![
+                (
+                    "gpu02",
+                    UnreadReason::NoLog,
+                    "container \"node-facts\" in pod \"gpu-preflight-node-gpu02\" is waiting to start: trying and failing to pull image",
+                ),
+                ("gpu03", UnreadReason::NotFacts, "the log is not node facts"),
+                (
+                    "gpu04",
+                    UnreadReason::Stale,
+                    "collected 2026-01-01T00:00:00Z, 30d old (limit 24h)",
+                ),
+            ],
+            None,
+        ));
+        for s in [Scope::All, Scope::RdmaCapable] {
+            let (targets, extra) = scope(&f, s).unwrap();
+            assert_eq!(targets.len(), 1);
+            let pull = by_target(&extra, "node/gpu02");
+            assert_eq!(pull.status, Status::Error);
+            assert!(pull.message.contains("trying and failing to pull image"));
+            assert!(
+                pull.message.ends_with(
+                    "look: `kubectl -n gpu-preflight-nodes describe pod gpu-preflight-node-gpu02`"
+                ),
+                "{}",
+                pull.message
+            );
+            assert_eq!(by_target(&extra, "node/gpu03").status, Status::Error);
+            let stale = by_target(&extra, "node/gpu04");
+            assert_eq!(stale.status, Status::Skip);
+            assert!(stale.message.contains("30d old (limit 24h)"));
+            assert!(stale.message.contains(
+                "kubectl -n gpu-preflight-nodes rollout restart daemonset/gpu-preflight-node"
+            ));
+            let none = by_target(&extra, "node/gpu05");
+            assert_eq!(none.status, Status::Skip);
+            assert!(
+                none.message.contains(
+                    "no pod of DaemonSet gpu-preflight-nodes/gpu-preflight-node runs on it"
+                ),
+                "{}",
+                none.message
+            );
+            assert!(none.message.contains("kubectl describe node gpu05"));
+        }
+    }
+
+    /// Nothing readable at all (e.g. pods/log forbidden): one `error` for the rule, naming it.
+    #[test]
+    fn no_facts_readable_is_one_error_and_facts_present_still_count() {
+        let mut f = cluster(&["gpu01", "gpu02"]);
+        f.node_local.agent = Some(agent(vec![], Some("pods/log is forbidden")));
+        let e = scope(&f, Scope::All).err().expect("one finding");
+        assert_eq!(e.status, Status::Error);
+        assert_eq!(e.target, "cluster");
+        assert!(e.message.contains("pods/log is forbidden"));
+        // Facts from another input still count; only the nodes without report the cause.
+        f.node_local.facts = local(vec![("gpu01", healthy("gpu01"))]).facts;
+        let (targets, extra) = scope(&f, Scope::All).unwrap();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(by_target(&extra, "node/gpu02").status, Status::Error);
+    }
+
+    /// An agent with no pods, and nodes nothing says are RDMA-capable: one skip, not silence.
+    #[test]
+    fn agent_without_pods_is_said_once() {
+        let mut f = facts(&[(NODES, vec![node("cpu01", true, json!({}))])]);
+        f.node_local.agent = Some(agent(vec![], None));
+        let e = scope(&f, Scope::RdmaCapable).err().expect("one finding");
+        assert_eq!(e.status, Status::Skip);
+        assert!(e.message.contains("has no pod"));
+        // Every node rule judges every node: cpu01 lacks an agent pod.
+        let (_, extra) = scope(&f, Scope::All).unwrap();
+        assert_eq!(by_target(&extra, "node/cpu01").status, Status::Skip);
+    }
+
+    /// Without Node objects, a node whose pod gave no facts still reports, for rules judging
+    /// every node.
+    #[test]
+    fn without_node_objects_unread_nodes_stand_for_themselves() {
+        let mut f = Facts {
+            node_local: local(vec![("gpu01", healthy("gpu01"))]),
+            ..Facts::default()
+        };
+        f.node_local.agent = Some(agent(
+            vec![("gpu02", UnreadReason::NoLog, "no answer")],
+            None,
+        ));
+        let (_, extra) = scope(&f, Scope::All).unwrap();
+        assert_eq!(by_target(&extra, "node/gpu02").status, Status::Error);
+    }
+
+    /// A pod's facts for a node the input does not have (it left the cluster): said, not judged.
+    #[test]
+    fn agent_facts_for_an_unknown_node_say_so() {
+        let mut f = cluster(&["gpu01"]);
+        f.node_local = local(vec![
+            ("gpu01", healthy("gpu01")),
+            ("gone01", healthy("gone01")),
+        ]);
+        f.node_local.agent = Some(agent(vec![], None));
+        let (targets, extra) = scope(&f, Scope::All).unwrap();
+        assert_eq!(targets.len(), 1);
+        let x = by_target(&extra, "node-facts/gone01");
+        assert_eq!(x.status, Status::Skip);
+        assert!(
+            x.message.contains("the agent pod on node gone01"),
+            "{}",
+            x.message
+        );
+    }
+
+    #[test]
+    fn merging_agent_reads_is_idempotent() {
+        let mut a = local(vec![("gpu01", healthy("gpu01"))]);
+        a.agent = Some(agent(vec![("gpu02", UnreadReason::NoLog, "x")], None));
+        let mut twice = a.clone();
+        twice.merge(a.clone());
+        assert_eq!(twice, a);
+    }
 }

@@ -101,7 +101,12 @@ struct State {
     denied: Mutex<Vec<Logged>>,
     expired: Mutex<HashMap<String, u32>>,
     /// Pods when [`Config::pod_writes`] is set.
-    pods: Option<crate::pods::Store>,
+    pod_store: Option<crate::pods::Store>,
+    /// `NS/NAME` → index in `by_kind["pods"]`: a log request finds its pod without a scan.
+    pod_index: HashMap<String, usize>,
+    /// kind key → namespace → indexes in `by_kind`: a namespaced LIST (with a label selector,
+    /// page after page) reads only its namespace's objects, as the real server's index does.
+    by_namespace: BTreeMap<&'static str, HashMap<String, Vec<usize>>>,
 }
 
 /// A running server. Dropping it stops the server thread.
@@ -170,8 +175,35 @@ impl ApiServer {
                 (*key, items)
             })
             .collect();
+        let pod_index = by_kind
+            .get("pods")
+            .map(|v| {
+                v.iter()
+                    .enumerate()
+                    .map(|(i, o)| {
+                        let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");
+                        (
+                            format!("{}/{}", s("/metadata/namespace"), s("/metadata/name")),
+                            i,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let by_namespace = by_kind
+            .iter()
+            .map(|(key, objs)| {
+                let mut m: HashMap<String, Vec<usize>> = HashMap::new();
+                for (i, o) in objs.iter().enumerate() {
+                    if let Some(ns) = o.pointer("/metadata/namespace").and_then(Value::as_str) {
+                        m.entry(ns.to_string()).or_default().push(i);
+                    }
+                }
+                (*key, m)
+            })
+            .collect();
         let token = format!("test-token-{}", std::process::id());
-        let pods = cfg
+        let pod_store = cfg
             .pod_writes
             .clone()
             .map(|w| crate::pods::Store::new(w, &cfg.objects));
@@ -184,7 +216,9 @@ impl ApiServer {
             log: Mutex::new(Vec::new()),
             denied: Mutex::new(Vec::new()),
             expired: Mutex::new(HashMap::new()),
-            pods,
+            pod_store,
+            pod_index,
+            by_namespace,
         });
 
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -305,7 +339,7 @@ impl ApiServer {
     /// `NS/NAME` of the pods created through [`Config::pod_writes`] and not deleted.
     pub fn pods_remaining(&self) -> Vec<String> {
         self.state
-            .pods
+            .pod_store
             .as_ref()
             .map(|p| p.remaining())
             .unwrap_or_default()
@@ -314,7 +348,7 @@ impl ApiServer {
     /// `NS/NAME` of every pod held with [`Config::pod_writes`] (fixture pods too).
     pub fn pods_held(&self) -> Vec<String> {
         self.state
-            .pods
+            .pod_store
             .as_ref()
             .map(|p| p.all())
             .unwrap_or_default()
@@ -323,7 +357,7 @@ impl ApiServer {
     /// Every pod created through [`Config::pod_writes`], as it was posted.
     pub fn pods_created(&self) -> Vec<Value> {
         self.state
-            .pods
+            .pod_store
             .as_ref()
             .map(|p| p.history())
             .unwrap_or_default()
@@ -394,7 +428,7 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Resp {
     if !authorized {
         return status(401, "Unauthorized", "Unauthorized");
     }
-    if let Some(store) = &st.pods
+    if let Some(store) = &st.pod_store
         && crate::pods::handles(&path)
     {
         return pod_request(&st, store, req, path, query).await;
@@ -715,8 +749,25 @@ async fn objects(
         }
         _ => {}
     }
+    let selector = match params.get("labelSelector").map(|s| parse_label_selector(s)) {
+        None => Vec::new(),
+        Some(Ok(reqs)) => reqs,
+        Some(Err(e)) => return status(400, "BadRequest", &e),
+    };
     let encoded: &[String] = st.encoded.get(kind.key).map(Vec::as_slice).unwrap_or(&[]);
-    let matching: Vec<usize> = (0..all.len()).filter(|i| in_ns(&&all[*i])).collect();
+    let candidates: Vec<usize> = match ns {
+        Some(n) => st
+            .by_namespace
+            .get(kind.key)
+            .and_then(|m| m.get(n))
+            .cloned()
+            .unwrap_or_default(),
+        None => (0..all.len()).collect(),
+    };
+    let matching: Vec<usize> = candidates
+        .into_iter()
+        .filter(|i| selector.iter().all(|r| r.matches(&all[*i])))
+        .collect();
     let start: usize = cont
         .strip_prefix("offset-")
         .and_then(|o| o.parse().ok())
@@ -810,38 +861,51 @@ async fn pod_log(st: &State, ns: &str, pod: &str, params: &HashMap<String, Strin
             ),
         );
     }
-    let found = st.by_kind.get("pods").and_then(|pods| {
-        pods.iter().find(|o| {
-            o.pointer("/metadata/name").and_then(Value::as_str) == Some(pod)
-                && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
-        })
-    });
+    let found = st
+        .pod_index
+        .get(&format!("{ns}/{pod}"))
+        .and_then(|i| st.by_kind.get("pods").and_then(|pods| pods.get(*i)));
     let Some(found) = found else {
         return status(404, "NotFound", &format!("pods \"{pod}\" not found"));
     };
-    let names: Vec<&str> = found
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c.get("name").and_then(Value::as_str))
-                .collect()
-        })
-        .unwrap_or_default();
+    let container_names = |field: &str| -> Vec<&str> {
+        found
+            .pointer(field)
+            .and_then(Value::as_array)
+            .map(|cs| {
+                cs.iter()
+                    .filter_map(|c| c.get("name").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let names = container_names("/spec/containers");
+    // Init containers' logs are served too, as the real server does.
+    let init = container_names("/spec/initContainers");
     let container = match params.get("container") {
         Some(c) => c.as_str(),
         None if names.len() == 1 => names[0],
         None => {
+            let init_names = if init.is_empty() {
+                String::new()
+            } else {
+                format!(" or one of the init containers: [{}]", init.join(" "))
+            };
             return status(
                 400,
                 "BadRequest",
                 &format!(
-                    "a container name must be specified for pod {pod}, choose one of: [{}]",
+                    "a container name must be specified for pod {pod}, choose one of: [{}]{init_names}",
                     names.join(" ")
                 ),
             );
         }
     };
+    let limit: usize = params
+        .get("limitBytes")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
     match st
         .cfg
         .logs
@@ -850,14 +914,16 @@ async fn pod_log(st: &State, ns: &str, pod: &str, params: &HashMap<String, Strin
         Some(PodLog::Text(t)) => Response::builder()
             .status(StatusCode::OK)
             .header("content-type", "text/plain")
-            .body(Full::new(Bytes::from(t.clone())))
+            .body(Full::new(Bytes::copy_from_slice(
+                &t.as_bytes()[..t.len().min(limit)],
+            )))
             .expect("response"),
         Some(PodLog::Status(code, msg)) => status(*code, "BadRequest", msg),
         Some(PodLog::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             status(504, "Timeout", "hung")
         }
-        None if names.contains(&container) => Response::builder()
+        None if names.contains(&container) || init.contains(&container) => Response::builder()
             .status(StatusCode::OK)
             .header("content-type", "text/plain")
             .body(Full::new(Bytes::new()))
@@ -868,6 +934,101 @@ async fn pod_log(st: &State, ns: &str, pod: &str, params: &HashMap<String, Strin
             &format!("container {container} is not valid for pod {pod}"),
         ),
     }
+}
+
+/// One requirement of a `labelSelector` query, as the API server parses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelRequirement {
+    /// `k=v`, `k==v`.
+    Equals(String, String),
+    /// `k!=v` (also matches objects without the label).
+    NotEquals(String, String),
+    /// `k in (a,b)`.
+    In(String, Vec<String>),
+    /// `k notin (a,b)` (also matches objects without the label).
+    NotIn(String, Vec<String>),
+    /// `k`.
+    Exists(String),
+    /// `!k`.
+    DoesNotExist(String),
+}
+
+impl LabelRequirement {
+    pub fn matches(&self, object: &Value) -> bool {
+        let label = |k: &str| {
+            object
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(k))
+                .and_then(Value::as_str)
+        };
+        match self {
+            LabelRequirement::Equals(k, v) => label(k) == Some(v.as_str()),
+            LabelRequirement::NotEquals(k, v) => label(k) != Some(v.as_str()),
+            LabelRequirement::In(k, vs) => label(k).is_some_and(|l| vs.iter().any(|v| v == l)),
+            LabelRequirement::NotIn(k, vs) => label(k).is_none_or(|l| !vs.iter().any(|v| v == l)),
+            LabelRequirement::Exists(k) => label(k).is_some(),
+            LabelRequirement::DoesNotExist(k) => label(k).is_none(),
+        }
+    }
+}
+
+/// Parses a `labelSelector` query value (`a=b,c in (x,y),!d`): equality- and set-based
+/// requirements, ANDed; an error reads like the API server's 400.
+pub fn parse_label_selector(s: &str) -> Result<Vec<LabelRequirement>, String> {
+    let bad = |part: &str| format!("unable to parse requirement: invalid label selector `{part}`");
+    // Split on commas outside parentheses.
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.checked_sub(1).ok_or_else(|| bad(s))?,
+            ',' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    let key_ok = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    };
+    let set = |rest: &str| -> Option<Vec<String>> {
+        let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+        Some(inner.split(',').map(|v| v.trim().to_string()).collect())
+    };
+    let mut out = Vec::new();
+    for part in parts.into_iter().map(str::trim).filter(|p| !p.is_empty()) {
+        let r = if let Some((k, v)) = part.split_once("!=") {
+            LabelRequirement::NotEquals(k.trim().into(), v.trim().into())
+        } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+            LabelRequirement::Equals(k.trim().into(), v.trim().into())
+        } else if let Some((k, rest)) = part.split_once(" notin ") {
+            LabelRequirement::NotIn(k.trim().into(), set(rest).ok_or_else(|| bad(part))?)
+        } else if let Some((k, rest)) = part.split_once(" in ") {
+            LabelRequirement::In(k.trim().into(), set(rest).ok_or_else(|| bad(part))?)
+        } else if let Some(k) = part.strip_prefix('!') {
+            LabelRequirement::DoesNotExist(k.trim().into())
+        } else {
+            LabelRequirement::Exists(part.into())
+        };
+        let key = match &r {
+            LabelRequirement::Equals(k, _)
+            | LabelRequirement::NotEquals(k, _)
+            | LabelRequirement::In(k, _)
+            | LabelRequirement::NotIn(k, _)
+            | LabelRequirement::Exists(k)
+            | LabelRequirement::DoesNotExist(k) => k,
+        };
+        if !key_ok(key) {
+            return Err(bad(part));
+        }
+        out.push(r);
+    }
+    Ok(out)
 }
 
 /// Reads fixture objects from a kubectl List / multi-document YAML / JSON file.
@@ -887,4 +1048,46 @@ pub fn load_objects(path: &Path) -> Vec<Value> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_selectors_parse_and_match_as_the_api_server_does() {
+        let pod =
+            json!({"metadata": {"labels": {"app.kubernetes.io/name": "agent", "tier": "node"}}});
+        let yes = [
+            "app.kubernetes.io/name=agent",
+            "app.kubernetes.io/name==agent,tier",
+            "tier in (node, other),!missing",
+            "tier notin (x),missing!=y",
+            "",
+        ];
+        for s in yes {
+            let reqs = parse_label_selector(s).unwrap();
+            assert!(reqs.iter().all(|r| r.matches(&pod)), "{s}");
+        }
+        for s in [
+            "tier=other",
+            "missing",
+            "!tier",
+            "tier in (x,y)",
+            "tier notin (node)",
+        ] {
+            let reqs = parse_label_selector(s).unwrap();
+            assert!(!reqs.iter().all(|r| r.matches(&pod)), "{s}");
+        }
+        assert!(parse_label_selector("tier in node").is_err());
+        assert!(parse_label_selector("a b=c").is_err());
+        // The form gpu-preflight's LabelSelector prints, as it sends it.
+        let sel = gpu_preflight_checks::selector::LabelSelector::parse(Some(&json!({
+            "matchLabels": {"app.kubernetes.io/name": "agent"},
+            "matchExpressions": [{"key": "tier", "operator": "In", "values": ["node", "x"]}]})))
+        .unwrap();
+        let reqs = parse_label_selector(&sel.to_string()).unwrap();
+        assert_eq!(reqs.len(), 2);
+        assert!(reqs.iter().all(|r| r.matches(&pod)));
+    }
 }

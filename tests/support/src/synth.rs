@@ -432,3 +432,152 @@ mod tests {
         );
     }
 }
+
+/// The node agent DaemonSet exactly as deploy/node-agent-daemonset.yaml declares it, as the API
+/// server returns it (uid, status), scheduled on `nodes` nodes.
+pub fn agent_daemonset(nodes: usize) -> Value {
+    let docs: Vec<Value> = gpu_preflight_checks::yaml::from_multi(include_str!(
+        "../../../deploy/node-agent-daemonset.yaml"
+    ))
+    .expect("deploy/node-agent-daemonset.yaml is YAML");
+    let mut ds = docs
+        .into_iter()
+        .find(|d| d["kind"] == "DaemonSet")
+        .expect("the manifest has a DaemonSet");
+    let name = ds["metadata"]["name"].as_str().unwrap_or("").to_string();
+    ds["metadata"]["uid"] = json!(format!("uid-ds-{name}"));
+    ds["metadata"]["creationTimestamp"] = json!("2026-11-20T08:00:00Z");
+    ds["status"] = json!({"desiredNumberScheduled": nodes, "currentNumberScheduled": nodes,
+        "numberReady": nodes, "numberAvailable": nodes, "updatedNumberScheduled": nodes,
+        "numberMisscheduled": 0});
+    ds
+}
+
+/// The name the DaemonSet controller gives its pod on `node`: NAME-xxxxx (stable per node).
+pub fn agent_pod_name(ds: &Value, node: &str) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in node.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    let suffix: String = (0..5)
+        .map(|i| ALPHABET[((h >> (i * 8)) % ALPHABET.len() as u64) as usize] as char)
+        .collect();
+    format!(
+        "{}-{suffix}",
+        ds["metadata"]["name"].as_str().unwrap_or("agent")
+    )
+}
+
+/// The DaemonSet's pod on `node` as the controller creates it from the template, running, its
+/// `node-facts` init container (the agent) done.
+pub fn agent_pod(ds: &Value, node: &str) -> Value {
+    let tmpl = &ds["spec"]["template"];
+    let mut spec = tmpl["spec"].clone();
+    spec["nodeName"] = json!(node);
+    let done = |c: &Value| {
+        json!({"name": c["name"], "image": c["image"], "ready": true, "restartCount": 0,
+               "state": {"terminated": {"exitCode": 0, "reason": "Completed",
+                         "startedAt": "2026-11-30T08:00:01Z", "finishedAt": "2026-11-30T08:00:02Z"}}})
+    };
+    let running = |c: &Value| {
+        json!({"name": c["name"], "image": c["image"], "ready": true, "restartCount": 0, "started": true,
+               "state": {"running": {"startedAt": "2026-11-30T08:00:03Z"}}})
+    };
+    let each = |k: &str, f: &dyn Fn(&Value) -> Value| -> Vec<Value> {
+        spec[k]
+            .as_array()
+            .map(|cs| cs.iter().map(f).collect())
+            .unwrap_or_default()
+    };
+    let (init, main) = (each("initContainers", &done), each("containers", &running));
+    json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": agent_pod_name(ds, node), "namespace": ds["metadata"]["namespace"],
+                     "uid": format!("uid-agent-{node}"), "labels": tmpl["metadata"]["labels"],
+                     "creationTimestamp": "2026-11-30T08:00:00Z",
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet",
+                                          "name": ds["metadata"]["name"], "uid": ds["metadata"]["uid"],
+                                          "controller": true, "blockOwnerDeletion": true}]},
+        "spec": spec,
+        "status": {"phase": "Running", "hostIP": "127.0.0.1", "podIP": "127.0.0.1",
+                   "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "True"}],
+                   "initContainerStatuses": init, "containerStatuses": main}})
+}
+
+/// The facts `gpu-preflight node` would print on `node` in the DaemonSet: `template` (a node
+/// facts document) with the node's name as node_name and hostname, collected at `collected_at`.
+pub fn node_facts_for(template: &Value, node: &str, collected_at: &str) -> String {
+    let mut f = template.clone();
+    f["node_name"] = json!(node);
+    f["hostname"] = json!(node);
+    f["collected_at"] = json!(collected_at);
+    f["host_root"] = json!("/host");
+    // Pretty, as the agent prints it.
+    let mut s = serde_json::to_string_pretty(&f).expect("facts serialize");
+    s.push('\n');
+    s
+}
+
+/// The agent for every Node in `objects`: the DaemonSet and one pod per node (to add to the
+/// objects), and each pod's `node-facts` log, `facts(node)`, to serve.
+pub fn node_agent(
+    objects: &[Value],
+    facts: impl Fn(&str) -> String,
+) -> (
+    Vec<Value>,
+    std::collections::HashMap<(String, String), crate::apiserver::PodLog>,
+) {
+    let nodes: Vec<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Node")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .collect();
+    let ds = agent_daemonset(nodes.len());
+    let ns = ds["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let mut out = Vec::with_capacity(nodes.len() + 1);
+    let mut logs = std::collections::HashMap::with_capacity(nodes.len());
+    for node in nodes {
+        let pod = agent_pod(&ds, node);
+        let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+        logs.insert(
+            (format!("{ns}/{name}"), "node-facts".to_string()),
+            crate::apiserver::PodLog::Text(facts(node)),
+        );
+        out.push(pod);
+    }
+    out.push(ds);
+    (out, logs)
+}
+
+#[cfg(test)]
+mod agent_tests {
+    use super::*;
+
+    #[test]
+    fn agent_pods_follow_the_manifest() {
+        let objects = cluster(7);
+        let (agent, logs) = node_agent(&objects, |n| format!("{{\"node\": \"{n}\"}}"));
+        assert_eq!(agent.len(), 8);
+        assert_eq!(logs.len(), 7);
+        let ds = agent.last().unwrap();
+        let pod = &agent[0];
+        assert_eq!(pod["metadata"]["namespace"], ds["metadata"]["namespace"]);
+        assert_eq!(
+            pod["metadata"]["labels"],
+            ds["spec"]["selector"]["matchLabels"]
+        );
+        assert_eq!(pod["spec"]["initContainers"][0]["name"], "node-facts");
+        assert_eq!(
+            pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"],
+            0
+        );
+        let names: std::collections::BTreeSet<String> = agent[..7]
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names.len(), 7, "one distinct pod name per node");
+    }
+}

@@ -5,6 +5,8 @@
 //!   bench --sizes 5000 --serve DIR        # serve only, for profiling a live run by hand
 //!   bench --sizes 5000 --snapshots-to DIR # write the snapshot and kubectl dumps only
 //!   bench --offline-only                  # offline checks only: own snapshot, kubectl dumps
+//!   bench --node-facts-only               # only the node-facts rows (--node-facts cluster)
+//!   bench --no-node-facts                 # without them
 //!
 //! Run it through `bench/run`, which builds release binaries first.
 
@@ -30,6 +32,10 @@ struct Args {
     /// Only serve the first size, writing its kubeconfig and site file to this folder, until
     /// killed (for profiling a live run by hand).
     serve: Option<PathBuf>,
+    /// Measure the audit with node facts from the agent's pods beside the cluster-only audit.
+    node_facts: bool,
+    /// Only that.
+    node_facts_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +49,8 @@ fn parse_args() -> Result<Args, String> {
         snapshots_to: None,
         offline_only: false,
         serve: None,
+        node_facts: true,
+        node_facts_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,6 +72,8 @@ fn parse_args() -> Result<Args, String> {
             "--snapshots-to" => a.snapshots_to = Some(PathBuf::from(val()?)),
             "--serve" => a.serve = Some(PathBuf::from(val()?)),
             "--offline-only" => a.offline_only = true,
+            "--no-node-facts" => a.node_facts = false,
+            "--node-facts-only" => a.node_facts_only = true,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -423,7 +433,7 @@ fn main() {
     }
     let dir = tempfile_dir();
     let mut rows = Vec::new();
-    for &n in &a.sizes {
+    for &n in a.sizes.iter().filter(|_| !a.node_facts_only) {
         eprintln!("bench: {n} nodes ...");
         let sub = dir.join(format!("n{n}"));
         std::fs::create_dir_all(&sub).expect("dir");
@@ -432,11 +442,32 @@ fn main() {
             eprintln!("{}", table(&rows[rows.len() - 1..], &a));
         }
     }
-    if rows.is_empty() {
+    // Only snapshots written, or only offline rows wanted: no node-facts rows either.
+    let node_facts =
+        (a.node_facts || a.node_facts_only) && !a.offline_only && a.snapshots_to.is_none();
+    if rows.is_empty() && !node_facts {
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }
-    let t = table(&rows, &a);
+    let mut t = if rows.is_empty() {
+        String::new()
+    } else {
+        table(&rows, &a)
+    };
+    if node_facts {
+        let mut node_rows = Vec::new();
+        for &n in &a.sizes {
+            eprintln!("bench: {n} nodes with node facts from the agent ...");
+            let sub = dir.join(format!("nf{n}"));
+            std::fs::create_dir_all(&sub).expect("dir");
+            node_rows.push(run_node_facts(&a, n, &sub));
+            eprintln!(
+                "{}",
+                node_facts_table(&node_rows[node_rows.len() - 1..], &a)
+            );
+        }
+        t.push_str(&node_facts_table(&node_rows, &a));
+    }
     println!("{t}");
     if let Some(out) = &a.out {
         let machine = machine();
@@ -448,6 +479,168 @@ fn main() {
         eprintln!("bench: wrote {}", out.display());
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One size of the node-facts comparison: the same served cluster, with the agent DaemonSet, a
+/// pod per node and each pod's log, audited without and with `--node-facts cluster`.
+struct NodeFactsRow {
+    n: usize,
+    logs: usize,
+    without: Vec<Duration>,
+    with: Vec<Duration>,
+    rss_without: u64,
+    rss_with: u64,
+    requests_without: usize,
+    requests_with: usize,
+    /// Of the run with node facts: requests for pod logs, and how many distinct pods they name.
+    log_requests: usize,
+    log_pods: usize,
+    lower_bound_logs: Duration,
+    lower_bound_cluster: Duration,
+}
+
+/// Node facts are the fixture's (DGX nodes dgx01's, the others mgmt01's) with the node's name,
+/// collected now, served as the `node-facts` log of the node's agent pod.
+fn run_node_facts(a: &Args, n: usize, dir: &Path) -> NodeFactsRow {
+    let dgx: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../fixtures/node/facts/dgx01.json"))
+            .expect("dgx01 facts");
+    let mgmt: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../fixtures/node/facts/mgmt01.json"))
+            .expect("mgmt01 facts");
+    let now = jiff::Timestamp::now().to_string();
+    let mut objects = synth::cluster(n);
+    let (agent, logs) = synth::node_agent(&objects, |node| {
+        let template = if node.starts_with("dgx") { &dgx } else { &mgmt };
+        synth::node_facts_for(template, node, &now)
+    });
+    objects.extend(agent);
+    let server = ApiServer::start(Config {
+        objects,
+        logs,
+        delay: a.delay,
+        ..Config::default()
+    });
+    let kc = server.write_kubeconfig(dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let site = dir.join("site.yaml");
+    std::fs::write(&site, "platform:\n  reserved_ip: 127.0.5.10\n").expect("site");
+    if let Some(to) = &a.serve {
+        std::fs::create_dir_all(to).expect("serve folder");
+        std::fs::copy(&kc, to.join("kubeconfig")).expect("kubeconfig");
+        std::fs::copy(&site, to.join("site.yaml")).expect("site");
+        eprintln!(
+            "bench: serving {n} nodes with the node agent; kubeconfig and site.yaml in {}",
+            to.display()
+        );
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    let (kc_s, site_s) = (kc.display().to_string(), site.display().to_string());
+    let base = [
+        "check",
+        "--kubeconfig",
+        &kc_s,
+        "--site",
+        &site_s,
+        "--profile",
+        "all",
+        "--format",
+        "json",
+    ];
+    let mut with_args = base.to_vec();
+    with_args.extend(["--node-facts", "cluster"]);
+    let gp = |args: &[&str]| {
+        let mut c = Command::new(&a.bin);
+        c.args(args).env("HOME", &home).env_remove("KUBECONFIG");
+        c
+    };
+    measure(&mut gp(&base));
+    measure(&mut gp(&with_args));
+    let mut row = NodeFactsRow {
+        n,
+        logs: 0,
+        without: Vec::new(),
+        with: Vec::new(),
+        rss_without: 0,
+        rss_with: 0,
+        requests_without: 0,
+        requests_with: 0,
+        log_requests: 0,
+        log_pods: 0,
+        lower_bound_logs: Duration::ZERO,
+        lower_bound_cluster: Duration::ZERO,
+    };
+    // Alternated, so a burst of load on the shared machine hits both alike.
+    for _ in 0..a.runs {
+        server.clear_log();
+        let (w, r, _) = measure(&mut gp(&base));
+        row.without.push(w);
+        row.rss_without = row.rss_without.max(r);
+        let log = server.requests();
+        row.requests_without = log.len();
+        let mut pages: BTreeMap<String, usize> = BTreeMap::new();
+        for l in &log {
+            *pages.entry(l.path.clone()).or_default() += 1;
+        }
+        row.lower_bound_cluster = a.delay * pages.values().copied().max().unwrap_or(1) as u32;
+        server.clear_log();
+        let (w, r, _) = measure(&mut gp(&with_args));
+        row.with.push(w);
+        row.rss_with = row.rss_with.max(r);
+        let log = server.requests();
+        row.requests_with = log.len();
+        let logs: Vec<&String> = log
+            .iter()
+            .filter(|l| l.path.ends_with("/log"))
+            .map(|l| &l.path)
+            .collect();
+        row.log_requests = logs.len();
+        row.log_pods = logs.iter().collect::<std::collections::BTreeSet<_>>().len();
+    }
+    row.logs = n.max(7);
+    // The DaemonSet, the agent's pods at 500 a page, then the logs 32 at a time.
+    let waves = 1 + row.logs.div_ceil(500) + row.logs.div_ceil(32);
+    row.lower_bound_logs = a.delay * waves as u32;
+    row
+}
+
+fn best(v: &[Duration]) -> Duration {
+    v.iter().copied().min().unwrap_or_default()
+}
+
+fn node_facts_table(rows: &[NodeFactsRow], a: &Args) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "\n### Node facts from the agent (`--node-facts cluster`)\n\nThe same served cluster plus the agent DaemonSet, one pod and one `node-facts` log per node (node facts of ~15 KB on DGX nodes); server delay {} ms per request; {} runs of each, alternated, after a warm-up of each; best / median wall time; peak RSS in MiB. Lower bound of node facts: (1 DaemonSet GET + agent pod pages + log requests ÷ 32) × delay; they overlap the kinds' lists.\n\n",
+        a.delay.as_millis(),
+        a.runs
+    ));
+    s.push_str("| nodes | log requests (distinct pods) | cluster-only audit (s) | with node facts (s) | with / without (median) | node facts lower bound (s) | cluster lower bound (s) | requests without / with | RSS without / with (MiB) |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let (mw, mn) = (median(r.with.clone()), median(r.without.clone()));
+        s.push_str(&format!(
+            "| {} | {} ({}) | {} / {} | {} / {} | {:.2}× | {} | {} | {} / {} | {:.0} / {:.0} |\n",
+            r.n,
+            r.log_requests,
+            r.log_pods,
+            secs(best(&r.without)),
+            secs(mn),
+            secs(best(&r.with)),
+            secs(mw),
+            mw.as_secs_f64() / mn.as_secs_f64(),
+            secs(r.lower_bound_logs),
+            secs(r.lower_bound_cluster),
+            r.requests_without,
+            r.requests_with,
+            r.rss_without as f64 / 1024.0,
+            r.rss_with as f64 / 1024.0,
+        ));
+    }
+    s
 }
 
 fn tempfile_dir() -> PathBuf {
