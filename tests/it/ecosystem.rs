@@ -481,12 +481,7 @@ fn diff_calls_an_outage_not_evaluated_never_fixed() {
         .arg("-q")
         .output()
         .unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: \"https://127.0.0.1:9\"}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n",
-    )
-    .unwrap();
+    let kubeconfig = unreachable_kubeconfig(dir.path());
     let out = bin()
         .args(["check", "--timeout", "2", "--kubeconfig"])
         .arg(&kubeconfig)

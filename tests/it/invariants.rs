@@ -12,7 +12,7 @@
 //! case, every inventory and BCM variant, every `fixtures/real-formats/*` folder), so the next
 //! rule or fixture is checked without writing a test for it.
 
-use crate::support::fixture;
+use crate::support::{copy_tree, fixture};
 use gpu_preflight::collect::{firmware, intent, probes, snapshot};
 use gpu_preflight::node::NodeInputArgs;
 use gpu_preflight_checks::facts::{Facts, KindFact};
@@ -109,19 +109,6 @@ fn assert_same(got: &[RuleResult], want: &[RuleResult], what: &str) {
         line(got.get(i)),
         line(want.get(i))
     );
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 fn sorted_dir(p: &Path) -> Vec<PathBuf> {

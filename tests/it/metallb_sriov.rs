@@ -4,25 +4,11 @@
 
 use crate::support::*;
 use serde_json::Value;
-use std::path::Path;
 
 const RULES: &[&str] = &[
     "LB001", "LB002", "LB003", "LB004", "LB005", "LB006", "SRIOV001", "SRIOV002", "SRIOV003",
     "SRIOV004", "SRIOV005", "SRIOV006",
 ];
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
 
 /// The good cluster with a broken case laid over it (files replace or add).
 fn cluster(case: Option<&str>) -> tempfile::TempDir {

@@ -1,7 +1,7 @@
 //! The node agent (`gpu-preflight node`), node-facts and perftest ingest, and the RDMA/NODE
 //! verdicts on the fixture nodes under fixtures/node/.
 
-use crate::support::{bin, check_json, exe, fixture, results_of};
+use crate::support::{bin, check_json, exe, fixture, results_of, unreachable_kubeconfig};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -560,12 +560,7 @@ fn daemonset_manifest_runs_the_agent_on_every_node_read_only() {
 #[test]
 fn collect_stores_node_facts_and_perf_in_the_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: \"https://127.0.0.1:9\"}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n",
-    )
-    .unwrap();
+    let kubeconfig = unreachable_kubeconfig(dir.path());
     let snap = dir.path().join("snap.json");
     let out = bin()
         .args(["collect", "--timeout", "2", "--kubeconfig"])
@@ -657,12 +652,7 @@ OUT
     let facts_dir = dir.path().join("facts");
     std::fs::create_dir(&facts_dir).unwrap();
     std::fs::write(facts_dir.join("dgx01.json"), &out.stdout).unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: \"https://127.0.0.1:9\"}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n",
-    )
-    .unwrap();
+    let kubeconfig = unreachable_kubeconfig(dir.path());
     let snap = dir.path().join("snap.json");
     let out = bin()
         .args(["collect", "--timeout", "2", "--kubeconfig"])

@@ -2,7 +2,7 @@
 //! against the test API server serving the DaemonSet of deploy/node-agent-daemonset.yaml, one
 //! pod per node and each pod's `node-facts` log (the fixture facts, byte for byte).
 
-use crate::support::{bin, check_json, fixture, results_of};
+use crate::support::{bin, check_json, fixture, results_of, unreachable_kubeconfig};
 use gpu_preflight_testkit::apiserver::{ApiServer, Config, Logged, PodLog, load_objects};
 use gpu_preflight_testkit::rbac::Rbac;
 use gpu_preflight_testkit::synth;
@@ -822,12 +822,7 @@ fn real_kubectl_logs_reads_the_agent_like_the_documented_loop() {
 #[test]
 fn an_unreachable_server_is_the_node_rules_one_cause() {
     let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kc,
-        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: \"https://127.0.0.1:9\"}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n",
-    )
-    .unwrap();
+    let kc = unreachable_kubeconfig(dir.path());
     let (code, r) = check_json(&[
         "--kubeconfig",
         kc.to_str().unwrap(),

@@ -198,19 +198,6 @@ fn perftest_kind_survives_a_snapshot() {
 // ---------------------------------------------------------------------------------------------
 // mstconfig → SRIOV004, over the runbook-following SR-IOV cluster
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// The good SR-IOV cluster with firmware files removed and real-format captures put in place
 /// (`(path under firmware/, fixture under real-formats/mstconfig/)`).
 fn sriov_cluster(remove: &[&str], put: &[(&str, &str)]) -> tempfile::TempDir {

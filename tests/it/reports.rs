@@ -522,7 +522,7 @@ MON001 monitoring-endpoints";
 }
 
 /// A kubeconfig for a server that refuses connections (a port just closed).
-fn unreachable_kubeconfig(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+fn refused_kubeconfig(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -542,7 +542,7 @@ fn unreachable_kubeconfig(dir: &std::path::Path) -> (std::path::PathBuf, String)
 #[test]
 fn unreachable_api_server_is_told_once_in_the_table() {
     let dir = tempfile::tempdir().unwrap();
-    let (kc, server) = unreachable_kubeconfig(dir.path());
+    let (kc, server) = refused_kubeconfig(dir.path());
     let site = fixture("demo/site.yaml");
     let table = |extra: &[&str]| {
         let out = bin()

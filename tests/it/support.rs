@@ -60,3 +60,29 @@ pub fn results_of<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a serd
         .filter(|r| r["rule"] == rule)
         .collect()
 }
+
+/// A kubeconfig for a server nobody listens on (127.0.0.1:9, the discard port): an unreachable
+/// API server, written into `dir`.
+pub fn unreachable_kubeconfig(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: \"https://127.0.0.1:9\"}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n",
+    )
+    .expect("kubeconfig written");
+    path
+}
+
+/// Copies a fixture tree (a broken case laid over a good cluster: same paths replace).
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
