@@ -30,8 +30,9 @@ pub fn evaluate(
         let name: Arc<str> = rule.name.as_str().into();
         let title: Arc<str> = rule.title.as_str().into();
         let area: Arc<str> = rule.area().into();
-        let remediation: Arc<str> = rule.remediation.trim().into();
+        let mut fixes = rule.fixes(site);
         for f in findings {
+            let remediation = fixes.for_finding(&f);
             out.push(RuleResult {
                 rule: id.clone(),
                 name: name.clone(),
@@ -43,7 +44,7 @@ pub fn evaluate(
                 message: f.message,
                 expected: f.expected,
                 observed: f.observed,
-                remediation: remediation.clone(),
+                remediation,
                 waiver: None,
             });
         }

@@ -113,6 +113,17 @@ pub struct Finding {
     /// engine keeps the findings that do not rest on it and turns the others into `skip`/`error`
     /// for their targets: evidence that is present and proves a failure is never hidden.
     pub rests_on: Option<Box<[&'static str]>>,
+    /// Which of the rule's fixes apply and the values they name (see [`crate::fix`]); boxed, as
+    /// most findings have none and findings travel in `Result`s.
+    pub fix: Option<Box<FixChoice>>,
+}
+
+/// What a finding tells the rule's remediation: the cases whose fixes apply (keys of the check
+/// kind's [`crate::fix::FixVariant`]s) and values for its placeholders (`pci`, `device`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixChoice {
+    pub variants: Vec<&'static str>,
+    pub values: Vec<(&'static str, String)>,
 }
 
 impl Finding {
@@ -124,6 +135,7 @@ impl Finding {
             expected: None,
             observed: None,
             rests_on: None,
+            fix: None,
         }
     }
     pub fn pass(target: impl Into<String>, message: impl Into<String>) -> Self {
@@ -144,6 +156,23 @@ impl Finding {
     }
     pub fn observed(mut self, v: impl Into<String>) -> Self {
         self.observed = Some(v.into());
+        self
+    }
+    /// Says that the rule's fix for case `key` applies (one of the check kind's
+    /// [`crate::fix::FixVariant`]s; several may apply, in the order given).
+    pub fn fix(mut self, key: &'static str) -> Self {
+        self.fix
+            .get_or_insert_with(Default::default)
+            .variants
+            .push(key);
+        self
+    }
+    /// Gives the remediation's placeholder `{name}` its value for this finding.
+    pub fn fill(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.fix
+            .get_or_insert_with(Default::default)
+            .values
+            .push((name, value.into()));
         self
     }
     /// Says which kinds this finding rests on (see [`Finding::rests_on`]); `&[]`: none (node
