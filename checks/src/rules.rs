@@ -150,6 +150,15 @@ impl RuleSet {
         self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
     }
 
+    /// A rule by ID (any case) or, failing that, by name (`kube-proxy-strict-arp`).
+    pub fn find(&self, id_or_name: &str) -> Option<&RuleDef> {
+        self.get(id_or_name).or_else(|| {
+            self.rules
+                .iter()
+                .find(|r| r.name.eq_ignore_ascii_case(id_or_name))
+        })
+    }
+
     /// Parses and validates one pack and adds its rules.
     pub fn add_pack(&mut self, source: &str, text: &str) -> Result<(), RuleError> {
         let err = |rule: Option<&str>, message: String| RuleError {
