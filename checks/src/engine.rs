@@ -42,8 +42,8 @@ pub fn evaluate(
                 status: f.status,
                 target: f.target,
                 message: f.message,
-                expected: f.expected,
-                observed: f.observed,
+                expected: f.expected.map(String::from),
+                observed: f.observed.map(String::from),
                 remediation,
                 waiver: None,
             });

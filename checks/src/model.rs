@@ -106,8 +106,9 @@ pub struct Finding {
     pub target: String,
     pub status: Status,
     pub message: String,
-    pub expected: Option<String>,
-    pub observed: Option<String>,
+    /// Boxed strings (no spare capacity): a finding travels in `Result`s and must stay small.
+    pub expected: Option<Box<str>>,
+    pub observed: Option<Box<str>>,
     /// The resource kinds (keys of [`crate::kinds`]) this finding rests on; `None`: every kind the
     /// check kind needs. When a kind is unavailable (not in the input, forbidden, failed), the
     /// engine keeps the findings that do not rest on it and turns the others into `skip`/`error`
@@ -151,11 +152,11 @@ impl Finding {
         Self::new(target, Status::Error, message)
     }
     pub fn expected(mut self, v: impl Into<String>) -> Self {
-        self.expected = Some(v.into());
+        self.expected = Some(v.into().into_boxed_str());
         self
     }
     pub fn observed(mut self, v: impl Into<String>) -> Self {
-        self.observed = Some(v.into());
+        self.observed = Some(v.into().into_boxed_str());
         self
     }
     /// Says that the rule's fix for case `key` applies (one of the check kind's
