@@ -15,7 +15,7 @@ pub fn count(v: usize, max: usize) -> Result<usize, String> {
     if (1..=max).contains(&v) {
         Ok(v)
     } else {
-        Err(format!("expected 1 to {max}"))
+        Err(format!("expected a whole number from 1 to {max}"))
     }
 }
 
@@ -66,8 +66,14 @@ mod tests {
         }
         let c = count_flag(4096);
         assert_eq!(c("32"), Ok(32));
-        assert_eq!(c("0"), Err("expected 1 to 4096".to_string()));
-        assert_eq!(c("4097"), Err("expected 1 to 4096".to_string()));
+        assert_eq!(
+            c("0"),
+            Err("expected a whole number from 1 to 4096".to_string())
+        );
+        assert_eq!(
+            c("4097"),
+            Err("expected a whole number from 1 to 4096".to_string())
+        );
         assert!(c("-1").is_err());
     }
 }

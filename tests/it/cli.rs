@@ -103,7 +103,7 @@ fn numeric_flags_are_refused_when_parsed() {
         (
             vec!["check", "--snapshot", snap, "--concurrency", "0"],
             "--concurrency <N>",
-            "expected 1 to 4096",
+            "expected a whole number from 1 to 4096",
         ),
         (
             vec!["node", "--firmware-timeout", "0"],
