@@ -506,6 +506,14 @@ mod tests {
             t.render(&Site::default(), &|n| finding_value(&f, n)),
             "kubectl describe node NODE; kubectl -n runai-backend get secret pull-creds; mstconfig -d <pci> q"
         );
+        // Only failures carry values (and cases): nothing else shows them.
+        assert!(
+            Finding::pass("node/gpu01/0000:1a:00.0", "ok")
+                .fill("pci", "0000:1a:00.0")
+                .fix("x")
+                .fix
+                .is_none()
+        );
         assert_eq!(from_target("file/certs/a.pem", "name"), None);
         assert_eq!(from_target("storageclass/fast", "name"), Some("fast"));
         assert_eq!(from_target("endpoint/10.0.0.1:443", "name"), None);

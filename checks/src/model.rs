@@ -160,16 +160,25 @@ impl Finding {
         self
     }
     /// Says that the rule's fix for case `key` applies (one of the check kind's
-    /// [`crate::fix::FixVariant`]s; several may apply, in the order given).
+    /// [`crate::fix::FixVariant`]s; several may apply, in the order given). Only failures get a
+    /// fix of their own: on any other finding this records nothing.
     pub fn fix(mut self, key: &'static str) -> Self {
+        if self.status != Status::Fail {
+            return self;
+        }
         self.fix
             .get_or_insert_with(Default::default)
             .variants
             .push(key);
         self
     }
-    /// Gives the remediation's placeholder `{name}` its value for this finding.
+    /// Gives the remediation's placeholder `{name}` its value for this finding. Only failures
+    /// are filled: on any other finding this records nothing (40,000 passing PFs at 5,000 nodes
+    /// would carry values no text shows).
     pub fn fill(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        if self.status != Status::Fail {
+            return self;
+        }
         self.fix
             .get_or_insert_with(Default::default)
             .values

@@ -12,7 +12,7 @@
 //! already staged and waits for a reboot.
 
 use super::{Ctx, Needs, TypedCheck};
-use crate::model::{Finding, Status};
+use crate::model::Finding;
 use crate::parse::mstconfig::{self, DeviceConfig, value_bool, value_number};
 use crate::sriov::{self, MELLANOX, MELLANOX_MAX_VFS, POLICIES, STATES};
 use serde::Deserialize;
@@ -387,13 +387,7 @@ impl TypedCheck for NumvfsFirmware {
                         ),
                     }
                 };
-                let f = f.expected(expected).observed(observed);
-                // Only a failure's fix names the PCI address (40,000 PFs at 5,000 nodes).
-                out.push(if f.status == Status::Fail {
-                    f.fill("pci", pci)
-                } else {
-                    f
-                });
+                out.push(f.expected(expected).observed(observed).fill("pci", pci));
             }
         }
         out
