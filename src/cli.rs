@@ -5,10 +5,13 @@ use crate::audit::{self, select};
 use crate::exit::{self, InputError};
 use crate::output::print_stdout;
 use crate::report::{self, Format, Style};
-use clap::Parser;
+use clap::builder::StyledStr;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches};
 use gpu_preflight_checks::{Phase, Severity};
+use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 mod args;
 
@@ -16,19 +19,17 @@ pub use args::*;
 
 /// Parses arguments, runs, and returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match parse(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    exit::OK
-                }
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => exit::OK,
                 _ => exit::INPUT,
             };
         }
     };
-    init_logging(cli.verbose);
+    init_logging(cli.verbose.saturating_add(cli.command.verbose()));
     match run(cli) {
         Ok(code) => code,
         Err(e) if e.downcast_ref::<exit::Interrupted>().is_some() => {
@@ -43,6 +44,52 @@ pub fn main() -> i32 {
             }
             exit::INPUT
         }
+    }
+}
+
+/// The name usage lines give the command: `kubectl gpu-preflight` when it runs as the kubectl
+/// plugin (a link named `kubectl-gpu_preflight`), as the user typed it.
+pub fn command_name(argv0: Option<&OsStr>) -> &'static str {
+    let plugin = argv0
+        .and_then(|a| Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("kubectl-gpu_preflight"));
+    if plugin {
+        "kubectl gpu-preflight"
+    } else {
+        "gpu-preflight"
+    }
+}
+
+/// The command line, parsed; clap's errors with the tips this tool adds.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let mut cmd = Cli::command().bin_name(command_name(args.first().map(|a| a.as_os_str())));
+    let matches = cmd.try_get_matches_from_mut(args).map_err(|mut e| {
+        offline_tip(&mut e);
+        e
+    })?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// `--snapshot` with `--kubeconfig`/`--context`: say why they do not go together.
+fn offline_tip(e: &mut clap::Error) {
+    if e.kind() != ErrorKind::ArgumentConflict {
+        return;
+    }
+    let involved = [ContextKind::InvalidArg, ContextKind::PriorArg]
+        .iter()
+        .filter_map(|k| e.get(*k))
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if involved.contains("--snapshot") {
+        e.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![StyledStr::from(
+                "--snapshot checks offline: nothing is contacted, so a kubeconfig or context would be ignored; drop --snapshot to check the live cluster, or drop --kubeconfig/--context",
+            )]),
+        );
     }
 }
 
@@ -69,15 +116,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Collect(a) => collect(a),
         Command::Rules(a) => list_rules(a),
         Command::Node(a) => node(a),
-        Command::Explain { id, rules } => {
-            let set = crate::builtin::load(&rules)?;
-            let r = set.get(&id).ok_or_else(|| {
-                exit::input(format!(
-                    "unknown rule ID `{id}` (see `gpu-preflight rules`)"
-                ))
-            })?;
-            print_stdout(&crate::docs::explain(r))
-        }
+        Command::Explain { ids, rules } => explain(&ids, &rules),
         Command::Rbac(a) => print_stdout(&crate::rbac::run(&a)?),
         Command::RdmaTest(a) => rdma_test(a),
         Command::Diff { old, new, format } => crate::drift::run(&old, &new, &format),
@@ -92,6 +131,49 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let set = crate::builtin::rules();
             crate::output::write_atomic(&path, crate::docs::rules_markdown(&set).as_bytes())?;
             Ok(exit::OK)
+        }
+    }
+}
+
+/// `explain`: each rule named, by ID or name, once, in the order given; unknown ones are an
+/// input error naming all of them.
+fn explain(names: &[String], packs: &[PathBuf]) -> anyhow::Result<i32> {
+    let set = crate::builtin::load(packs)?;
+    let names: Vec<&str> = names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let unknown: Vec<String> = names
+        .iter()
+        .filter(|n| set.find(n).is_none())
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(exit::input(format!(
+            "unknown rule {}: neither a rule ID nor a rule name (see `gpu-preflight rules`)",
+            unknown.join(", ")
+        )));
+    }
+    let mut shown: Vec<&str> = Vec::new();
+    let mut text = String::new();
+    for r in names.iter().filter_map(|n| set.find(n)) {
+        if !shown.contains(&r.id.as_str()) {
+            shown.push(&r.id);
+            text.push_str(&crate::docs::explain(r));
+        }
+    }
+    print_stdout(&text)
+}
+
+impl Command {
+    /// `-v` given after the command's name (check, collect, rdma-test).
+    fn verbose(&self) -> u8 {
+        match self {
+            Command::Check(a) => a.log.verbose,
+            Command::Collect(a) => a.log.verbose,
+            Command::RdmaTest(a) => a.log.verbose,
+            _ => 0,
         }
     }
 }
@@ -391,4 +473,47 @@ fn list_rules(a: RulesArgs) -> anyhow::Result<i32> {
         None => None,
     };
     print_stdout(&crate::docs::rules_table(&set, profile))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument of every command says what it is for (`--help`, man pages, completions).
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if a.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none_or(|h| h.to_string().trim().is_empty()) {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sc in cmd
+                .get_subcommands()
+                .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+            {
+                walk(sc, &format!("{path} {}", sc.get_name()), missing);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "gpu-preflight", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
+    }
+
+    #[test]
+    fn the_plugin_link_is_named_as_kubectl_runs_it() {
+        let name = |p: &str| command_name(Some(OsStr::new(p)));
+        assert_eq!(
+            name("/home/u/.local/bin/kubectl-gpu_preflight"),
+            "kubectl gpu-preflight"
+        );
+        assert_eq!(name("/usr/bin/gpu-preflight"), "gpu-preflight");
+        assert_eq!(command_name(None), "gpu-preflight");
+    }
 }

@@ -1,7 +1,7 @@
 //! Documentation generated from the rule registry: `rules`, `explain ID` and docs/rules.md.
 
-use gpu_preflight_checks::check;
 use gpu_preflight_checks::{Profile, RuleDef, RuleSet};
+use gpu_preflight_checks::{check, fix};
 use std::fmt::Write as _;
 
 fn profiles(r: &RuleDef) -> String {
@@ -33,6 +33,22 @@ pub fn rules_table(set: &RuleSet, profile: Option<Profile>) -> String {
     format!("{t}\n")
 }
 
+/// A rule's fixes as `explain` and docs/rules.md show them, placeholders in their readable form:
+/// the default, then each variant with the case it is for (in the check kind's order).
+fn fixes(r: &RuleDef) -> Vec<(String, String)> {
+    let mut out = vec![(String::new(), fix::readable(r.remediation.trim()))];
+    let cases = check::find(&r.check).map(|c| c.fixes()).unwrap_or(&[]);
+    for case in cases {
+        if let Some(text) = r.remediation_variants.get(case.key) {
+            out.push((
+                format!("when {} (`{}`)", case.when, case.key),
+                fix::readable(text.trim()),
+            ));
+        }
+    }
+    out
+}
+
 /// Plain text for `gpu-preflight explain ID`.
 pub fn explain(r: &RuleDef) -> String {
     let mut s = String::new();
@@ -48,11 +64,19 @@ pub fn explain(r: &RuleDef) -> String {
     let summary = check::find(&r.check).map(|c| c.summary()).unwrap_or("");
     let _ = writeln!(s, "check kind: {} — {summary}", r.check);
     let _ = writeln!(s, "defined in: {}\n", r.source);
-    for (head, body) in [
-        ("What it checks", &r.description),
-        ("Why it matters", &r.rationale),
-        ("How to fix", &r.remediation),
-    ] {
+    let mut sections = vec![
+        ("What it checks".to_string(), r.description.clone()),
+        ("Why it matters".to_string(), r.rationale.clone()),
+    ];
+    for (case, text) in fixes(r) {
+        let head = if case.is_empty() {
+            "How to fix".to_string()
+        } else {
+            format!("How to fix {case}")
+        };
+        sections.push((head, text));
+    }
+    for (head, body) in sections {
         let _ = writeln!(s, "{head}:");
         for line in body.trim_end().lines() {
             let _ = writeln!(s, "    {line}");
@@ -68,6 +92,9 @@ pub fn rules_markdown(set: &RuleSet) -> String {
     s.push_str("# Rules\n\n");
     s.push_str(
         "<!-- Generated from rules/*.yaml by `gpu-preflight gen-docs`; do not edit. -->\n\n",
+    );
+    s.push_str(
+        "\"How to fix\" is shown here with placeholders (`<FQDN>`, `<reserved-ip>`, `<ca.pem>`, `NODE`, `NAME`, …); a report fills them with the values the site file and the failing result give, and a failure gets the fix for its case where a rule has several (see [Placeholders and cases](#placeholders-and-cases)).\n\n",
     );
     s.push_str("| ID | name | severity | phase | profiles | title |\n|---|---|---|---|---|---|\n");
     for r in set.rules() {
@@ -97,7 +124,42 @@ pub fn rules_markdown(set: &RuleSet) -> String {
         );
         let _ = writeln!(s, "### What it checks\n\n{}\n", r.description.trim());
         let _ = writeln!(s, "### Why it matters\n\n{}\n", r.rationale.trim());
-        let _ = writeln!(s, "### How to fix\n\n```\n{}\n```\n", r.remediation.trim());
+        for (case, text) in fixes(r) {
+            if case.is_empty() {
+                let _ = writeln!(s, "### How to fix\n\n```\n{text}\n```\n");
+            } else {
+                let _ = writeln!(s, "How to fix {case}:\n\n```\n{text}\n```\n");
+            }
+        }
+    }
+    s.push_str(PLACEHOLDERS_INTRO);
+    s.push_str("| placeholder | unfilled | value |\n|---|---|---|\n");
+    for p in fix::PLACEHOLDERS {
+        let _ = writeln!(s, "| `{{{}}}` | `{}` | {} |", p.name, p.readable, p.meaning);
+    }
+    s.push_str(
+        "\nCheck kinds whose findings name a case, and the keys a rule's `remediation_variants` may use:\n\n| check kind | case | when |\n|---|---|---|\n",
+    );
+    for c in check::registry() {
+        for case in c.fixes() {
+            let _ = writeln!(s, "| `{}` | `{}` | {} |", c.name(), case.key, case.when);
+        }
     }
     s
 }
+
+const PLACEHOLDERS_INTRO: &str = r#"## Placeholders and cases
+
+A rule's `remediation` (in `rules/*.yaml` or a pack given with `--rules`) is a template. Each
+`{name}` below is filled in every report: `site.*` from the site file, the others from the failing
+result (its target `node/NODE`, `KIND/NAMESPACE/NAME`, or a value the check kind gives). A value
+that is not known is shown in its unfilled form, or as the text after `|`:
+`{name|runai-reg-creds}`. Values a shell would read specially are single-quoted. Braces that do
+not hold a lower-case name (`{"a": 1}`, `{a,b}`, `${VAR}`, `{{.x}}`) are text; an unknown name is
+an error when the pack is loaded. Results that are not failures share the text filled from the
+site alone.
+
+A rule may add `remediation_variants`, keyed by the cases its check kind tells apart: a failure
+in one or more of those cases shows their texts instead of `remediation`.
+
+"#;

@@ -4,6 +4,7 @@
 //! `gpu-preflight-checks`.
 
 pub mod audit;
+pub mod bounds;
 pub mod builtin;
 pub mod cli;
 pub mod collect;

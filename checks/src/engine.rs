@@ -30,8 +30,9 @@ pub fn evaluate(
         let name: Arc<str> = rule.name.as_str().into();
         let title: Arc<str> = rule.title.as_str().into();
         let area: Arc<str> = rule.area().into();
-        let remediation: Arc<str> = rule.remediation.trim().into();
+        let mut fixes = rule.fixes(site);
         for f in findings {
+            let remediation = fixes.for_finding(&f);
             out.push(RuleResult {
                 rule: id.clone(),
                 name: name.clone(),
@@ -41,9 +42,9 @@ pub fn evaluate(
                 status: f.status,
                 target: f.target,
                 message: f.message,
-                expected: f.expected,
-                observed: f.observed,
-                remediation: remediation.clone(),
+                expected: f.expected.map(String::from),
+                observed: f.observed.map(String::from),
+                remediation,
                 waiver: None,
             });
         }

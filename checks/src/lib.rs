@@ -10,6 +10,7 @@ pub mod check;
 pub mod diff;
 pub mod engine;
 pub mod facts;
+pub mod fix;
 pub mod intent;
 pub mod interest;
 pub mod iprange;

@@ -106,13 +106,25 @@ pub struct Finding {
     pub target: String,
     pub status: Status,
     pub message: String,
-    pub expected: Option<String>,
-    pub observed: Option<String>,
+    /// Boxed strings (no spare capacity): a finding travels in `Result`s and must stay small.
+    pub expected: Option<Box<str>>,
+    pub observed: Option<Box<str>>,
     /// The resource kinds (keys of [`crate::kinds`]) this finding rests on; `None`: every kind the
     /// check kind needs. When a kind is unavailable (not in the input, forbidden, failed), the
     /// engine keeps the findings that do not rest on it and turns the others into `skip`/`error`
     /// for their targets: evidence that is present and proves a failure is never hidden.
     pub rests_on: Option<Box<[&'static str]>>,
+    /// Which of the rule's fixes apply and the values they name (see [`crate::fix`]); boxed, as
+    /// most findings have none and findings travel in `Result`s.
+    pub fix: Option<Box<FixChoice>>,
+}
+
+/// What a finding tells the rule's remediation: the cases whose fixes apply (keys of the check
+/// kind's [`crate::fix::FixVariant`]s) and values for its placeholders (`pci`, `device`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixChoice {
+    pub variants: Vec<&'static str>,
+    pub values: Vec<(&'static str, String)>,
 }
 
 impl Finding {
@@ -124,6 +136,7 @@ impl Finding {
             expected: None,
             observed: None,
             rests_on: None,
+            fix: None,
         }
     }
     pub fn pass(target: impl Into<String>, message: impl Into<String>) -> Self {
@@ -139,11 +152,37 @@ impl Finding {
         Self::new(target, Status::Error, message)
     }
     pub fn expected(mut self, v: impl Into<String>) -> Self {
-        self.expected = Some(v.into());
+        self.expected = Some(v.into().into_boxed_str());
         self
     }
     pub fn observed(mut self, v: impl Into<String>) -> Self {
-        self.observed = Some(v.into());
+        self.observed = Some(v.into().into_boxed_str());
+        self
+    }
+    /// Says that the rule's fix for case `key` applies (one of the check kind's
+    /// [`crate::fix::FixVariant`]s; several may apply, in the order given). Only failures get a
+    /// fix of their own: on any other finding this records nothing.
+    pub fn fix(mut self, key: &'static str) -> Self {
+        if self.status != Status::Fail {
+            return self;
+        }
+        self.fix
+            .get_or_insert_with(Default::default)
+            .variants
+            .push(key);
+        self
+    }
+    /// Gives the remediation's placeholder `{name}` its value for this finding. Only failures
+    /// are filled: on any other finding this records nothing (40,000 passing PFs at 5,000 nodes
+    /// would carry values no text shows).
+    pub fn fill(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        if self.status != Status::Fail {
+            return self;
+        }
+        self.fix
+            .get_or_insert_with(Default::default)
+            .values
+            .push((name, value.into()));
         self
     }
     /// Says which kinds this finding rests on (see [`Finding::rests_on`]); `&[]`: none (node

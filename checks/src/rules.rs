@@ -2,10 +2,13 @@
 //! profiles, phase, documentation and remediation. This module loads and validates them.
 
 use crate::check;
+use crate::fix::{self, FixVariant, Fixes};
 use crate::model::{Phase, Profile, Severity};
+use crate::site::Site;
 use crate::yaml;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One rule as written in a pack.
@@ -31,8 +34,13 @@ pub struct RuleDef {
     pub description: String,
     /// Why it matters.
     pub rationale: String,
-    /// How to fix it, quoting the runbook's command.
+    /// How to fix it, quoting the runbook's command; a template whose placeholders
+    /// (`{site.fqdn}`, `{node}`, …) each result fills (see [`crate::fix`]).
     pub remediation: String,
+    /// Fixes for the cases the check kind tells apart (its [`crate::fix::FixVariant`] keys),
+    /// given to a failure naming that case instead of `remediation`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remediation_variants: BTreeMap<String, String>,
     /// The pack this rule came from (filled in by the loader).
     #[serde(skip)]
     pub source: String,
@@ -70,6 +78,11 @@ impl RuleDef {
             return a.clone();
         }
         area_for_prefix(id_prefix(&self.id)).to_string()
+    }
+
+    /// Its "How to fix" texts, ready to fill for each result judged against `site`.
+    pub fn fixes<'r>(&'r self, site: &'r Site) -> Fixes<'r> {
+        Fixes::new(&self.remediation, &self.remediation_variants, site)
     }
 
     /// Whether the rule is selected by a profile (`None` = all).
@@ -135,6 +148,15 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<&RuleDef> {
         self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+
+    /// A rule by ID (any case) or, failing that, by name (`kube-proxy-strict-arp`).
+    pub fn find(&self, id_or_name: &str) -> Option<&RuleDef> {
+        self.get(id_or_name).or_else(|| {
+            self.rules
+                .iter()
+                .find(|r| r.name.eq_ignore_ascii_case(id_or_name))
+        })
     }
 
     /// Parses and validates one pack and adds its rules.
@@ -262,7 +284,32 @@ fn validate_rule(rule: &RuleDef) -> Result<(), String> {
         ));
     };
     kind.validate(&rule.params)
-        .map_err(|m| format!("check `{}`: invalid params: {m}", rule.check))
+        .map_err(|m| format!("check `{}`: invalid params: {m}", rule.check))?;
+    validate_fixes(rule, kind.fixes())
+}
+
+/// Checks a rule's remediation texts: placeholders known, variants those its check kind has.
+fn validate_fixes(rule: &RuleDef, variants: &[FixVariant]) -> Result<(), String> {
+    fix::Template::parse(&rule.remediation).map_err(|e| format!("`remediation`: {e}"))?;
+    for (key, text) in &rule.remediation_variants {
+        if !variants.iter().any(|v| v.key == key) {
+            let known: Vec<&str> = variants.iter().map(|v| v.key).collect();
+            return Err(format!(
+                "`remediation_variants`: check `{}` has no case `{key}` ({})",
+                rule.check,
+                if known.is_empty() {
+                    "it has none".to_string()
+                } else {
+                    format!("its cases: {}", known.join(", "))
+                }
+            ));
+        }
+        if text.trim().is_empty() {
+            return Err(format!("`remediation_variants.{key}` must not be empty"));
+        }
+        fix::Template::parse(text).map_err(|e| format!("`remediation_variants.{key}`: {e}"))?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for RuleDef {

@@ -40,7 +40,7 @@ pub struct Platform {
     /// The MetalLB address reserved for the ingress.
     #[serde(default)]
     pub reserved_ip: Option<IpAddr>,
-    #[serde(default = "default_port")]
+    #[serde(default = "default_port", deserialize_with = "tcp_port")]
     pub port: u16,
     /// Customer CA bundle (PEM) the served chain must verify to.
     #[serde(default)]
@@ -76,6 +76,43 @@ impl Default for Platform {
 
 fn default_port() -> u16 {
     443
+}
+
+/// A port something listens on: 1 to 65535 (0 would only ever say "cannot connect to …:0").
+fn tcp_port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    struct Port;
+    impl serde::de::Visitor<'_> for Port {
+        type Value = u16;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a TCP port (1 to 65535)")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u16, E> {
+            match u16::try_from(v) {
+                Ok(p) if p > 0 => Ok(p),
+                _ => Err(E::custom(format!(
+                    "{v} is not a TCP port: expected 1 to 65535"
+                ))),
+            }
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u16, E> {
+            match v.trim().parse::<i64>() {
+                Ok(n) => self.visit_i64(n),
+                Err(_) => Err(E::custom(format!(
+                    "`{v}` is not a TCP port: expected 1 to 65535"
+                ))),
+            }
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u16, E> {
+            Err(E::custom(format!(
+                "{v} is not a TCP port: expected 1 to 65535"
+            )))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u16, E> {
+            self.visit_i64(i64::try_from(v).unwrap_or(-1))
+                .map_err(|_: E| E::custom(format!("{v} is not a TCP port: expected 1 to 65535")))
+        }
+    }
+    d.deserialize_any(Port)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -119,11 +156,11 @@ pub struct Expect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitoringPorts {
-    #[serde(default = "d_grafana")]
+    #[serde(default = "d_grafana", deserialize_with = "tcp_port")]
     pub grafana: u16,
-    #[serde(default = "d_prometheus")]
+    #[serde(default = "d_prometheus", deserialize_with = "tcp_port")]
     pub prometheus: u16,
-    #[serde(default = "d_alertmanager")]
+    #[serde(default = "d_alertmanager", deserialize_with = "tcp_port")]
     pub alertmanager: u16,
 }
 
@@ -347,6 +384,29 @@ mod tests {
         let e =
             Site::parse("platform:\n  fqdn: a.example.com\n  reserved_ip: 10.1.2\n").unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    fn port_zero_is_refused_on_its_line() {
+        for (text, line) in [
+            ("platform:\n  fqdn: a.example.com\n  port: 0\n", 3),
+            ("platform:\n  port: 70000\n", 2),
+            ("platform:\n  port: -1\n", 2),
+            ("platform:\n  port: https\n", 2),
+            ("expect:\n  monitoring_ports:\n    grafana: 0\n", 3),
+        ] {
+            let e = Site::parse(text).unwrap_err();
+            assert_eq!(e.line, Some(line), "{text}: {e}");
+            assert!(
+                e.to_string()
+                    .contains("is not a TCP port: expected 1 to 65535"),
+                "{e}"
+            );
+        }
+        for ok in ["8443", "\"8443\""] {
+            let s = Site::parse(&format!("platform:\n  port: {ok}\n")).unwrap();
+            assert_eq!(s.platform.port, 8443);
+        }
     }
 
     #[test]

@@ -25,11 +25,8 @@ pub struct AgentRequest {
 /// Checks the request and reads this host's facts.
 pub fn collect_node(r: &AgentRequest) -> anyhow::Result<NodeFacts> {
     let t = r.firmware_timeout_secs;
-    if !(t.is_finite() && t > 0.0 && t <= 600.0) {
-        return Err(exit::input(format!(
-            "--firmware-timeout {t}: expected seconds between 0 and 600"
-        )));
-    }
+    crate::bounds::seconds(t, crate::bounds::PROBE_TIMEOUT_MAX)
+        .map_err(|e| exit::input(format!("--firmware-timeout {t}: {e}")))?;
     if !r.host_root.is_dir() {
         return Err(exit::input(format!(
             "--host-root {}: not a folder",

@@ -119,7 +119,14 @@ pub fn collect(req: &Request) -> anyhow::Result<Collected> {
             Facts::default(),
             &mut |_| {},
             local.take_agent(),
-        )?
+        )
+        .map_err(|e| match e.downcast_ref::<crate::collect::kube::NoCluster>() {
+            Some(n) => exit::input(format!(
+                "no cluster to collect from: give --kubeconfig FILE or --context NAME, set KUBECONFIG, or run it in a pod with a service account ({})",
+                n.0
+            )),
+            None => e,
+        })?
     } else {
         (Facts::default(), "no cluster".to_string())
     };

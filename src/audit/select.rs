@@ -84,12 +84,12 @@ pub struct Selection {
 /// selection that leaves nothing to run, are input errors naming what removed the rules: a run
 /// that checked nothing must never look green.
 pub fn select<'a>(set: &'a RuleSet, sel: &Selection) -> anyhow::Result<Vec<&'a RuleDef>> {
-    let only = ids(&sel.only);
-    let skip = ids(&sel.skip);
+    let only = ids(set, &sel.only);
+    let skip = ids(set, &sel.skip);
     for id in only.iter().chain(&skip) {
         if set.get(id).is_none() {
             return Err(exit::input(format!(
-                "unknown rule ID `{id}` (see `gpu-preflight rules`)"
+                "unknown rule `{id}`: neither a rule ID nor a rule name (see `gpu-preflight rules`)"
             )));
         }
     }
@@ -118,8 +118,8 @@ pub fn select<'a>(set: &'a RuleSet, sel: &Selection) -> anyhow::Result<Vec<&'a R
 
 /// Notes for rules named in `--only` that do not run (another phase, or also in `--skip`).
 pub fn selection_notes(set: &RuleSet, sel: &Selection) -> Vec<String> {
-    let skip = ids(&sel.skip);
-    ids(&sel.only)
+    let skip = ids(set, &sel.skip);
+    ids(set, &sel.only)
         .iter()
         .filter_map(|id| set.get(id))
         .filter_map(|r| {
@@ -139,11 +139,17 @@ pub fn selection_notes(set: &RuleSet, sel: &Selection) -> Vec<String> {
         .collect()
 }
 
-/// IDs of `--only`/`--skip`: trimmed (`--only "NET001, TLS002"`), empty entries ignored.
-fn ids(list: &[String]) -> Vec<String> {
+/// IDs of `--only`/`--skip`: trimmed (`--only "NET001, TLS002"`), empty entries ignored, rule
+/// names (`kube-proxy-strict-arp`) turned into their IDs; unknown ones kept as given.
+fn ids(set: &RuleSet, list: &[String]) -> Vec<String> {
     list.iter()
-        .map(|s| s.trim().to_string())
+        .map(|s| s.trim())
         .filter(|s| !s.is_empty())
+        .map(|s| {
+            set.find(s)
+                .map(|r| r.id.clone())
+                .unwrap_or_else(|| s.to_string())
+        })
         .collect()
 }
 

@@ -280,12 +280,8 @@ pub fn probe_live(
 
 /// Checks `--timeout` and `--page-size`.
 pub fn live_options(c: &LiveCluster) -> anyhow::Result<live::LiveOptions> {
-    if !(c.timeout_secs.is_finite() && c.timeout_secs > 0.0 && c.timeout_secs <= 3600.0) {
-        return Err(exit::input(format!(
-            "--timeout {}: expected seconds between 0 and 3600",
-            c.timeout_secs
-        )));
-    }
+    crate::bounds::seconds(c.timeout_secs, crate::bounds::API_TIMEOUT_MAX)
+        .map_err(|e| exit::input(format!("--timeout {}: {e}", c.timeout_secs)))?;
     if c.page_size == 0 {
         return Err(exit::input("--page-size must be at least 1"));
     }

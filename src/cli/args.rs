@@ -1,5 +1,6 @@
 //! The command line's flags and subcommands (clap). What each one does is in [`super`].
 
+use crate::bounds;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -11,8 +12,10 @@ use std::path::PathBuf;
     after_help = "Exit codes: 0 nothing failed, 1 a rule failed at or above --fail-on, 2 usage or input error, 3 some rules could not be evaluated."
 )]
 pub struct Cli {
-    /// More logging on stderr (-v info, -vv debug: per-rule time, -vvv trace: per-page time). Secret values are never logged.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// More logging on stderr from check, collect and rdma-test, which also take it after their
+    /// name (-v info, -vv debug: per-rule time, -vvv trace: per-page time). Secret values are
+    /// never logged.
+    #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
@@ -28,10 +31,11 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print this host's node-local facts (RDMA, NICs, modules, limits, GPUs, containerd) as JSON.
     Node(NodeArgs),
-    /// Explain a rule: what it checks, why, how to fix.
+    /// Explain rules: what each checks, why, how to fix.
     Explain {
-        /// Rule ID, e.g. NET001.
-        id: String,
+        /// Rule IDs (NET001) or names (kube-proxy-strict-arp), separated by spaces or commas.
+        #[arg(required = true, value_delimiter = ',', value_name = "RULE")]
+        ids: Vec<String>,
         /// Extra rule packs (files or folders).
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
@@ -45,14 +49,19 @@ pub enum Command {
     /// Compare two JSON reports: newly failing, fixed, still failing, rules added/removed.
     /// Exit 1 when something newly fails.
     Diff {
+        /// The earlier JSON report (`check --format json`, or `--output json=FILE`).
         old: PathBuf,
+        /// The later JSON report, compared with OLD.
         new: PathBuf,
         /// table or json.
         #[arg(long, default_value = "table", value_parser = ["table", "json"])]
         format: String,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// Print the man page (roff); with --dir, write a page for every command.
     Man {
         /// Write gpu-preflight.1 and gpu-preflight-COMMAND.1 for every command into DIR.
@@ -75,11 +84,11 @@ pub struct SelectArgs {
     /// Phase: pre (before install) or post (audit); default both.
     #[arg(long, value_parser = ["pre", "post", "both"])]
     pub phase: Option<String>,
-    /// Only these rule IDs (comma-separated, repeatable).
-    #[arg(long, value_delimiter = ',')]
+    /// Only these rules, by ID or name (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
     pub only: Vec<String>,
-    /// Skip these rule IDs (comma-separated, repeatable).
-    #[arg(long, value_delimiter = ',')]
+    /// Skip these rules, by ID or name (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
     pub skip: Vec<String>,
     /// Extra rule packs: YAML files or folders of them.
     #[arg(long = "rules", value_name = "PATH")]
@@ -105,8 +114,9 @@ pub struct ClusterArgs {
     /// Kubeconfig context.
     #[arg(long)]
     pub context: Option<String>,
-    /// Connect and per-request timeout, seconds.
-    #[arg(long, default_value_t = 10.0)]
+    /// Connect and per-request timeout, seconds (greater than 0, at most 3600).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS",
+          value_parser = bounds::seconds_flag(bounds::API_TIMEOUT_MAX))]
     pub timeout: f64,
     /// Items per LIST page.
     #[arg(long, default_value_t = 500, hide = true)]
@@ -120,8 +130,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Check offline: a snapshot from `collect`, kubectl -o yaml|json output, or a folder of them
-    /// (repeatable; inputs are merged). Nothing is contacted.
-    #[arg(long, value_name = "PATH")]
+    /// (repeatable; inputs are merged). Nothing is contacted, so not with --kubeconfig/--context.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context"])]
     pub snapshot: Vec<PathBuf>,
     /// The --snapshot dumps hold every object of the cluster: a kind with no objects in them is
     /// empty, not missing (a kubectl dump cannot show an empty kind; without this, rules needing
@@ -151,6 +161,8 @@ pub struct CheckArgs {
     /// DIR/<node>_<pci>.txt. Read from disk only.
     #[arg(long, value_name = "DIR")]
     pub firmware: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: Verbosity,
 }
 
 #[derive(Args, Debug)]
@@ -169,6 +181,8 @@ pub struct CollectArgs {
     /// NIC firmware queries to include in the snapshot (see `check --firmware`).
     #[arg(long, value_name = "DIR")]
     pub firmware: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: Verbosity,
 }
 
 #[derive(Args, Debug)]
@@ -176,18 +190,31 @@ pub struct RulesArgs {
     /// Only rules of this profile (core, runai-bcm, deepops-rdma, all).
     #[arg(long)]
     pub profile: Option<String>,
+    /// Extra rule packs to list with the built-in rules: YAML files or folders of them.
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+}
+
+/// `-v` of the commands that log: check, collect and rdma-test.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Verbosity {
+    /// More logging on stderr (-v info, -vv debug: per-rule time, -vvv trace: per-page time).
+    /// Secret values are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// Probe flags shared by `check` and `collect`.
 #[derive(Args, Debug, Clone)]
 pub struct ProbeArgs {
-    /// Endpoint probes (DNS, TLS, HTTP) in flight at once.
-    #[arg(long, default_value_t = 32, value_name = "N")]
+    /// Endpoint probes (DNS, TLS, HTTP) in flight at once (1 to 4096).
+    #[arg(long, default_value_t = 32, value_name = "N",
+          value_parser = bounds::count_flag(bounds::CONCURRENCY_MAX))]
     pub concurrency: usize,
-    /// Timeout of each DNS query, TLS handshake or HTTP request, seconds.
-    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    /// Timeout of each DNS query, TLS handshake or HTTP request, seconds (greater than 0, at
+    /// most 600).
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS",
+          value_parser = bounds::seconds_flag(bounds::PROBE_TIMEOUT_MAX))]
     pub probe_timeout: f64,
     /// Contact no DNS server or endpoint (certificate files named by the site are still read).
     #[arg(long, env = "GPU_PREFLIGHT_NO_PROBES", action = clap::ArgAction::SetTrue,
@@ -240,8 +267,9 @@ pub struct NodeArgs {
     /// Do not run mstconfig/mlxconfig even when on PATH.
     #[arg(long)]
     pub no_firmware: bool,
-    /// Seconds each firmware query may take.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    /// Seconds each firmware query may take (greater than 0, at most 600).
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS",
+          value_parser = bounds::seconds_flag(bounds::PROBE_TIMEOUT_MAX))]
     pub firmware_timeout: f64,
 }
 
@@ -328,4 +356,6 @@ pub struct RdmaTestArgs {
     /// Waivers file: accepted failures with a reason and an optional expiry date.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: Verbosity,
 }

@@ -51,6 +51,13 @@ pub fn configured(opts: &LiveOptions) -> bool {
             .is_some_and(|h| h.join(".kube/config").is_file())
 }
 
+/// No kubeconfig, context, `$KUBECONFIG`, `~/.kube/config` or service account: nothing says
+/// which cluster to talk to (the cause kube-rs gives). It comes wrapped in an input error worded
+/// for `check`; `collect`, which has no --snapshot, words it for itself.
+#[derive(Debug, thiserror::Error)]
+#[error("no cluster configured ({0})")]
+pub struct NoCluster(pub String);
+
 /// A client for the kubeconfig/context (or in-cluster config), and the server URL it talks to.
 pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
     let kco = KubeConfigOptions {
@@ -69,10 +76,11 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
             .await
             .map_err(|e| exit::input(format!("kubeconfig: {}", chain(&e))))?,
         None => Config::infer().await.map_err(|e| {
-            exit::input(format!(
-                "no cluster to check: give --snapshot FILE, or --kubeconfig/--context, or run in a pod ({})",
-                chain(&e)
-            ))
+            let cause = chain(&e);
+            let msg = format!(
+                "no cluster to check: give --snapshot FILE, or --kubeconfig/--context, or run in a pod ({cause})"
+            );
+            anyhow::Error::new(NoCluster(cause)).context(exit::InputError(msg))
         })?,
     };
     config.connect_timeout = Some(opts.timeout);

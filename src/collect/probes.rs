@@ -32,16 +32,11 @@ pub struct Options {
 impl Options {
     /// Checks `--concurrency` and `--probe-timeout` (seconds).
     pub fn new(concurrency: usize, timeout_secs: f64, network: bool) -> anyhow::Result<Options> {
-        if !(timeout_secs.is_finite() && timeout_secs > 0.0 && timeout_secs <= 600.0) {
-            return Err(exit::input(format!(
-                "--probe-timeout {timeout_secs}: expected seconds between 0 and 600"
-            )));
-        }
-        if concurrency == 0 || concurrency > 4096 {
-            return Err(exit::input(format!(
-                "--concurrency {concurrency}: expected 1 to 4096"
-            )));
-        }
+        use crate::bounds;
+        bounds::seconds(timeout_secs, bounds::PROBE_TIMEOUT_MAX)
+            .map_err(|e| exit::input(format!("--probe-timeout {timeout_secs}: {e}")))?;
+        bounds::count(concurrency, bounds::CONCURRENCY_MAX)
+            .map_err(|e| exit::input(format!("--concurrency {concurrency}: {e}")))?;
         Ok(Options {
             concurrency,
             timeout: Duration::from_secs_f64(timeout_secs),

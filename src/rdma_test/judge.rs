@@ -66,10 +66,11 @@ pub fn results(
         match (judged.remove(&t.index), m) {
             (Some(r), _) => out.push(r),
             (None, Measured::Not(why)) => {
-                out.push(result(rule, Status::Error, t.target(), why.clone()))
+                out.push(result(rule, site, Status::Error, t.target(), why.clone()))
             }
             (None, Measured::Log { .. }) => out.push(result(
                 rule,
+                site,
                 Status::Error,
                 t.target(),
                 format!(
@@ -81,13 +82,25 @@ pub fn results(
     }
     for n in not_run {
         let status = if n.skip { Status::Skip } else { Status::Error };
-        out.push(result(rule, status, n.target.clone(), n.message.clone()));
+        out.push(result(
+            rule,
+            site,
+            status,
+            n.target.clone(),
+            n.message.clone(),
+        ));
     }
     out
 }
 
 /// A result of the rule that no check kind produced (a test that could not run).
-pub fn result(rule: &RuleDef, status: Status, target: String, message: String) -> RuleResult {
+pub fn result(
+    rule: &RuleDef,
+    site: &Site,
+    status: Status,
+    target: String,
+    message: String,
+) -> RuleResult {
     RuleResult {
         rule: Arc::from(rule.id.as_str()),
         name: Arc::from(rule.name.as_str()),
@@ -99,7 +112,7 @@ pub fn result(rule: &RuleDef, status: Status, target: String, message: String) -
         message,
         expected: None,
         observed: None,
-        remediation: Arc::from(rule.remediation.trim()),
+        remediation: rule.fixes(site).generic(),
         waiver: None,
     }
 }

@@ -152,6 +152,7 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
         Read::Blocked(why) => {
             let results = vec![judge::result(
                 rule,
+                &prepared.site,
                 Status::Error,
                 "cluster".into(),
                 format!("cannot plan the test: {why}"),

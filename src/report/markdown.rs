@@ -77,16 +77,37 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
         if detail {
             let mut seen: Vec<&str> = Vec::new();
-            for r in rows {
+            for r in &rows {
                 if seen.contains(&r.rule.as_ref()) {
                     continue;
                 }
                 seen.push(&r.rule);
+                let same: Vec<&RuleResult> =
+                    rows.iter().copied().filter(|x| x.rule == r.rule).collect();
+                let groups = super::fix_groups(&same);
                 let _ = writeln!(
                     out,
-                    "<details><summary>How to fix {} — {}</summary>\n\n```\n{}\n```\n</details>\n",
-                    r.rule, r.title, r.remediation
+                    "<details><summary>How to fix {} — {}</summary>\n",
+                    r.rule, r.title
                 );
+                for (text, targets) in groups.iter().take(super::FIXES_SHOWN) {
+                    if groups.len() > 1 {
+                        let _ = writeln!(out, "{}:\n", cell(&super::some_targets(targets)));
+                    }
+                    let _ = writeln!(out, "```\n{text}\n```\n");
+                }
+                let rest: usize = groups
+                    .iter()
+                    .skip(super::FIXES_SHOWN)
+                    .map(|(_, t)| t.len())
+                    .sum();
+                if rest > 0 {
+                    let _ = writeln!(
+                        out,
+                        "… and {rest} more target(s): every result carries its own fix in the JSON and HTML reports.\n"
+                    );
+                }
+                let _ = writeln!(out, "</details>\n");
             }
         }
     };

@@ -71,6 +71,39 @@ pub struct Report {
 pub struct RuleSource {
     pub file: String,
     pub span: SourceSpan,
+    /// Its "How to fix", placeholders unfilled (a rule's help, not one result's).
+    pub help: String,
+}
+
+/// How many different "How to fix" texts of one rule the table and Markdown show in full.
+pub const FIXES_SHOWN: usize = 3;
+
+/// The "How to fix" texts of one rule's failures, each with the targets it is for, in report
+/// order. They differ when the text names the failure's node, object or case.
+pub fn fix_groups<'a>(failures: &[&'a RuleResult]) -> Vec<(&'a str, Vec<&'a str>)> {
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for r in failures {
+        let i = *at.entry(&r.remediation).or_insert_with(|| {
+            groups.push((&r.remediation, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(&r.target);
+    }
+    groups
+}
+
+/// `a, b, c and 4 more` for a heading.
+pub fn some_targets(targets: &[&str]) -> String {
+    const SHOWN: usize = 3;
+    if targets.len() <= SHOWN + 1 {
+        return targets.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        targets[..SHOWN].join(", "),
+        targets.len() - SHOWN
+    )
 }
 
 /// Where each selected rule is defined.
@@ -81,6 +114,7 @@ pub fn rule_sources(rules: &[&RuleDef]) -> HashMap<String, RuleSource> {
             let src = RuleSource {
                 file: r.source.clone(),
                 span: r.span,
+                help: gpu_preflight_checks::fix::readable(r.remediation.trim()),
             };
             (r.id.clone(), src)
         })

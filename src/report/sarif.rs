@@ -159,12 +159,18 @@ pub fn render_to(report: &Report, w: &mut dyn std::io::Write) -> anyhow::Result<
     let descriptors: Vec<Value> = rules
         .iter()
         .map(|r| {
+            // The rule's help, not the first result's filled text.
+            let help = report
+                .rule_sources
+                .get(r.rule.as_ref())
+                .map(|s| s.help.as_str())
+                .unwrap_or(&r.remediation);
             json!({
                 "id": r.rule,
                 "name": r.name,
                 "shortDescription": {"text": r.title},
                 "fullDescription": {"text": format!("{} ({})", r.title, r.area)},
-                "help": {"text": r.remediation, "markdown": format!("```\n{}\n```", r.remediation)},
+                "help": {"text": help, "markdown": format!("```\n{help}\n```")},
                 "defaultConfiguration": {"level": level(r.severity)},
                 "properties": {"area": r.area, "severity": r.severity.as_str()}
             })

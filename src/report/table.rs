@@ -130,26 +130,52 @@ pub fn render(report: &Report, style: Style) -> String {
         out.push('\n');
     }
 
-    // Remediation once per failing rule, most severe first.
-    let mut failing: Vec<&RuleResult> = Vec::new();
-    for r in &report.results {
-        if r.status == Status::Fail && !failing.iter().any(|f| f.rule == r.rule) {
-            failing.push(r);
-        }
+    // Remediation once per failing rule, most severe first; once per different text when the
+    // texts name each failure's node or object.
+    let mut failing: Vec<Vec<&RuleResult>> = Vec::new();
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in report.results.iter().filter(|r| r.status == Status::Fail) {
+        let i = *at.entry(&r.rule).or_insert_with(|| {
+            failing.push(Vec::new());
+            failing.len() - 1
+        });
+        failing[i].push(r);
     }
-    failing.sort_by_key(|r| std::cmp::Reverse(r.severity));
+    failing.sort_by_key(|rs| std::cmp::Reverse(rs[0].severity));
     if !failing.is_empty() {
         let _ = writeln!(out, "How to fix");
         let _ = writeln!(out, "----------");
-        for r in failing {
+        for rs in failing {
+            let r = rs[0];
             let head = format!("{} {} ({})", r.rule, r.title, r.severity);
             if style.color {
                 let _ = writeln!(out, "\x1b[1m{head}\x1b[0m");
             } else {
                 let _ = writeln!(out, "{head}");
             }
-            for line in r.remediation.lines() {
-                let _ = writeln!(out, "    {line}");
+            let groups = super::fix_groups(&rs);
+            if let [(text, _)] = groups.as_slice() {
+                for line in text.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            } else {
+                for (text, targets) in groups.iter().take(super::FIXES_SHOWN) {
+                    let _ = writeln!(out, "    {}:", super::some_targets(targets));
+                    for line in text.lines() {
+                        let _ = writeln!(out, "      {line}");
+                    }
+                }
+                let rest: usize = groups
+                    .iter()
+                    .skip(super::FIXES_SHOWN)
+                    .map(|(_, t)| t.len())
+                    .sum();
+                if rest > 0 {
+                    let _ = writeln!(
+                        out,
+                        "    … and {rest} more target(s): every result carries its own fix in --format json and html"
+                    );
+                }
             }
             out.push('\n');
         }

@@ -183,7 +183,7 @@ fn bad_requests_are_input_errors() {
     let e = audit::run(&req).expect_err("unknown ID");
     assert_eq!(
         input_error(&e),
-        "unknown rule ID `NOPE001` (see `gpu-preflight rules`)"
+        "unknown rule `NOPE001`: neither a rule ID nor a rule name (see `gpu-preflight rules`)"
     );
 
     let mut req = offline(vec![fixture("demo/runai-bcm.yaml")]);
@@ -203,6 +203,6 @@ fn bad_requests_are_input_errors() {
     let e = audit::run(&req).expect_err("bad timeout");
     assert_eq!(
         input_error(&e),
-        "--timeout NaN: expected seconds between 0 and 3600"
+        "--timeout NaN: expected seconds greater than 0 and at most 3600"
     );
 }

@@ -561,6 +561,18 @@ fn works_as_a_kubectl_plugin() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("strictARP"));
+    // Usage lines say what the user typed.
+    let out = Std::new("kubectl")
+        .args(["gpu-preflight", "check", "--bogus"])
+        .env("PATH", &path)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Usage: kubectl gpu-preflight check"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = Std::new("kubectl")
         .args(["plugin", "list"])
         .env("PATH", &path)

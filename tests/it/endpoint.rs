@@ -91,6 +91,16 @@ fn dns_answers_map_to_verdicts() {
     );
     assert_eq!(d1["expected"], format!("A {FQDN} = {{{RESERVED}}}"));
     assert_eq!(d1["observed"], "A: 127.0.0.99");
+    // The fix asks the server that answered wrongly, on its port.
+    let fix = d1["remediation"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!(
+            "dig +short {FQDN} @{} -p {}   # must print only {RESERVED}",
+            addr.ip(),
+            addr.port()
+        )),
+        "{fix}"
+    );
 
     let (r, _) = run(&[(FQDN, ip(RESERVED)), (FQDN, ip("127.0.0.99"))]);
     let d1 = one(&r, "DNS001");
@@ -334,12 +344,25 @@ fn openssl_agrees_on_valid_and_unknown_ca() {
         let dir = tempfile::tempdir().unwrap();
         let s = tls_setup(&pki, case, dir.path());
         let (_, r) = probe_check(&["--site", &s.site, "--only", "TLS002"]);
-        let ours = one(&r, "TLS002")["status"] == "pass";
-        let out = std::process::Command::new("openssl")
-            .args(["s_client", "-connect", &format!("127.0.0.1:{}", s.port)])
-            .args(["-servername", FQDN, "-verify_return_error", "-CAfile"])
-            .arg(dir.path().join("ca.pem"))
-            .stdin(std::process::Stdio::null())
+        let t2 = one(&r, "TLS002");
+        let ours = t2["status"] == "pass";
+        // openssl runs the check command of TLS002's fix as the report prints it: the site's
+        // address, port, name and CA bundle filled in.
+        let fix = t2["remediation"].as_str().unwrap();
+        let check = fix
+            .lines()
+            .find_map(|l| l.strip_prefix("Check: "))
+            .unwrap_or_else(|| panic!("a Check: line in {fix}"));
+        assert_eq!(
+            check,
+            format!(
+                "openssl s_client -connect 127.0.0.1:{} -servername {FQDN} -CAfile {} -verify_return_error </dev/null",
+                s.port,
+                dir.path().join("ca.pem").display()
+            )
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", check])
             .output()
             .unwrap();
         let theirs = out.status.success();
@@ -471,6 +494,18 @@ fn cert_files_before_loading() {
         msg(&bad).contains("wrong.key does not match the certificate"),
         "{bad}"
     );
+    // The fix compares the site's own files, and only that: the chain is complete.
+    let path = |f: &str| d.join(f).display().to_string();
+    let fix = bad["remediation"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!(
+            "openssl x509 -noout -pubkey -in {} | sha256sum; openssl pkey -pubout -in {} | sha256sum",
+            path("runai.pem"),
+            path("wrong.key")
+        )),
+        "{fix}"
+    );
+    assert!(!fix.contains("cat leaf.pem"), "{fix}");
     assert_eq!(
         bad["observed"].as_str().unwrap().split(", ").next(),
         Some("key does not match")
@@ -479,6 +514,17 @@ fn cert_files_before_loading() {
     let partial = run("leaf-only.pem", "leaf-only.key");
     assert_eq!(partial["status"], "fail");
     assert!(msg(&partial).contains("incomplete chain"), "{partial}");
+    let fix = partial["remediation"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!(
+            "openssl verify -CAfile {} -untrusted {} {}",
+            path("ca.pem"),
+            path("leaf-only.pem"),
+            path("leaf-only.pem")
+        )),
+        "{fix}"
+    );
+    assert!(!fix.contains("-pubkey"), "{fix}");
 
     // Broken files are named, never a panic.
     std::fs::write(d.join("garbage.key"), "not a key\n").unwrap();
@@ -494,6 +540,17 @@ fn cert_files_before_loading() {
         msg(&no_cert).contains("missing.pem: cannot read"),
         "{no_cert}"
     );
+    // A missing file is not a key mismatch: its fix is about the path.
+    let fix = no_cert["remediation"].as_str().unwrap();
+    assert!(
+        fix.contains("`platform.cert` must name a readable PEM"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains(&format!("-in {}", path("missing.pem"))),
+        "{fix}"
+    );
+    assert!(!fix.contains("-pubkey"), "{fix}");
     std::fs::write(
         d.join("ca.pem"),
         "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
@@ -533,6 +590,77 @@ fn cert_files_before_loading() {
         !text.contains(&key_body[..40]),
         "private key material in the snapshot"
     );
+}
+
+/// TLS004's key comparison, as the report prints it, runs on the site's files — quoted where a
+/// shell needs it — and tells the matching key from the wrong one.
+#[test]
+fn tls004_key_comparison_runs_as_printed() {
+    let have = std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "openssl is required under CI=true"
+        );
+        eprintln!("notice: openssl not found; TLS004 command check skipped");
+        return;
+    }
+    let pki = Pki::new(FQDN);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("customer certs");
+    std::fs::create_dir_all(&d).unwrap();
+    let good = pki.case(Case::Valid);
+    let other = pki.case(Case::SelfSigned);
+    std::fs::write(d.join("ca.pem"), &pki.root_pem).unwrap();
+    std::fs::write(d.join("runai.pem"), &good.chain_pem).unwrap();
+    std::fs::write(d.join("runai.key"), &good.key_pem).unwrap();
+    std::fs::write(d.join("other.key"), &other.key_pem).unwrap();
+    let compare = |key: &str| {
+        let s = site(
+            &d,
+            &format!(
+                "platform:\n  fqdn: {FQDN}\n  ca_bundle: ca.pem\n  cert: runai.pem\n  key: {key}\n"
+            ),
+        );
+        let (_, r) = check_json(&["--site", &s, "--only", "TLS004"]);
+        let t4 = one(&r, "TLS004");
+        let fix = t4["remediation"].as_str().unwrap().to_string();
+        let line = fix
+            .lines()
+            .find(|l| l.starts_with("openssl x509 -noout -pubkey"))
+            .unwrap_or_else(|| panic!("{t4}"))
+            .to_string();
+        assert!(
+            line.contains(&format!("-in '{}'", d.join("runai.pem").display())),
+            "{line}"
+        );
+        let cmd = line.split("   #").next().unwrap();
+        let out = std::process::Command::new("bash")
+            .args(["-o", "pipefail", "-c", cmd])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sums: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(sums.len(), 2, "{sums:?}");
+        (
+            t4["status"].as_str().unwrap().to_string(),
+            sums[0] == sums[1],
+        )
+    };
+    assert_eq!(compare("other.key"), ("fail".to_string(), false));
+    // A passing result shares the rule's text, filled from the site: the same command.
+    assert_eq!(compare("runai.key"), ("pass".to_string(), true));
 }
 
 fn node(name: &str, addr: &str) -> Value {

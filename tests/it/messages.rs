@@ -36,7 +36,11 @@ fn site_file_errors_name_the_key_and_value_once() {
         ),
         (
             "platform:\n  port: 70000\n",
-            "line 2 column 9: `platform.port`: expected a whole number from 0 to 65535, found `70000`",
+            "line 2 column 9: `platform.port`: 70000 is not a TCP port: expected 1 to 65535",
+        ),
+        (
+            "platform:\n  port: 0\n",
+            "line 2 column 9: `platform.port`: 0 is not a TCP port: expected 1 to 65535",
         ),
         (
             "expect:\n  typha_replicas: five\n",

@@ -710,13 +710,19 @@ fn bad_node_facts_settings_are_input_errors() {
         e.contains("--node-concurrency 0: expected 1 to 4096"),
         "{e}"
     );
-    // Offline means offline.
-    let e = err(&[
-        "--snapshot",
-        fixture("node/cluster.yaml").to_str().unwrap(),
-        "--node-facts",
-        "cluster",
-    ]);
+    // Offline means offline (without --kubeconfig, which --snapshot refuses by itself).
+    let out = bin()
+        .arg("check")
+        .args([
+            "--snapshot",
+            fixture("node/cluster.yaml").to_str().unwrap(),
+            "--node-facts",
+            "cluster",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("with --snapshot nothing is contacted"), "{e}");
     // Nothing was asked of the server before the errors.
     assert!(log_requests(&server).is_empty());

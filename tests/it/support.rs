@@ -23,7 +23,12 @@ pub fn exe() -> PathBuf {
 
 /// The gpu-preflight binary, isolated from the user's kubeconfig and colour settings.
 pub fn bin() -> Command {
-    let mut c = Command::new(exe());
+    isolated(exe())
+}
+
+/// `program` (the binary under test, or a link to it under another name) isolated like [`bin`].
+pub fn isolated(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = Command::new(program);
     c.env_remove("KUBECONFIG")
         .env("HOME", std::env::temp_dir().join("gpu-preflight-test-home"))
         .env("NO_COLOR", "1")

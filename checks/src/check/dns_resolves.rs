@@ -70,7 +70,9 @@ impl TypedCheck for DnsResolves {
                         format!("could not ask {via} for {fqdn}: {}", answer.describe()),
                     ),
                 };
-                f.expected(expected.clone()).observed(observed)
+                endpoint::asked(f, &d.server)
+                    .expected(expected.clone())
+                    .observed(observed)
             })
             .collect()
     }

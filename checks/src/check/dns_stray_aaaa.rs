@@ -78,7 +78,9 @@ impl TypedCheck for DnsStrayAaaa {
                         format!("could not ask {via} for the AAAA record of {fqdn}: {}", d.aaaa.describe()),
                     ),
                 };
-                f.expected(expected.clone()).observed(observed)
+                endpoint::asked(f, &d.server)
+                    .expected(expected.clone())
+                    .observed(observed)
             })
             .collect()
     }

@@ -4,6 +4,7 @@
 //! rules may share a kind (`deployment_ready` serves NET002, NET003, CRD002, CRD004).
 
 use crate::facts::{Facts, ObjectRef};
+use crate::fix::FixVariant;
 use crate::interest::PodSubset;
 use crate::model::Finding;
 use crate::site::Site;
@@ -151,6 +152,8 @@ pub trait Check: Sync {
     /// The objects of its `named` kinds it reads, from the site and its `names_from` kinds.
     fn named(&self, ctx: &Ctx, params: &Value) -> Vec<ObjectRef>;
     fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding>;
+    /// The cases it tells apart that may have their own fix (a rule's `remediation_variants`).
+    fn fixes(&self) -> &'static [FixVariant];
 }
 
 /// A check kind with typed parameters (`#[serde(deny_unknown_fields)]` structs).
@@ -158,6 +161,9 @@ pub trait TypedCheck: 'static {
     type Params: DeserializeOwned;
     const NAME: &'static str;
     const SUMMARY: &'static str;
+    /// The cases its findings name with [`Finding::fix`], each of which a rule may give its own
+    /// fix.
+    const FIXES: &'static [FixVariant] = &[];
     fn needs(p: &Self::Params) -> Needs;
     /// The objects of the kinds [`Needs::named`] lists that it reads. `ctx.facts` holds the
     /// [`Needs::names_from`] kinds (and, live, nothing else yet): the answer must not depend on
@@ -216,6 +222,9 @@ impl<T: TypedCheck> Check for Kind<T> {
         Self::parse(params)
             .map(|p| T::named(ctx, &p))
             .unwrap_or_default()
+    }
+    fn fixes(&self) -> &'static [FixVariant] {
+        T::FIXES
     }
     fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding> {
         match Self::parse(params) {

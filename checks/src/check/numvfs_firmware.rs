@@ -387,7 +387,7 @@ impl TypedCheck for NumvfsFirmware {
                         ),
                     }
                 };
-                out.push(f.expected(expected).observed(observed));
+                out.push(f.expected(expected).observed(observed).fill("pci", pci));
             }
         }
         out

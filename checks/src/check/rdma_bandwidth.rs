@@ -165,6 +165,7 @@ impl TypedCheck for RdmaBandwidth {
                     )
                     .expected(expected)
                     .observed(format!("{:.2} Gb/s", r.bw_average_gbps))
+                    .fill("device", dev)
                 })
                 .rests_on(rests_on),
             );

@@ -1,11 +1,16 @@
 //! LB006: the reserved IP belongs to one pool and one Service only.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::fix::FixVariant;
 use crate::metallb::{self, POOLS};
 use crate::model::Finding;
 use serde::Deserialize;
 
 pub struct ReservedIpUnique;
+
+/// The cases with their own fix (see [`TypedCheck::FIXES`]).
+pub const FIX_POOLS: &str = "several-pools";
+pub const FIX_SERVICES: &str = "several-services";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,6 +20,16 @@ impl TypedCheck for ReservedIpUnique {
     type Params = Params;
     const NAME: &'static str = "reserved_ip_unique";
     const SUMMARY: &'static str = "The reserved IP is in exactly one IPAddressPool and requested by or assigned to at most one Service.";
+    const FIXES: &'static [FixVariant] = &[
+        FixVariant {
+            key: FIX_POOLS,
+            when: "the reserved IP is in more than one IPAddressPool",
+        },
+        FixVariant {
+            key: FIX_SERVICES,
+            when: "more than one Service requests or holds the reserved IP",
+        },
+    ];
 
     fn needs(_: &Params) -> Needs {
         Needs::kinds(&[POOLS, "services"])
@@ -40,6 +55,7 @@ impl TypedCheck for ReservedIpUnique {
                     super::util::list(&pools)
                 ),
             )
+            .fix(FIX_POOLS)
         } else {
             Finding::pass(
                 &target,
@@ -88,6 +104,7 @@ impl TypedCheck for ReservedIpUnique {
                         super::util::list(&services)
                     ),
                 )
+                .fix(FIX_SERVICES)
             } else {
                 Finding::pass(
                     &target,

@@ -2,11 +2,17 @@
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::facts::ObjectRef;
+use crate::fix::FixVariant;
 use crate::model::Finding;
 use serde::Deserialize;
 use serde_json::Value;
 
 pub struct StrictArp;
+
+/// The cases with their own fix (see [`TypedCheck::FIXES`]).
+pub const FIX_FALSE: &str = "strictarp-false";
+pub const FIX_UNSET: &str = "strictarp-unset";
+pub const FIX_NO_IPVS: &str = "no-ipvs-section";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +58,20 @@ impl TypedCheck for StrictArp {
     const NAME: &'static str = "strict_arp";
     const SUMMARY: &'static str =
         "kube-proxy's KubeProxyConfiguration has ipvs.strictARP true when mode is ipvs.";
+    const FIXES: &'static [FixVariant] = &[
+        FixVariant {
+            key: FIX_FALSE,
+            when: "mode is ipvs and `ipvs.strictARP` is `false`",
+        },
+        FixVariant {
+            key: FIX_UNSET,
+            when: "mode is ipvs and the `ipvs` section has no `strictARP`",
+        },
+        FixVariant {
+            key: FIX_NO_IPVS,
+            when: "mode is ipvs and there is no `ipvs` section",
+        },
+    ];
 
     fn needs(_: &Params) -> Needs {
         Needs::default().by_name("configmaps")
@@ -130,16 +150,23 @@ impl TypedCheck for StrictArp {
                     .observed("ipvs.strictARP: true"),
             ],
             other => {
-                // Each case has its own command in the rule's remediation, labelled with this
-                // observed text: a sed that rewrites `false` changes nothing when the key is absent.
-                let observed = match other {
-                    None if cfg.get("ipvs").is_none() => {
-                        "no ipvs section (strictARP defaults to false)".to_string()
+                // Each case has its own command (the rule's remediation variants): a sed that
+                // rewrites `false` changes nothing when the key is absent.
+                let (observed, case) = match other {
+                    None if cfg.get("ipvs").is_none() => (
+                        "no ipvs section (strictARP defaults to false)".to_string(),
+                        Some(FIX_NO_IPVS),
+                    ),
+                    None => (
+                        "ipvs.strictARP unset (defaults to false)".to_string(),
+                        Some(FIX_UNSET),
+                    ),
+                    Some(Value::Bool(false)) => {
+                        ("ipvs.strictARP: false".to_string(), Some(FIX_FALSE))
                     }
-                    None => "ipvs.strictARP unset (defaults to false)".to_string(),
-                    Some(v) => format!("ipvs.strictARP: {v}"),
+                    Some(v) => (format!("ipvs.strictARP: {v}"), None),
                 };
-                vec![Finding::fail(
+                let f = Finding::fail(
                     target,
                     format!(
                         "kube-proxy runs in ipvs mode but {observed} in {}/{} {}: MetalLB L2 announcements need strict ARP",
@@ -147,7 +174,11 @@ impl TypedCheck for StrictArp {
                     ),
                 )
                 .expected("ipvs.strictARP: true")
-                .observed(observed)]
+                .observed(observed);
+                vec![match case {
+                    Some(c) => f.fix(c),
+                    None => f,
+                }]
             }
         }
     }

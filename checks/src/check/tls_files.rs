@@ -3,11 +3,20 @@
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::cert::{self, NameMatch};
+use crate::fix::FixVariant;
 use crate::model::Finding;
 use crate::probe::unb64;
 use serde::Deserialize;
 
 pub struct TlsFiles;
+
+/// The cases with their own fix (see [`TypedCheck::FIXES`]).
+pub const FIX_CERT_UNREADABLE: &str = "cert-unreadable";
+pub const FIX_KEY_UNREADABLE: &str = "key-unreadable";
+pub const FIX_KEY_MISMATCH: &str = "key-mismatch";
+pub const FIX_CHAIN: &str = "chain-unverified";
+pub const FIX_CA_UNUSABLE: &str = "ca-unusable";
+pub const FIX_NAME: &str = "name-mismatch";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +27,32 @@ impl TypedCheck for TlsFiles {
     const NAME: &'static str = "tls_files";
     const SUMMARY: &'static str =
         "The certificate/key files to be loaded match, chain to the CA bundle and name the FQDN.";
+    const FIXES: &'static [FixVariant] = &[
+        FixVariant {
+            key: FIX_CERT_UNREADABLE,
+            when: "the certificate file is missing, unreadable or holds no usable certificate",
+        },
+        FixVariant {
+            key: FIX_KEY_UNREADABLE,
+            when: "the key file is missing, unreadable or holds no usable private key",
+        },
+        FixVariant {
+            key: FIX_KEY_MISMATCH,
+            when: "the private key does not match the certificate",
+        },
+        FixVariant {
+            key: FIX_CHAIN,
+            when: "the file's chain does not verify to the CA bundle",
+        },
+        FixVariant {
+            key: FIX_CA_UNUSABLE,
+            when: "the CA bundle cannot be read or holds no certificate",
+        },
+        FixVariant {
+            key: FIX_NAME,
+            when: "the certificate is not valid for the FQDN by its SAN",
+        },
+    ];
 
     fn needs(_: &Params) -> Needs {
         Needs::default()
@@ -39,18 +74,21 @@ impl TypedCheck for TlsFiles {
         let path = &files.cert.path;
         let target = format!("file/{path}");
         if let Some(e) = &files.cert.error {
-            return vec![Finding::fail(
-                &target,
-                format!("certificate file {path}: {e}"),
-            )];
+            return vec![
+                Finding::fail(&target, format!("certificate file {path}: {e}"))
+                    .fix(FIX_CERT_UNREADABLE),
+            ];
         }
         let chain = match cert::decode_all(&files.cert.certs) {
             Ok(c) if !c.is_empty() => c,
             Ok(_) => {
-                return vec![Finding::fail(
-                    &target,
-                    format!("certificate file {path} holds no certificate"),
-                )];
+                return vec![
+                    Finding::fail(
+                        &target,
+                        format!("certificate file {path} holds no certificate"),
+                    )
+                    .fix(FIX_CERT_UNREADABLE),
+                ];
             }
             Err(e) => {
                 return vec![Finding::error(
@@ -62,20 +100,27 @@ impl TypedCheck for TlsFiles {
         let leaf = match cert::parse(&chain[0]) {
             Ok(l) => l,
             Err(e) => {
-                return vec![Finding::fail(
-                    &target,
-                    format!("certificate file {path}: the first certificate cannot be parsed: {e}"),
-                )];
+                return vec![
+                    Finding::fail(
+                        &target,
+                        format!(
+                            "certificate file {path}: the first certificate cannot be parsed: {e}"
+                        ),
+                    )
+                    .fix(FIX_CERT_UNREADABLE),
+                ];
             }
         };
         let mut problems = Vec::new();
         let mut notes = Vec::new();
         let mut observed = Vec::new();
+        let mut cases = Vec::new();
 
         match (&files.key_path, &files.key_error, &files.key_public) {
             (Some(k), Some(e), _) => {
                 problems.push(format!("key file {k}: {e}"));
                 observed.push("key unusable".to_string());
+                cases.push(FIX_KEY_UNREADABLE);
             }
             (Some(k), None, Some(pk)) => {
                 if unb64(pk).ok().as_deref() == Some(leaf.spki.as_slice()) {
@@ -85,6 +130,7 @@ impl TypedCheck for TlsFiles {
                         "the private key in {k} does not match the certificate in {path} (different public key): the ingress would refuse to load the pair"
                     ));
                     observed.push("key does not match".into());
+                    cases.push(FIX_KEY_MISMATCH);
                 }
             }
             _ => notes.push("no `platform.key` given, so the key was not compared".to_string()),
@@ -99,11 +145,13 @@ impl TypedCheck for TlsFiles {
                         problem.message()
                     ));
                     observed.push(format!("chain: {}", problem.code()));
+                    cases.push(FIX_CHAIN);
                 }
             },
             Err(f) if p.ca_bundle.is_some() => {
                 problems.push(f.message);
                 observed.push("CA bundle unusable".into());
+                cases.push(FIX_CA_UNUSABLE);
             }
             Err(_) => notes
                 .push("no `platform.ca_bundle` given, so the chain was not verified".to_string()),
@@ -115,6 +163,7 @@ impl TypedCheck for TlsFiles {
                 NameMatch::CnOnly => {
                     problems.push(format!("{path} names {fqdn} only in its CN; clients match the SAN, so reissue it with subjectAltName DNS:{fqdn}"));
                     observed.push("CN only".into());
+                    cases.push(FIX_NAME);
                 }
                 NameMatch::Mismatch => {
                     problems.push(format!(
@@ -122,6 +171,7 @@ impl TypedCheck for TlsFiles {
                         cert::describe_names(&leaf)
                     ));
                     observed.push("name mismatch".into());
+                    cases.push(FIX_NAME);
                 }
             },
             None => notes.push("no `platform.fqdn` given, so the name was not checked".to_string()),
@@ -138,7 +188,10 @@ impl TypedCheck for TlsFiles {
                 format!("{path}: certificate and key are consistent{note}"),
             )
         } else {
-            Finding::fail(&target, format!("{}{note}", problems.join("; ")))
+            cases.into_iter().fold(
+                Finding::fail(&target, format!("{}{note}", problems.join("; "))),
+                Finding::fix,
+            )
         };
         vec![
             f.expected(
