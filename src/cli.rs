@@ -14,6 +14,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 mod args;
+mod requests;
+
+use requests::{parse_format, parse_outputs};
+#[cfg(test)]
+mod tests;
 
 pub use args::*;
 
@@ -166,109 +171,10 @@ fn explain(names: &[String], packs: &[PathBuf]) -> anyhow::Result<i32> {
     print_stdout(&text)
 }
 
-impl Command {
-    /// `-v` given after the command's name (check, collect, rdma-test).
-    fn verbose(&self) -> u8 {
-        match self {
-            Command::Check(a) => a.log.verbose,
-            Command::Collect(a) => a.log.verbose,
-            Command::RdmaTest(a) => a.log.verbose,
-            _ => 0,
-        }
-    }
-}
-
-impl SelectArgs {
-    fn rules(&self) -> audit::Rules {
-        audit::Rules {
-            profile: self.profile.clone(),
-            phase: match self.phase.as_deref() {
-                Some("pre") => Some(Phase::Pre),
-                Some("post") => Some(Phase::Post),
-                _ => None,
-            },
-            only: self.only.clone(),
-            skip: self.skip.clone(),
-            packs: self.rules.clone(),
-        }
-    }
-}
-
-impl ClusterArgs {
-    fn live(&self, progress: bool) -> audit::LiveCluster {
-        audit::LiveCluster {
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
-            timeout_secs: self.timeout,
-            page_size: self.page_size,
-            progress,
-        }
-    }
-}
-
-/// The sources `check` and `collect` share; the cluster is set by each.
-fn sources(
-    s: &SelectArgs,
-    probes: &ProbeArgs,
-    node: &NodeInputArgs,
-    firmware: &Option<PathBuf>,
-) -> audit::Sources {
-    audit::Sources {
-        cluster: audit::ClusterSource::default(),
-        node_facts: node.node_facts.as_ref().map(|p| {
-            // A keyword, as `--bcm cmsh` is: `./cluster` names a folder of that name.
-            if p.as_os_str() == "cluster" {
-                audit::NodeFactsSource::Cluster(audit::NodeAgent {
-                    daemonset: node.node_agent.clone(),
-                    concurrency: node.node_concurrency,
-                    max_age: node.node_facts_max_age.clone(),
-                })
-            } else {
-                audit::NodeFactsSource::Folder(p.clone())
-            }
-        }),
-        perf: node.perf.clone(),
-        firmware: firmware.clone(),
-        bcm: s.bcm.clone(),
-        inventory: s.inventory.clone(),
-        probes: audit::Probes {
-            concurrency: probes.concurrency,
-            timeout_secs: probes.probe_timeout,
-            network: !probes.no_probes,
-        },
-    }
-}
-
 fn check(a: CheckArgs) -> anyhow::Result<i32> {
     let format = parse_format(&a.format)?;
-    let outputs = a
-        .output
-        .iter()
-        .map(|o| parse_output(o))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut sources = sources(&a.select, &a.probes, &a.node, &a.firmware);
-    sources.cluster = if a.snapshot.is_empty() {
-        audit::ClusterSource::Live(a.cluster.live(!a.quiet))
-    } else {
-        audit::ClusterSource::Snapshot(audit::SnapshotSource {
-            paths: a.snapshot.clone(),
-            complete: a.complete_dump,
-        })
-    };
-    let request = audit::Request {
-        rules: a.select.rules(),
-        site: a.select.site.clone(),
-        sources,
-        options: audit::Options {
-            fail_on: match a.fail_on.as_str() {
-                "warning" => Severity::Warning,
-                "info" => Severity::Info,
-                _ => Severity::Error,
-            },
-            waivers: a.waivers.clone(),
-        },
-    };
-    let outcome = audit::run(&request)?;
+    let outputs = parse_outputs(&a.output)?;
+    let outcome = audit::run(&a.request())?;
     emit(&outcome, format, &outputs, a.quiet)?;
     Ok(outcome.code)
 }
@@ -300,90 +206,14 @@ fn emit(
     Ok(())
 }
 
-fn parse_format(f: &str) -> anyhow::Result<Format> {
-    Format::parse(f)
-        .ok_or_else(|| exit::input(format!("--format {f}: expected one of {}", Format::NAMES)))
-}
-
 fn rdma_test(a: RdmaTestArgs) -> anyhow::Result<i32> {
-    use crate::rdma_test::{self, plan};
-    let cluster = audit::LiveCluster {
-        kubeconfig: a.kubeconfig.clone(),
-        context: a.context.clone(),
-        ..audit::LiveCluster::default()
-    };
+    use crate::rdma_test;
     if a.cleanup {
-        let c = rdma_test::cleanup(&rdma_test::CleanupRequest {
-            cluster,
-            namespace: a.namespace.clone(),
-            dry_run: a.dry_run,
-        })?;
-        let verb = if a.dry_run { "would delete" } else { "deleted" };
-        let names = if a.dry_run { &c.found } else { &c.deleted };
-        let mut text = if names.is_empty() && c.failed.is_empty() {
-            format!("no rdma-test pods in namespace {}\n", a.namespace)
-        } else {
-            format!(
-                "{verb} {} rdma-test pod(s) in namespace {}: {}\n",
-                names.len(),
-                a.namespace,
-                names.join(", ")
-            )
-        };
-        for f in &c.failed {
-            text.push_str(&format!("could not delete {f}\n"));
-        }
-        print_stdout(&text)?;
-        return Ok(if c.failed.is_empty() {
-            exit::OK
-        } else {
-            exit::ERRORED
-        });
+        return rdma_cleanup(&a);
     }
     let format = parse_format(&a.format)?;
-    let outputs = a
-        .output
-        .iter()
-        .map(|o| parse_output(o))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let nodes = if a.all {
-        plan::NodeChoice::All
-    } else if a.nodes.is_empty() {
-        return Err(exit::input(
-            "which nodes? give --nodes NODE,NODE,... or --all (every node with an rdma/* resource or labelled RDMA-capable)",
-        ));
-    } else {
-        plan::NodeChoice::Named(a.nodes.clone())
-    };
-    let request = rdma_test::Request {
-        cluster,
-        site: a.site.clone(),
-        node_facts: a.node_facts.clone(),
-        nodes,
-        pattern: plan::Pattern::parse(&a.pattern).unwrap_or(plan::Pattern::Ring),
-        devices: match a.device.as_deref() {
-            None => plan::DeviceChoice::FromFacts,
-            Some("all") => plan::DeviceChoice::All,
-            Some(d) => plan::DeviceChoice::Named(d.to_string()),
-        },
-        resource: a.resource.clone(),
-        image: a.image.clone().unwrap_or_default(),
-        namespace: a.namespace.clone(),
-        duration_secs: a.duration,
-        timeout_secs: a.timeout,
-        port: a.port,
-        parallel: a.parallel,
-        perf_out: a.perf.clone(),
-        dry_run: a.dry_run,
-        waivers: a.waivers.clone(),
-        fail_on: match a.fail_on.as_str() {
-            "error" => Severity::Error,
-            "info" => Severity::Info,
-            _ => Severity::Warning,
-        },
-        progress: !a.quiet,
-    };
-    match rdma_test::run(&request)? {
+    let outputs = parse_outputs(&a.output)?;
+    match rdma_test::run(&a.request()?)? {
         rdma_test::Done::Manifests { yaml, notices } => {
             for n in &notices {
                 eprintln!("gpu-preflight: {n}");
@@ -397,32 +227,34 @@ fn rdma_test(a: RdmaTestArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// `--output FORMAT=PATH`.
-fn parse_output(o: &str) -> anyhow::Result<(Format, PathBuf)> {
-    let (f, path) = o.split_once('=').ok_or_else(|| {
-        exit::input(format!(
-            "--output {o}: expected FORMAT=PATH, e.g. junit=report.xml"
-        ))
-    })?;
-    let f = Format::parse(f).ok_or_else(|| {
-        exit::input(format!(
-            "--output {o}: unknown format `{f}` (one of {})",
-            Format::NAMES
-        ))
-    })?;
-    Ok((f, PathBuf::from(path)))
+/// `rdma-test --cleanup`: what was (or would be) deleted, by label.
+fn rdma_cleanup(a: &RdmaTestArgs) -> anyhow::Result<i32> {
+    let c = crate::rdma_test::cleanup(&a.cleanup_request())?;
+    let verb = if a.dry_run { "would delete" } else { "deleted" };
+    let names = if a.dry_run { &c.found } else { &c.deleted };
+    let mut text = if names.is_empty() && c.failed.is_empty() {
+        format!("no rdma-test pods in namespace {}\n", a.namespace)
+    } else {
+        format!(
+            "{verb} {} rdma-test pod(s) in namespace {}: {}\n",
+            names.len(),
+            a.namespace,
+            names.join(", ")
+        )
+    };
+    for f in &c.failed {
+        text.push_str(&format!("could not delete {f}\n"));
+    }
+    print_stdout(&text)?;
+    Ok(if c.failed.is_empty() {
+        exit::OK
+    } else {
+        exit::ERRORED
+    })
 }
 
 fn collect(a: CollectArgs) -> anyhow::Result<i32> {
-    let mut sources = sources(&a.select, &a.probes, &a.node, &a.firmware);
-    sources.cluster = audit::ClusterSource::Live(a.cluster.live(true));
-    let request = audit::Request {
-        rules: a.select.rules(),
-        site: a.select.site.clone(),
-        sources,
-        options: audit::Options::default(),
-    };
-    let collected = audit::collect(&request)?;
+    let collected = audit::collect(&a.request())?;
     let body = collected.snapshot_json()?;
     crate::output::write_atomic(&a.output, &body).map_err(|e| {
         exit::input(format!(
@@ -473,47 +305,4 @@ fn list_rules(a: RulesArgs) -> anyhow::Result<i32> {
         None => None,
     };
     print_stdout(&crate::docs::rules_table(&set, profile))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every argument of every command says what it is for (`--help`, man pages, completions).
-    #[test]
-    fn every_argument_has_help() {
-        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
-            for a in cmd.get_arguments() {
-                let id = a.get_id().as_str();
-                if a.is_hide_set() || id == "help" || id == "version" {
-                    continue;
-                }
-                if a.get_help().is_none_or(|h| h.to_string().trim().is_empty()) {
-                    missing.push(format!("{path} {id}"));
-                }
-            }
-            for sc in cmd
-                .get_subcommands()
-                .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-            {
-                walk(sc, &format!("{path} {}", sc.get_name()), missing);
-            }
-        }
-        let mut cmd = Cli::command();
-        cmd.build();
-        let mut missing = Vec::new();
-        walk(&cmd, "gpu-preflight", &mut missing);
-        assert!(missing.is_empty(), "arguments without help: {missing:?}");
-    }
-
-    #[test]
-    fn the_plugin_link_is_named_as_kubectl_runs_it() {
-        let name = |p: &str| command_name(Some(OsStr::new(p)));
-        assert_eq!(
-            name("/home/u/.local/bin/kubectl-gpu_preflight"),
-            "kubectl gpu-preflight"
-        );
-        assert_eq!(name("/usr/bin/gpu-preflight"), "gpu-preflight");
-        assert_eq!(command_name(None), "gpu-preflight");
-    }
 }

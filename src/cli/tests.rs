@@ -1,0 +1,41 @@
+//! The command line's own checks: help for every argument, the kubectl-plugin name.
+
+use super::*;
+
+/// Every argument of every command says what it is for (`--help`, man pages, completions).
+#[test]
+fn every_argument_has_help() {
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if a.is_hide_set() || id == "help" || id == "version" {
+                continue;
+            }
+            if a.get_help().is_none_or(|h| h.to_string().trim().is_empty()) {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sc in cmd
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        {
+            walk(sc, &format!("{path} {}", sc.get_name()), missing);
+        }
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut missing = Vec::new();
+    walk(&cmd, "gpu-preflight", &mut missing);
+    assert!(missing.is_empty(), "arguments without help: {missing:?}");
+}
+
+#[test]
+fn the_plugin_link_is_named_as_kubectl_runs_it() {
+    let name = |p: &str| command_name(Some(OsStr::new(p)));
+    assert_eq!(
+        name("/home/u/.local/bin/kubectl-gpu_preflight"),
+        "kubectl gpu-preflight"
+    );
+    assert_eq!(name("/usr/bin/gpu-preflight"), "gpu-preflight");
+    assert_eq!(command_name(None), "gpu-preflight");
+}
