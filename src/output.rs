@@ -38,6 +38,30 @@ pub fn write_atomic_with<E: From<std::io::Error>>(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
 ) -> Result<(), E> {
+    // A device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO a collector reads) is written
+    // in place, as a shell redirection would: a rename would replace it with a regular file, and
+    // run as root that turns the machine's /dev/null into a file every program then reads from.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
+        fill(&mut out)?;
+        out.flush()?;
+        return Ok(());
+    }
+    // A symbolic link to a file: the file it names is replaced, the link stays a link.
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(p) => {
+                resolved = p;
+                resolved.as_path()
+            }
+            Err(_) => path,
+        },
+        _ => path,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

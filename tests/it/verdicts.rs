@@ -457,3 +457,90 @@ fn output_files_honour_the_umask() {
         }
     }
 }
+
+/// Writing a report to a device, a pipe or through a symbolic link writes *into* it, as a shell
+/// redirection does. A rename over `/dev/null` (run as root, `--output json=/dev/null`) once turned
+/// a machine's /dev/null into a regular file that every later program read back as input.
+#[test]
+fn output_to_a_device_a_pipe_or_a_link_keeps_it() {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let run = |target: &Path| {
+        let out = bin()
+            .env("GPU_PREFLIGHT_NO_PROBES", "1")
+            .args(["check", "--snapshot"])
+            .arg(fixture("demo/runai-bcm.yaml"))
+            .args(["--only", "K8S003", "-q", "--output"])
+            .arg(format!("json={}", target.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    // A named pipe: still a pipe afterwards, and its reader got the whole report. The reader
+    // opens first without blocking, and stops at end of input once the run is over, so a writer
+    // that never comes (the pipe replaced) fails the test rather than hanging it.
+    let fifo = dir.path().join("report.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let mut pipe = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let (mut got, mut buf) = (Vec::new(), [0u8; 65536]);
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) if done.load(std::sync::atomic::Ordering::SeqCst) => return got,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("{e}"),
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        })
+    };
+    run(&fifo);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let got = reader.join().unwrap();
+    assert!(
+        std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the pipe was replaced by a file"
+    );
+    let got: Value = serde_json::from_slice(&got).expect("the report, whole, through the pipe");
+    assert!(got["results"].as_array().is_some_and(|r| !r.is_empty()));
+
+    // A character device (the null device, made here rather than touching the machine's own; it
+    // needs root, as CI and the audit's users on a head node have).
+    let null = dir.path().join("null");
+    if nix::sys::stat::mknod(
+        &null,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o666),
+        nix::sys::stat::makedev(1, 3),
+    )
+    .is_ok()
+    {
+        run(&null);
+        let ft = std::fs::symlink_metadata(&null).unwrap().file_type();
+        assert!(ft.is_char_device(), "the device was replaced: {ft:?}");
+    }
+
+    // A symbolic link to a file: the file gets the report, the link stays a link.
+    let real = dir.path().join("real.json");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    run(&link);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    let body: Value = serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
+    assert!(body["results"].is_array());
+}
