@@ -512,7 +512,10 @@ fn output_to_a_device_a_pipe_or_a_link_keeps_it() {
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let got = reader.join().unwrap();
     assert!(
-        std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
         "the pipe was replaced by a file"
     );
     let got: Value = serde_json::from_slice(&got).expect("the report, whole, through the pipe");
@@ -540,7 +543,12 @@ fn output_to_a_device_a_pipe_or_a_link_keeps_it() {
     let link = dir.path().join("link.json");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     run(&link);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     let body: Value = serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
     assert!(body["results"].is_array());
 }
