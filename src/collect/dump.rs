@@ -12,6 +12,7 @@
 //! a valid object, a document with `items` that turns out not to be a List — it declines (an
 //! error), and the caller reads the file whole, the way that also words every error.
 
+use super::mapped::Pages;
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::{self, ResourceKind};
 use gpu_preflight_checks::object::Object;
@@ -68,6 +69,198 @@ pub fn read_json(json: &str, reached: Option<&dyn Fn(usize)>) -> Result<Vec<Doc>
     .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(vec![doc])
+}
+
+/// Below this many bytes of items a List is read on one thread: the others would hardly start.
+pub const SPLIT_MIN_BYTES: usize = 4 << 20;
+
+/// [`read_json`], with the items of a List as kubectl prints it read on up to `threads`
+/// threads (`pages`: each hands back the pages behind it). Where the input is not in that form,
+/// or anything in it would make the streaming read decline, it is read by [`read_json`]: the
+/// result is always exactly what [`read_json`] gives (see [`read_split`]).
+pub fn read_json_parallel(
+    json: &str,
+    threads: usize,
+    min_bytes: usize,
+    pages: Option<Pages<'_>>,
+) -> Result<Vec<Doc>, String> {
+    if threads > 1
+        && let Some(split) = Split::of(json).filter(|s| s.items.len() >= min_bytes.max(1))
+        && let Some(docs) = read_split(&split, threads, pages)
+    {
+        return Ok(docs);
+    }
+    // One reader of the whole file (address 0 lies before any mapping).
+    let reader = pages.map(|p| p.reader(0));
+    let reached = reader.as_ref().map(|r| move |at: usize| r.reached(at));
+    read_json(json, reached.as_ref().map(|f| f as &dyn Fn(usize)))
+}
+
+/// A List in kubectl's JSON form cut in three: `head` (`{`, optionally `"apiVersion": "v1",`,
+/// then `"items": [`), the items between the brackets, and `tail` (from the `]` on: `kind`,
+/// `metadata`, `}`). kubectl (Go's `json.MarshalIndent`) prints each item at one indentation,
+/// so one item ends and the next begins where a line of that indentation reads `},` and the
+/// next `{`: JSON strings hold no raw line breaks, and what an item nests is indented deeper.
+struct Split<'a> {
+    head: &'a str,
+    items: &'a str,
+    tail: &'a str,
+    /// `},` + line break + the items' indentation + `{`.
+    between: Vec<u8>,
+}
+
+impl<'a> Split<'a> {
+    fn of(json: &'a str) -> Option<Split<'a>> {
+        let b = json.as_bytes();
+        let ws = |mut i: usize| {
+            while b
+                .get(i)
+                .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                i += 1;
+            }
+            i
+        };
+        let lit = |i: usize, s: &[u8]| {
+            b.get(i..i + s.len())
+                .filter(|x| *x == s)
+                .map(|_| i + s.len())
+        };
+        let mut i = lit(ws(0), b"{")?;
+        if let Some(j) = lit(ws(i), b"\"apiVersion\"") {
+            // A plain string: no escapes, no control characters, so its end is its next quote.
+            let j = lit(ws(lit(ws(j), b":")?), b"\"")?;
+            let end = j + b[j..]
+                .iter()
+                .position(|c| *c == b'"' || *c == b'\\' || *c < 0x20)?;
+            i = lit(ws(lit(end, b"\"")?), b",")?;
+        }
+        let open = lit(ws(lit(ws(lit(ws(i), b"\"items\"")?), b":")?), b"[")?;
+        // The items' indentation: the first item's `{` on a line of its own.
+        let first = lit(open, b"\n")?;
+        let indent = b[first..].iter().take_while(|c| **c == b' ').count();
+        lit(first + indent, b"{")?;
+        // The List's own fields after the items are a few short lines.
+        let from = b.len().saturating_sub(64 << 10).max(open);
+        let close = from + b[from..].iter().rposition(|c| *c == b']')?;
+        let mut between = b"},\n".to_vec();
+        between.extend(std::iter::repeat_n(b' ', indent));
+        between.push(b'{');
+        Some(Split {
+            head: &json[..open],
+            items: &json[open..close],
+            tail: &json[close..],
+            between,
+        })
+    }
+}
+
+/// Reads a [`Split`] List: the List without its items (`head` + `tail`) by [`read_json`], each
+/// item by itself, the items in stretches on `threads` threads. `None`, and nothing read, as
+/// soon as anything is off. Why the result is then [`read_json`]'s for the whole text: `head`
+/// is lexically fixed, so its `[` opens the top-level `items`; `head` + `tail` reads as a List,
+/// so `tail`'s `]` closes that array and the rest reads as it does after any array; and the
+/// text between is, piece by piece, whitespace, one complete item, whitespace, one comma, …:
+/// exactly the elements a one-pass read takes from that array, each read by the same visitor
+/// with the same interest. A piece cut in the wrong place is not one complete item, and fails.
+fn read_split(split: &Split, threads: usize, pages: Option<Pages<'_>>) -> Option<Vec<Doc>> {
+    let empty = format!("{}{}", split.head, split.tail);
+    let Ok(mut docs) = read_json(&empty, None) else {
+        return None;
+    };
+    let [Doc::List(list)] = &mut docs[..] else {
+        return None;
+    };
+    if !list.kinds.is_empty() || list.ignored != 0 {
+        return None;
+    }
+    let items = split.items;
+    let finder = memchr::memmem::Finder::new(&split.between);
+    // Stretch boundaries: the first item boundary after each nth of the text.
+    let mut bounds = vec![0];
+    for n in 1..threads {
+        let from = (items.len() * n / threads).max(*bounds.last()?);
+        match finder.find(&items.as_bytes()[from..]) {
+            // The cut goes after `},`: the next stretch starts with the line break.
+            Some(at) => bounds.push(from + at + 2),
+            None => break,
+        }
+    }
+    bounds.push(items.len());
+    bounds.dedup();
+    if bounds.len() < 3 {
+        return None;
+    }
+    let staged: Vec<Option<Staged>> = Interest::with_current(|interest| {
+        std::thread::scope(|scope| {
+            let work: Vec<_> = bounds
+                .windows(2)
+                .enumerate()
+                .map(|(n, w)| {
+                    let stretch = &items[w[0]..w[1]];
+                    let (finder, last) = (&finder, n == bounds.len() - 2);
+                    scope.spawn(move || read_stretch(stretch, last, finder, interest, pages))
+                })
+                .collect();
+            work.into_iter().map(|w| w.join().ok().flatten()).collect()
+        })
+    });
+    for s in staged {
+        let s = s?;
+        for (kind, objects) in s.kinds {
+            match list.kinds.iter_mut().find(|(k, _)| k.key == kind.key) {
+                Some((_, kept)) => kept.extend(objects),
+                None => list.kinds.push((kind, objects)),
+            }
+        }
+        list.ignored += s.ignored;
+    }
+    Some(docs)
+}
+
+/// One stretch of a [`Split`]'s items: whitespace, then items separated by `,` (the last
+/// stretch's last item by nothing), each a complete item. `None` if not.
+fn read_stretch(
+    stretch: &str,
+    last: bool,
+    between: &memchr::memmem::Finder,
+    interest: Option<&Interest>,
+    pages: Option<Pages<'_>>,
+) -> Option<Staged> {
+    let reader = pages.map(|p| p.reader(stretch.as_ptr() as usize));
+    let at = Cell::new(0);
+    let items = Items {
+        interest,
+        typed: None,
+        reached: None,
+        at: &at,
+    };
+    let mut staged = Staged::default();
+    let mut rest = stretch.trim_start_matches([' ', '\t', '\n', '\r']);
+    while !rest.is_empty() {
+        // This item ends at the next boundary's `}`, the stretch's last one at its last `}`.
+        let (item, next) = match between.find(rest.as_bytes()) {
+            Some(at) => (&rest[..at + 1], &rest[at + 2..]),
+            None if last => (rest.trim_end_matches([' ', '\t', '\n', '\r']), ""),
+            None => {
+                let item = rest.trim_end_matches([' ', '\t', '\n', '\r']);
+                (item.strip_suffix(',')?, "")
+            }
+        };
+        let mut de = serde_json::Deserializer::from_str(item);
+        let read = ItemSeed(items).deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        if let Some(r) = &reader {
+            r.reached(item.as_ptr() as usize + item.len());
+        }
+        match read {
+            Item::Kept(kind, obj) => staged.push(kind, Some(obj)),
+            Item::Dropped(kind) => staged.push(kind, None),
+            Item::Unknown => staged.ignored += 1,
+        }
+        rest = next.trim_start_matches([' ', '\t', '\n', '\r']);
+    }
+    Some(staged)
 }
 
 /// Reads YAML text: a stream of documents, empty ones dropped (as `yaml::from_multi` does).
@@ -853,6 +1046,222 @@ mod tests {
         );
     }
 
+    /// Go's `json.MarshalIndent` with four spaces, as `kubectl get -o json` prints, keeping the
+    /// text's own key order; `unit` is the indentation step (jq prints two spaces).
+    fn indent(compact: &str, unit: &str) -> String {
+        let (mut out, mut depth, mut in_str, mut esc) = (String::new(), 0usize, false, false);
+        let chars: Vec<char> = compact.chars().collect();
+        let line = |out: &mut String, depth: usize| {
+            out.push('\n');
+            out.push_str(&unit.repeat(depth));
+        };
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            i += 1;
+            if in_str {
+                out.push(c);
+                (esc, in_str) = match (esc, c) {
+                    (true, _) => (false, true),
+                    (false, '\\') => (true, true),
+                    (false, '"') => (false, false),
+                    _ => (false, true),
+                };
+                continue;
+            }
+            match c {
+                '"' => {
+                    in_str = true;
+                    out.push(c);
+                }
+                ' ' | '\n' | '\t' | '\r' => {}
+                '{' | '[' => {
+                    let close = if c == '{' { '}' } else { ']' };
+                    let next = chars[i..].iter().position(|c| !c.is_ascii_whitespace());
+                    if next.is_some_and(|n| chars[i + n] == close) {
+                        out.extend([c, close]);
+                        i += next.unwrap() + 1;
+                        continue;
+                    }
+                    out.push(c);
+                    depth += 1;
+                    line(&mut out, depth);
+                }
+                '}' | ']' => {
+                    depth = depth.saturating_sub(1);
+                    line(&mut out, depth);
+                    out.push(c);
+                }
+                ',' => {
+                    out.push(',');
+                    line(&mut out, depth);
+                }
+                ':' => out.push_str(": "),
+                _ => out.push(c),
+            }
+        }
+        out.push('\n');
+        out
+    }
+
+    /// The split read, where it answers, and the parallel read under every interest and thread
+    /// count, against one pass (both as `Debug`, objects included).
+    fn assert_split_same(what: &str, text: &str) -> bool {
+        let mut split_answered = false;
+        for i in interests() {
+            let one = i.while_reading(|| format!("{:?}", read_json(text, None)));
+            for threads in [2, 3, 7] {
+                let par =
+                    i.while_reading(|| format!("{:?}", read_json_parallel(text, threads, 0, None)));
+                assert_eq!(par, one, "{what}, {threads} threads, {i:?}:\n{text}");
+                let split =
+                    Split::of(text).and_then(|s| i.while_reading(|| read_split(&s, threads, None)));
+                if let Some(docs) = split {
+                    split_answered = true;
+                    assert_eq!(format!("{:?}", Ok::<_, String>(docs)), one, "{what}");
+                }
+            }
+        }
+        split_answered
+    }
+
+    /// kubectl's form is read in stretches on several threads, and reads as one pass does;
+    /// every form it is not, and every List one pass declines, falls back to one pass.
+    #[test]
+    fn split_reads_as_one_pass() {
+        let pod = |n: usize| {
+            json!({"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": format!("p{n}"), "namespace": if n.is_multiple_of(3) { "network-operator" } else { "team" },
+                                "managedFields": [{"manager": "kubelet", "fieldsV1": {"f:a": {}}}]},
+                   "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i",
+                            "resources": {"limits": {"rdma/ib": "1"}}}]},
+                   "status": {"phase": "Running", "conditions": [{"type": "Ready"}, {"type": "Initialized"}]}})
+        };
+        let mut items: Vec<Value> = (0..40).map(pod).collect();
+        items.insert(
+            7,
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+                               "status": {"images": [{"names": ["x"]}]}}),
+        );
+        items.insert(
+            20,
+            json!({"apiVersion": "example.com/v1", "kind": "Widget",
+                                "metadata": {"name": "w", "note": "},\n        {"}}),
+        );
+        let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
+                          "items": items});
+        let compact = list.to_string();
+        let kubectl = indent(&compact, "    ");
+        assert!(
+            kubectl.starts_with("{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n        {\n")
+        );
+        assert!(
+            assert_split_same("kubectl", &kubectl),
+            "kubectl's form was not split"
+        );
+        assert!(
+            assert_split_same("jq", &indent(&compact, "  ")),
+            "jq's form was not split"
+        );
+        // Forms it does not split: they read as one pass reads them.
+        for (what, text) in [
+            ("compact", compact.clone()),
+            (
+                "no apiVersion",
+                kubectl.replacen("    \"apiVersion\": \"v1\",\n", "", 1),
+            ),
+            ("CRLF", kubectl.replace('\n', "\r\n")),
+            (
+                "] in the tail",
+                kubectl.replace("\"resourceVersion\": \"\"", "\"x\": \"a]b\""),
+            ),
+            (
+                "items twice",
+                kubectl.replace("\"kind\": \"List\"", "\"items\": [], \"kind\": \"List\""),
+            ),
+            (
+                "a number among the items",
+                kubectl.replacen(
+                    "        {\n            \"apiVersion\": \"example.com/v1\"",
+                    "        1,\n        {\n            \"apiVersion\": \"example.com/v1\"",
+                    1,
+                ),
+            ),
+            (
+                "trailing comma",
+                kubectl.replace("        }\n    ],", "        },\n    ],"),
+            ),
+            (
+                "an item without kind",
+                kubectl.replacen("\"kind\": \"Pod\",", "", 1),
+            ),
+            (
+                "a typed list",
+                indent(
+                    &json!({"apiVersion": "v1", "kind": "PodList", "items": [
+                {"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}]})
+                    .to_string(),
+                    "    ",
+                ),
+            ),
+            (
+                "not a List",
+                kubectl.replace("\"kind\": \"List\"", "\"kind\": \"ConfigMap\""),
+            ),
+            (
+                "escaped apiVersion",
+                kubectl.replacen("\"v1\"", "\"v\\u0031\"", 1),
+            ),
+            ("truncated", kubectl[..kubectl.len() / 2].to_string()),
+        ] {
+            assert!(!assert_split_same(what, &text), "{what} was split");
+        }
+        // Items nested at the items' own indentation (hand-made): the cuts fall inside an
+        // item, which then is no complete item.
+        let odd = kubectl.replace(
+            "\"conditions\": [\n                    {",
+            "\"conditions\": [\n        {",
+        );
+        assert!(odd.contains("\"conditions\": [\n        {"));
+        assert_split_same("nested at the items' indentation", &odd);
+    }
+
+    /// A kubectl dump above the size that is split, read from a mapped file on several threads,
+    /// gives what reading its text whole gives.
+    #[test]
+    fn large_mapped_dumps_split_and_read_the_same() {
+        let items: Vec<Value> = (0..6000u32)
+            .map(|n| {
+                json!({"apiVersion": "v1", "kind": if n.is_multiple_of(2) { "Pod" } else { "ConfigMap" },
+                       "metadata": {"name": format!("o{n}"), "namespace": "network-operator",
+                                    "annotations": {"a": "x".repeat(600)}},
+                       "spec": {"containers": [{"name": "c", "image": "i"}]}})
+            })
+            .collect();
+        let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items});
+        let text = indent(&list.to_string(), "    ");
+        assert!(text.len() > SPLIT_MIN_BYTES, "{} bytes", text.len());
+        assert!(
+            Split::of(&text)
+                .and_then(|s| read_split(&s, 2, None))
+                .is_some()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dump.json");
+        std::fs::write(&path, &text).unwrap();
+        for i in interests() {
+            let mapped = i
+                .while_reading(|| crate::collect::snapshot::load(&path))
+                .map(|mut l| {
+                    l.facts.retain(&i);
+                    (l.facts, l.ignored)
+                })
+                .map_err(|e| e.to_string());
+            let (_, whole) = both(&text, &i);
+            assert_eq!(mapped, whole);
+        }
+    }
+
     fn scalar() -> impl Strategy<Value = Value> {
         prop_oneof![
             Just(Value::Null),
@@ -1002,6 +1411,14 @@ mod tests {
 
         /// Any List, as JSON and as a YAML stream (flow style, two documents), reads the same
         /// streamed as whole.
+        /// Any List printed as kubectl (or jq) prints it reads the same split as in one pass.
+        #[test]
+        fn split_equals_one_pass(a in list()) {
+            for unit in ["    ", "  "] {
+                assert_split_same("generated", &indent(&a, unit));
+            }
+        }
+
         #[test]
         fn streamed_equals_whole(a in list(), b in list()) {
             for text in [a.clone(), format!("---\n{a}\n---\n{b}\n")] {

@@ -6,6 +6,7 @@ use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap, munmap};
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::fs::File;
+use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
@@ -84,28 +85,79 @@ impl Mapped {
     /// just borrowed): hands back the pages well before it. Addresses outside are ignored.
     pub fn reached(&self, addr: usize) {
         let start = self.base.as_ptr() as usize;
-        if let Some(offset) = addr.checked_sub(start).filter(|o| *o < self.len) {
+        if let Some(offset) = addr.checked_sub(start) {
             self.hand_back(offset);
         }
     }
 
-    /// Hands back the whole steps before `offset`, one step short of it: a reader may look
-    /// back a little.
     fn hand_back(&self, offset: usize) {
-        let released = self.released.get();
+        self.pages().hand_back(&self.released, offset);
+    }
+
+    /// For readers on several threads, each reading its own stretch of the file.
+    pub fn pages(&self) -> Pages<'_> {
+        Pages {
+            base: self.base.as_ptr() as usize,
+            len: self.len,
+            _map: PhantomData,
+        }
+    }
+}
+
+/// The pages of a [`Mapped`] file, shareable between threads: each reader hands back what lies
+/// behind it in its own stretch ([`Pages::reader`]).
+#[derive(Clone, Copy)]
+pub struct Pages<'a> {
+    base: usize,
+    len: usize,
+    _map: PhantomData<&'a [u8]>,
+}
+
+/// One reader's place in a [`Pages`]: what it has handed back so far.
+pub struct PageReader<'a> {
+    pages: Pages<'a>,
+    released: Cell<usize>,
+}
+
+impl<'a> Pages<'a> {
+    /// A reader of the stretch starting at address `from`: it never hands back anything before
+    /// the first whole step of its stretch, so readers of other stretches lose nothing.
+    pub fn reader(&self, from: usize) -> PageReader<'a> {
+        let offset = from.saturating_sub(self.base).min(self.len);
+        PageReader {
+            pages: *self,
+            released: Cell::new(offset.div_ceil(STEP) * STEP),
+        }
+    }
+
+    /// Hands back the whole steps from `released` to one step short of `offset`: a reader may
+    /// look back a little.
+    fn hand_back(&self, released_to: &Cell<usize>, offset: usize) {
+        let released = released_to.get();
         let upto = (offset / STEP).saturating_sub(1) * STEP;
-        if upto <= released {
+        if upto <= released || offset > self.len {
             return;
         }
         // SAFETY: `[released, upto)` lies inside the mapping (upto <= offset < len) and starts
-        // at a step boundary of a page-aligned base. MADV_DONTNEED on a private, never written
-        // file mapping only drops resident pages: the bytes read afterwards are the file's.
-        let at = unsafe { self.base.as_ptr().cast::<u8>().add(released) };
-        if let Some(at) = NonNull::new(at.cast::<c_void>()) {
+        // at a step boundary of a page-aligned base; the mapping outlives `'a`. MADV_DONTNEED on
+        // a private, never written file mapping only drops resident pages: the bytes read
+        // afterwards, by this reader or any other, are the file's.
+        let at = (self.base + released) as *mut c_void;
+        if let Some(at) = NonNull::new(at) {
             // SAFETY: as above.
             let _ = unsafe { madvise(at, upto - released, MmapAdvise::MADV_DONTNEED) };
         }
-        self.released.set(upto);
+        released_to.set(upto);
+    }
+}
+
+impl PageReader<'_> {
+    /// The reader is at `addr` (an address inside the mapping): hands back the pages of its
+    /// stretch well behind it. Addresses outside are ignored.
+    pub fn reached(&self, addr: usize) {
+        if let Some(offset) = addr.checked_sub(self.pages.base) {
+            self.pages.hand_back(&self.released, offset);
+        }
     }
 }
 

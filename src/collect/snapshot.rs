@@ -143,7 +143,14 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
             && let Ok(text) = map.text()
         {
             let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-            match super::dump::read_json(text, Some(&|at| map.reached(at))) {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+            let read = super::dump::read_json_parallel(
+                text,
+                threads,
+                super::dump::SPLIT_MIN_BYTES,
+                Some(map.pages()),
+            );
+            match read {
                 Ok(docs) => return ingest_docs(docs, &name.to_string(), into),
                 Err(why) => {
                     tracing::debug!(file = %name, why = %why, "read as whole documents");
