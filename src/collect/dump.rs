@@ -728,7 +728,7 @@ mod tests {
     fn every_fixture_reads_the_same_and_lists_stream() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         let mut stack = vec![root];
-        let mut read = 0;
+        let (mut read, mut lists_split) = (0, 0);
         while let Some(dir) = stack.pop() {
             for e in std::fs::read_dir(&dir).unwrap() {
                 let e = e.unwrap();
@@ -753,10 +753,22 @@ mod tests {
                 if kubectl_list {
                     assert!(streams(&text), "{} was not streamed", p.display());
                 }
+                // Each of its Lists as `kubectl get -o json` would print it: split as one pass.
+                let docs =
+                    gpu_preflight_checks::yaml::from_multi::<Value>(&text).unwrap_or_default();
+                for doc in docs.iter().filter(|d| {
+                    d.get("items")
+                        .is_some_and(|i| i.as_array().is_some_and(|i| i.len() > 1))
+                }) {
+                    let printed = indent(&doc.to_string(), "    ");
+                    let split = assert_split_same(&p.display().to_string(), &printed);
+                    lists_split += usize::from(split);
+                }
                 read += 1;
             }
         }
         assert!(read > 30, "only {read} fixture files");
+        assert!(lists_split > 5, "only {lists_split} fixture Lists split");
     }
 
     /// What kubectl prints (JSON: sorted keys, `items` before the List's `kind`) streams.
