@@ -310,9 +310,12 @@ pub struct RdmaTestArgs {
     /// Image with perftest (ib_write_bw) installed.
     #[arg(long, required_unless_present = "cleanup")]
     pub image: Option<String>,
-    /// Namespace of the test pods; it must exist.
+    /// Namespace of the test pods; it must exist, and hold nothing but them.
     #[arg(long, default_value = crate::rdma_test::DEFAULT_NAMESPACE)]
     pub namespace: String,
+    /// Run in a namespace that also holds other pods, or in default/kube-system.
+    #[arg(long)]
+    pub force: bool,
     /// Seconds of measurement (ib_write_bw -D).
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub duration: u32,

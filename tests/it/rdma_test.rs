@@ -132,6 +132,8 @@ fn dry_run_prints_the_pods_and_only_reads() {
             "--image",
             IMAGE,
             "--dry-run",
+            // The namespace holds someone else's pod.
+            "--force",
         ],
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
@@ -188,27 +190,36 @@ fn dry_run_prints_the_pods_and_only_reads() {
             );
             let c = &spec.containers[0];
             assert_eq!(c.image.as_deref(), Some(IMAGE));
-            let caps = c
-                .security_context
-                .as_ref()
-                .unwrap()
-                .capabilities
-                .as_ref()
-                .unwrap();
+            let sc = c.security_context.as_ref().unwrap();
+            let caps = sc.capabilities.as_ref().unwrap();
             assert_eq!(caps.add.as_deref(), Some(&["IPC_LOCK".to_string()][..]));
+            assert_eq!(caps.drop.as_deref(), Some(&["ALL".to_string()][..]));
+            assert_eq!(sc.allow_privilege_escalation, Some(false));
             let limits = c.resources.as_ref().unwrap().limits.as_ref().unwrap();
             assert_eq!(limits["rdma/roce"].0, "1");
             let cmd = c.command.as_ref().unwrap();
             assert_eq!(cmd[..2], ["sh".to_string(), "-c".to_string()]);
-            let want = match role {
-                "server" => {
-                    "exec ib_write_bw -d mlx5_0 -F --report_gbits -D 10 -p 18515\n".to_string()
-                }
-                _ => format!(
-                    "ib_write_bw -d mlx5_0 -F --report_gbits -D 10 -p 18515 {server_ip} 2>&1"
+            // The script is constant text; the values are quoted environment variables.
+            assert!(
+                cmd[2].contains(
+                    "ib_write_bw -d \"$RDMA_TEST_DEVICE\" -F --report_gbits -D \"$RDMA_TEST_DURATION\" -p \"$RDMA_TEST_PORT\""
                 ),
-            };
-            assert!(cmd[2].contains(&want), "{role}: {}", cmd[2]);
+                "{role}: {}",
+                cmd[2]
+            );
+            assert!(!cmd[2].contains("mlx5_0") && !cmd[2].contains("10.0.0."));
+            let env: std::collections::BTreeMap<String, String> = c
+                .env
+                .iter()
+                .flatten()
+                .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+                .collect();
+            assert_eq!(env["RDMA_TEST_DEVICE"], "mlx5_0");
+            assert_eq!(env["RDMA_TEST_PORT"], "18515");
+            assert_eq!(
+                env.get("RDMA_TEST_SERVER").map(String::as_str),
+                (role == "client").then_some(*server_ip)
+            );
             // gpu03's taint is tolerated, the control plane's is never asked for.
             let tol = spec.tolerations.clone().unwrap_or_default();
             if **host == *"gpu03" {
@@ -261,14 +272,25 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
     assert_eq!(
         targets(&report),
         [
-            "node/gpu01/mlx5_0",
-            "node/gpu01/mlx5_1",
-            "node/gpu02/mlx5_0",
-            "node/gpu03/mlx5_0",
-            "node/gpu02/mlx5_1"
+            "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+            "pair/gpu01/mlx5_1/gpu02/mlx5_1",
+            "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+            "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+            "pair/gpu02/mlx5_1/gpu03/mlx5_1",
+            "pair/gpu03/mlx5_1/gpu01/mlx5_1"
         ]
     );
-    let pass = result(&report, "node/gpu01/mlx5_1");
+    // gpu03's own mlx5_1 is DOWN: its pair is a skip too, never missing.
+    let down = result(&report, "pair/gpu03/mlx5_1/gpu01/mlx5_1");
+    assert_eq!(down["status"], "skip");
+    assert!(
+        down["message"]
+            .as_str()
+            .unwrap()
+            .contains("mlx5_1 is not ACTIVE with its link up on client node gpu03"),
+        "{down}"
+    );
+    let pass = result(&report, "pair/gpu01/mlx5_1/gpu02/mlx5_1");
     assert_eq!(pass["status"], "pass", "{pass}");
     assert_eq!(pass["observed"], "191.87 Gb/s");
     assert!(
@@ -278,7 +300,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
             .ends_with("— client gpu01 → server gpu02 (10.0.0.202:18516)"),
         "the second server on gpu02 listens on the next port: {pass}"
     );
-    let fail = result(&report, "node/gpu02/mlx5_0");
+    let fail = result(&report, "pair/gpu02/mlx5_0/gpu03/mlx5_0");
     assert_eq!(fail["status"], "fail");
     assert_eq!(fail["observed"], "96.25 Gb/s");
     assert_eq!(
@@ -302,7 +324,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
             .unwrap()
             .contains("ib_write_bw")
     );
-    let skip = result(&report, "node/gpu02/mlx5_1");
+    let skip = result(&report, "pair/gpu02/mlx5_1/gpu03/mlx5_1");
     assert_eq!(skip["status"], "skip");
     assert!(
         skip["message"]
@@ -310,7 +332,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
             .unwrap()
             .contains("not on server node gpu03")
     );
-    assert_eq!(report["summary"]["total"], 5);
+    assert_eq!(report["summary"]["total"], 6);
     assert!(report["source"].as_str().unwrap().contains("rdma-test run"));
     // The pods: one server and one client per test, pinned, with a free port per server.
     let created = server.pods_created();
@@ -329,7 +351,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
         doc.descendants()
             .filter(|n| n.has_tag_name("testcase"))
             .count(),
-        5
+        6
     );
 
     // The saved outputs are what `check --perf` judges: the same verdicts.
@@ -362,9 +384,20 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
         code, 0,
         "RDMA007 is a warning: check's default --fail-on error"
     );
+    // check files them by client (`node/CLIENT/DEVICE`, from the file name); rdma-test by pair.
+    let tested: std::collections::BTreeMap<String, String> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            let t = r["target"].as_str()?;
+            let parts: Vec<&str> = t.split('/').collect();
+            (parts[0] == "pair").then(|| (format!("node/{}/{}", parts[1], parts[2]), t.to_string()))
+        })
+        .collect();
     for r in check["results"].as_array().unwrap() {
         let t = r["target"].as_str().unwrap();
-        let mine = result(&report, t);
+        let mine = result(&report, &tested[t]);
         for field in ["status", "observed", "expected"] {
             assert_eq!(r[field], mine[field], "{t} {field}");
         }
@@ -381,7 +414,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
     let waivers = dir.path().join("waivers.yaml");
     std::fs::write(
         &waivers,
-        "waivers:\n  - rule: RDMA007\n    target: node/gpu02/*\n    reason: rail being replaced, CHG-1\n",
+        "waivers:\n  - rule: RDMA007\n    target: pair/gpu02/*\n    reason: rail being replaced, CHG-1\n",
     )
     .unwrap();
     let ran = rdma(
@@ -401,7 +434,10 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
         ],
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    assert_eq!(result(&ran.json(), "node/gpu02/mlx5_0")["status"], "waived");
+    assert_eq!(
+        result(&ran.json(), "pair/gpu02/mlx5_0/gpu03/mlx5_0")["status"],
+        "waived"
+    );
 }
 
 #[test]
@@ -429,7 +465,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let report = ran.json();
-    let r = result(&report, "node/gpu01/mlx5_0");
+    let r = result(&report, "pair/gpu01/mlx5_0/gpu04/mlx5_0");
     assert_eq!(r["status"], "error");
     let msg = r["message"].as_str().unwrap();
     assert!(
@@ -437,7 +473,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
             && msg.contains("on gpu04 did not start within 5 s: Unschedulable: 0/5 nodes are available: 1 Insufficient rdma/roce, 4 node(s) didn't match Pod's node affinity/selector"),
         "{msg}"
     );
-    let r = result(&report, "node/gpu04/mlx5_0");
+    let r = result(&report, "pair/gpu04/mlx5_0/gpu01/mlx5_0");
     assert!(
         r["message"]
             .as_str()
@@ -490,7 +526,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
         "{:#}",
         created[0]
     );
-    let r = result(&ran.json(), "node/gpu01/mlx5_0").clone();
+    let r = result(&ran.json(), "pair/gpu01/mlx5_0/gpu02/mlx5_0").clone();
     assert!(
         r["message"]
             .as_str()
@@ -517,7 +553,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
     );
     assert_eq!(ran.code, 3);
     assert_eq!(server.pods_created().len(), before);
-    let r = result(&ran.json(), "node/gpu04/mlx5_0").clone();
+    let r = result(&ran.json(), "pair/gpu04/mlx5_0/gpu01/mlx5_0").clone();
     assert!(
         r["message"]
             .as_str()
@@ -551,7 +587,7 @@ fn a_server_that_never_listens_and_a_log_that_is_not_perftest() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let report = ran.json();
-    let r = result(&report, "node/gpu01/mlx5_0");
+    let r = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0");
     assert_eq!(r["status"], "error");
     let msg = r["message"].as_str().unwrap();
     assert!(
@@ -559,7 +595,7 @@ fn a_server_that_never_listens_and_a_log_that_is_not_perftest() {
             && msg.contains("Couldn't connect to 10.0.0.202:18515"),
         "{msg}"
     );
-    let r = result(&report, "node/gpu02/mlx5_0");
+    let r = result(&report, "pair/gpu02/mlx5_0/gpu01/mlx5_0");
     let msg = r["message"].as_str().unwrap();
     assert!(
         msg.contains("the client's log is not ib_write_bw output (no perftest result table")
@@ -594,10 +630,14 @@ fn an_image_without_perftest_is_named() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let report = ran.json();
-    for t in ["node/gpu01/mlx5_0", "node/gpu02/mlx5_0"] {
+    // Found by the first test's client, on gpu01: named, and gpu01's other test not started.
+    for t in [
+        "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+        "pair/gpu02/mlx5_0/gpu01/mlx5_0",
+    ] {
         let m = result(&report, t)["message"].as_str().unwrap().to_string();
         assert!(
-            m.contains("image docker.io/mellanox/mofed:5.4 has no ib_write_bw"),
+            m.contains("on node gpu01, image docker.io/mellanox/mofed:5.4 has no ib_write_bw"),
             "{m}"
         );
     }
@@ -642,7 +682,7 @@ fn a_refused_create_stops_the_run_and_writes_nothing_more() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let report = ran.json();
-    let refused = result(&report, "node/gpu01/mlx5_0")["message"]
+    let refused = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0")["message"]
         .as_str()
         .unwrap()
         .to_string();
@@ -651,7 +691,10 @@ fn a_refused_create_stops_the_run_and_writes_nothing_more() {
             && refused.contains("-000-client) was refused (403): pods is forbidden"),
         "{refused}"
     );
-    for t in ["node/gpu02/mlx5_0", "node/gpu03/mlx5_0"] {
+    for t in [
+        "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+        "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+    ] {
         let m = result(&report, t)["message"].as_str().unwrap().to_string();
         assert!(m.starts_with("not started: POST "), "{m}");
     }
@@ -674,13 +717,19 @@ fn a_refused_create_stops_the_run_and_writes_nothing_more() {
     assert!(after[0].path.ends_with("-000-server"));
 }
 
-/// The audit's role alone: every write is refused. With the printed rdma-test Role beside it,
-/// the run goes through — that Role is all it needs.
+/// The audit's role alone: every write is refused. The printed rdma-test manifests alone — its
+/// own service account, a Role that writes pods in the test namespace only, and a read-only
+/// ClusterRole for the plan — are all the run needs. Namespaces every cluster shares, and the
+/// audit's account, are refused unless --force.
 #[test]
 fn read_only_credentials_exit_3_and_the_printed_role_suffices() {
     let rbac_yaml = |args: &[&str]| {
         let out = bin().arg("rbac").args(args).output().unwrap();
-        assert!(out.status.success());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let audit = rbac_yaml(&[]);
@@ -690,10 +739,56 @@ fn read_only_credentials_exit_3_and_the_printed_role_suffices() {
         docs.iter()
             .map(|d| d["kind"].as_str().unwrap())
             .collect::<Vec<_>>(),
-        ["Role", "RoleBinding"],
-        "nothing cluster-wide"
+        [
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "ClusterRole",
+            "ClusterRoleBinding"
+        ]
     );
+    // Its own account, in the test namespace: never the audit's.
+    assert_eq!(docs[0]["metadata"]["name"], "gpu-preflight-rdma-test");
     assert_eq!(docs[0]["metadata"]["namespace"], NS);
+    for b in [&docs[2], &docs[4]] {
+        assert_eq!(b["subjects"][0]["name"], "gpu-preflight-rdma-test", "{b}");
+        assert_eq!(b["subjects"][0]["namespace"], NS, "{b}");
+    }
+    // Writes: pods in the test namespace only; no watch (never used).
+    assert_eq!(docs[1]["metadata"]["namespace"], NS);
+    let verbs: Vec<String> = docs[1]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["verbs"].as_array().unwrap().iter())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(!verbs.iter().any(|v| v == "watch"), "{verbs:?}");
+    assert!(verbs.iter().any(|v| v == "create"));
+    // Cluster-wide: reads only.
+    for r in docs[3]["rules"].as_array().unwrap() {
+        for v in r["verbs"].as_array().unwrap() {
+            assert!(v == "get" || v == "list", "{r}");
+        }
+    }
+    for bad in [
+        &["--profile", "rdma-test", "--namespace", "kube-system"][..],
+        &["--profile", "rdma-test", "--namespace", "default"],
+        &[
+            "--profile",
+            "rdma-test",
+            "--service-account",
+            "gpu-preflight/gpu-preflight",
+        ],
+    ] {
+        let out = bin().arg("rbac").args(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("or --force"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let facts = fixture("rdma-test/node-facts");
     let args = [
         "--nodes",
@@ -725,7 +820,7 @@ fn read_only_credentials_exit_3_and_the_printed_role_suffices() {
         "one refused POST, nothing after it: {writes_sent:?}"
     );
     assert_eq!(server.denied(), writes_sent);
-    let m = result(&ran.json(), "node/gpu01/mlx5_0")["message"]
+    let m = result(&ran.json(), "pair/gpu01/mlx5_0/gpu02/mlx5_0")["message"]
         .as_str()
         .unwrap()
         .to_string();
@@ -736,11 +831,7 @@ fn read_only_credentials_exit_3_and_the_printed_role_suffices() {
         "{m}"
     );
 
-    let server = start(
-        writes(),
-        &[],
-        Some(Rbac::from_yaml(&format!("{audit}---\n{role}")).unwrap()),
-    );
+    let server = start(writes(), &[], Some(Rbac::from_yaml(&role).unwrap()));
     let ran = rdma(&server, dir.path(), &args);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     assert!(server.denied().is_empty(), "{:?}", server.denied());
