@@ -1121,3 +1121,511 @@ fn unreadable_nodes_and_a_baseline_namespace_are_said_before_any_pod() {
         ran.stderr
     );
 }
+
+/// The cluster fixture with its Node objects changed by `f`.
+fn cluster_with(f: impl Fn(&mut Value)) -> Vec<Value> {
+    let mut objects = load_objects(&fixture("rdma-test/cluster.yaml"));
+    for o in &mut objects {
+        if o["kind"] == "Node" {
+            f(o);
+        }
+    }
+    objects
+}
+
+fn start_objects(w: PodWrites, objects: Vec<Value>) -> ApiServer {
+    ApiServer::start(Config {
+        objects,
+        pod_writes: Some(w),
+        ..Config::default()
+    })
+}
+
+/// Issue 23 #1: a server an earlier, killed run left listening on gpu02:18515. This run's server
+/// there cannot bind the port but shows Running for a while (the kubelet's status lag); its
+/// client connects to the stale server and measures. That is never a pass: the pair is an error
+/// naming the taken port, in every try.
+#[test]
+fn a_stale_server_on_the_port_is_an_error_naming_it_never_a_pass() {
+    for lag in [0, 1, 2, 4] {
+        let mut w = writes();
+        w.held_ports.insert(("gpu02".into(), 18515));
+        w.status_lag = lag;
+        let server = start(w, &[], None);
+        let dir = tempfile::tempdir().unwrap();
+        let ran = rdma(
+            &server,
+            dir.path(),
+            &[
+                "--nodes",
+                "gpu01,gpu02",
+                "--device",
+                "mlx5_0",
+                "--node-facts",
+                fixture("rdma-test/node-facts").to_str().unwrap(),
+                "--image",
+                IMAGE,
+                "--format",
+                "json",
+            ],
+        );
+        let report = ran.json();
+        assert_eq!(ran.code, 3, "lag {lag}: {}", ran.stderr);
+        let r = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0");
+        assert_eq!(r["status"], "error", "lag {lag}: {r}");
+        let m = r["message"].as_str().unwrap();
+        assert!(
+            m.contains("could not listen on port 18515 of node gpu02"),
+            "lag {lag}: {m}"
+        );
+        // The other direction has its own server, on a free port: a pass.
+        assert_eq!(
+            result(&report, "pair/gpu02/mlx5_0/gpu01/mlx5_0")["status"],
+            "pass"
+        );
+        assert_eq!(report["summary"]["pass"], 1, "lag {lag}");
+    }
+}
+
+/// Issue 23 #1: the server pods an earlier run left in the namespace hold their ports: the plan
+/// uses other ports there, says which pods hold which, and the test passes against its own
+/// server.
+#[test]
+fn ports_held_by_an_earlier_runs_pods_are_avoided_and_named() {
+    let mut objects = load_objects(&fixture("rdma-test/cluster.yaml"));
+    objects.push(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "rdma-test-0ldrun02-000-server", "namespace": NS,
+            "labels": {"app.kubernetes.io/managed-by": "gpu-preflight",
+                "app.kubernetes.io/component": "rdma-test",
+                "gpu-preflight/run-id": "0ldrun02", "gpu-preflight/role": "server"}},
+        "spec": {"nodeName": "gpu02", "hostNetwork": true, "containers": [{"name": "perftest",
+            "image": IMAGE, "env": [{"name": "RDMA_TEST_PORT", "value": "18515"}]}]},
+        "status": {"phase": "Running"}
+    }));
+    let mut w = writes();
+    w.held_ports.insert(("gpu02".into(), 18515));
+    let server = start_objects(w, objects);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            fixture("rdma-test/node-facts").to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("node gpu02: port(s) 18515 are still held by pods of earlier rdma-test runs (rdma-test-0ldrun02-000-server)"),
+        "{}",
+        ran.stderr
+    );
+    let r = result(&ran.json(), "pair/gpu01/mlx5_0/gpu02/mlx5_0").clone();
+    assert_eq!(r["status"], "pass", "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(10.0.0.202:18516)"),
+        "{r}"
+    );
+}
+
+/// Issue 23 #2: the result is the tested device's; a log naming another device is an error.
+#[test]
+fn a_log_naming_another_device_is_an_error_for_the_pair() {
+    let mut w = writes();
+    w.log_device.insert("gpu01".into(), "mlx5_3".into());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let report = ran.json();
+    let r = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0");
+    assert_eq!(r["status"], "error");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("the client's log names device \"mlx5_3\", not mlx5_0"),
+        "{r}"
+    );
+    assert!(
+        !targets(&report).iter().any(|t| t.contains("mlx5_3")),
+        "{report:#}"
+    );
+}
+
+/// Issue 23 #3: one slow pair blames no one end; a node slow against both its ring peers is
+/// named the suspect, once.
+#[test]
+fn a_slow_pair_is_reported_as_the_pair_and_a_node_slow_twice_is_the_suspect() {
+    let mut w = writes();
+    // gpu01 → gpu02 and gpu02 → gpu03 are slow; gpu03 → gpu01 is not: gpu02 is common.
+    w.client_logs.insert("gpu01".into(), slow_log());
+    w.client_logs.insert("gpu02".into(), slow_log());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let facts = fixture("rdma-test/node-facts");
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            facts.to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let report = ran.json();
+    assert_eq!(
+        targets(&report),
+        [
+            "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+            "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+            "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+            "node/gpu02/mlx5_0"
+        ]
+    );
+    for t in [
+        "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+        "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+    ] {
+        assert_eq!(result(&report, t)["status"], "fail");
+    }
+    let s = result(&report, "node/gpu02/mlx5_0");
+    assert_eq!(s["status"], "fail");
+    assert!(
+        s["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("node gpu02 is the suspect for mlx5_0: it was slow against 2 different peers (gpu01, gpu03)"),
+        "{s}"
+    );
+}
+
+/// Issue 23 #5: an image that cannot be pulled on one node names that node; pairs elsewhere run
+/// and keep their own verdicts.
+#[test]
+fn a_node_local_fault_names_the_node_and_other_pairs_keep_their_cause() {
+    let mut w = writes();
+    w.pull_fails.insert("gpu03".into());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            fixture("rdma-test/node-facts").to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+            "--parallel",
+            "1",
+        ],
+    );
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let report = ran.json();
+    assert_eq!(
+        result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0")["status"],
+        "pass"
+    );
+    for t in [
+        "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+        "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+    ] {
+        let r = result(&report, t);
+        assert_eq!(r["status"], "error");
+        assert!(
+            r["message"].as_str().unwrap().contains(&format!(
+                "on node gpu03, image {IMAGE} cannot be pulled (ErrImagePull"
+            )),
+            "{r}"
+        );
+    }
+    assert!(
+        ran.stderr
+            .contains("the test cannot run on 1 node(s), whose other tests were not started"),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// Issue 23 #6: one unit of rdma/roce per node. With the default --parallel every server used to
+/// start first and every client stayed Pending; the plan now runs a node in one test at a time,
+/// says so, and every pair passes.
+#[test]
+fn one_rdma_unit_per_node_completes_and_passes_with_default_flags() {
+    let objects = cluster_with(|n| {
+        if n["status"]["allocatable"]["rdma/roce"].is_string() {
+            n["status"]["allocatable"]["rdma/roce"] = "1".into();
+            n["status"]["capacity"]["rdma/roce"] = "1".into();
+        }
+    });
+    let server = start_objects(writes(), objects);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            fixture("rdma-test/node-facts").to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+            "--timeout",
+            "10",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.json()["summary"]["pass"], 3);
+    assert!(
+        ran.stderr.contains(
+            "node gpu01 has 1 free unit(s) of rdma/roce for 2 test(s): at most 1 of them run at once (the plan is serialised for that)"
+        ),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// Issue 22 #1: a node that writes a shell command into its own InternalIP, and node facts
+/// that carry one in a device name. Neither reaches a pod: the pairs are errors naming the
+/// values, and every pod of the dry run, run by the real `sh` as its container would run it,
+/// starts ib_write_bw with the planned arguments and nothing else.
+#[test]
+fn hostile_addresses_and_device_names_never_reach_a_shell() {
+    let objects = cluster_with(|n| {
+        if n["metadata"]["name"] == "gpu02" {
+            n["status"]["addresses"] = serde_json::json!([
+                {"type": "InternalIP", "address": "fd00::2;touch${IFS}pwned;:"},
+                {"type": "Hostname", "address": "gpu02"}
+            ]);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let facts = dir.path().join("facts");
+    std::fs::create_dir(&facts).unwrap();
+    for n in ["gpu01", "gpu02", "gpu03"] {
+        let mut f: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("rdma-test/node-facts/{n}.json"))).unwrap(),
+        )
+        .unwrap();
+        if n == "gpu03" {
+            let mut bad = f["rdma_devices"]["value"][0].clone();
+            bad["name"] = "mlx5_0;touch${IFS}pwned;:".into();
+            f["rdma_devices"]["value"].as_array_mut().unwrap().push(bad);
+        }
+        std::fs::write(facts.join(format!("{n}.json")), f.to_string()).unwrap();
+    }
+    let server = start_objects(writes(), objects);
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--node-facts",
+            facts.to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("server node gpu02 has no InternalIP that is an IPv4 or IPv6 address for the client to connect to (status.addresses InternalIP: \"fd00::2;touch${IFS}pwned;:\")"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("node gpu03: its node facts name RDMA device(s) that are not device names (\"mlx5_0;touch${IFS}pwned;:\")"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stdout.contains("touch"), "{}", ran.stdout);
+    let pods: Vec<Pod> = gpu_preflight_checks::yaml::from_multi::<Value>(&ran.stdout)
+        .unwrap()
+        .into_iter()
+        .map(|d| serde_json::from_value(d).unwrap())
+        .collect();
+    assert!(!pods.is_empty());
+    // Each pod's command, as the container runs it, with a stand-in ib_write_bw.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let record = dir.path().join("argv");
+    let stand_in = bin.join("ib_write_bw");
+    std::fs::write(
+        &stand_in,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    for p in &pods {
+        let c = &p.spec.as_ref().unwrap().containers[0];
+        let cmd = c.command.as_ref().unwrap();
+        let mut run = std::process::Command::new(&cmd[0]);
+        run.args(&cmd[1..])
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .current_dir(&work);
+        let mut env = std::collections::BTreeMap::new();
+        for e in c.env.iter().flatten() {
+            run.env(&e.name, e.value.as_deref().unwrap_or(""));
+            env.insert(e.name.clone(), e.value.clone().unwrap_or_default());
+        }
+        let out = run.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let argv = std::fs::read_to_string(&record).unwrap();
+        let mut want = format!(
+            "-d\n{}\n-F\n--report_gbits\n-D\n10\n-p\n{}\n",
+            env["RDMA_TEST_DEVICE"], env["RDMA_TEST_PORT"]
+        );
+        if let Some(ip) = env.get("RDMA_TEST_SERVER") {
+            assert!(ip.parse::<std::net::IpAddr>().is_ok(), "{ip}");
+            want.push_str(&format!("{ip}\n"));
+        }
+        assert_eq!(argv, want);
+        assert!(!env["RDMA_TEST_DEVICE"].contains("touch"));
+        assert_eq!(
+            std::fs::read_dir(&work).unwrap().count(),
+            0,
+            "a file was created"
+        );
+    }
+}
+
+/// Issue 22 #3, #11: namespaces every cluster shares, a namespace with other workloads, and a
+/// base port that cannot fit the plan are refused before any pod.
+#[test]
+fn shared_namespaces_other_workloads_and_a_port_too_high_are_refused() {
+    let server = start(writes(), &["rdma-test/leftovers.yaml"], None);
+    let dir = tempfile::tempdir().unwrap();
+    let facts = fixture("rdma-test/node-facts");
+    let base = [
+        "--nodes",
+        "gpu01,gpu02,gpu03",
+        "--image",
+        IMAGE,
+        "--node-facts",
+        facts.to_str().unwrap(),
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--namespace", "kube-system"],
+            "--namespace kube-system: the test pods (hostNetwork, IPC_LOCK, a namespace labelled privileged) need a namespace of their own",
+        ),
+        (
+            &["--namespace", "default"],
+            "--namespace default: the test pods",
+        ),
+        (
+            &[],
+            "namespace gpu-preflight-rdma holds 1 pod(s) that are not rdma-test's (\"someone-elses-debug-pod\")",
+        ),
+        (
+            // gpu02 serves gpu01's two devices: 65535 and one more.
+            &["--port", "65535", "--force"],
+            "--port 65535: node gpu02 serves 2 test(s) of this plan, one port each from 65535 up, which goes past 65535: choose a lower --port",
+        ),
+    ];
+    for (extra, want) in cases {
+        let args: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
+        let ran = rdma(&server, dir.path(), &args);
+        assert_eq!(ran.code, 2, "{extra:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(want), "{extra:?}: {}", ran.stderr);
+    }
+    assert!(server.pods_created().is_empty());
+}
+
+/// Issue 22 #8: an SSH session that drops (SIGHUP) cleans up as Ctrl-C does.
+#[test]
+fn sighup_deletes_every_pod() {
+    let mut w = writes();
+    w.stalled.insert("gpu02".into());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let child = std::process::Command::new(crate::support::exe())
+        .args(["rdma-test", "--kubeconfig"])
+        .arg(&kc)
+        .args([
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--image",
+            IMAGE,
+            "--pattern",
+            "pairs",
+        ])
+        .env_remove("KUBECONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !server.pods_created().iter().any(|p| {
+        p["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("-client"))
+    }) {
+        assert!(std::time::Instant::now() < deadline, "no client pod");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted (SIGHUP)"), "{stderr}");
+    assert_eq!(server.pods_remaining(), Vec::<String>::new(), "{stderr}");
+}
