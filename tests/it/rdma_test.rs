@@ -1629,3 +1629,45 @@ fn sighup_deletes_every_pod() {
     assert!(stderr.contains("interrupted (SIGHUP)"), "{stderr}");
     assert_eq!(server.pods_remaining(), Vec::<String>::new(), "{stderr}");
 }
+
+/// Issue 22 #6: a pod log is read up to 1 MiB whatever the server sends (this one ignores
+/// `limitBytes`), and the result says which log was cut.
+#[test]
+fn a_huge_pod_log_is_cut_on_the_client_and_said() {
+    let mut w = writes();
+    let noise = "x".repeat(99) + "\n";
+    w.client_logs
+        .insert("gpu01".into(), noise.repeat(30_000) + &good_log());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            fixture("rdma-test/node-facts").to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    let report = ran.json();
+    let r = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0");
+    assert_eq!(r["status"], "error", "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("(the client's log was cut at 1048576 bytes: the rest was not read)"),
+        "{r}"
+    );
+    assert_eq!(
+        result(&report, "pair/gpu02/mlx5_0/gpu01/mlx5_0")["status"],
+        "pass"
+    );
+}
