@@ -1032,4 +1032,164 @@ mod tests {
         assert_eq!(p.placements["a"].resource, "nvidia.com/mlnx_ib0");
         assert_eq!(p.tests.len(), 1);
     }
+
+    mod every_planned_test {
+        use super::*;
+        use gpu_preflight_checks::node_facts::{NodeFacts, Probe, RdmaDevice, RdmaPort};
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        struct Gen {
+            ip: u8,
+            units: u8,
+            /// `None`: no node facts; else (name index, up, vf) per device.
+            devices: Option<Vec<(usize, bool, bool)>>,
+        }
+
+        const NAMES: [&str; 4] = ["mlx5_0", "mlx5_1", "mlx5_2;reboot", "mlx5_3"];
+
+        fn gen_node() -> impl Strategy<Value = Gen> {
+            (
+                0u8..4,
+                0u8..3,
+                proptest::option::weighted(
+                    0.8,
+                    proptest::collection::vec((0usize..4, any::<bool>(), any::<bool>()), 0..4),
+                ),
+            )
+                .prop_map(|(ip, units, devices)| Gen { ip, units, devices })
+        }
+
+        fn build(g: &[Gen]) -> (Vec<Object>, NodeLocal) {
+            let mut nodes = Vec::new();
+            let mut local = NodeLocal::default();
+            for (i, n) in g.iter().enumerate() {
+                let name = format!("gpu{i:02}");
+                let ip = match n.ip {
+                    0 => None,
+                    1 => Some("fd00::1;touch${IFS}x".to_string()),
+                    2 => Some(format!("fd00::{}", i + 1)),
+                    _ => Some(format!("10.0.0.{}", i + 1)),
+                };
+                let mut o = node(
+                    &name,
+                    None,
+                    json!({"rdma/roce": n.units.to_string()}),
+                    json!([]),
+                );
+                if let Some(ip) = ip {
+                    o.0["status"]["addresses"] = json!([{"type": "InternalIP", "address": ip}]);
+                }
+                nodes.push(o);
+                if let Some(devs) = &n.devices {
+                    let mut f: NodeFacts = serde_json::from_value(json!({
+                        "schema": gpu_preflight_checks::node_facts::SCHEMA, "hostname": name
+                    }))
+                    .unwrap();
+                    let mut seen = BTreeSet::new();
+                    f.rdma_devices = Probe::Found {
+                        value: devs
+                            .iter()
+                            .filter(|(k, _, _)| seen.insert(*k))
+                            .map(|(k, up, vf)| RdmaDevice {
+                                name: NAMES[*k].into(),
+                                is_vf: *vf,
+                                ports: vec![RdmaPort {
+                                    port: 1,
+                                    state: if *up { "4: ACTIVE" } else { "1: DOWN" }.into(),
+                                    phys_state: if *up { "5: LinkUp" } else { "3: Disabled" }
+                                        .into(),
+                                    rate: "200 Gb/sec (4X HDR)".into(),
+                                    ..Default::default()
+                                }],
+                                ..Default::default()
+                            })
+                            .collect(),
+                    };
+                    local.facts.insert(name, f);
+                }
+            }
+            (nodes, local)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+            /// Issue 23 #4: every planned test — each pair, and each device the client's facts
+            /// name — ends in exactly one entry (a test, or a skip/error with its cause), no
+            /// target twice; every test has an address and a device name that passed the checks,
+            /// and one port per server on its node.
+            #[test]
+            fn each_planned_test_has_exactly_one_outcome(
+                g in proptest::collection::vec(gen_node(), 2..6),
+                ring in any::<bool>(),
+                named in any::<bool>(),
+            ) {
+                let (nodes, local) = build(&g);
+                let names: Vec<String> = nodes.iter().map(|n| n.name().to_string()).collect();
+                let choice = NodeChoice::Named(names.clone());
+                let pattern = if ring { Pattern::Ring } else { Pattern::Pairs };
+                let devices = if named {
+                    DeviceChoice::Named("mlx5_0".into())
+                } else {
+                    DeviceChoice::FromFacts
+                };
+                let mut i = input(&nodes, &local, &choice, pattern, &devices);
+                i.pods = Some(&[]);
+                let p = match plan(&i) {
+                    Ok(p) => p,
+                    // Only "no facts at all" is refused for FromFacts.
+                    Err(e) => {
+                        prop_assert!(!named && local.facts.is_empty(), "{e}");
+                        return Ok(());
+                    }
+                };
+                let all: Vec<String> = p
+                    .tests
+                    .iter()
+                    .map(Test::target)
+                    .chain(p.not_run.iter().map(|n| n.target.clone()))
+                    .collect();
+                let unique: BTreeSet<&str> = all.iter().map(String::as_str).collect();
+                prop_assert_eq!(unique.len(), all.len(), "{:?}", all);
+                for (c, sv) in pairs(&names, pattern) {
+                    let want: Vec<String> = if named {
+                        vec![pair_target(&c, &sv, "mlx5_0")]
+                    } else {
+                        match local.facts.get(&c).and_then(|f| f.rdma_devices.value()) {
+                            Some(ds) if ds.iter().any(|d| crate::rdma_test::pods::valid_device(&d.name)) => ds
+                                .iter()
+                                .filter(|d| crate::rdma_test::pods::valid_device(&d.name))
+                                .map(|d| pair_target(&c, &sv, &d.name))
+                                .collect(),
+                            _ => vec![format!("node/{c}")],
+                        }
+                    };
+                    for t in want {
+                        prop_assert!(unique.contains(t.as_str()), "{} missing from {:?}", t, all);
+                    }
+                }
+                let mut ports = BTreeSet::new();
+                for t in &p.tests {
+                    prop_assert!(crate::rdma_test::pods::valid_device(&t.device));
+                    prop_assert!(ports.insert((t.server.clone(), t.port)));
+                }
+                // And the report: one result per test and per entry not run, each target once.
+                let set = crate::builtin::rules();
+                let rule = set.rules().iter().find(|r| r.id == "RDMA007").unwrap();
+                let measured: Vec<(&Test, crate::rdma_test::run::Measured)> = p
+                    .tests
+                    .iter()
+                    .map(|t| (t, crate::rdma_test::run::Measured::Not("not started".into())))
+                    .collect();
+                let site = gpu_preflight_checks::Site::default();
+                let results = crate::rdma_test::judge::results(
+                    rule, &site, &nodes, &local, &measured, &p.not_run,
+                );
+                prop_assert_eq!(results.len(), all.len());
+                let targets: Vec<&str> = results.iter().map(|r| r.target.as_str()).collect();
+                prop_assert_eq!(targets, all.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+        }
+    }
 }
