@@ -342,7 +342,12 @@ fn execute(
         pb.finish_and_clear();
     }
     let cleaned = guard.finish(signals);
-    let cleanup = describe_cleanup(&cleaned, &exec.registry, &req.namespace);
+    let cleanup = describe_cleanup(
+        &cleaned,
+        &exec.registry,
+        &req.namespace,
+        exec.timeout.min(TERMINATING_WAIT),
+    );
     match ran {
         Ok(measured) => Ok(Executed {
             measured,
@@ -648,7 +653,12 @@ impl Drop for Guard<'_> {
     }
 }
 
-fn describe_cleanup(c: &Option<run::Cleaned>, registry: &run::Registry, ns: &str) -> Notice {
+fn describe_cleanup(
+    c: &Option<run::Cleaned>,
+    registry: &run::Registry,
+    ns: &str,
+    waited: Duration,
+) -> Notice {
     let again = format!("run `gpu-preflight rdma-test --cleanup --namespace {ns}`");
     match c {
         None => Notice::warning(format!(
@@ -665,7 +675,7 @@ fn describe_cleanup(c: &Option<run::Cleaned>, registry: &run::Registry, ns: &str
             "{} test pod(s) created and deleted; {} of them still terminating in namespace {ns} after {} s ({}): their servers hold their ports (and the pods their RDMA resource) until they are gone — a run started before then uses other ports",
             registry.count(),
             c.terminating.len(),
-            TERMINATING_WAIT.as_secs(),
+            waited.as_secs(),
             c.terminating.join(", ")
         )),
         Some(_) => Notice::note(format!(

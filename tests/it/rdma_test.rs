@@ -1671,3 +1671,62 @@ fn a_huge_pod_log_is_cut_on_the_client_and_said() {
         "pass"
     );
 }
+
+/// Issue 23 #7: deleted pods stay Terminating for a while (holding their ports). The run waits
+/// for them (bounded) before it says none remain; when they outlast the wait, it says how many
+/// still terminate and that they hold their ports.
+#[test]
+fn terminating_pods_are_waited_for_or_counted() {
+    let facts = fixture("rdma-test/node-facts");
+    let args = [
+        "--nodes",
+        "gpu01,gpu02",
+        "--device",
+        "mlx5_0",
+        "--node-facts",
+        facts.to_str().unwrap(),
+        "--image",
+        IMAGE,
+        "--format",
+        "json",
+        "--timeout",
+        "2",
+    ];
+    let mut w = writes();
+    w.terminating_reads = 3;
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    // `rdma` asserts that nothing is left, Terminating pods included.
+    let ran = rdma(&server, dir.path(), &args);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "4 test pod(s) created and deleted; none remain in namespace gpu-preflight-rdma"
+        ),
+        "{}",
+        ran.stderr
+    );
+
+    let mut w = writes();
+    w.terminating_reads = 100_000;
+    let server = start(w, &[], None);
+    let kc = server.write_kubeconfig(dir.path());
+    let out = bin()
+        .arg("rdma-test")
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("4 test pod(s) created and deleted; 4 of them still terminating in namespace gpu-preflight-rdma after 2 s"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("their servers hold their ports"),
+        "{stderr}"
+    );
+    // Not a green run: the next one would find the ports taken.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+}

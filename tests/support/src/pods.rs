@@ -65,6 +65,9 @@ pub struct PodWrites {
     pub log_device: HashMap<String, String>,
     /// Nodes whose kubelet cannot pull the image (`ErrImagePull`).
     pub pull_fails: HashSet<String>,
+    /// A deleted pod stays, Terminating (with `deletionTimestamp`), for this many reads of it
+    /// (a GET, or a LIST that shows it) before it is gone; 0: gone at once.
+    pub terminating_reads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +91,8 @@ struct Sim {
     bind_failed: Option<usize>,
     /// A server's client connected and finished: the connection, as the server prints it.
     served: Option<String>,
+    /// Deleted: reads left before it is gone.
+    terminating: Option<usize>,
 }
 
 /// The `local address` line a pod's perftest prints (and its peer prints as `remote`).
@@ -152,6 +157,7 @@ impl Store {
                         id: 0,
                         bind_failed: None,
                         served: None,
+                        terminating: None,
                     },
                 )
             })
@@ -265,8 +271,21 @@ pub fn handle(
         ("get", Some(ns), Some(n)) if log => pod_log(store, ns, n, params),
         ("get", Some(ns), Some(n)) => get(store, ns, n),
         ("delete", Some(ns), Some(n)) => {
-            match store.lock().remove(&(ns.to_string(), n.to_string())) {
-                Some(p) => json_resp(StatusCode::OK, &p.obj),
+            let key = (ns.to_string(), n.to_string());
+            let mut pods = store.lock();
+            let reads = store.cfg.terminating_reads;
+            match pods.get_mut(&key) {
+                Some(p) if p.created && reads > 0 => {
+                    if p.terminating.is_none() {
+                        p.terminating = Some(reads);
+                        p.obj["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:09Z");
+                    }
+                    json_resp(StatusCode::OK, &p.obj)
+                }
+                Some(_) => match pods.remove(&key) {
+                    Some(p) => json_resp(StatusCode::OK, &p.obj),
+                    None => status(404, "NotFound", &format!("pods \"{n}\" not found")),
+                },
                 None => status(404, "NotFound", &format!("pods \"{n}\" not found")),
             }
         }
@@ -336,13 +355,20 @@ fn list(store: &Store, ns: Option<&str>, params: &HashMap<String, String>) -> Re
             .map(String::as_str)
             .unwrap_or(""),
     );
-    let pods = store.lock();
-    let items: Vec<Value> = pods
+    let mut pods = store.lock();
+    let shown: Vec<(String, String)> = pods
         .iter()
         .filter(|((n, _), _)| ns.is_none_or(|want| want == n))
         .filter(|(_, p)| sel.matches(&p.obj))
-        .map(|(_, p)| p.obj.clone())
+        .map(|(k, _)| k.clone())
         .collect();
+    let items: Vec<Value> = shown
+        .iter()
+        .filter_map(|k| pods.get(k).map(|p| p.obj.clone()))
+        .collect();
+    for k in &shown {
+        terminate_step(&mut pods, k);
+    }
     json_resp(
         StatusCode::OK,
         &json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "4242"}, "items": items}),
@@ -439,6 +465,7 @@ fn create(store: &Store, ns: &str, body: &[u8]) -> Resp {
             id,
             bind_failed: None,
             served: None,
+            terminating: None,
         },
     );
     json_resp(StatusCode::CREATED, &out)
@@ -451,8 +478,10 @@ fn get(store: &Store, ns: &str, name: &str) -> Resp {
         return status(404, "NotFound", &format!("pods \"{name}\" not found"));
     }
     advance(store, &mut pods, &key);
-    match pods.get(&key) {
-        Some(p) => json_resp(StatusCode::OK, &p.obj),
+    let out = pods.get(&key).map(|p| p.obj.clone());
+    terminate_step(&mut pods, &key);
+    match out {
+        Some(p) => json_resp(StatusCode::OK, &p),
         None => status(404, "NotFound", &format!("pods \"{name}\" not found")),
     }
 }
@@ -484,6 +513,18 @@ fn pod_log(store: &Store, ns: &str, name: &str, params: &HashMap<String, String>
         .header("content-type", "text/plain")
         .body(Full::new(Bytes::from(p.log.clone())))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// One read of a Terminating pod: gone when its reads are used up.
+fn terminate_step(pods: &mut BTreeMap<(String, String), Sim>, key: &(String, String)) {
+    let Some(p) = pods.get_mut(key) else { return };
+    match p.terminating {
+        Some(n) if n <= 1 => {
+            pods.remove(key);
+        }
+        Some(n) => p.terminating = Some(n - 1),
+        None => {}
+    }
 }
 
 /// What a pod's `ib_write_bw` line asks: device, port, and the server address for a client.
