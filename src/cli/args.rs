@@ -329,8 +329,9 @@ pub struct RdmaTestArgs {
     /// Tests in flight at once.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub parallel: usize,
-    /// Node facts from `gpu-preflight node`: ACTIVE devices and port rates.
-    #[arg(long = "node-facts", value_name = "DIR")]
+    /// Node facts: ACTIVE devices and port rates. A folder of `gpu-preflight node` outputs, or
+    /// `cluster`: the agent DaemonSet's logs, as `check --node-facts cluster` reads them.
+    #[arg(long = "node-facts", value_name = "DIR|cluster")]
     pub node_facts: Option<PathBuf>,
     /// Also save each client's output as DIR/NODE-DEVICE.txt (for `check --perf DIR`).
     #[arg(long, value_name = "DIR")]

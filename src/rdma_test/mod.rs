@@ -133,10 +133,22 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
         .first()
         .copied()
         .ok_or_else(|| exit::input("RDMA007 is not in the rule set"))?;
-    let local = ingest::load(&NodeInputArgs {
-        node_facts: req.node_facts.clone(),
-        perf: None,
-    })?;
+    // `--node-facts cluster` (a keyword, as for `check`): the agent DaemonSet's logs, read
+    // with the cluster below; else a folder.
+    let agent = match &req.node_facts {
+        Some(p) if p.as_os_str() == "cluster" => Some(sources::agent_options(
+            &audit::NodeAgent::default(),
+            &prepared.site,
+        )?),
+        _ => None,
+    };
+    let mut local = match agent {
+        Some(_) => gpu_preflight_checks::node_facts::NodeLocal::default(),
+        None => ingest::load(&NodeInputArgs {
+            node_facts: req.node_facts.clone(),
+            perf: None,
+        })?,
+    };
     let waivers = waivers::load(req.waivers.as_deref(), &prepared.set)?;
     if let Some(dir) = req.perf_out.as_ref().filter(|_| !req.dry_run) {
         std::fs::create_dir_all(dir)
@@ -153,7 +165,7 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
     // Reads: GETs only.
     let read = rt.block_on(async {
         tokio::select! {
-            r = read(&cluster, &prepared.site, &req.namespace, req.force) => r,
+            r = read(&cluster, &prepared.site, &req.namespace, req.force, agent.as_ref()) => r,
             s = signals.recv() => Err(interrupted(s, "before any pod was created")),
         }
     })?;
@@ -175,7 +187,12 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
                 Vec::new(),
             ))));
         }
-        Read::Ready(r) => (r.client, r.server, r.facts, r.notices, r.held, r.pods),
+        Read::Ready(r) => {
+            if let Some(from_agent) = r.agent_facts {
+                local = from_agent;
+            }
+            (r.client, r.server, r.facts, r.notices, r.held, r.pods)
+        }
     };
     let nodes = facts.list(NODES).to_vec();
     let plan = plan::plan(&plan::Input {
@@ -389,6 +406,8 @@ struct Ready {
     held: BTreeMap<String, BTreeMap<u16, String>>,
     /// Pods that may use the nodes' RDMA resource (every namespace when readable).
     pods: Option<Vec<gpu_preflight_checks::Object>>,
+    /// `--node-facts cluster`: what the agent's logs gave.
+    agent_facts: Option<gpu_preflight_checks::node_facts::NodeLocal>,
 }
 
 async fn read(
@@ -396,6 +415,7 @@ async fn read(
     site: &Site,
     namespace: &str,
     force: bool,
+    agent: Option<&crate::collect::node_agent::AgentOptions>,
 ) -> anyhow::Result<Read> {
     let opts = sources::live_options(cluster)?;
     let (client, server) = live::connect(&opts).await?;
@@ -507,6 +527,29 @@ async fn read(
             .map(gpu_preflight_checks::Object)
             .collect()
     });
+    let agent_facts = match agent {
+        Some(a) => {
+            let local =
+                crate::collect::node_agent::collect(&client, a, &opts, std::sync::Arc::new(|_| {}))
+                    .await;
+            if let Some(r) = &local.agent {
+                if let Some(why) = &r.failed {
+                    notices.push(Notice::warning(format!(
+                        "--node-facts cluster: no node facts from DaemonSet {}/{}: {why}",
+                        r.namespace, r.daemonset
+                    )));
+                }
+                for (node, u) in &r.unread {
+                    notices.push(Notice::warning(format!(
+                        "--node-facts cluster: node {node}: the facts of agent pod {} are not used: {}",
+                        u.pod, u.detail
+                    )));
+                }
+            }
+            Some(local)
+        }
+        None => None,
+    };
     Ok(Read::Ready(Box::new(Ready {
         client,
         server,
@@ -514,6 +557,7 @@ async fn read(
         notices,
         held,
         pods: cluster_pods,
+        agent_facts,
     })))
 }
 

@@ -1730,3 +1730,71 @@ fn terminating_pods_are_waited_for_or_counted() {
     // Not a green run: the next one would find the ports taken.
     assert_eq!(out.status.code(), Some(3), "{stderr}");
 }
+
+/// Issue 23 #10: `--node-facts cluster` reads the devices from the agent DaemonSet's logs, as
+/// `check` does; the plan is the same as from the folder.
+#[test]
+fn node_facts_from_the_agents_logs_plan_as_the_folder_does() {
+    use gpu_preflight_testkit::apiserver::PodLog;
+    use gpu_preflight_testkit::synth;
+    let ds = synth::agent_daemonset(3);
+    let mut objects = load_objects(&fixture("rdma-test/cluster.yaml"));
+    objects.push(ds.clone());
+    let mut logs = std::collections::HashMap::new();
+    let now = jiff::Timestamp::now().to_string();
+    for n in ["gpu01", "gpu02", "gpu03"] {
+        let pod = synth::agent_pod(&ds, n);
+        let mut facts: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("rdma-test/node-facts/{n}.json"))).unwrap(),
+        )
+        .unwrap();
+        facts["collected_at"] = now.clone().into();
+        logs.insert(
+            (
+                format!(
+                    "{}/{}",
+                    pod["metadata"]["namespace"].as_str().unwrap(),
+                    pod["metadata"]["name"].as_str().unwrap()
+                ),
+                "node-facts".to_string(),
+            ),
+            PodLog::Text(facts.to_string()),
+        );
+        objects.push(pod);
+    }
+    let server = ApiServer::start(Config {
+        objects,
+        logs,
+        pod_writes: Some(writes()),
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--node-facts",
+            "cluster",
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let report = ran.json();
+    assert_eq!(
+        targets(&report),
+        [
+            "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+            "pair/gpu01/mlx5_1/gpu02/mlx5_1",
+            "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+            "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+            "pair/gpu02/mlx5_1/gpu03/mlx5_1",
+            "pair/gpu03/mlx5_1/gpu01/mlx5_1"
+        ]
+    );
+    assert_eq!(report["summary"]["pass"], 4, "{report:#}");
+}
