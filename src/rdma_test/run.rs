@@ -244,12 +244,16 @@ async fn run_one(exec: &Exec, test: &Test) -> Measured {
     };
     // Free the node's port and RDMA resource for the next test: deleted, and gone (a
     // Terminating pod still holds both).
+    let mut deleted = Vec::new();
     for role in [Role::Client, Role::Server] {
         let name = pods::name(&exec.settings.run_id, test, role);
         if exec.registry.contains(&name) && exec.pods.delete(&name).await.is_ok() {
-            wait_gone(exec, &name).await;
-            exec.registry.remove(&name);
+            deleted.push(name);
         }
+    }
+    futures::future::join_all(deleted.iter().map(|n| wait_gone(exec, n))).await;
+    for name in &deleted {
+        exec.registry.remove(name);
     }
     drop(slot);
     if let Some(pb) = &exec.progress {
