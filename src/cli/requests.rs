@@ -161,6 +161,7 @@ impl RdmaTestArgs {
                 _ => Severity::Warning,
             },
             progress: !a.quiet,
+            force: a.force,
         })
     }
 
