@@ -75,5 +75,5 @@ pub fn run(old: &Path, new: &Path, format: &str) -> anyhow::Result<i32> {
         s
     };
     crate::output::print_stdout(&body)?;
-    Ok(d.exit_code())
+    Ok(exit::code(d.verdict()))
 }

@@ -1,5 +1,7 @@
 //! Exit codes: a contract CI jobs depend on (documented in the README).
 
+use gpu_preflight_checks::model::Verdict;
+
 /// Nothing failed at or above `--fail-on` and nothing errored.
 pub const OK: i32 = 0;
 /// At least one rule failed at or above `--fail-on`.
@@ -7,11 +9,22 @@ pub const FAILED: i32 = 1;
 /// Usage or input error (bad flag, unreadable or invalid site, rule, snapshot or inventory file):
 /// nothing was evaluated.
 pub const INPUT: i32 = 2;
-/// No failures, but some rules could not be evaluated (status `error`).
+/// No failures, but some rules could not be evaluated (status `error`), or nothing was: every
+/// selected rule was skipped.
 pub const ERRORED: i32 = 3;
 
 /// Interrupted (Ctrl-C / SIGINT) before a report was written: nothing was written.
 pub const INTERRUPTED: i32 = 130;
+
+/// The exit code of a run's verdict (of `check`, `rdma-test` and `diff`): the one place the model's
+/// verdicts become numbers.
+pub fn code(v: Verdict) -> i32 {
+    match v {
+        Verdict::Ok => OK,
+        Verdict::Failed => FAILED,
+        Verdict::Errored | Verdict::NothingEvaluated => ERRORED,
+    }
+}
 
 /// The run was interrupted; maps to exit code 130.
 #[derive(Debug, thiserror::Error)]

@@ -86,6 +86,12 @@ pub struct Selection {
 pub fn select<'a>(set: &'a RuleSet, sel: &Selection) -> anyhow::Result<Vec<&'a RuleDef>> {
     let only = ids(set, &sel.only);
     let skip = ids(set, &sel.skip);
+    // `--only ""` (an unset variable in a CI script) names no rule: not "every rule".
+    if !sel.only.is_empty() && only.is_empty() {
+        return Err(exit::input(
+            "--only names no rule (it was given empty): name rules by ID or name, e.g. --only NET001,TLS002, or drop --only to run the profile's rules",
+        ));
+    }
     for id in only.iter().chain(&skip) {
         if set.get(id).is_none() {
             return Err(exit::input(format!(

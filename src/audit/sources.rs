@@ -342,7 +342,7 @@ pub fn list(
     {
         // The agent's logs were never all read: every node rule says why.
         let why = match &facts.api {
-            ApiFact::Unreachable { cause } => {
+            ApiFact::Unreachable { cause, .. } => {
                 format!("the API server is unreachable (K8S001): {cause}")
             }
             _ => "the node facts collection stopped (see the log with -v)".to_string(),

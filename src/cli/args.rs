@@ -154,6 +154,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
     #[command(flatten)]
+    pub view: ViewArgs,
+    #[command(flatten)]
     pub probes: ProbeArgs,
     #[command(flatten)]
     pub node: NodeInputArgs,
@@ -163,6 +165,22 @@ pub struct CheckArgs {
     pub firmware: Option<PathBuf>,
     #[command(flatten)]
     pub log: Verbosity,
+}
+
+/// How the table, Markdown and HTML reports look; never what JSON, JUnit, SARIF or Prometheus hold.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ViewArgs {
+    /// Statuses the table, Markdown and HTML list, comma-separated: pass, fail, error, skip,
+    /// waived, or all (default: all but pass, which are counted per area). JSON, JUnit, SARIF and
+    /// Prometheus keep every result.
+    #[arg(long, value_name = "STATUS")]
+    pub show: Option<String>,
+    /// `--by node`: the table leads with each node's counts, the nodes with failures first.
+    #[arg(long, value_name = "node", value_parser = ["node"])]
+    pub by: Option<String>,
+    /// One table row per result: nothing folded (JSON always keeps every result).
+    #[arg(long)]
+    pub no_fold: bool,
 }
 
 #[derive(Args, Debug)]
@@ -356,6 +374,8 @@ pub struct RdmaTestArgs {
     /// Waivers file: accepted failures with a reason and an optional expiry date.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    #[command(flatten)]
+    pub view: ViewArgs,
     #[command(flatten)]
     pub log: Verbosity,
 }

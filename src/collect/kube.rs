@@ -361,12 +361,14 @@ async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
         Err(e) => {
             return ApiFact::Unreachable {
                 cause: format!("{server}: cannot build GET /version: {e}"),
+                unauthorized: false,
             };
         }
     };
     match tokio::time::timeout(timeout, client.request::<Value>(req)).await {
         Err(_) => ApiFact::Unreachable {
             cause: format!("{server}: no answer within {}s", timeout.as_secs_f64()),
+            unauthorized: false,
         },
         Ok(Ok(v)) => ApiFact::Reachable {
             version: v
@@ -380,6 +382,7 @@ async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
             cause: format!(
                 "{server}: unauthorized (401): the credentials were rejected (expired token or certificate?)"
             ),
+            unauthorized: true,
         },
         Ok(Err(kube::Error::Api(s))) => ApiFact::Reachable {
             version: format!("unknown (GET /version: {} {})", s.code, s.message),
@@ -387,6 +390,7 @@ async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
         },
         Ok(Err(e)) => ApiFact::Unreachable {
             cause: format!("{server}: {}", chain(&e)),
+            unauthorized: false,
         },
     }
 }

@@ -375,7 +375,7 @@ async fn read(cluster: &LiveCluster, site: &Site, namespace: &str) -> anyhow::Re
         },
     )
     .await;
-    if let ApiFact::Unreachable { cause } = &facts.api {
+    if let ApiFact::Unreachable { cause, .. } = &facts.api {
         return Ok(Read::Blocked(format!(
             "the API server {server} is unreachable: {cause}"
         )));

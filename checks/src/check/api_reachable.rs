@@ -41,10 +41,14 @@ impl TypedCheck for ApiReachable {
                         .observed(version.clone()),
                 ]
             }
-            ApiFact::Unreachable { cause } => vec![
+            ApiFact::Unreachable {
+                cause,
+                unauthorized,
+            } => vec![
                 Finding::error(t, format!("API server unreachable: {cause}"))
                     .expected("an answer to GET /version")
-                    .observed(cause.clone()),
+                    .observed(cause.clone())
+                    .cause(crate::engine::api_cause(*unauthorized)),
             ],
             ApiFact::NotCollected => vec![Finding::skip(
                 t,
@@ -91,6 +95,7 @@ mod tests {
     fn unreachable_is_an_error_with_cause() {
         let r = run(ApiFact::Unreachable {
             cause: "connection refused".into(),
+            unauthorized: false,
         });
         assert_eq!(r.status, Status::Error);
         assert!(r.message.contains("connection refused"));

@@ -1,0 +1,299 @@
+//! The report an operator reads at fleet scale (issue 25): a served 1,000-node cluster with one
+//! failing node and no firmware facts — failures first, folded repeats, the terminal's width,
+//! the per-node view — and the small contracts around it (`--show`, nothing evaluated, control
+//! characters never reaching a terminal or a Markdown page).
+
+use crate::support::*;
+use gpu_preflight_testkit::apiserver::{ApiServer, Config};
+use gpu_preflight_testkit::synth;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const BROKEN: &str = "dgx-00417";
+
+/// 1,000 nodes; one DGX node not Ready.
+fn fleet() -> Vec<Value> {
+    let mut objects = synth::cluster(1000);
+    let node = objects
+        .iter_mut()
+        .find(|o| o["kind"] == "Node" && o["metadata"]["name"] == BROKEN)
+        .expect("the node");
+    for c in node["status"]["conditions"].as_array_mut().unwrap() {
+        if c["type"] == "Ready" {
+            c["status"] = json!("False");
+            c["reason"] = json!("KubeletNotReady");
+            c["message"] = json!("PLEG is not healthy");
+        }
+    }
+    objects
+}
+
+struct Fleet {
+    _server: ApiServer,
+    _dir: tempfile::TempDir,
+    kc: PathBuf,
+    site: PathBuf,
+}
+
+fn serve() -> Fleet {
+    let server = ApiServer::start(Config {
+        objects: fleet(),
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let site = dir.path().join("site.yaml");
+    std::fs::write(&site, "platform:\n  reserved_ip: 127.0.5.10\n").unwrap();
+    Fleet {
+        _server: server,
+        _dir: dir,
+        kc,
+        site,
+    }
+}
+
+fn check(f: &Fleet, columns: Option<&str>, extra: &[&str]) -> (i32, String) {
+    let mut cmd = bin();
+    cmd.args(["check", "--no-probes", "--profile", "all", "--kubeconfig"])
+        .arg(&f.kc)
+        .arg("--site")
+        .arg(&f.site)
+        .args(extra)
+        .env_remove("COLUMNS");
+    if let Some(c) = columns {
+        cmd.env("COLUMNS", c);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+/// Every word of the table that begins like a target of the report is a whole target.
+fn no_target_split(table: &str, targets: &BTreeSet<String>) {
+    for line in table.lines() {
+        for word in line.split_whitespace() {
+            let word = word.trim_end_matches([',', ':']);
+            if word.len() < 6 || !word.contains('/') {
+                continue;
+            }
+            let begins_one = targets.iter().any(|t| t.starts_with(word));
+            if begins_one {
+                assert!(
+                    targets.contains(word),
+                    "target cut: `{word}` in line {line:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_thousand_nodes_with_one_failure_read_in_one_screen() {
+    let f = serve();
+    let (code, table) = check(&f, None, &[]);
+    assert_eq!(code, 1, "{table}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines.len() <= 150, "{} lines:\n{table}", lines.len());
+    let head = lines[..25.min(lines.len())].join("\n");
+    assert!(
+        head.contains("FAIL") && head.contains(BROKEN),
+        "the failure is not in the first 25 lines:\n{table}"
+    );
+    // Without firmware facts SRIOV004 skips every PF: one row, counted, a few named.
+    let sriov: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("SKIP") && l.contains("SRIOV004"))
+        .collect();
+    assert_eq!(sriov.len(), 1, "{table}");
+    assert!(sriov[0].contains("nodes:"), "{table}");
+    assert!(table.contains("By area"), "{table}");
+    assert!(table.contains("How to fix"), "{table}");
+
+    // --by node names that node first.
+    let (_, by) = check(&f, None, &["--by", "node"]);
+    let first = by
+        .lines()
+        .skip_while(|l| !l.starts_with("By node"))
+        .nth(2)
+        .unwrap_or_default();
+    assert!(first.starts_with(&format!("{BROKEN}: ")), "{by}");
+    assert!(first.contains("1 fail"), "{first}");
+
+    // The terminal's width: nothing wider than 80 columns, no target cut at 80 or 200.
+    let (_, json) = {
+        let out = bin()
+            .args([
+                "check",
+                "--no-probes",
+                "--profile",
+                "all",
+                "--format",
+                "json",
+            ])
+            .arg("--kubeconfig")
+            .arg(&f.kc)
+            .arg("--site")
+            .arg(&f.site)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        )
+    };
+    let targets: BTreeSet<String> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target"].as_str().unwrap().to_string())
+        .collect();
+    for cols in ["80", "200"] {
+        let (_, t) = check(&f, Some(cols), &["--show", "all"]);
+        let max: usize = cols.parse().unwrap();
+        for l in t.lines() {
+            assert!(
+                l.chars().count() <= max,
+                "{} columns at COLUMNS={cols}: {l:?}",
+                l.chars().count()
+            );
+        }
+        no_target_split(&t, &targets);
+    }
+    // JSON keeps every result.
+    assert!(json["results"].as_array().unwrap().len() > 5000);
+}
+
+fn demo(extra: &[&str]) -> (i32, String, String) {
+    let out = bin()
+        .arg("check")
+        .arg("--snapshot")
+        .arg(fixture("demo/runai-bcm.yaml"))
+        .arg("--site")
+        .arg(fixture("demo/site.yaml"))
+        .args(extra)
+        .env_remove("COLUMNS")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn show_filters_the_human_formats_only() {
+    let (code, all, _) = demo(&[]);
+    assert_eq!(code, 1);
+    assert!(all.contains("\nSkipped\n"), "{all}");
+    assert!(!all.contains("\nPassed\n"), "{all}");
+    let (_, only, _) = demo(&["--show", "fail,error"]);
+    assert!(!only.lines().any(|l| l.starts_with("SKIP")), "{only}");
+    assert!(only.lines().any(|l| l.starts_with("FAIL")), "{only}");
+    let (_, every, _) = demo(&["--show", "all"]);
+    assert!(every.lines().any(|l| l.starts_with("PASS")), "{every}");
+    for fmt in ["markdown", "html"] {
+        let (_, text, _) = demo(&["--format", fmt, "--show", "fail"]);
+        assert!(!text.contains("SRIOV004"), "{fmt} lists a skip:\n{text}");
+        assert!(text.contains("NET001"), "{fmt}");
+    }
+    // JSON keeps everything whatever --show says.
+    let (_, j, _) = demo(&["--format", "json", "--show", "fail"]);
+    let v: Value = serde_json::from_str(&j).unwrap();
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"] == "skip")
+    );
+    let (code, _, err) = demo(&["--show", "fial"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown status `fial`"), "{err}");
+}
+
+#[test]
+fn a_run_that_judged_nothing_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.yaml");
+    std::fs::write(&empty, "apiVersion: v1\nkind: List\nitems: []\n").unwrap();
+    let out = bin()
+        .args(["check", "--snapshot"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing was evaluated: "), "{err}");
+    // `--only ""` names no rule: an input error, not every rule.
+    let (code, _, err) = demo(&["--only", ""]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--only names no rule"), "{err}");
+}
+
+/// The demo with a node whose Ready condition's message (K8S002 quotes it) carries terminal
+/// escapes (OSC title, clear screen, cursor up, a C1 CSI) and HTML.
+fn hostile_report(dir: &Path) -> PathBuf {
+    let snap = dir.join("evil.yaml");
+    let text = std::fs::read_to_string(fixture("demo/runai-bcm.yaml")).unwrap();
+    let ready = "    - type: Ready\n      status: 'True'\n      reason: KubeletReady\n      message: kubelet is posting ready status";
+    assert!(text.contains(ready));
+    let evil = "    - type: Ready\n      status: 'False'\n      reason: KubeletNotReady\n      message: \"PLEG \\u001b]0;pwned\\u0007\\u001b[2J\\u001b[1A\\u009b31m<script>alert(1)</script><img src=x onerror=alert(2)>\"";
+    std::fs::write(&snap, text.replacen(ready, evil, 1)).unwrap();
+    snap
+}
+
+#[test]
+fn control_characters_never_reach_a_terminal_or_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = hostile_report(dir.path());
+    let run = |fmt: &str| {
+        let out = bin()
+            .args(["check", "--format", fmt, "--snapshot"])
+            .arg(&snap)
+            .arg("--site")
+            .arg(fixture("demo/site.yaml"))
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let bad = |s: &str| {
+        s.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    };
+    let (table, err) = run("table");
+    assert!(
+        table.contains("pwned"),
+        "the hostile value is not in the report:\n{table}"
+    );
+    assert!(!bad(&table), "{table:?}");
+    assert!(!bad(&err), "{err:?}");
+    let (md, _) = run("markdown");
+    assert!(!bad(&md), "{md:?}");
+    assert!(!md.contains("<script>") && !md.contains("<img"), "{md}");
+    assert!(md.contains("&lt;script&gt;"), "{md}");
+    // HTML escapes markup; JSON, SARIF and JUnit escape control characters by their grammar.
+    let (html, _) = run("html");
+    assert!(
+        !html.contains("<script>alert") && !html.contains("<img src=x"),
+        "{html}"
+    );
+    assert!(!bad(&html.replace("\r", "")), "html");
+    // JSON escapes C0 (ESC, BEL) by its grammar and keeps the value.
+    let c0 = |s: &str| s.chars().any(|c| c < ' ' && c != '\n');
+    let (json, _) = run("json");
+    assert!(!c0(&json), "json");
+    assert!(json.contains("\\u001b"), "json keeps the value, escaped");
+    let (sarif, _) = run("sarif");
+    assert!(!c0(&sarif), "sarif");
+    let (junit, _) = run("junit");
+    let doc = roxmltree::Document::parse(&junit).expect("JUnit stays well-formed XML");
+    assert!(doc.root_element().has_tag_name("testsuites"));
+    assert!(!junit.contains('\u{1b}'), "junit");
+}
