@@ -337,5 +337,8 @@ fn list_rules(a: RulesArgs) -> anyhow::Result<i32> {
         Some(p) => select::parse_profile(p)?,
         None => None,
     };
+    if a.format == "json" {
+        return print_stdout(&crate::docs::rules_json(&set, profile));
+    }
     print_stdout(&crate::docs::rules_table(&set, profile))
 }

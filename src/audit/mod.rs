@@ -51,7 +51,19 @@ pub fn run(req: &Request) -> anyhow::Result<Outcome> {
     sources::probe(&req.sources, &rules, &plan.site, &mut facts)?;
     notices.extend(sources::stale_notice(&facts));
     // Evaluation of the rest.
-    let results = schedule.finish(&rules, &facts, &plan.site);
+    let mut results = schedule.finish(&rules, &facts, &plan.site);
+    // No profile chosen: the cluster's signs choose which rules report. A rule's results do not
+    // depend on which other rules ran, so dropping the others' is exact.
+    let detected = plan.detect.then(|| select::detect(&facts)).flatten();
+    if let Some(d) = &detected {
+        let keep: std::collections::HashSet<&str> = rules
+            .iter()
+            .filter(|r| d.selects(r))
+            .map(|r| r.id.as_str())
+            .collect();
+        results.retain(|r| keep.contains(r.rule.as_ref()));
+        notices.push(Notice::note(d.notice()));
+    }
     evaluate::free(facts);
     // Waivers, exit code, report.
     let mut outcome = conclude(
@@ -61,6 +73,9 @@ pub fn run(req: &Request) -> anyhow::Result<Outcome> {
         waivers.as_deref(),
         req.options.fail_on,
     );
+    if let Some(d) = &detected {
+        outcome.report.profile = d.name();
+    }
     notices.append(&mut outcome.notices);
     outcome.notices = notices;
     Ok(outcome)

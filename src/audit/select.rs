@@ -6,7 +6,7 @@ use crate::exit;
 use gpu_preflight_checks::check;
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::{self, ResourceKind};
-use gpu_preflight_checks::{Phase, Profile, RuleDef, RuleSet, Site};
+use gpu_preflight_checks::{ApiFact, Facts, Phase, Profile, RuleDef, RuleSet, Site};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -17,6 +17,8 @@ pub struct Prepared {
     pub selection: Selection,
     /// The profile as the report names it: as given, else the site's, else `all`.
     pub profile_name: String,
+    /// Neither `--profile` nor the site file's `profile:` chose: the cluster does ([`detect`]).
+    pub detect: bool,
 }
 
 impl Prepared {
@@ -30,10 +32,13 @@ impl Prepared {
         let (profile, profile_name) = match &rules.profile {
             Some(p) => (parse_profile(p)?, p.clone()),
             None => match site.profile {
-                Some(p) => (Some(p), p.as_str().to_string()),
+                Some(p) => (p.profile(), p.as_str().to_string()),
                 None => (None, "all".to_string()),
             },
         };
+        // No profile anywhere (and no --only, which names rules itself): every rule is gathered
+        // for, and the cluster's own signs choose which rules report (see [`detect`]).
+        let detect = rules.profile.is_none() && site.profile.is_none() && rules.only.is_empty();
         Ok(Prepared {
             set,
             site,
@@ -44,6 +49,7 @@ impl Prepared {
                 skip: rules.skip.clone(),
             },
             profile_name,
+            detect,
         })
     }
 
@@ -191,6 +197,103 @@ fn why_nothing(set: &RuleSet, sel: &Selection, only: &[String], skip: &[String])
             skip.join(",")
         )
     }
+}
+
+/// The profiles a cluster shows, and the signs that showed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detected {
+    /// Besides `core`, which every profile includes.
+    pub profiles: Vec<Profile>,
+    pub why: Vec<String>,
+}
+
+impl Detected {
+    /// The name the report gives the selection: `runai-bcm`, `core`, `runai-bcm+deepops-rdma`.
+    pub fn name(&self) -> String {
+        if self.profiles.is_empty() {
+            return Profile::Core.as_str().to_string();
+        }
+        self.profiles
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+
+    /// Whether a rule belongs to what was detected.
+    pub fn selects(&self, rule: &RuleDef) -> bool {
+        rule.in_profile(Some(Profile::Core))
+            || self.profiles.iter().any(|p| rule.in_profile(Some(*p)))
+    }
+
+    /// The one line the user is told.
+    pub fn notice(&self) -> String {
+        let why = if self.why.is_empty() {
+            "no sign of Run:ai/BCM or DeepOps RDMA".to_string()
+        } else {
+            self.why.join("; ")
+        };
+        format!(
+            "profile {} detected ({why}); give --profile all (or `profile:` in the site file) to check every rule",
+            self.name()
+        )
+    }
+}
+
+/// Namespaces that mark a Run:ai-on-BCM cluster (runbook 000).
+const RUNAI_BCM_NAMESPACES: &[&str] = &[
+    "runai",
+    "runai-backend",
+    "metallb-system",
+    "network-operator",
+    "nvidia-network-operator",
+];
+
+/// Which runbooks' rules apply, from what the cluster shows: the Network Operator, MetalLB or
+/// Run:ai namespaces mean `runai-bcm`; the RDMA shared device plugin (its DaemonSet or its
+/// ConfigMap) means `deepops-rdma`; `core` always. `None` when the facts cannot tell (the API
+/// server unreachable, or an input without namespaces and DaemonSets): then every rule runs.
+pub fn detect(facts: &Facts) -> Option<Detected> {
+    if matches!(facts.api, ApiFact::Unreachable { .. }) {
+        return None;
+    }
+    let known = |k: &str| facts.availability(k).is_ok();
+    if !known("namespaces") && !known("daemonsets") && !known("configmaps") {
+        return None;
+    }
+    let mut d = Detected {
+        profiles: Vec::new(),
+        why: Vec::new(),
+    };
+    let present: Vec<&str> = RUNAI_BCM_NAMESPACES
+        .iter()
+        .copied()
+        .filter(|ns| facts.get("namespaces", None, ns).is_some())
+        .collect();
+    if !present.is_empty() {
+        d.profiles.push(Profile::RunaiBcm);
+        d.why.push(format!("namespaces {}", present.join(", ")));
+    }
+    let plugin = facts
+        .list("daemonsets")
+        .iter()
+        .find(|o| o.name() == "rdma-shared-dp-ds")
+        .map(|o| {
+            format!(
+                "DaemonSet {}/rdma-shared-dp-ds",
+                o.namespace().unwrap_or("")
+            )
+        })
+        .or_else(|| {
+            facts
+                .get("configmaps", Some("kube-system"), "rdma-devices")
+                .map(|_| "ConfigMap kube-system/rdma-devices".to_string())
+        });
+    if let Some(sign) = plugin {
+        d.profiles.push(Profile::DeepopsRdma);
+        d.why.push(sign);
+    }
+    Some(d)
 }
 
 /// Resource kinds the rules need, each once, in a stable order.

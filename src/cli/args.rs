@@ -78,7 +78,8 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct SelectArgs {
-    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else all).
+    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else the
+    /// profiles the cluster shows, said on stderr).
     #[arg(long)]
     pub profile: Option<String>,
     /// Phase: pre (before install) or post (audit); default both.
@@ -208,6 +209,10 @@ pub struct RulesArgs {
     /// Only rules of this profile (core, runai-bcm, deepops-rdma, all).
     #[arg(long)]
     pub profile: Option<String>,
+    /// table (ID, name, severity, phase, profiles, title) or json (also the area, check kind
+    /// and the Kubernetes kinds each rule reads).
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
     /// Extra rule packs to list with the built-in rules: YAML files or folders of them.
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,

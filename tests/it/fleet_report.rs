@@ -297,3 +297,159 @@ fn control_characters_never_reach_a_terminal_or_a_page() {
     assert!(doc.root_element().has_tag_name("testsuites"));
     assert!(!junit.contains('\u{1b}'), "junit");
 }
+
+#[test]
+fn waivers_name_rules_by_id_or_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("waivers.yaml");
+    std::fs::write(
+        &w,
+        "waivers:\n  - rule: kube-proxy-strict-arp\n    reason: CHG-1\n    expires: 2999-12-31\n",
+    )
+    .unwrap();
+    let (_, j, err) = demo(&["--format", "json", "--waivers", w.to_str().unwrap()]);
+    let v: Value = serde_json::from_str(&j).unwrap_or_else(|_| panic!("{err}"));
+    assert_eq!(results_of(&v, "NET001")[0]["status"], "waived", "{err}");
+    std::fs::write(&w, "waivers:\n  - rule: no-such-rule\n    reason: CHG-1\n").unwrap();
+    let (code, _, err) = demo(&["--waivers", w.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("unknown rule `no-such-rule`: neither a rule ID nor a rule name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rules_lists_names_and_json_without_trailing_padding() {
+    let out = bin().args(["rules", "--profile", "core"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("ID "), "{text}");
+    assert!(text.lines().next().unwrap().contains("NAME"), "{text}");
+    let net = text.lines().find(|l| l.starts_with("NET001")).unwrap();
+    assert!(net.contains("kube-proxy-strict-arp"), "{net}");
+    assert!(
+        text.lines().all(|l| !l.ends_with(' ')),
+        "trailing padding:\n{text}"
+    );
+    let out = bin().args(["rules", "--format", "json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = v["rules"].as_array().unwrap();
+    let net = rules.iter().find(|r| r["id"] == "NET001").unwrap();
+    assert_eq!(net["name"], "kube-proxy-strict-arp");
+    assert_eq!(net["severity"], "error");
+    assert!(
+        net["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "core")
+    );
+    assert!(
+        net["reads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "configmaps"),
+        "{net}"
+    );
+}
+
+#[test]
+fn with_no_profile_the_cluster_shows_which_runbook() {
+    let run = |snap: &str, extra: &[&str]| {
+        let out = bin()
+            .args(["check", "--format", "json", "--snapshot"])
+            .arg(fixture(snap))
+            .args(extra)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rules: BTreeSet<String> = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["rule"].as_str().unwrap().to_string())
+            .collect();
+        (v, rules, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // Run:ai on BCM: its namespaces; no DeepOps rule reports.
+    let (v, rules, err) = run("demo/runai-bcm.yaml", &[]);
+    assert_eq!(v["profile"], "runai-bcm");
+    let line: Vec<&str> = err.lines().filter(|l| l.contains("detected")).collect();
+    assert_eq!(line.len(), 1, "{err}");
+    assert!(
+        line[0].contains("profile runai-bcm detected (namespaces runai"),
+        "{err}"
+    );
+    assert!(rules.contains("NET001") && rules.contains("LB001"));
+    assert!(!rules.iter().any(|r| r.starts_with("RDMA")), "{rules:?}");
+    // DeepOps: the RDMA shared device plugin's ConfigMap; no Run:ai rule reports.
+    let (v, rules, err) = run("node/cluster.yaml", &[]);
+    assert_eq!(v["profile"], "deepops-rdma", "{err}");
+    assert!(
+        rules.contains("RDMA001") && !rules.contains("RUNAI001"),
+        "{rules:?}"
+    );
+    // An explicit choice wins: --profile all, or `profile: all` in the site file.
+    let (v, rules, err) = run("node/cluster.yaml", &["--profile", "all"]);
+    assert_eq!(v["profile"], "all");
+    assert!(rules.contains("RUNAI001"));
+    assert!(!err.contains("detected"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(&site, "profile: all\n").unwrap();
+    let (v, rules, _) = run("node/cluster.yaml", &["--site", site.to_str().unwrap()]);
+    assert_eq!(v["profile"], "all");
+    assert!(rules.contains("RUNAI001"));
+}
+
+#[test]
+fn a_healthy_served_cluster_passes_on_the_default_profile() {
+    // The benchmark's cluster, its ingress Service selecting the controller's pods (the
+    // benchmark's selects other labels: LB005 fails it).
+    let mut objects = synth::cluster(50);
+    let lb = objects
+        .iter_mut()
+        .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == "ingress-nginx-controller-lb1")
+        .expect("the ingress Service");
+    lb["spec"]["selector"] = json!({"app": "ingress-nginx-controller"});
+    // A Run:ai/BCM cluster: no RDMA shared device plugin (DeepOps' runbook would fail it).
+    objects.retain(|o| {
+        o["metadata"]["name"] != "rdma-devices" && o["metadata"]["name"] != "rdma-shared-dp-ds"
+    });
+    let server = ApiServer::start(Config {
+        objects,
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let site = dir.path().join("site.yaml");
+    std::fs::write(&site, "platform:\n  reserved_ip: 127.0.5.10\n").unwrap();
+    let out = bin()
+        .args(["check", "--no-probes", "--format", "json", "--kubeconfig"])
+        .arg(&kc)
+        .arg("--site")
+        .arg(&site)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failing: Vec<String> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail" || r["status"] == "error")
+        .map(|r| format!("{} {} {}", r["rule"], r["target"], r["message"]))
+        .collect();
+    assert_eq!(out.status.code(), Some(0), "{failing:#?}");
+    assert!(failing.is_empty(), "{failing:#?}");
+    assert_eq!(v["profile"], "runai-bcm");
+    // The same cluster against every rule fails DeepOps' RDMA rules: `all` is a choice now.
+    let out = bin()
+        .args(["check", "--no-probes", "--profile", "all", "--kubeconfig"])
+        .arg(&kc)
+        .arg("--site")
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
