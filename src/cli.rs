@@ -174,7 +174,7 @@ fn explain(names: &[String], packs: &[PathBuf]) -> anyhow::Result<i32> {
 fn check(a: CheckArgs) -> anyhow::Result<i32> {
     let format = parse_format(&a.format)?;
     let outputs = parse_outputs(&a.output)?;
-    let outcome = audit::run(&a.request())?;
+    let outcome = audit::run(&a.request()?)?;
     emit(&outcome, format, &outputs, a.quiet, &a.view)?;
     Ok(outcome.code)
 }

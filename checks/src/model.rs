@@ -328,6 +328,14 @@ pub struct RuleResult {
     pub cause: Option<Cause>,
 }
 
+impl RuleResult {
+    /// The node a result is about: `gpu01` of `node/gpu01` and `node/gpu01/mlx5_3/1`.
+    pub fn node(&self) -> Option<&str> {
+        let rest = self.target.strip_prefix("node/")?;
+        rest.split('/').next().filter(|n| !n.is_empty())
+    }
+}
+
 /// Counts per status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {

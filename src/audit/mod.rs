@@ -64,6 +64,10 @@ pub fn run(req: &Request) -> anyhow::Result<Outcome> {
         results.retain(|r| keep.contains(r.rule.as_ref()));
         notices.push(Notice::note(d.notice()));
     }
+    // `--nodes`/`--node-selector`: the other nodes' results are dropped, never re-judged.
+    for n in req.rules.nodes.apply(&facts, &mut results) {
+        notices.push(Notice::note(n));
+    }
     evaluate::free(facts);
     // Waivers, exit code, report.
     let mut outcome = conclude(

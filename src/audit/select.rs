@@ -199,6 +199,131 @@ fn why_nothing(set: &RuleSet, sel: &Selection, only: &[String], skip: &[String])
     }
 }
 
+/// `--nodes a,b` and `--node-selector LABEL=VALUE[,LABEL!=VALUE,LABEL]`: which nodes' results a
+/// run reports. Results about other nodes are dropped after evaluation, so every kept node's
+/// verdicts are those of the whole run (rules that compare nodes still see them all); results
+/// about no node (the cluster, an object) are always kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeScope {
+    pub names: Vec<String>,
+    /// Each term: label key, `Some((equal, value))` for `=`/`!=`, `None` for "has the label".
+    pub selector: Vec<(String, Option<(bool, String)>)>,
+}
+
+impl NodeScope {
+    /// Parses the flags; a malformed selector or an empty `--nodes` is an input error.
+    pub fn parse(names: &[String], selector: Option<&str>) -> anyhow::Result<NodeScope> {
+        let given = !names.is_empty();
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .collect();
+        if given && names.is_empty() {
+            return Err(exit::input(
+                "--nodes names no node (it was given empty): name nodes, e.g. --nodes dgx-01,dgx-02",
+            ));
+        }
+        let mut terms = Vec::new();
+        if let Some(sel) = selector {
+            for term in sel.split(',').map(str::trim) {
+                let (key, value) = if let Some((k, v)) = term.split_once("!=") {
+                    (k, Some((false, v)))
+                } else if let Some((k, v)) = term.split_once("==") {
+                    (k, Some((true, v)))
+                } else if let Some((k, v)) = term.split_once('=') {
+                    (k, Some((true, v)))
+                } else {
+                    (term, None)
+                };
+                let key = key.trim();
+                if key.is_empty() || key.contains(char::is_whitespace) {
+                    return Err(exit::input(format!(
+                        "--node-selector: `{term}` is not LABEL=VALUE, LABEL!=VALUE or LABEL"
+                    )));
+                }
+                terms.push((
+                    key.to_string(),
+                    value.map(|(eq, v)| (eq, v.trim().to_string())),
+                ));
+            }
+        }
+        Ok(NodeScope {
+            names,
+            selector: terms,
+        })
+    }
+
+    /// Every node (neither flag given).
+    pub fn is_all(&self) -> bool {
+        self.names.is_empty() && self.selector.is_empty()
+    }
+
+    fn selects(&self, labels: &std::collections::BTreeMap<&str, &str>) -> bool {
+        self.selector.iter().all(|(k, v)| match v {
+            None => labels.contains_key(k.as_str()),
+            Some((true, want)) => labels.get(k.as_str()) == Some(&want.as_str()),
+            Some((false, want)) => labels.get(k.as_str()) != Some(&want.as_str()),
+        })
+    }
+
+    /// Keeps the results of the nodes in scope and every result about no node; says which
+    /// nodes were kept, and which named ones the input does not have.
+    pub fn apply(
+        &self,
+        facts: &Facts,
+        results: &mut Vec<gpu_preflight_checks::RuleResult>,
+    ) -> Vec<String> {
+        if self.is_all() {
+            return Vec::new();
+        }
+        let nodes = facts.list("nodes");
+        let mut kept: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut notes = Vec::new();
+        if !self.selector.is_empty() {
+            kept.extend(
+                nodes
+                    .iter()
+                    .filter(|n| self.selects(&n.labels()))
+                    .filter(|n| self.names.is_empty() || self.names.iter().any(|x| x == n.name()))
+                    .map(|n| n.name().to_string()),
+            );
+        } else {
+            kept.extend(self.names.iter().cloned());
+        }
+        let unknown: Vec<&str> = self
+            .names
+            .iter()
+            .filter(|n| !nodes.is_empty() && !nodes.iter().any(|o| o.name() == n.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            notes.push(format!(
+                "--nodes: the input has no node named {}",
+                unknown.join(", ")
+            ));
+        }
+        results.retain(|r| r.node().is_none_or(|n| kept.contains(n)));
+        let shown: Vec<&str> = kept.iter().take(5).map(String::as_str).collect();
+        notes.push(format!(
+            "reporting {} node(s){}{}",
+            kept.len(),
+            if shown.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", shown.join(", "))
+            },
+            if kept.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+        notes
+    }
+}
+
 /// The profiles a cluster shows, and the signs that showed them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detected {

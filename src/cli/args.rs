@@ -139,6 +139,15 @@ pub struct CheckArgs {
     /// it skip).
     #[arg(long, requires = "snapshot")]
     pub complete_dump: bool,
+    /// Report only these nodes' results (comma-separated, repeatable) beside every result about
+    /// no node; each kept node's verdicts are those of the whole run.
+    #[arg(long, value_delimiter = ',', value_name = "NODE")]
+    pub nodes: Vec<String>,
+    /// Report only the results of nodes with these labels: LABEL=VALUE, LABEL!=VALUE or LABEL,
+    /// comma-separated (all must hold), e.g. a rack or a pool; each kept node's verdicts are
+    /// those of the whole run.
+    #[arg(long, value_name = "SELECTOR")]
+    pub node_selector: Option<String>,
     /// Report format on stdout: table, json, junit, sarif, markdown, prometheus, html.
     #[arg(long, default_value = "table")]
     pub format: String,

@@ -373,9 +373,9 @@ fn group_rows(out: &mut String, style: Style, width: usize, g: &Group) {
 }
 
 /// `node/NAME/...` → `NAME`.
-pub fn node_of(target: &str) -> Option<&str> {
+fn node_of(target: &str) -> Option<&str> {
     let rest = target.strip_prefix("node/")?;
-    Some(rest.split('/').next().unwrap_or(rest))
+    rest.split('/').next().filter(|n| !n.is_empty())
 }
 
 /// `48 targets on 6 nodes`, `3 targets`.
@@ -721,7 +721,7 @@ fn by_node(out: &mut String, report: &Report, style: Style, width: usize) {
     }
     let mut nodes: HashMap<&str, Node> = HashMap::new();
     for r in &report.results {
-        let Some(n) = node_of(&r.target) else {
+        let Some(n) = r.node() else {
             continue;
         };
         let e = nodes.entry(n).or_default();

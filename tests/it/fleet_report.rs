@@ -453,3 +453,63 @@ fn a_healthy_served_cluster_passes_on_the_default_profile() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn nodes_and_node_selector_keep_the_kept_nodes_verdicts() {
+    let run = |extra: &[&str]| {
+        let out = bin()
+            .args([
+                "check",
+                "--format",
+                "json",
+                "--profile",
+                "all",
+                "--snapshot",
+            ])
+            .arg(fixture("node/cluster.yaml"))
+            .arg("--node-facts")
+            .arg(fixture("node/facts"))
+            .args(extra)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (
+            out.status.code(),
+            v["results"].as_array().cloned().unwrap_or_default(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let node = |r: &Value| {
+        r["target"]
+            .as_str()
+            .and_then(|t| t.strip_prefix("node/"))
+            .map(|t| t.split('/').next().unwrap_or(t).to_string())
+    };
+    let (_, all, _) = run(&[]);
+    for (args, kept) in [
+        (vec!["--nodes", "gpu02"], vec!["gpu02"]),
+        (vec!["--nodes", "gpu02,mgmt01"], vec!["gpu02", "mgmt01"]),
+    ] {
+        let (_, some, err) = run(&args);
+        let want: Vec<&Value> = all
+            .iter()
+            .filter(|r| node(r).is_none_or(|n| kept.contains(&n.as_str())))
+            .collect();
+        assert_eq!(some.iter().collect::<Vec<_>>(), want, "{args:?}");
+        assert!(
+            err.contains(&format!("reporting {} node(s)", kept.len())),
+            "{err}"
+        );
+    }
+    let (_, sel, _) = run(&[
+        "--node-selector",
+        "feature.node.kubernetes.io/rdma.capable=true",
+    ]);
+    assert!(sel.iter().any(|r| node(r).is_some()));
+    assert!(
+        sel.iter().all(|r| all.contains(r)),
+        "a kept verdict changed"
+    );
+    let (code, _, err) = run(&["--node-selector", "=x"]);
+    assert_eq!(code, Some(2), "{err}");
+}
