@@ -284,17 +284,21 @@ fn rdma_cleanup(a: &RdmaTestArgs) -> anyhow::Result<i32> {
 }
 
 fn collect(a: CollectArgs) -> anyhow::Result<i32> {
+    let Some(output) = &a.output else {
+        // --print-kubectl (clap requires one of them).
+        let req = a.request();
+        return print_stdout(&audit::select::kubectl_commands(
+            &req.rules,
+            req.site.as_deref(),
+        )?);
+    };
     let collected = audit::collect(&a.request())?;
     let body = collected.snapshot_json()?;
-    crate::output::write_atomic(&a.output, &body).map_err(|e| {
-        exit::input(format!(
-            "{}: cannot write snapshot: {e}",
-            a.output.display()
-        ))
-    })?;
+    crate::output::write_atomic(output, &body)
+        .map_err(|e| exit::input(format!("{}: cannot write snapshot: {e}", output.display())))?;
     eprintln!(
         "gpu-preflight: wrote {} ({} objects of {} kinds)",
-        a.output.display(),
+        output.display(),
         collected.facts.object_count(),
         collected.facts.resources.len()
     );

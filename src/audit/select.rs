@@ -421,6 +421,86 @@ pub fn detect(facts: &Facts) -> Option<Detected> {
     Some(d)
 }
 
+/// `collect --print-kubectl`: the `kubectl get` commands that dump, one file per kind, every kind
+/// the selected rules list and every object they read by name that the site and the rules name
+/// (names found only in the cluster, such as the Secret an Ingress names, are said in a comment).
+pub fn kubectl_commands(
+    rules: &super::request::Rules,
+    site: Option<&Path>,
+) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let plan = Prepared::load(rules, site)?;
+    let selected = plan.select()?;
+    let mut out = String::new();
+    let profile = plan.profile_name.as_str();
+    let _ = writeln!(
+        out,
+        "# The kubectl dump of what {} rule(s) of profile {profile} read; then:\n#   gpu-preflight check --snapshot dump/ --complete-dump\n# A kind that is not installed, or an object that is not there, leaves an empty file: check\n# skips it with a note. Secret values never leave the snapshot reader.",
+        selected.len()
+    );
+    let _ = writeln!(out, "mkdir -p dump");
+    for k in needed_kinds(&selected) {
+        let all = if k.namespaced { " -A" } else { "" };
+        let _ = writeln!(
+            out,
+            "kubectl get {key}{all} -o json > dump/{key}.json",
+            key = k.key
+        );
+    }
+    let named = gpu_preflight_checks::named::NamedReads::of(&selected, &plan.site);
+    let known = named.resolve_all(&Facts::default());
+    for r in &known {
+        let kind = kinds::by_key(r.kind).map_or(r.kind, |k| k.kind);
+        let ns = r
+            .namespace
+            .as_deref()
+            .map(|n| format!(" -n {}", sh_word(n)))
+            .unwrap_or_default();
+        let file = format!(
+            "dump/{}-{}{}.json",
+            kind.to_ascii_lowercase(),
+            r.namespace
+                .as_deref()
+                .map(|n| format!("{n}-"))
+                .unwrap_or_default(),
+            r.name
+        );
+        let _ = writeln!(
+            out,
+            "kubectl get {}{ns} {} -o json > {}",
+            kind.to_ascii_lowercase(),
+            sh_word(&r.name),
+            sh_word(&file)
+        );
+    }
+    let unresolved: Vec<&str> = named
+        .kinds()
+        .keys()
+        .copied()
+        .filter(|k| !known.iter().any(|r| r.kind == *k))
+        .collect();
+    if !unresolved.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Also read by name, named by objects in the cluster ({}): the Secret your ingress serves\n# (docs/security.md says how to find it); `gpu-preflight collect` finds them itself.",
+            unresolved.join(", ")
+        );
+    }
+    Ok(out)
+}
+
+/// A word for the shell: as it is when it is a plain name, else single-quoted (names come from
+/// the site file and rule packs, and are pasted into a terminal).
+fn sh_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// Resource kinds the rules need, each once, in a stable order.
 pub fn needed_kinds(rules: &[&RuleDef]) -> Vec<&'static ResourceKind> {
     let keys: BTreeSet<&str> = rules

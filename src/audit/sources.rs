@@ -234,6 +234,12 @@ fn offline(
     if let Some(note) = snapshot::duplicates_note(&loaded.duplicates) {
         notices.push(Notice::note(note));
     }
+    for f in &loaded.empty {
+        notices.push(Notice::note(format!(
+            "{}: empty file skipped (kubectl writes nothing for an object or kind that is not there)",
+            f.display()
+        )));
+    }
     if s.complete {
         for k in select::needed_kinds(rules) {
             loaded

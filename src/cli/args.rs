@@ -200,8 +200,12 @@ pub struct CollectArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Snapshot file to write.
-    #[arg(short, long)]
-    pub output: PathBuf,
+    #[arg(short, long, required_unless_present = "print_kubectl")]
+    pub output: Option<PathBuf>,
+    /// Print the `kubectl get` commands that dump what the selected rules read (for
+    /// `check --snapshot DIR`), and contact nothing.
+    #[arg(long, conflicts_with = "output")]
+    pub print_kubectl: bool,
     #[command(flatten)]
     pub probes: ProbeArgs,
     #[command(flatten)]

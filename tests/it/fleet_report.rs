@@ -513,3 +513,114 @@ fn nodes_and_node_selector_keep_the_kept_nodes_verdicts() {
     let (code, _, err) = run(&["--node-selector", "=x"]);
     assert_eq!(code, Some(2), "{err}");
 }
+
+/// `collect --print-kubectl` prints commands that, run by `sh` with the real kubectl against a
+/// served cluster, make a folder `check --snapshot` reads: empty files (kinds not installed,
+/// objects not there) skipped with a note, and no rule left without a kind it lists.
+#[test]
+fn print_kubectl_makes_a_dump_check_reads() {
+    let kubectl = std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok();
+    if !kubectl {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v != "true"),
+            "kubectl is required under CI=true"
+        );
+        eprintln!("notice: kubectl not found; skipping the --print-kubectl recipe");
+        return;
+    }
+    let server = ApiServer::start(Config {
+        objects: synth::cluster(20),
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let site = dir.path().join("site.yaml");
+    std::fs::write(&site, "platform:\n  reserved_ip: 127.0.5.10\n").unwrap();
+    let out = bin()
+        .args([
+            "collect",
+            "--print-kubectl",
+            "--profile",
+            "runai-bcm",
+            "--site",
+        ])
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("kubectl get nodes -o json > dump/nodes.json"),
+        "{script}"
+    );
+    assert!(script.contains("ipaddresspools.metallb.io"), "{script}");
+    assert!(
+        script.contains("kubectl get secret -n runai-backend runai-reg-creds"),
+        "{script}"
+    );
+    // Each command on its own: a kind the server does not serve fails, and leaves an empty file.
+    let run = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(
+            script
+                .lines()
+                .map(|l| format!("{l} || true"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .current_dir(dir.path())
+        .env("KUBECONFIG", &kc)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = bin()
+        .args([
+            "check",
+            "--no-probes",
+            "--profile",
+            "runai-bcm",
+            "--format",
+            "json",
+            "--complete-dump",
+            "--snapshot",
+        ])
+        .arg(dir.path().join("dump"))
+        .arg("--site")
+        .arg(&site)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(2), "{err}");
+    let empty = std::fs::read_dir(dir.path().join("dump"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().metadata().unwrap().len() == 0)
+        .count();
+    assert!(
+        empty > 0,
+        "the served cluster lacks some kinds: their files are empty"
+    );
+    assert_eq!(err.matches("empty file skipped").count(), empty, "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lacking: Vec<&Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            let m = r["message"].as_str().unwrap_or("");
+            // A cluster kind or object missing (probes and site files are not the cluster's).
+            m.starts_with("the input has no") && m.contains("capture it with")
+        })
+        .collect();
+    assert!(lacking.is_empty(), "{lacking:#?}");
+}
