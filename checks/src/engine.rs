@@ -98,7 +98,14 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
                 key,
                 Missing::Error(
                     typed,
-                    format!("{}: {cause}", check::api_reachable::NOT_EVALUATED),
+                    format!(
+                        "{}: {cause}",
+                        if typed == Cause::Unauthorized {
+                            check::api_reachable::NOT_AUTHORIZED
+                        } else {
+                            check::api_reachable::NOT_EVALUATED
+                        }
+                    ),
                 ),
             ));
             continue;

@@ -2,7 +2,7 @@
 //! failures first, with expected/observed and remediation.
 
 use super::{Report, Style, printable};
-use gpu_preflight_checks::check::api_reachable::NOT_EVALUATED;
+use gpu_preflight_checks::check::api_reachable::{NOT_AUTHORIZED, NOT_EVALUATED};
 use gpu_preflight_checks::{RuleResult, Status};
 use std::fmt::Write as _;
 
@@ -162,7 +162,11 @@ pub fn render(report: &Report, style: Style) -> String {
         let mut row = (*first).clone();
         row.rule = ids.join(", ").into();
         if not_evaluated.iter().any(|r| &*r.rule == super::API_RULE) {
-            row.message = NOT_EVALUATED.to_string();
+            row.message = if first.cause == Some(gpu_preflight_checks::Cause::Unauthorized) {
+                NOT_AUTHORIZED.to_string()
+            } else {
+                NOT_EVALUATED.to_string()
+            };
         }
         row
     });

@@ -86,8 +86,13 @@ pub fn render(report: &Report, style: Style) -> String {
                 "{}",
                 wrap(
                     &format!(
-                        "and {} more rule(s) not evaluated, the API server being down: {}",
+                        "and {} more rule(s) not evaluated, the API server {}: {}",
                         rules.len(),
+                        if stopped[0].cause == Some(Cause::Unauthorized) {
+                            "refusing the credentials"
+                        } else {
+                            "being unreachable"
+                        },
                         rules.join(" ")
                     ),
                     width,

@@ -624,3 +624,93 @@ fn print_kubectl_makes_a_dump_check_reads() {
         .collect();
     assert!(lacking.is_empty(), "{lacking:#?}");
 }
+
+/// What kubectl would say, said before or instead of "unreachable": the credentials refused
+/// (401), a certificate signed by an unknown authority, a context the kubeconfig lacks (listing
+/// its contexts), a credential plugin not installed (named).
+#[test]
+fn the_api_server_down_is_one_message_with_its_cause() {
+    let server = ApiServer::start(Config {
+        objects: synth::cluster(10),
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let good = std::fs::read_to_string(&kc).unwrap();
+    let run = |text: &str, extra: &[&str]| {
+        std::fs::write(&kc, text).unwrap();
+        let out = bin()
+            .args([
+                "check",
+                "--no-probes",
+                "--profile",
+                "all",
+                "--timeout",
+                "5",
+                "--kubeconfig",
+            ])
+            .arg(&kc)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // 401: refused, not "unreachable"; the rules it stopped say so, counted once.
+    let (code, table, _) = run(&good.replace(&server.token, "expired-token"), &[]);
+    assert_eq!(code, Some(3), "{table}");
+    assert!(
+        table.contains("API server refused the credentials"),
+        "{table}"
+    );
+    assert!(
+        table.contains("the API server refusing the credentials"),
+        "{table}"
+    );
+    assert!(!table.contains("unreachable"), "{table}");
+    assert!(
+        table.contains("module load kubernetes"),
+        "K8S001's fix:\n{table}"
+    );
+    // Another CA: the words kubectl uses.
+    let other = rcgen::generate_simple_self_signed(vec!["elsewhere".to_string()]).unwrap();
+    use base64::Engine as _;
+    let ca = base64::engine::general_purpose::STANDARD.encode(other.cert.pem());
+    let mut wrong_ca = String::new();
+    for line in good.lines() {
+        if line.trim_start().starts_with("certificate-authority-data:") {
+            wrong_ca.push_str(&format!("    certificate-authority-data: {ca}\n"));
+        } else {
+            wrong_ca.push_str(line);
+            wrong_ca.push('\n');
+        }
+    }
+    let (code, table, _) = run(&wrong_ca, &[]);
+    assert_eq!(code, Some(3), "{table}");
+    assert!(
+        table.contains("certificate signed by unknown authority"),
+        "{table}"
+    );
+    // A context the kubeconfig does not have: its contexts listed.
+    let (code, _, err) = run(&good, &["--context", "prod"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no context named `prod`; its contexts are: test"),
+        "{err}"
+    );
+    // A credential plugin that is not installed: named.
+    let exec = good.replace(
+        &format!("    token: {}\n", server.token),
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin-not-installed\n      args: [get-token]\n",
+    );
+    assert_ne!(exec, good);
+    let (code, _, err) = run(&exec, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`kubelogin-not-installed`") && err.contains("not installed"),
+        "{err}"
+    );
+}

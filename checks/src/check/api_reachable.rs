@@ -11,6 +11,10 @@ pub struct ApiReachable;
 /// unreachable; the cause follows after `: `. Renderers fold these rows (the cause is K8S001's).
 pub const NOT_EVALUATED: &str = "not evaluated: the API server is unreachable (K8S001)";
 
+/// The same when the API server answered 401: it is there, but refused the credentials.
+pub const NOT_AUTHORIZED: &str =
+    "not evaluated: the API server refused the credentials (401, K8S001)";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {}
@@ -45,10 +49,17 @@ impl TypedCheck for ApiReachable {
                 cause,
                 unauthorized,
             } => vec![
-                Finding::error(t, format!("API server unreachable: {cause}"))
-                    .expected("an answer to GET /version")
-                    .observed(cause.clone())
-                    .cause(crate::engine::api_cause(*unauthorized)),
+                Finding::error(
+                    t,
+                    if *unauthorized {
+                        format!("API server refused the credentials: {cause}")
+                    } else {
+                        format!("API server unreachable: {cause}")
+                    },
+                )
+                .expected("an answer to GET /version")
+                .observed(cause.clone())
+                .cause(crate::engine::api_cause(*unauthorized)),
             ],
             ApiFact::NotCollected => vec![Finding::skip(
                 t,
