@@ -714,3 +714,67 @@ fn the_api_server_down_is_one_message_with_its_cause() {
         "{err}"
     );
 }
+
+/// "How to fix" fills every value the finding itself names: no `<ca.pem>` when the message names
+/// the bundle, no `NODE` for a node's failure, no `NAME` for an object's, on every fixture.
+#[test]
+fn fixes_fill_every_value_the_finding_names() {
+    let mut inputs: Vec<Vec<PathBuf>> = vec![
+        vec![fixture("demo/runai-bcm.yaml")],
+        vec![fixture("node/cluster.yaml")],
+        vec![fixture("intent/cluster-broken.yaml")],
+        vec![fixture("rdma-test/cluster.yaml")],
+    ];
+    for e in std::fs::read_dir(fixture("metallb-sriov/broken")).unwrap() {
+        let p = e.unwrap().path();
+        let has_yaml = p.is_dir()
+            && std::fs::read_dir(&p)
+                .unwrap()
+                .any(|f| f.unwrap().path().extension().is_some_and(|x| x == "yaml"));
+        if has_yaml {
+            inputs.push(vec![fixture("metallb-sriov/good"), p]);
+        }
+    }
+    let mut checked = 0;
+    for snaps in inputs {
+        let mut cmd = bin();
+        cmd.args(["check", "--profile", "all", "--format", "json"]);
+        for s in &snaps {
+            cmd.arg("--snapshot").arg(s);
+        }
+        cmd.arg("--site").arg(fixture("demo/site.yaml"));
+        let out = cmd.output().unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{snaps:?}: {}", String::from_utf8_lossy(&out.stderr)));
+        for r in v["results"].as_array().unwrap() {
+            if r["status"] != "fail" {
+                continue;
+            }
+            checked += 1;
+            let fix = r["remediation"].as_str().unwrap();
+            let msg = r["message"].as_str().unwrap();
+            let target = r["target"].as_str().unwrap();
+            let has = |w: &str| {
+                fix.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|x| x == w)
+            };
+            let what = format!("{snaps:?} {} {target}: {msg}\nfix: {fix}", r["rule"]);
+            if msg.contains(".pem") {
+                assert!(!fix.contains("<ca.pem>"), "{what}");
+            }
+            if target.starts_with("node/") {
+                assert!(!has("NODE"), "{what}");
+            }
+            if target != "cluster"
+                && target.matches('/').count() >= 1
+                && !target.starts_with("node/")
+            {
+                assert!(!has("NAME"), "{what}");
+            }
+            if target == "cluster" && msg.contains("StorageClass") {
+                assert!(!has("NAME"), "{what}");
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} failures");
+}
