@@ -38,14 +38,14 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) if e.downcast_ref::<exit::Interrupted>().is_some() => {
-            eprintln!("gpu-preflight: {e}");
+            eprintln!("{}: {e}", prefix());
             exit::INTERRUPTED
         }
         Err(e) => {
             if e.downcast_ref::<InputError>().is_some() {
-                eprintln!("gpu-preflight: {}", report::printable(&e.to_string()));
+                eprintln!("{}: {}", prefix(), report::printable(&e.to_string()));
             } else {
-                eprintln!("gpu-preflight: {}", report::printable(&format!("{e:#}")));
+                eprintln!("{}: {}", prefix(), report::printable(&format!("{e:#}")));
             }
             exit::INPUT
         }
@@ -64,6 +64,12 @@ pub fn command_name(argv0: Option<&OsStr>) -> &'static str {
     } else {
         "gpu-preflight"
     }
+}
+
+/// How messages on stderr name this program: as the user typed it (`kubectl gpu-preflight` as
+/// the kubectl plugin).
+fn prefix() -> &'static str {
+    command_name(std::env::args_os().next().as_deref())
 }
 
 /// The command line, parsed; clap's errors with the tips this tool adds.
@@ -198,7 +204,7 @@ fn emit(
         ..Style::default()
     };
     for n in &outcome.notices {
-        eprintln!("gpu-preflight: {}", report::printable(&n.to_string()));
+        eprintln!("{}: {}", prefix(), report::printable(&n.to_string()));
     }
     let report = &outcome.report;
     for (f, path) in outputs {
@@ -246,7 +252,7 @@ fn rdma_test(a: RdmaTestArgs) -> anyhow::Result<i32> {
     match rdma_test::run(&a.request()?)? {
         rdma_test::Done::Manifests { yaml, notices } => {
             for n in &notices {
-                eprintln!("gpu-preflight: {}", report::printable(&n.to_string()));
+                eprintln!("{}: {}", prefix(), report::printable(&n.to_string()));
             }
             print_stdout(&yaml)
         }
@@ -297,17 +303,19 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
     crate::output::write_atomic(output, &body)
         .map_err(|e| exit::input(format!("{}: cannot write snapshot: {e}", output.display())))?;
     eprintln!(
-        "gpu-preflight: wrote {} ({} objects of {} kinds)",
+        "{}: wrote {} ({} objects of {} kinds)",
+        prefix(),
         output.display(),
         collected.facts.object_count(),
         collected.facts.resources.len()
     );
     for u in &collected.unusable {
-        eprintln!("gpu-preflight: warning: {}", report::printable(u));
+        eprintln!("{}: warning: {}", prefix(), report::printable(u));
     }
     if let Some(cause) = collected.unreachable() {
         eprintln!(
-            "gpu-preflight: API server unreachable: {}",
+            "{}: API server unreachable: {}",
+            prefix(),
             report::printable(cause)
         );
     }

@@ -36,6 +36,18 @@ pub struct Interrupted;
 #[error("{0}")]
 pub struct InputError(pub String);
 
+/// Why a file could not be read, in the user's words: a folder given where a file is expected,
+/// or a file where a folder is (`Not a directory (os error 20)`), said as such.
+pub fn unreadable(path: &std::path::Path, e: &std::io::Error) -> String {
+    if path.is_dir() {
+        return "is a folder; a file is expected here".to_string();
+    }
+    if e.raw_os_error() == Some(20) {
+        return "a part of the path before the file name is a file, not a folder".to_string();
+    }
+    e.to_string()
+}
+
 pub fn input(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(InputError(msg.into()))
 }

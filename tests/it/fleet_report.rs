@@ -778,3 +778,98 @@ fn fixes_fill_every_value_the_finding_names() {
     }
     assert!(checked > 20, "only {checked} failures");
 }
+
+/// deploy/audit-job.yaml runs the CronJob's pod once: same pod template, same namespace.
+#[test]
+fn the_one_shot_job_is_the_cronjobs_pod() {
+    let read = |f: &str| -> Vec<Value> {
+        gpu_preflight_checks::yaml::from_multi(
+            &std::fs::read_to_string(root().join("deploy").join(f)).unwrap(),
+        )
+        .unwrap()
+    };
+    let cron = read("cronjob.yaml");
+    let cron = cron.iter().find(|d| d["kind"] == "CronJob").unwrap();
+    let job = read("audit-job.yaml");
+    assert_eq!(job.len(), 1);
+    assert_eq!(job[0]["kind"], "Job");
+    assert_eq!(
+        job[0]["metadata"]["namespace"],
+        cron["metadata"]["namespace"]
+    );
+    assert_eq!(
+        job[0]["spec"]["template"],
+        cron["spec"]["jobTemplate"]["spec"]["template"]
+    );
+}
+
+/// As the kubectl plugin, every message names `kubectl gpu-preflight`; a folder given for a
+/// file says so.
+#[test]
+fn messages_name_the_plugin_and_a_folder_for_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-gpu_preflight");
+    std::os::unix::fs::symlink(exe(), &plugin).unwrap();
+    let out = std::process::Command::new(&plugin)
+        .args(["check", "--snapshot"])
+        .arg(fixture("demo/runai-bcm.yaml"))
+        .arg("--site")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("kubectl gpu-preflight: "), "{err}");
+    assert!(
+        err.contains("is a folder; a file is expected here"),
+        "{err}"
+    );
+    let out = bin()
+        .args(["check", "--snapshot"])
+        .arg(fixture("demo/runai-bcm.yaml"))
+        .arg("--waivers")
+        .arg(fixture("demo/site.yaml").join("x"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("gpu-preflight: "), "{err}");
+    assert!(err.contains("is a file, not a folder"), "{err}");
+}
+
+#[test]
+fn man_pages_have_exit_status_and_examples() {
+    let out = bin().arg("man").output().unwrap();
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(man.contains(".SH \"EXIT STATUS\""), "{man}");
+    assert!(man.contains(".SH EXAMPLES"), "{man}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let check = std::fs::read_to_string(dir.path().join("gpu-preflight-check.1")).unwrap();
+    assert!(
+        check.contains(".SH \"EXIT STATUS\"") && check.contains("\\-\\-by node"),
+        "{check}"
+    );
+}
+
+/// An empty BCM export is an input error (before: every node unknown to BCM, false failures).
+#[test]
+fn an_empty_bcm_export_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("bcm.yaml");
+    std::fs::write(&empty, "").unwrap();
+    let out = bin()
+        .args(["check", "--snapshot"])
+        .arg(fixture("intent/cluster.yaml"))
+        .arg("--bcm")
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the BCM export is empty"), "{err}");
+}
