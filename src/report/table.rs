@@ -465,6 +465,9 @@ fn row(
         let w = n.chars().count();
         let gap = usize::from(!first);
         if col > INDENT && col + gap + w > width {
+            // No trailing space before the break.
+            let kept = out.trim_end_matches(' ').len();
+            out.truncate(kept);
             out.push('\n');
             // A name too long for the indented line starts the line: never cut.
             let indent = if INDENT + w > width { 0 } else { INDENT };

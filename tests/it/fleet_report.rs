@@ -96,6 +96,7 @@ fn a_thousand_nodes_with_one_failure_read_in_one_screen() {
     let (code, table) = check(&f, None, &[]);
     assert_eq!(code, 1, "{table}");
     let lines: Vec<&str> = table.lines().collect();
+    eprintln!("default table: {} lines", lines.len());
     assert!(lines.len() <= 150, "{} lines:\n{table}", lines.len());
     let head = lines[..25.min(lines.len())].join("\n");
     assert!(
@@ -154,6 +155,7 @@ fn a_thousand_nodes_with_one_failure_read_in_one_screen() {
         let (_, t) = check(&f, Some(cols), &["--show", "all"]);
         let max: usize = cols.parse().unwrap();
         for l in t.lines() {
+            assert!(!l.ends_with(' '), "trailing space at COLUMNS={cols}: {l:?}");
             assert!(
                 l.chars().count() <= max,
                 "{} columns at COLUMNS={cols}: {l:?}",
