@@ -875,3 +875,44 @@ fn an_empty_bcm_export_is_an_input_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the BCM export is empty"), "{err}");
 }
+
+/// DNS001 asked through the system resolver names that resolver's server in its fix (the first
+/// `nameserver` of resolv.conf, recorded with the probe), not `@<dns-server>`.
+#[test]
+fn dns_fix_through_the_system_resolver_names_its_server() {
+    use gpu_preflight_checks::probe::{DnsAnswer, DnsProbe, Probes};
+    use gpu_preflight_checks::{EvalOptions, Facts, Site, evaluate};
+    let set = gpu_preflight::builtin::rules();
+    let rule = set.get("DNS001").unwrap();
+    let site =
+        Site::parse("platform:\n  fqdn: runai.example.com\n  reserved_ip: 10.141.5.10\n").unwrap();
+    let facts = Facts {
+        probes: Some(Probes {
+            network: true,
+            dns: vec![DnsProbe {
+                name: "runai.example.com".into(),
+                server: "system (/etc/resolv.conf)".into(),
+                nameservers: vec!["10.141.0.53:53".parse().unwrap()],
+                a: DnsAnswer::NxDomain,
+                aaaa: DnsAnswer::NxDomain,
+            }],
+            ..Probes::default()
+        }),
+        ..Facts::default()
+    };
+    let r = evaluate(&[rule], &facts, &site, &EvalOptions::default());
+    let fail = r
+        .iter()
+        .find(|x| x.status == gpu_preflight_checks::Status::Fail)
+        .unwrap();
+    assert!(
+        fail.remediation.contains("@10.141.0.53 -p 53"),
+        "{}",
+        fail.remediation
+    );
+    assert!(
+        !fail.remediation.contains("<dns-server>"),
+        "{}",
+        fail.remediation
+    );
+}
