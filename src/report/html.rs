@@ -144,7 +144,11 @@ pub fn render(report: &Report, style: Style) -> String {
         if let Some(w) = &r.waiver {
             let _ = write!(finding, "<div class=\"ev\">waived: {}</div>", esc(w));
         }
-        if r.status == Status::Fail {
+        // A failure's fix, and K8S001's when the API server is down (nothing else was checked).
+        let api_down = &*r.rule == super::API_RULE
+            && r.cause
+                .is_some_and(gpu_preflight_checks::Cause::is_api_down);
+        if r.status == Status::Fail || api_down {
             let _ = write!(
                 finding,
                 "<details open><summary>How to fix</summary><pre>{}</pre></details>",

@@ -677,6 +677,14 @@ fn the_api_server_down_is_one_message_with_its_cause() {
         table.contains("module load kubernetes"),
         "K8S001's fix:\n{table}"
     );
+    let (_, html, _) = run(
+        &good.replace(&server.token, "expired-token"),
+        &["--format", "html"],
+    );
+    assert!(
+        html.contains("module load kubernetes"),
+        "K8S001's fix in HTML"
+    );
     // Another CA: the words kubectl uses.
     let other = rcgen::generate_simple_self_signed(vec!["elsewhere".to_string()]).unwrap();
     use base64::Engine as _;
@@ -915,4 +923,50 @@ fn dns_fix_through_the_system_resolver_names_its_server() {
         "{}",
         fail.remediation
     );
+}
+
+#[test]
+fn a_healthy_served_deepops_cluster_passes_on_the_default_profile() {
+    // The benchmark's cluster without the Run:ai/BCM namespaces (and what lives in them): the
+    // RDMA shared device plugin's ConfigMap is what shows.
+    let runai = [
+        "runai",
+        "runai-backend",
+        "metallb-system",
+        "network-operator",
+    ];
+    let mut objects = synth::cluster(50);
+    objects.retain(|o| {
+        let ns = o["metadata"]["namespace"].as_str();
+        let name = o["metadata"]["name"].as_str().unwrap_or("");
+        let runai_namespace = o["kind"] == "Namespace" && runai.contains(&name);
+        let in_runai_namespace = ns.is_some_and(|n| runai.contains(&n));
+        !(runai_namespace || in_runai_namespace)
+    });
+    let server = ApiServer::start(Config {
+        objects,
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let out = bin()
+        .args(["check", "--no-probes", "--format", "json", "--kubeconfig"])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failing: Vec<String> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail" || r["status"] == "error")
+        .map(|r| format!("{} {} {}", r["rule"], r["target"], r["message"]))
+        .collect();
+    assert_eq!(
+        v["profile"],
+        "deepops-rdma",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{failing:#?}");
 }
