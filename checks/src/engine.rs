@@ -80,7 +80,7 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
         ApiFact::Unreachable {
             cause,
             unauthorized,
-        } => Some((api_cause(*unauthorized), cause.as_str())),
+        } => Some((Cause::api_down(*unauthorized), cause.as_str())),
         _ => None,
     };
     // Every kind the rule needs that cannot be used, required or optional (an optional kind the
@@ -225,13 +225,4 @@ fn not_evaluated(target: String, gone: &[&(&'static str, Missing)]) -> Finding {
         ),
     )
     .cause(Cause::NotInInput)
-}
-
-/// The typed cause of an unreachable API server: a 401 is the credentials, not the network.
-pub fn api_cause(unauthorized: bool) -> Cause {
-    if unauthorized {
-        Cause::Unauthorized
-    } else {
-        Cause::Unreachable
-    }
 }

@@ -137,6 +137,16 @@ impl Cause {
         }
     }
 
+    /// The cause of an API server that did not answer: a 401 is the credentials, not the
+    /// network.
+    pub fn api_down(unauthorized: bool) -> Cause {
+        if unauthorized {
+            Cause::Unauthorized
+        } else {
+            Cause::Unreachable
+        }
+    }
+
     /// The API server stopped the rule: unreachable or unauthorized (one cause for every rule,
     /// told once by K8S001).
     pub fn is_api_down(self) -> bool {

@@ -59,7 +59,7 @@ impl TypedCheck for ApiReachable {
                 )
                 .expected("an answer to GET /version")
                 .observed(cause.clone())
-                .cause(crate::engine::api_cause(*unauthorized)),
+                .cause(crate::model::Cause::api_down(*unauthorized)),
             ],
             ApiFact::NotCollected => vec![Finding::skip(
                 t,
