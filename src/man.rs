@@ -21,8 +21,30 @@ fn render(cmd: &clap::Command) -> std::io::Result<(String, Vec<u8>)> {
         .manual("gpu-preflight manual");
     let mut buf = Vec::new();
     man.render(&mut buf)?;
-    buf.extend_from_slice(extra_sections(cmd.get_name()).as_bytes());
-    Ok((man.get_filename(), buf))
+    let mut page = with_value_names(cmd, &String::from_utf8_lossy(&buf));
+    page.push_str(&extra_sections(cmd.get_name()));
+    Ok((man.get_filename(), page.into_bytes()))
+}
+
+/// The synopsis names each option's argument (`[--site SITE]`, not `[--site]`), as `--help` does.
+fn with_value_names(cmd: &clap::Command, page: &str) -> String {
+    let mut page = page.to_string();
+    for a in cmd.get_arguments() {
+        let (Some(long), true) = (a.get_long(), a.get_action().takes_values()) else {
+            continue;
+        };
+        let value = a
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| a.get_id().as_str().to_ascii_uppercase());
+        let roff = |s: &str| s.replace('-', "\\-");
+        let bare = format!("[\\fB\\-\\-{}\\fR]", roff(long));
+        let named = format!("[\\fB\\-\\-{}\\fR \\fI{}\\fR]", roff(long), roff(&value));
+        // The synopsis is the first place the option appears.
+        page = page.replacen(&bare, &named, 1);
+    }
+    page
 }
 
 /// EXIT STATUS (the contract of src/exit.rs) and EXAMPLES, which clap has no place for.

@@ -864,6 +864,15 @@ fn man_pages_have_exit_status_and_examples() {
         check.contains(".SH \"EXIT STATUS\"") && check.contains("\\-\\-by node"),
         "{check}"
     );
+    // The synopsis names each option's argument.
+    assert!(
+        check.contains("[\\fB\\-\\-site\\fR \\fISITE\\fR]"),
+        "{check}"
+    );
+    assert!(
+        check.contains("[\\fB\\-\\-show\\fR \\fISTATUS\\fR]"),
+        "{check}"
+    );
 }
 
 /// An empty BCM export is an input error (before: every node unknown to BCM, false failures).
