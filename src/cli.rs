@@ -38,14 +38,14 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) if e.downcast_ref::<exit::Interrupted>().is_some() => {
-            eprintln!("gpu-preflight: {e}");
+            eprintln!("{}: {e}", prefix());
             exit::INTERRUPTED
         }
         Err(e) => {
             if e.downcast_ref::<InputError>().is_some() {
-                eprintln!("gpu-preflight: {e}");
+                eprintln!("{}: {}", prefix(), report::printable(&e.to_string()));
             } else {
-                eprintln!("gpu-preflight: {e:#}");
+                eprintln!("{}: {}", prefix(), report::printable(&format!("{e:#}")));
             }
             exit::INPUT
         }
@@ -64,6 +64,12 @@ pub fn command_name(argv0: Option<&OsStr>) -> &'static str {
     } else {
         "gpu-preflight"
     }
+}
+
+/// How messages on stderr name this program: as the user typed it (`kubectl gpu-preflight` as
+/// the kubectl plugin).
+fn prefix() -> &'static str {
+    command_name(std::env::args_os().next().as_deref())
 }
 
 /// The command line, parsed; clap's errors with the tips this tool adds.
@@ -174,8 +180,8 @@ fn explain(names: &[String], packs: &[PathBuf]) -> anyhow::Result<i32> {
 fn check(a: CheckArgs) -> anyhow::Result<i32> {
     let format = parse_format(&a.format)?;
     let outputs = parse_outputs(&a.output)?;
-    let outcome = audit::run(&a.request())?;
-    emit(&outcome, format, &outputs, a.quiet)?;
+    let outcome = audit::run(&a.request()?)?;
+    emit(&outcome, format, &outputs, a.quiet, &a.view)?;
     Ok(outcome.code)
 }
 
@@ -185,25 +191,55 @@ fn emit(
     format: Format,
     outputs: &[(Format, PathBuf)],
     quiet: bool,
+    view: &ViewArgs,
 ) -> anyhow::Result<()> {
+    let show = match &view.show {
+        Some(s) => Some(report::Show::parse(s).map_err(exit::input)?),
+        None => None,
+    };
+    let style = Style {
+        show,
+        by_node: view.by.is_some(),
+        no_fold: view.no_fold,
+        ..Style::default()
+    };
     for n in &outcome.notices {
-        eprintln!("gpu-preflight: {n}");
+        eprintln!("{}: {}", prefix(), report::printable(&n.to_string()));
     }
     let report = &outcome.report;
     for (f, path) in outputs {
-        crate::output::write_atomic_with(path, |w| {
-            report::render_to(report, *f, Style { color: false }, w)
-        })
-        .map_err(|e| exit::input(format!("{}: cannot write report: {e:#}", path.display())))?;
+        crate::output::write_atomic_with(path, |w| report::render_to(report, *f, style, w))
+            .map_err(|e| exit::input(format!("{}: cannot write report: {e:#}", path.display())))?;
     }
     if !quiet {
+        let tty = std::io::stdout().is_terminal();
         let color = format == Format::Table
-            && std::io::stdout().is_terminal()
+            && tty
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        crate::output::stdout_with(|w| report::render_to(report, format, Style { color }, w))?;
+        let style = Style {
+            color,
+            width: terminal_width(tty),
+            ..style
+        };
+        crate::output::stdout_with(|w| report::render_to(report, format, style, w))?;
     }
     tracing::debug!("report written");
     Ok(())
+}
+
+/// The table's width: `COLUMNS` when it is a number, else the terminal's, else 120.
+fn terminal_width(tty: bool) -> usize {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return n;
+    }
+    if tty && let Some(w) = comfy_table::Table::new().width() {
+        return usize::from(w);
+    }
+    report::DEFAULT_WIDTH
 }
 
 fn rdma_test(a: RdmaTestArgs) -> anyhow::Result<i32> {
@@ -216,12 +252,12 @@ fn rdma_test(a: RdmaTestArgs) -> anyhow::Result<i32> {
     match rdma_test::run(&a.request()?)? {
         rdma_test::Done::Manifests { yaml, notices } => {
             for n in &notices {
-                eprintln!("gpu-preflight: {n}");
+                eprintln!("{}: {}", prefix(), report::printable(&n.to_string()));
             }
             print_stdout(&yaml)
         }
         rdma_test::Done::Report(outcome) => {
-            emit(&outcome, format, &outputs, a.quiet)?;
+            emit(&outcome, format, &outputs, a.quiet, &a.view)?;
             Ok(outcome.code)
         }
     }
@@ -254,25 +290,34 @@ fn rdma_cleanup(a: &RdmaTestArgs) -> anyhow::Result<i32> {
 }
 
 fn collect(a: CollectArgs) -> anyhow::Result<i32> {
+    let Some(output) = &a.output else {
+        // --print-kubectl (clap requires one of them).
+        let req = a.request();
+        return print_stdout(&audit::select::kubectl_commands(
+            &req.rules,
+            req.site.as_deref(),
+        )?);
+    };
     let collected = audit::collect(&a.request())?;
     let body = collected.snapshot_json()?;
-    crate::output::write_atomic(&a.output, &body).map_err(|e| {
-        exit::input(format!(
-            "{}: cannot write snapshot: {e}",
-            a.output.display()
-        ))
-    })?;
+    crate::output::write_atomic(output, &body)
+        .map_err(|e| exit::input(format!("{}: cannot write snapshot: {e}", output.display())))?;
     eprintln!(
-        "gpu-preflight: wrote {} ({} objects of {} kinds)",
-        a.output.display(),
+        "{}: wrote {} ({} objects of {} kinds)",
+        prefix(),
+        output.display(),
         collected.facts.object_count(),
         collected.facts.resources.len()
     );
     for u in &collected.unusable {
-        eprintln!("gpu-preflight: warning: {u}");
+        eprintln!("{}: warning: {}", prefix(), report::printable(u));
     }
     if let Some(cause) = collected.unreachable() {
-        eprintln!("gpu-preflight: API server unreachable: {cause}");
+        eprintln!(
+            "{}: API server unreachable: {}",
+            prefix(),
+            report::printable(cause)
+        );
     }
     Ok(collected.exit_code())
 }
@@ -304,5 +349,8 @@ fn list_rules(a: RulesArgs) -> anyhow::Result<i32> {
         Some(p) => select::parse_profile(p)?,
         None => None,
     };
+    if a.format == "json" {
+        return print_stdout(&crate::docs::rules_json(&set, profile));
+    }
     print_stdout(&crate::docs::rules_table(&set, profile))
 }

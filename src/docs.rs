@@ -14,23 +14,87 @@ fn profiles(r: &RuleDef) -> String {
 
 /// The table of `gpu-preflight rules`: the rules of `profile` (`None`: all).
 pub fn rules_table(set: &RuleSet, profile: Option<Profile>) -> String {
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::NOTHING);
-    t.set_header(vec!["ID", "SEVERITY", "PHASE", "PROFILES", "TITLE"]);
+    let mut rows: Vec<[String; 6]> = vec![[
+        "ID".into(),
+        "NAME".into(),
+        "SEVERITY".into(),
+        "PHASE".into(),
+        "PROFILES".into(),
+        "TITLE".into(),
+    ]];
     for r in set.rules().iter().filter(|r| r.in_profile(profile)) {
-        t.add_row(vec![
+        rows.push([
             r.id.clone(),
+            r.name.clone(),
             r.severity.to_string(),
             r.phase.as_str().to_string(),
-            r.profiles
-                .iter()
-                .map(|p| p.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
+            profiles_of(r).join(","),
             r.title.clone(),
         ]);
     }
-    format!("{t}\n")
+    // Columns padded to their widest cell; the last is not, so no line ends in spaces.
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, c) in row.iter().enumerate() {
+            if i + 1 < row.len() {
+                let _ = write!(line, "{c:<w$}  ", w = widths[i]);
+            } else {
+                line.push_str(c);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn profiles_of(r: &RuleDef) -> Vec<&'static str> {
+    r.profiles.iter().map(|p| p.as_str()).collect()
+}
+
+/// `rules --format json`: every rule with what it reads, for scripts.
+pub fn rules_json(set: &RuleSet, profile: Option<Profile>) -> String {
+    let rules: Vec<serde_json::Value> = set
+        .rules()
+        .iter()
+        .filter(|r| r.in_profile(profile))
+        .map(|r| {
+            let needs = check::find(&r.check).map(|c| c.needs(&r.params));
+            let mut reads: Vec<&str> = Vec::new();
+            if let Some(n) = &needs {
+                if n.api {
+                    reads.push("api-server");
+                }
+                for k in n.kinds.iter().chain(&n.optional).chain(&n.named) {
+                    if !reads.contains(k) {
+                        reads.push(k);
+                    }
+                }
+            }
+            serde_json::json!({
+                "id": r.id,
+                "name": r.name,
+                "title": r.title,
+                "severity": r.severity.as_str(),
+                "phase": r.phase.as_str(),
+                "profiles": profiles_of(r),
+                "area": r.area(),
+                "check": r.check,
+                "reads": reads,
+            })
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&serde_json::json!({ "rules": rules }))
+        .unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
 }
 
 /// A rule's fixes as `explain` and docs/rules.md show them, placeholders in their readable form:

@@ -14,8 +14,13 @@ struct ReportFile {
 }
 
 fn read(path: &Path) -> anyhow::Result<Vec<RuleResult>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| exit::input(format!("{}: cannot read report: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        exit::input(format!(
+            "{}: cannot read report: {}",
+            path.display(),
+            exit::unreadable(path, &e)
+        ))
+    })?;
     let r: ReportFile = serde_json::from_str(&text).map_err(|e| {
         exit::input(format!(
             "{}: line {} column {}: not a gpu-preflight JSON report: {e}",
@@ -75,5 +80,5 @@ pub fn run(old: &Path, new: &Path, format: &str) -> anyhow::Result<i32> {
         s
     };
     crate::output::print_stdout(&body)?;
-    Ok(d.exit_code())
+    Ok(exit::code(d.verdict()))
 }

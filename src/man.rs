@@ -21,7 +21,87 @@ fn render(cmd: &clap::Command) -> std::io::Result<(String, Vec<u8>)> {
         .manual("gpu-preflight manual");
     let mut buf = Vec::new();
     man.render(&mut buf)?;
-    Ok((man.get_filename(), buf))
+    let mut page = with_value_names(cmd, &String::from_utf8_lossy(&buf));
+    page.push_str(&extra_sections(cmd.get_name()));
+    Ok((man.get_filename(), page.into_bytes()))
+}
+
+/// The synopsis names each option's argument (`[--site SITE]`, not `[--site]`), as `--help` does.
+fn with_value_names(cmd: &clap::Command, page: &str) -> String {
+    let mut page = page.to_string();
+    for a in cmd.get_arguments() {
+        let (Some(long), true) = (a.get_long(), a.get_action().takes_values()) else {
+            continue;
+        };
+        let value = a
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| a.get_id().as_str().to_ascii_uppercase());
+        let roff = |s: &str| s.replace('-', "\\-");
+        let bare = format!("[\\fB\\-\\-{}\\fR]", roff(long));
+        let named = format!("[\\fB\\-\\-{}\\fR \\fI{}\\fR]", roff(long), roff(&value));
+        // The synopsis is the first place the option appears.
+        page = page.replacen(&bare, &named, 1);
+    }
+    page
+}
+
+/// EXIT STATUS (the contract of src/exit.rs) and EXAMPLES, which clap has no place for.
+fn extra_sections(name: &str) -> String {
+    let examples: &[(&str, &str)] = match name {
+        "gpu-preflight" | "check" => &[
+            (
+                "Audit a captured snapshot against the site file:",
+                "gpu-preflight check --snapshot snap.json --site site.yaml",
+            ),
+            (
+                "Audit the live cluster, only failures and errors, grouped by node:",
+                "gpu-preflight check --context prod --site site.yaml --show fail,error --by node",
+            ),
+            (
+                "One rack, every result kept in a JSON file for CI:",
+                "gpu-preflight check --node-selector rack=r17 --output json=report.json",
+            ),
+        ],
+        "collect" => &[
+            (
+                "Capture the cluster for a later or offline check:",
+                "gpu-preflight collect --context prod -o snap.json",
+            ),
+            (
+                "Where only kubectl is allowed, print the commands that dump what the rules read:",
+                "gpu-preflight collect --print-kubectl --profile runai-bcm > dump.sh",
+            ),
+        ],
+        "rules" => &[(
+            "The rules of one runbook, as JSON for scripts:",
+            "gpu-preflight rules --profile deepops-rdma --format json",
+        )],
+        "explain" => &[(
+            "What a rule checks, why, and how to fix it:",
+            "gpu-preflight explain NET001 kube-proxy-strict-arp",
+        )],
+        "diff" => &[(
+            "What changed between two JSON reports:",
+            "gpu-preflight diff yesterday.json today.json",
+        )],
+        _ => &[],
+    };
+    let mut s = String::from(
+        ".SH \"EXIT STATUS\"\n.TP\n0\nNothing failed at or above \\-\\-fail\\-on and nothing errored.\n.TP\n1\nAt least one rule failed at or above \\-\\-fail\\-on.\n.TP\n2\nUsage or input error: a bad flag, an unreadable or invalid file, a bad kubeconfig; nothing was evaluated.\n.TP\n3\nNo failures, but some rules could not be evaluated (status error), or every selected rule was skipped (nothing was evaluated).\n.TP\n130\nInterrupted before a report was written.\n",
+    );
+    if !examples.is_empty() {
+        s.push_str(".SH EXAMPLES\n");
+        for (what, cmd) in examples {
+            s.push_str(&format!(
+                ".PP\n{}\n.PP\n.nf\n.RS 4\n{}\n.RE\n.fi\n",
+                what,
+                cmd.replace('-', "\\-")
+            ));
+        }
+    }
+    s
 }
 
 /// Every page as (file name, roff): the top page first, then each visible command, depth first.

@@ -68,7 +68,7 @@ pub fn run(a: &RbacArgs) -> anyhow::Result<String> {
     };
     let profile = match &a.profile {
         Some(p) => crate::audit::select::parse_profile(p)?,
-        None => site.profile,
+        None => site.profile.and_then(|p| p.profile()),
     };
     let sel = crate::audit::select::Selection {
         profile,

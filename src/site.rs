@@ -6,8 +6,13 @@ use std::path::{Path, PathBuf};
 
 /// A site file, its paths made absolute (or relative to the current folder).
 pub fn load(path: &Path) -> anyhow::Result<Site> {
-    let text = std::fs::read(path)
-        .map_err(|e| exit::input(format!("{}: cannot read site file: {e}", path.display())))?;
+    let text = std::fs::read(path).map_err(|e| {
+        exit::input(format!(
+            "{}: cannot read site file: {}",
+            path.display(),
+            exit::unreadable(path, &e)
+        ))
+    })?;
     let text = String::from_utf8(text).map_err(|e| {
         exit::input(format!(
             "{}: not UTF-8 text (invalid byte at offset {})",

@@ -1,7 +1,7 @@
 //! Drift between two reports: what newly fails, what was fixed, what still fails, which rules
 //! appeared or disappeared. Keyed by (rule, target).
 
-use crate::model::{RuleResult, Status};
+use crate::model::{Cause, RuleResult, Status, Verdict};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,6 +12,9 @@ pub struct Change {
     pub before: Option<Status>,
     pub after: Option<Status>,
     pub message: String,
+    /// Why the new run could not tell (`skip`/`error`), when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -34,15 +37,15 @@ pub struct Drift {
 }
 
 impl Drift {
-    /// `1` when something newly fails, else `3` when the new run could not evaluate something that
-    /// failed before, else `0` — the exit codes of `check`.
-    pub fn exit_code(&self) -> i32 {
+    /// Failed when something newly fails, else errored when the new run could not evaluate
+    /// something that failed before, else ok — read as `check`'s exit codes.
+    pub fn verdict(&self) -> Verdict {
         if !self.newly_failing.is_empty() {
-            1
+            Verdict::Failed
         } else if !self.not_evaluated.is_empty() {
-            3
+            Verdict::Errored
         } else {
-            0
+            Verdict::Ok
         }
     }
 }
@@ -64,6 +67,7 @@ pub fn diff(old: &[RuleResult], new: &[RuleResult]) -> Drift {
             before: b,
             after: Some(a.status),
             message: a.message.clone(),
+            cause: a.cause,
         };
         let was_bad = matches!(b, Some(Status::Fail | Status::Error));
         match (b, a.status) {
@@ -77,12 +81,12 @@ pub fn diff(old: &[RuleResult], new: &[RuleResult]) -> Drift {
     }
     // Rules that could not evaluate at all in the new run (a `cluster`-wide skip or error, such
     // as an unreachable API server), or did not run: their missing targets are not fixed.
-    let mut blind: BTreeSet<&str> = BTreeSet::new();
+    let mut blind: BTreeMap<&str, Option<Cause>> = BTreeMap::new();
     let mut ran: BTreeSet<&str> = BTreeSet::new();
     for r in new {
         ran.insert(&r.rule);
         if unknown(r.status) && !r.target.contains('/') {
-            blind.insert(&r.rule);
+            blind.insert(&r.rule, r.cause);
         }
     }
     for (k, b) in &before {
@@ -90,15 +94,16 @@ pub fn diff(old: &[RuleResult], new: &[RuleResult]) -> Drift {
             continue;
         }
         let rule: &str = &k.0;
-        let (list, message) = if !ran.contains(rule) {
-            (&mut d.not_evaluated, format!("{rule} was not run"))
-        } else if blind.contains(rule) {
+        let (list, message, cause) = if !ran.contains(rule) {
+            (&mut d.not_evaluated, format!("{rule} was not run"), None)
+        } else if let Some(cause) = blind.get(rule) {
             (
                 &mut d.not_evaluated,
                 format!("{rule} could not be evaluated: {}", k.1),
+                *cause,
             )
         } else {
-            (&mut d.gone, format!("{} no longer reported", k.1))
+            (&mut d.gone, format!("{} no longer reported", k.1), None)
         };
         list.push(Change {
             rule: k.0.to_string(),
@@ -106,6 +111,7 @@ pub fn diff(old: &[RuleResult], new: &[RuleResult]) -> Drift {
             before: Some(b.status),
             after: None,
             message,
+            cause,
         });
     }
     let ids =
@@ -135,6 +141,7 @@ mod tests {
             observed: None,
             remediation: "r".into(),
             waiver: None,
+            cause: Cause::default_for(status),
         }
     }
 
@@ -160,7 +167,7 @@ mod tests {
         assert_eq!(targets(&d.gone), ["node/gone"]);
         let newly: Vec<_> = d.newly_failing.iter().map(|c| c.target.as_str()).collect();
         assert_eq!(newly, ["node/b"]);
-        assert_eq!(d.exit_code(), 1);
+        assert_eq!(d.verdict(), Verdict::Failed);
         assert_eq!(d.rules_added, ["NEW001"]);
         assert_eq!(d.rules_removed, ["OLD001"]);
     }
@@ -192,7 +199,7 @@ mod tests {
                 "configmap/kube-system/kube-proxy"
             ]
         );
-        assert_eq!(d.exit_code(), 3);
+        assert_eq!(d.verdict(), Verdict::Errored);
         assert!(d.newly_failing.is_empty());
     }
 
@@ -203,6 +210,6 @@ mod tests {
         let d = diff(&old, &new);
         assert!(d.fixed.is_empty());
         assert_eq!(d.waived.len(), 1);
-        assert_eq!(d.exit_code(), 0);
+        assert_eq!(d.verdict(), Verdict::Ok);
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::check::{self, Ctx};
 use crate::facts::{ApiFact, Facts, Unavailable};
-use crate::model::{Finding, RuleResult, Status};
+use crate::model::{Cause, Finding, RuleResult, Status};
 use crate::rules::RuleDef;
 use crate::site::Site;
 use std::sync::Arc;
@@ -46,6 +46,7 @@ pub fn evaluate(
                 observed: f.observed.map(String::from),
                 remediation,
                 waiver: None,
+                cause: f.cause.or_else(|| Cause::default_for(f.status)),
             });
         }
     }
@@ -64,19 +65,22 @@ enum Missing {
     /// The input does not have it (skip).
     NotCollected,
     /// Forbidden, failed or the API server unreachable (error), with the words for the message.
-    Error(String),
+    Error(Cause, String),
 }
 
 fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
     let Some(kind) = check::find(&rule.check) else {
-        return vec![Finding::error(
-            "rule",
-            format!("unknown check kind `{}`", rule.check),
-        )];
+        return vec![
+            Finding::error("rule", format!("unknown check kind `{}`", rule.check))
+                .cause(Cause::Invalid),
+        ];
     };
     let needs = kind.needs(&rule.params);
     let unreachable = match &ctx.facts.api {
-        ApiFact::Unreachable { cause } => Some(cause.as_str()),
+        ApiFact::Unreachable {
+            cause,
+            unauthorized,
+        } => Some((Cause::api_down(*unauthorized), cause.as_str())),
         _ => None,
     };
     // Every kind the rule needs that cannot be used, required or optional (an optional kind the
@@ -89,10 +93,20 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
         .chain(needs.optional.iter().map(|k| (*k, false)))
         .chain(needs.named.iter().map(|k| (*k, false)))
     {
-        if let Some(cause) = unreachable {
+        if let Some((typed, cause)) = unreachable {
             missing.push((
                 key,
-                Missing::Error(format!("{}: {cause}", check::api_reachable::NOT_EVALUATED)),
+                Missing::Error(
+                    typed,
+                    format!(
+                        "{}: {cause}",
+                        if typed == Cause::Unauthorized {
+                            check::api_reachable::NOT_AUTHORIZED
+                        } else {
+                            check::api_reachable::NOT_EVALUATED
+                        }
+                    ),
+                ),
             ));
             continue;
         }
@@ -104,13 +118,17 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
             Err(Unavailable::NotCollected) => {}
             Err(Unavailable::Forbidden(reason)) => missing.push((
                 key,
-                Missing::Error(format!(
+                Missing::Error(
+                    Cause::Forbidden,
+                    format!(
                     "cannot list {key}: forbidden ({reason}); grant get/list on it (see `gpu-preflight rbac`)"
-                )),
+                ),
+                ),
             )),
-            Err(Unavailable::Failed(reason)) => {
-                missing.push((key, Missing::Error(format!("cannot list {key}: {reason}"))))
-            }
+            Err(Unavailable::Failed(reason)) => missing.push((
+                key,
+                Missing::Error(Cause::ReadFailed, format!("cannot list {key}: {reason}")),
+            )),
         }
     }
     // Kinds read by name (Secrets, ConfigMaps) are visible to the rule like the kinds it lists.
@@ -132,7 +150,7 @@ fn evaluate_one(rule: &RuleDef, ctx: &Ctx) -> Vec<Finding> {
     let findings = crate::facts::reading_only(declared.clone(), || kind.eval(ctx, &rule.params));
     if missing.is_empty() {
         if findings.is_empty() {
-            return vec![Finding::skip("cluster", "nothing to check")];
+            return vec![Finding::skip("cluster", "nothing to check").cause(Cause::NotApplicable)];
         }
         return findings;
     }
@@ -173,7 +191,7 @@ fn evidence_first(
             .iter()
             .map(|(k, m)| match m {
                 Missing::NotCollected => format!("{k}, not in the input"),
-                Missing::Error(_) => format!("{k}, could not be read"),
+                Missing::Error(..) => format!("{k}, could not be read"),
             })
             .collect::<Vec<_>>()
             .join("; ")
@@ -192,10 +210,10 @@ fn evidence_first(
 /// The result for a target whose evidence is missing: `error` when a kind could not be read,
 /// `skip` when the input simply does not have it (the message says how to capture it).
 fn not_evaluated(target: String, gone: &[&(&'static str, Missing)]) -> Finding {
-    if let Some((_, Missing::Error(msg))) =
-        gone.iter().find(|(_, m)| matches!(m, Missing::Error(_)))
+    if let Some((_, Missing::Error(cause, msg))) =
+        gone.iter().find(|(_, m)| matches!(m, Missing::Error(..)))
     {
-        return Finding::error(target, msg.clone());
+        return Finding::error(target, msg.clone()).cause(*cause);
     }
     let keys: Vec<&str> = gone.iter().map(|(k, _)| *k).collect();
     Finding::skip(
@@ -206,19 +224,5 @@ fn not_evaluated(target: String, gone: &[&(&'static str, Missing)]) -> Finding {
             keys.join(",")
         ),
     )
-}
-
-/// Exit code of a run, per the contract in the README.
-pub fn exit_code(results: &[RuleResult], fail_on: crate::model::Severity) -> i32 {
-    let failed = results
-        .iter()
-        .any(|r| r.status == Status::Fail && r.severity >= fail_on);
-    let errored = results.iter().any(|r| r.status == Status::Error);
-    if failed {
-        1
-    } else if errored {
-        3
-    } else {
-        0
-    }
+    .cause(Cause::NotInInput)
 }

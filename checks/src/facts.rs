@@ -21,6 +21,9 @@ pub enum ApiFact {
     },
     Unreachable {
         cause: String,
+        /// The server answered 401: it is there, but refused the credentials.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unauthorized: bool,
     },
 }
 

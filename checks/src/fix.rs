@@ -283,8 +283,10 @@ impl<'a> Template<'a> {
             match s {
                 Seg::Text(t) => out.push_str(t),
                 Seg::Var { p, fallback } => {
+                    // A site value the site file does not give may be known to the finding
+                    // (the CA bundle a recorded probe verified against).
                     let v = match p.site {
-                        Some(get) => get(site),
+                        Some(get) => get(site).or_else(|| value(p.name)),
                         None => value(p.name),
                     };
                     match v {
@@ -400,7 +402,8 @@ impl<'r> Fixes<'r> {
             }
         }
         let templates = self.templates(&chosen);
-        if !templates.iter().any(|t| t.per_finding()) {
+        let has_values = f.fix.as_ref().is_some_and(|c| !c.values.is_empty());
+        if !has_values && !templates.iter().any(|t| t.per_finding()) {
             return self.shared_for(chosen);
         }
         let value = |name: &str| finding_value(f, name);

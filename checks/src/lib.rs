@@ -33,7 +33,7 @@ pub mod yaml;
 
 pub use engine::{EvalOptions, evaluate};
 pub use facts::{ApiFact, Facts, KindFact};
-pub use model::{Finding, Phase, Profile, RuleResult, Severity, Status, Summary};
+pub use model::{Cause, Finding, Phase, Profile, RuleResult, Severity, Status, Summary, Verdict};
 pub use object::Object;
 pub use rules::{RuleDef, RuleSet};
 pub use site::Site;

@@ -99,6 +99,114 @@ impl Profile {
     }
 }
 
+/// Why a result is `skip` or `error` rather than a verdict. Renderers, `diff`, Prometheus and the
+/// table's folding read this, never the message text. Passes and failures have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    /// An input the rule needs was not given: a kind the snapshot does not have, no node facts,
+    /// no firmware facts, no site value (`skip`).
+    NotInInput,
+    /// There is nothing of what the rule checks (`skip`).
+    NotApplicable,
+    /// The API server could not be reached (`error`); K8S001 says why.
+    Unreachable,
+    /// The API server refused the credentials: HTTP 401 (`error`).
+    Unauthorized,
+    /// RBAC forbids reading what the rule needs (`error`).
+    Forbidden,
+    /// Reading failed: a timeout, a server error, an unreadable object or log (`error`).
+    ReadFailed,
+    /// The facts are older than the limit (`--node-facts-max-age`).
+    Stale,
+    /// The rule itself cannot run (an unknown check kind).
+    Invalid,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::NotInInput => "not-in-input",
+            Cause::NotApplicable => "not-applicable",
+            Cause::Unreachable => "unreachable",
+            Cause::Unauthorized => "unauthorized",
+            Cause::Forbidden => "forbidden",
+            Cause::ReadFailed => "read-failed",
+            Cause::Stale => "stale",
+            Cause::Invalid => "invalid",
+        }
+    }
+
+    /// The cause of an API server that did not answer: a 401 is the credentials, not the
+    /// network.
+    pub fn api_down(unauthorized: bool) -> Cause {
+        if unauthorized {
+            Cause::Unauthorized
+        } else {
+            Cause::Unreachable
+        }
+    }
+
+    /// The API server stopped the rule: unreachable or unauthorized (one cause for every rule,
+    /// told once by K8S001).
+    pub fn is_api_down(self) -> bool {
+        matches!(self, Cause::Unreachable | Cause::Unauthorized)
+    }
+
+    /// The cause a `skip` or `error` finding gets when its check kind names none: most skips
+    /// are an input not given (a site value, probes, an inventory), most errors a read that
+    /// failed; the kinds mark the others.
+    pub fn default_for(status: Status) -> Option<Cause> {
+        match status {
+            Status::Skip => Some(Cause::NotInInput),
+            Status::Error => Some(Cause::ReadFailed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a run concluded, before it is an exit code (the numbers live in the CLI's `exit.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing failed at or above `--fail-on`, nothing errored, something was judged.
+    Ok,
+    /// At least one rule failed at or above `--fail-on`.
+    Failed,
+    /// No such failure, but some rules could not be evaluated.
+    Errored,
+    /// No result is a verdict: every selected rule was skipped (or there were none).
+    NothingEvaluated,
+}
+
+impl Verdict {
+    /// The verdict of a run's results.
+    pub fn of(results: &[RuleResult], fail_on: Severity) -> Verdict {
+        let failed = results
+            .iter()
+            .any(|r| r.status == Status::Fail && r.severity >= fail_on);
+        if failed {
+            return Verdict::Failed;
+        }
+        if results.iter().any(|r| r.status == Status::Error) {
+            return Verdict::Errored;
+        }
+        let judged = results
+            .iter()
+            .any(|r| matches!(r.status, Status::Pass | Status::Fail | Status::Waived));
+        if judged {
+            Verdict::Ok
+        } else {
+            Verdict::NothingEvaluated
+        }
+    }
+}
+
 /// What a check kind says about one target, before the engine adds the rule's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -117,6 +225,9 @@ pub struct Finding {
     /// Which of the rule's fixes apply and the values they name (see [`crate::fix`]); boxed, as
     /// most findings have none and findings travel in `Result`s.
     pub fix: Option<Box<FixChoice>>,
+    /// Why it is a `skip` or `error` (see [`Cause`]); `None` on a pass or failure, and on a
+    /// skip/error whose check kind names none (the engine then gives [`Cause::default_for`]).
+    pub cause: Option<Cause>,
 }
 
 /// What a finding tells the rule's remediation: the cases whose fixes apply (keys of the check
@@ -137,6 +248,7 @@ impl Finding {
             observed: None,
             rests_on: None,
             fix: None,
+            cause: None,
         }
     }
     pub fn pass(target: impl Into<String>, message: impl Into<String>) -> Self {
@@ -185,6 +297,14 @@ impl Finding {
             .push((name, value.into()));
         self
     }
+    /// Says why this `skip` or `error` is not a verdict (see [`Cause`]); ignored on a pass or
+    /// failure.
+    pub fn cause(mut self, cause: Cause) -> Self {
+        if matches!(self.status, Status::Skip | Status::Error) {
+            self.cause = Some(cause);
+        }
+        self
+    }
     /// Says which kinds this finding rests on (see [`Finding::rests_on`]); `&[]`: none (node
     /// facts, site files, probes alone).
     pub fn rests_on(mut self, kinds: &[&'static str]) -> Self {
@@ -213,6 +333,17 @@ pub struct RuleResult {
     /// Why a failure was waived (only for status `waived`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<String>,
+    /// Why a `skip` or `error` is not a verdict (absent on every other status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+}
+
+impl RuleResult {
+    /// The node a result is about: `gpu01` of `node/gpu01` and `node/gpu01/mlx5_3/1`.
+    pub fn node(&self) -> Option<&str> {
+        let rest = self.target.strip_prefix("node/")?;
+        rest.split('/').next().filter(|n| !n.is_empty())
+    }
 }
 
 /// Counts per status.

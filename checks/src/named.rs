@@ -111,35 +111,38 @@ pub fn unavailable(refs: Vec<ObjectRef>, facts: &Facts) -> Option<Finding> {
                         r.kind,
                         r.name
                     ),
-                ));
+                ).cause(crate::model::Cause::Forbidden));
             }
             Err(Unavailable::Failed(reason)) => {
-                return Some(Finding::error(
-                    "cluster",
-                    format!("cannot read {}: {reason}", r.describe()),
-                ));
+                return Some(
+                    Finding::error("cluster", format!("cannot read {}: {reason}", r.describe()))
+                        .cause(crate::model::Cause::ReadFailed),
+                );
             }
         }
     }
     if missing.is_empty() {
         return None;
     }
-    Some(Finding::skip(
-        "cluster",
-        format!(
-            "the input has no {}: capture it with `{}` or `gpu-preflight collect`",
-            missing
-                .iter()
-                .map(|r| r.describe())
-                .collect::<Vec<_>>()
-                .join(", "),
-            missing
-                .iter()
-                .map(|r| r.kubectl_get())
-                .collect::<Vec<_>>()
-                .join("` and `")
-        ),
-    ))
+    Some(
+        Finding::skip(
+            "cluster",
+            format!(
+                "the input has no {}: capture it with `{}` or `gpu-preflight collect`",
+                missing
+                    .iter()
+                    .map(|r| r.describe())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                missing
+                    .iter()
+                    .map(|r| r.kubectl_get())
+                    .collect::<Vec<_>>()
+                    .join("` and `")
+            ),
+        )
+        .cause(crate::model::Cause::NotInInput),
+    )
 }
 
 /// Objects read by name that could not be read (`secrets runai-backend/x: 403 ...`), for

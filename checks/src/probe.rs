@@ -36,6 +36,10 @@ pub struct DnsProbe {
     pub name: String,
     /// `system (/etc/resolv.conf)` or the server's `ip:port`.
     pub server: String,
+    /// Asked through the system resolver: the name servers its resolv.conf lists, in order (so
+    /// a fix can name one); empty for a server of the site file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nameservers: Vec<std::net::SocketAddr>,
     pub a: DnsAnswer,
     pub aaaa: DnsAnswer,
 }

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
-    /// Profile used when `--profile` is not given.
+    /// Profile used when `--profile` is not given (`all`: every rule; absent: detected from the
+    /// cluster).
     #[serde(default)]
-    pub profile: Option<Profile>,
+    pub profile: Option<SiteProfile>,
     #[serde(default)]
     pub platform: Platform,
     #[serde(default)]
@@ -29,6 +30,32 @@ pub struct Site {
     /// `gpu-preflight-nodes/gpu-preflight-node`); `--node-agent` overrides it.
     #[serde(default)]
     pub node_agent: Option<NamespacedName>,
+}
+
+/// `profile:` in the site file: one rule pack, or `all` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SiteProfile {
+    All,
+    Core,
+    RunaiBcm,
+    DeepopsRdma,
+}
+
+impl SiteProfile {
+    /// The profile it selects (`None`: all).
+    pub fn profile(self) -> Option<Profile> {
+        match self {
+            SiteProfile::All => None,
+            SiteProfile::Core => Some(Profile::Core),
+            SiteProfile::RunaiBcm => Some(Profile::RunaiBcm),
+            SiteProfile::DeepopsRdma => Some(Profile::DeepopsRdma),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.profile().map(Profile::as_str).unwrap_or("all")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

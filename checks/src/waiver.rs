@@ -174,6 +174,7 @@ mod tests {
             observed: None,
             remediation: "r".into(),
             waiver: None,
+            cause: None,
         }
     }
 

@@ -23,7 +23,7 @@ use crate::exit;
 use crate::report::Report;
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::waiver::Waiver;
-use gpu_preflight_checks::{Facts, KindFact, RuleResult, Severity};
+use gpu_preflight_checks::{Cause, Facts, KindFact, RuleResult, Severity, Verdict};
 use select::Prepared;
 
 /// `check`: evaluates the selected rules against the request's sources.
@@ -51,7 +51,23 @@ pub fn run(req: &Request) -> anyhow::Result<Outcome> {
     sources::probe(&req.sources, &rules, &plan.site, &mut facts)?;
     notices.extend(sources::stale_notice(&facts));
     // Evaluation of the rest.
-    let results = schedule.finish(&rules, &facts, &plan.site);
+    let mut results = schedule.finish(&rules, &facts, &plan.site);
+    // No profile chosen: the cluster's signs choose which rules report. A rule's results do not
+    // depend on which other rules ran, so dropping the others' is exact.
+    let detected = plan.detect.then(|| select::detect(&facts)).flatten();
+    if let Some(d) = &detected {
+        let keep: std::collections::HashSet<&str> = rules
+            .iter()
+            .filter(|r| d.selects(r))
+            .map(|r| r.id.as_str())
+            .collect();
+        results.retain(|r| keep.contains(r.rule.as_ref()));
+        notices.push(Notice::note(d.notice()));
+    }
+    // `--nodes`/`--node-selector`: the other nodes' results are dropped, never re-judged.
+    for n in req.rules.nodes.apply(&facts, &mut results) {
+        notices.push(Notice::note(n));
+    }
     evaluate::free(facts);
     // Waivers, exit code, report.
     let mut outcome = conclude(
@@ -61,6 +77,9 @@ pub fn run(req: &Request) -> anyhow::Result<Outcome> {
         waivers.as_deref(),
         req.options.fail_on,
     );
+    if let Some(d) = &detected {
+        outcome.report.profile = d.name();
+    }
     notices.append(&mut outcome.notices);
     outcome.notices = notices;
     Ok(outcome)
@@ -76,9 +95,13 @@ pub fn conclude(
     fail_on: Severity,
 ) -> Outcome {
     let outcomes = waivers::apply(&mut results, waivers);
-    let notices = waivers::notices(&outcomes);
+    let mut notices = waivers::notices(&outcomes);
     tracing::debug!(results = results.len(), "evaluated all rules");
-    let code = gpu_preflight_checks::engine::exit_code(&results, fail_on);
+    let verdict = Verdict::of(&results, fail_on);
+    if verdict == Verdict::NothingEvaluated {
+        notices.push(Notice::warning(nothing_evaluated(&results)));
+    }
+    let code = exit::code(verdict);
     let mut report = Report::new(
         results,
         source,
@@ -94,6 +117,36 @@ pub fn conclude(
         code,
         notices,
     }
+}
+
+/// Why a run judged nothing (exit 3): every selected rule skipped; the first reasons, each once.
+fn nothing_evaluated(results: &[RuleResult]) -> String {
+    let mut rules: Vec<&str> = results.iter().map(|r| r.rule.as_ref()).collect();
+    rules.dedup();
+    let mut why: Vec<String> = Vec::new();
+    for r in results {
+        let w = format!("{}: {}", r.rule, r.message);
+        if why.len() < 3
+            && !why
+                .iter()
+                .any(|x| x[x.find(": ").unwrap_or(0)..] == w[w.find(": ").unwrap_or(0)..])
+        {
+            why.push(w);
+        }
+    }
+    if why.is_empty() {
+        why.push("no rule reported anything".to_string());
+    }
+    let missing = results
+        .iter()
+        .filter(|r| r.cause == Some(Cause::NotInInput))
+        .count();
+    format!(
+        "nothing was evaluated: all {} selected rule(s) skipped, {missing} of {} result(s) for lack of an input ({})",
+        rules.len(),
+        results.len(),
+        why.join("; ")
+    )
 }
 
 /// `collect`: lists the live cluster (when a selected rule needs it), probes and reads the local

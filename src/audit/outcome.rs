@@ -72,7 +72,7 @@ impl Collected {
     /// Why the API server could not be reached, if it could not.
     pub fn unreachable(&self) -> Option<&str> {
         match &self.facts.api {
-            ApiFact::Unreachable { cause } => Some(cause),
+            ApiFact::Unreachable { cause, .. } => Some(cause),
             _ => None,
         }
     }

@@ -30,6 +30,8 @@ pub struct Rules {
     pub skip: Vec<String>,
     /// Extra rule packs: YAML files or folders of them.
     pub packs: Vec<PathBuf>,
+    /// `--nodes` and `--node-selector`: the nodes whose results are reported.
+    pub nodes: super::select::NodeScope,
 }
 
 /// Where the facts come from.

@@ -6,7 +6,7 @@ use crate::exit;
 use gpu_preflight_checks::check;
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::{self, ResourceKind};
-use gpu_preflight_checks::{Phase, Profile, RuleDef, RuleSet, Site};
+use gpu_preflight_checks::{ApiFact, Facts, Phase, Profile, RuleDef, RuleSet, Site};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -17,6 +17,8 @@ pub struct Prepared {
     pub selection: Selection,
     /// The profile as the report names it: as given, else the site's, else `all`.
     pub profile_name: String,
+    /// Neither `--profile` nor the site file's `profile:` chose: the cluster does ([`detect`]).
+    pub detect: bool,
 }
 
 impl Prepared {
@@ -30,10 +32,13 @@ impl Prepared {
         let (profile, profile_name) = match &rules.profile {
             Some(p) => (parse_profile(p)?, p.clone()),
             None => match site.profile {
-                Some(p) => (Some(p), p.as_str().to_string()),
+                Some(p) => (p.profile(), p.as_str().to_string()),
                 None => (None, "all".to_string()),
             },
         };
+        // No profile anywhere (and no --only, which names rules itself): every rule is gathered
+        // for, and the cluster's own signs choose which rules report (see [`detect`]).
+        let detect = rules.profile.is_none() && site.profile.is_none() && rules.only.is_empty();
         Ok(Prepared {
             set,
             site,
@@ -44,6 +49,7 @@ impl Prepared {
                 skip: rules.skip.clone(),
             },
             profile_name,
+            detect,
         })
     }
 
@@ -86,6 +92,12 @@ pub struct Selection {
 pub fn select<'a>(set: &'a RuleSet, sel: &Selection) -> anyhow::Result<Vec<&'a RuleDef>> {
     let only = ids(set, &sel.only);
     let skip = ids(set, &sel.skip);
+    // `--only ""` (an unset variable in a CI script) names no rule: not "every rule".
+    if !sel.only.is_empty() && only.is_empty() {
+        return Err(exit::input(
+            "--only names no rule (it was given empty): name rules by ID or name, e.g. --only NET001,TLS002, or drop --only to run the profile's rules",
+        ));
+    }
     for id in only.iter().chain(&skip) {
         if set.get(id).is_none() {
             return Err(exit::input(format!(
@@ -185,6 +197,308 @@ fn why_nothing(set: &RuleSet, sel: &Selection, only: &[String], skip: &[String])
             skip.join(",")
         )
     }
+}
+
+/// `--nodes a,b` and `--node-selector LABEL=VALUE[,LABEL!=VALUE,LABEL]`: which nodes' results a
+/// run reports. Results about other nodes are dropped after evaluation, so every kept node's
+/// verdicts are those of the whole run (rules that compare nodes still see them all); results
+/// about no node (the cluster, an object) are always kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeScope {
+    pub names: Vec<String>,
+    /// Each term: label key, `Some((equal, value))` for `=`/`!=`, `None` for "has the label".
+    pub selector: Vec<(String, Option<(bool, String)>)>,
+}
+
+impl NodeScope {
+    /// Parses the flags; a malformed selector or an empty `--nodes` is an input error.
+    pub fn parse(names: &[String], selector: Option<&str>) -> anyhow::Result<NodeScope> {
+        let given = !names.is_empty();
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .collect();
+        if given && names.is_empty() {
+            return Err(exit::input(
+                "--nodes names no node (it was given empty): name nodes, e.g. --nodes dgx-01,dgx-02",
+            ));
+        }
+        let mut terms = Vec::new();
+        if let Some(sel) = selector {
+            for term in sel.split(',').map(str::trim) {
+                let (key, value) = if let Some((k, v)) = term.split_once("!=") {
+                    (k, Some((false, v)))
+                } else if let Some((k, v)) = term.split_once("==") {
+                    (k, Some((true, v)))
+                } else if let Some((k, v)) = term.split_once('=') {
+                    (k, Some((true, v)))
+                } else {
+                    (term, None)
+                };
+                let key = key.trim();
+                if key.is_empty() || key.contains(char::is_whitespace) {
+                    return Err(exit::input(format!(
+                        "--node-selector: `{term}` is not LABEL=VALUE, LABEL!=VALUE or LABEL"
+                    )));
+                }
+                terms.push((
+                    key.to_string(),
+                    value.map(|(eq, v)| (eq, v.trim().to_string())),
+                ));
+            }
+        }
+        Ok(NodeScope {
+            names,
+            selector: terms,
+        })
+    }
+
+    /// Every node (neither flag given).
+    pub fn is_all(&self) -> bool {
+        self.names.is_empty() && self.selector.is_empty()
+    }
+
+    fn selects(&self, labels: &std::collections::BTreeMap<&str, &str>) -> bool {
+        self.selector.iter().all(|(k, v)| match v {
+            None => labels.contains_key(k.as_str()),
+            Some((true, want)) => labels.get(k.as_str()) == Some(&want.as_str()),
+            Some((false, want)) => labels.get(k.as_str()) != Some(&want.as_str()),
+        })
+    }
+
+    /// Keeps the results of the nodes in scope and every result about no node; says which
+    /// nodes were kept, and which named ones the input does not have.
+    pub fn apply(
+        &self,
+        facts: &Facts,
+        results: &mut Vec<gpu_preflight_checks::RuleResult>,
+    ) -> Vec<String> {
+        if self.is_all() {
+            return Vec::new();
+        }
+        let nodes = facts.list("nodes");
+        let mut kept: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut notes = Vec::new();
+        if !self.selector.is_empty() {
+            kept.extend(
+                nodes
+                    .iter()
+                    .filter(|n| self.selects(&n.labels()))
+                    .filter(|n| self.names.is_empty() || self.names.iter().any(|x| x == n.name()))
+                    .map(|n| n.name().to_string()),
+            );
+        } else {
+            kept.extend(self.names.iter().cloned());
+        }
+        let unknown: Vec<&str> = self
+            .names
+            .iter()
+            .filter(|n| !nodes.is_empty() && !nodes.iter().any(|o| o.name() == n.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            notes.push(format!(
+                "--nodes: the input has no node named {}",
+                unknown.join(", ")
+            ));
+        }
+        results.retain(|r| r.node().is_none_or(|n| kept.contains(n)));
+        let shown: Vec<&str> = kept.iter().take(5).map(String::as_str).collect();
+        notes.push(format!(
+            "reporting {} node(s){}{}",
+            kept.len(),
+            if shown.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", shown.join(", "))
+            },
+            if kept.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+        notes
+    }
+}
+
+/// The profiles a cluster shows, and the signs that showed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detected {
+    /// Besides `core`, which every profile includes.
+    pub profiles: Vec<Profile>,
+    pub why: Vec<String>,
+}
+
+impl Detected {
+    /// The name the report gives the selection: `runai-bcm`, `core`, `runai-bcm+deepops-rdma`.
+    pub fn name(&self) -> String {
+        if self.profiles.is_empty() {
+            return Profile::Core.as_str().to_string();
+        }
+        self.profiles
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+
+    /// Whether a rule belongs to what was detected.
+    pub fn selects(&self, rule: &RuleDef) -> bool {
+        rule.in_profile(Some(Profile::Core))
+            || self.profiles.iter().any(|p| rule.in_profile(Some(*p)))
+    }
+
+    /// The one line the user is told.
+    pub fn notice(&self) -> String {
+        let why = if self.why.is_empty() {
+            "no sign of Run:ai/BCM or DeepOps RDMA".to_string()
+        } else {
+            self.why.join("; ")
+        };
+        format!(
+            "profile {} detected ({why}); give --profile all (or `profile:` in the site file) to check every rule",
+            self.name()
+        )
+    }
+}
+
+/// Namespaces that mark a Run:ai-on-BCM cluster (runbook 000).
+const RUNAI_BCM_NAMESPACES: &[&str] = &[
+    "runai",
+    "runai-backend",
+    "metallb-system",
+    "network-operator",
+    "nvidia-network-operator",
+];
+
+/// Which runbooks' rules apply, from what the cluster shows: the Network Operator, MetalLB or
+/// Run:ai namespaces mean `runai-bcm`; the RDMA shared device plugin (its DaemonSet or its
+/// ConfigMap) means `deepops-rdma`; `core` always. `None` when the facts cannot tell (the API
+/// server unreachable, or an input without namespaces and DaemonSets): then every rule runs.
+pub fn detect(facts: &Facts) -> Option<Detected> {
+    if matches!(facts.api, ApiFact::Unreachable { .. }) {
+        return None;
+    }
+    let known = |k: &str| facts.availability(k).is_ok();
+    if !known("namespaces") && !known("daemonsets") && !known("configmaps") {
+        return None;
+    }
+    let mut d = Detected {
+        profiles: Vec::new(),
+        why: Vec::new(),
+    };
+    let present: Vec<&str> = RUNAI_BCM_NAMESPACES
+        .iter()
+        .copied()
+        .filter(|ns| facts.get("namespaces", None, ns).is_some())
+        .collect();
+    if !present.is_empty() {
+        d.profiles.push(Profile::RunaiBcm);
+        d.why.push(format!("namespaces {}", present.join(", ")));
+    }
+    let plugin = facts
+        .list("daemonsets")
+        .iter()
+        .find(|o| o.name() == "rdma-shared-dp-ds")
+        .map(|o| {
+            format!(
+                "DaemonSet {}/rdma-shared-dp-ds",
+                o.namespace().unwrap_or("")
+            )
+        })
+        .or_else(|| {
+            facts
+                .get("configmaps", Some("kube-system"), "rdma-devices")
+                .map(|_| "ConfigMap kube-system/rdma-devices".to_string())
+        });
+    if let Some(sign) = plugin {
+        d.profiles.push(Profile::DeepopsRdma);
+        d.why.push(sign);
+    }
+    Some(d)
+}
+
+/// `collect --print-kubectl`: the `kubectl get` commands that dump, one file per kind, every kind
+/// the selected rules list and every object they read by name that the site and the rules name
+/// (names found only in the cluster, such as the Secret an Ingress names, are said in a comment).
+pub fn kubectl_commands(
+    rules: &super::request::Rules,
+    site: Option<&Path>,
+) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let plan = Prepared::load(rules, site)?;
+    let selected = plan.select()?;
+    let mut out = String::new();
+    let profile = plan.profile_name.as_str();
+    let _ = writeln!(
+        out,
+        "# The kubectl dump of what {} rule(s) of profile {profile} read; then:\n#   gpu-preflight check --snapshot dump/ --complete-dump\n# A kind that is not installed, or an object that is not there, leaves an empty file: check\n# skips it with a note. Secret values never leave the snapshot reader.",
+        selected.len()
+    );
+    let _ = writeln!(out, "mkdir -p dump");
+    for k in needed_kinds(&selected) {
+        let all = if k.namespaced { " -A" } else { "" };
+        let _ = writeln!(
+            out,
+            "kubectl get {key}{all} -o json > dump/{key}.json",
+            key = k.key
+        );
+    }
+    let named = gpu_preflight_checks::named::NamedReads::of(&selected, &plan.site);
+    let known = named.resolve_all(&Facts::default());
+    for r in &known {
+        let kind = kinds::by_key(r.kind).map_or(r.kind, |k| k.kind);
+        let ns = r
+            .namespace
+            .as_deref()
+            .map(|n| format!(" -n {}", sh_word(n)))
+            .unwrap_or_default();
+        let file = format!(
+            "dump/{}-{}{}.json",
+            kind.to_ascii_lowercase(),
+            r.namespace
+                .as_deref()
+                .map(|n| format!("{n}-"))
+                .unwrap_or_default(),
+            r.name
+        );
+        let _ = writeln!(
+            out,
+            "kubectl get {}{ns} {} -o json > {}",
+            kind.to_ascii_lowercase(),
+            sh_word(&r.name),
+            sh_word(&file)
+        );
+    }
+    let unresolved: Vec<&str> = named
+        .kinds()
+        .keys()
+        .copied()
+        .filter(|k| !known.iter().any(|r| r.kind == *k))
+        .collect();
+    if !unresolved.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Also read by name, named by objects in the cluster ({}): the Secret your ingress serves\n# (docs/security.md says how to find it); `gpu-preflight collect` finds them itself.",
+            unresolved.join(", ")
+        );
+    }
+    Ok(out)
+}
+
+/// A word for the shell: as it is when it is a plain name, else single-quoted (names come from
+/// the site file and rule packs, and are pasted into a terminal).
+fn sh_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Resource kinds the rules need, each once, in a stable order.

@@ -234,6 +234,12 @@ fn offline(
     if let Some(note) = snapshot::duplicates_note(&loaded.duplicates) {
         notices.push(Notice::note(note));
     }
+    for f in &loaded.empty {
+        notices.push(Notice::note(format!(
+            "{}: empty file skipped (kubectl writes nothing for an object or kind that is not there)",
+            f.display()
+        )));
+    }
     if s.complete {
         for k in select::needed_kinds(rules) {
             loaded
@@ -342,7 +348,7 @@ pub fn list(
     {
         // The agent's logs were never all read: every node rule says why.
         let why = match &facts.api {
-            ApiFact::Unreachable { cause } => {
+            ApiFact::Unreachable { cause, .. } => {
                 format!("the API server is unreachable (K8S001): {cause}")
             }
             _ => "the node facts collection stopped (see the log with -v)".to_string(),

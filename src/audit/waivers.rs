@@ -7,19 +7,29 @@ use gpu_preflight_checks::waiver::{self, Waiver, WaiverOutcome};
 use gpu_preflight_checks::{RuleResult, RuleSet};
 use std::path::Path;
 
-/// Reads and checks the waivers file: each waiver must name a known rule.
+/// Reads and checks the waivers file: each waiver must name a known rule, by ID or name.
 pub fn load(path: Option<&Path>, set: &RuleSet) -> anyhow::Result<Option<Vec<Waiver>>> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| exit::input(format!("{}: cannot read waivers: {e}", path.display())))?;
-    let ws = waiver::parse(&text).map_err(|e| exit::input(format!("{}: {e}", path.display())))?;
-    for w in &ws {
-        if set.get(&w.rule).is_none() {
-            return Err(exit::input(format!(
-                "{}: waiver for unknown rule `{}`",
-                path.display(),
-                w.rule
-            )));
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        exit::input(format!(
+            "{}: cannot read waivers: {}",
+            path.display(),
+            exit::unreadable(path, &e)
+        ))
+    })?;
+    let mut ws =
+        waiver::parse(&text).map_err(|e| exit::input(format!("{}: {e}", path.display())))?;
+    // A rule by ID or by name, as `--only`, `--skip` and `explain` take it.
+    for w in &mut ws {
+        match set.find(w.rule.trim()) {
+            Some(r) => w.rule = r.id.clone(),
+            None => {
+                return Err(exit::input(format!(
+                    "{}: waiver for unknown rule `{}`: neither a rule ID nor a rule name (see `gpu-preflight rules`)",
+                    path.display(),
+                    w.rule
+                )));
+            }
         }
     }
     Ok(Some(ws))

@@ -78,7 +78,8 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct SelectArgs {
-    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else all).
+    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else the
+    /// profiles the cluster shows, said on stderr).
     #[arg(long)]
     pub profile: Option<String>,
     /// Phase: pre (before install) or post (audit); default both.
@@ -138,6 +139,15 @@ pub struct CheckArgs {
     /// it skip).
     #[arg(long, requires = "snapshot")]
     pub complete_dump: bool,
+    /// Report only these nodes' results (comma-separated, repeatable) beside every result about
+    /// no node; each kept node's verdicts are those of the whole run.
+    #[arg(long, value_delimiter = ',', value_name = "NODE")]
+    pub nodes: Vec<String>,
+    /// Report only the results of nodes with these labels: LABEL=VALUE, LABEL!=VALUE or LABEL,
+    /// comma-separated (all must hold), e.g. a rack or a pool; each kept node's verdicts are
+    /// those of the whole run.
+    #[arg(long, value_name = "SELECTOR")]
+    pub node_selector: Option<String>,
     /// Report format on stdout: table, json, junit, sarif, markdown, prometheus, html.
     #[arg(long, default_value = "table")]
     pub format: String,
@@ -154,6 +164,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
     #[command(flatten)]
+    pub view: ViewArgs,
+    #[command(flatten)]
     pub probes: ProbeArgs,
     #[command(flatten)]
     pub node: NodeInputArgs,
@@ -165,6 +177,22 @@ pub struct CheckArgs {
     pub log: Verbosity,
 }
 
+/// How the table, Markdown and HTML reports look; never what JSON, JUnit, SARIF or Prometheus hold.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ViewArgs {
+    /// Statuses the table, Markdown and HTML list, comma-separated: pass, fail, error, skip,
+    /// waived, or all (default: all but pass, which are counted per area). JSON, JUnit, SARIF and
+    /// Prometheus keep every result.
+    #[arg(long, value_name = "STATUS")]
+    pub show: Option<String>,
+    /// `--by node`: the table leads with each node's counts, the nodes with failures first.
+    #[arg(long, value_name = "node", value_parser = ["node"])]
+    pub by: Option<String>,
+    /// One table row per result: nothing folded (JSON always keeps every result).
+    #[arg(long)]
+    pub no_fold: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct CollectArgs {
     #[command(flatten)]
@@ -172,8 +200,12 @@ pub struct CollectArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Snapshot file to write.
-    #[arg(short, long)]
-    pub output: PathBuf,
+    #[arg(short, long, required_unless_present = "print_kubectl")]
+    pub output: Option<PathBuf>,
+    /// Print the `kubectl get` commands that dump what the selected rules read (for
+    /// `check --snapshot DIR`), and contact nothing.
+    #[arg(long, conflicts_with = "output")]
+    pub print_kubectl: bool,
     #[command(flatten)]
     pub probes: ProbeArgs,
     #[command(flatten)]
@@ -190,6 +222,10 @@ pub struct RulesArgs {
     /// Only rules of this profile (core, runai-bcm, deepops-rdma, all).
     #[arg(long)]
     pub profile: Option<String>,
+    /// table (ID, name, severity, phase, profiles, title) or json (also the area, check kind
+    /// and the Kubernetes kinds each rule reads).
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
     /// Extra rule packs to list with the built-in rules: YAML files or folders of them.
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
@@ -360,6 +396,8 @@ pub struct RdmaTestArgs {
     /// Waivers file: accepted failures with a reason and an optional expiry date.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    #[command(flatten)]
+    pub view: ViewArgs,
     #[command(flatten)]
     pub log: Verbosity,
 }

@@ -28,6 +28,7 @@ impl SelectArgs {
             only: self.only.clone(),
             skip: self.skip.clone(),
             packs: self.rules.clone(),
+            nodes: Default::default(),
         }
     }
 }
@@ -79,7 +80,7 @@ fn sources(
 
 impl CheckArgs {
     /// The audit `check` runs.
-    pub(super) fn request(&self) -> audit::Request {
+    pub(super) fn request(&self) -> anyhow::Result<audit::Request> {
         let a = self;
         let mut sources = sources(&a.select, &a.probes, &a.node, &a.firmware);
         sources.cluster = if a.snapshot.is_empty() {
@@ -90,8 +91,10 @@ impl CheckArgs {
                 complete: a.complete_dump,
             })
         };
-        audit::Request {
-            rules: a.select.rules(),
+        let mut rules = a.select.rules();
+        rules.nodes = audit::select::NodeScope::parse(&a.nodes, a.node_selector.as_deref())?;
+        Ok(audit::Request {
+            rules,
             site: a.select.site.clone(),
             sources,
             options: audit::Options {
@@ -102,7 +105,7 @@ impl CheckArgs {
                 },
                 waivers: a.waivers.clone(),
             },
-        }
+        })
     }
 }
 

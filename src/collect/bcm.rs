@@ -37,6 +37,19 @@ pub fn load(spec: &Path) -> anyhow::Result<BcmFacts> {
         let name = spec.display().to_string();
         bcm::from_yaml(&name, &read_text(spec)?).map_err(|e| exit::input(e.to_string()))?
     };
+    // An empty export is an input error like every other empty input, not a BCM with no nodes
+    // (whose every node would read as unknown to BCM: false LBL001 failures).
+    if spec.as_os_str() != "cmsh"
+        && facts.nodes.is_empty()
+        && facts.head_nodes.is_empty()
+        && facts.overlays.is_empty()
+        && facts.labelsets.is_empty()
+    {
+        return Err(exit::input(format!(
+            "{}: the BCM export is empty (no devices, overlays or labelsets); export it again (docs/bcm.md)",
+            spec.display()
+        )));
+    }
     facts.source = spec.display().to_string();
     Ok(facts)
 }

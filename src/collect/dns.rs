@@ -84,9 +84,27 @@ pub async fn probe(name: &str, server: &Server, timeout: Duration) -> DnsProbe {
             DnsAnswer::Error { detail },
         ),
     };
+    // The system resolver's name servers, so a fix can name the one to look at.
+    let nameservers = match server {
+        Server::System(path) => system_config(path)
+            .map(|c| {
+                c.name_servers()
+                    .iter()
+                    .map(|ns| SocketAddr::new(ns.ip, 53))
+                    .fold(Vec::new(), |mut v, a| {
+                        if !v.contains(&a) {
+                            v.push(a);
+                        }
+                        v
+                    })
+            })
+            .unwrap_or_default(),
+        Server::Addr(_) => Vec::new(),
+    };
     DnsProbe {
         name: name.to_string(),
         server: label,
+        nameservers,
         a,
         aaaa,
     }

@@ -13,7 +13,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::Deserialize;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How to reach the cluster.
@@ -68,13 +68,19 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
         Some(path) => {
             let kc = Kubeconfig::read_from(path)
                 .map_err(|e| exit::input(format!("{}: {}", path.display(), chain(&e))))?;
+            preflight_kubeconfig(&kc, opts.context.as_deref(), &path.display().to_string())?;
             Config::from_custom_kubeconfig(kc, &kco)
                 .await
                 .map_err(|e| exit::input(format!("{}: {}", path.display(), chain(&e))))?
         }
-        None if opts.context.is_some() => Config::from_kubeconfig(&kco)
-            .await
-            .map_err(|e| exit::input(format!("kubeconfig: {}", chain(&e))))?,
+        None if opts.context.is_some() => {
+            if let Ok(kc) = Kubeconfig::read() {
+                preflight_kubeconfig(&kc, opts.context.as_deref(), "the kubeconfig")?;
+            }
+            Config::from_kubeconfig(&kco)
+                .await
+                .map_err(|e| exit::input(format!("kubeconfig: {}", chain(&e))))?
+        }
         None => Config::infer().await.map_err(|e| {
             let cause = chain(&e);
             let msg = format!(
@@ -90,6 +96,50 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
     let client = Client::try_from(config)
         .map_err(|e| exit::input(format!("cannot build a client for {server}: {}", chain(&e))))?;
     Ok((client, server))
+}
+
+/// What kubectl would say before any request: a context the kubeconfig does not have (with the
+/// ones it has), and a credential plugin (`exec`, e.g. kubelogin) that is not installed.
+fn preflight_kubeconfig(kc: &Kubeconfig, context: Option<&str>, file: &str) -> anyhow::Result<()> {
+    let name = context.or(kc.current_context.as_deref());
+    let Some(name) = name else { return Ok(()) };
+    let Some(ctx) = kc.contexts.iter().find(|c| c.name == name) else {
+        let have: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+        return Err(exit::input(format!(
+            "{file}: no context named `{name}`; its contexts are: {} (`kubectl config get-contexts`)",
+            if have.is_empty() {
+                "none".to_string()
+            } else {
+                have.join(", ")
+            }
+        )));
+    };
+    let user = ctx.context.as_ref().and_then(|c| c.user.as_deref());
+    let command = kc
+        .auth_infos
+        .iter()
+        .find(|u| Some(u.name.as_str()) == user)
+        .and_then(|u| u.auth_info.as_ref())
+        .and_then(|a| a.exec.as_ref())
+        .and_then(|e| e.command.as_deref());
+    if let Some(cmd) = command
+        && !on_path(cmd)
+    {
+        return Err(exit::input(format!(
+            "{file}: context `{name}` gets its credentials by running `{cmd}` (a kubectl credential plugin), which is not installed or not on PATH: install it (e.g. kubelogin for OIDC; on BCM, `module load kubernetes` first)"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a command runs: a path that exists, or a name found on `PATH`.
+fn on_path(cmd: &str) -> bool {
+    let p = Path::new(cmd);
+    if p.components().count() > 1 {
+        return p.is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(cmd).is_file()))
 }
 
 /// Callbacks of [`collect`].
@@ -361,12 +411,14 @@ async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
         Err(e) => {
             return ApiFact::Unreachable {
                 cause: format!("{server}: cannot build GET /version: {e}"),
+                unauthorized: false,
             };
         }
     };
     match tokio::time::timeout(timeout, client.request::<Value>(req)).await {
         Err(_) => ApiFact::Unreachable {
             cause: format!("{server}: no answer within {}s", timeout.as_secs_f64()),
+            unauthorized: false,
         },
         Ok(Ok(v)) => ApiFact::Reachable {
             version: v
@@ -380,13 +432,15 @@ async fn version(client: &Client, server: &str, timeout: Duration) -> ApiFact {
             cause: format!(
                 "{server}: unauthorized (401): the credentials were rejected (expired token or certificate?)"
             ),
+            unauthorized: true,
         },
         Ok(Err(kube::Error::Api(s))) => ApiFact::Reachable {
             version: format!("unknown (GET /version: {} {})", s.code, s.message),
             server: server.to_string(),
         },
         Ok(Err(e)) => ApiFact::Unreachable {
-            cause: format!("{server}: {}", chain(&e)),
+            cause: format!("{server}: {}", in_words(&chain(&e))),
+            unauthorized: false,
         },
     }
 }
@@ -697,6 +751,16 @@ pub(crate) fn percent_encode(s: &str) -> String {
 }
 
 /// An error and its causes on one line: `error trying to connect: tcp connect error: Connection refused`.
+/// A TLS failure as kubectl says it, before the library's words.
+fn in_words(cause: &str) -> String {
+    if cause.contains("UnknownIssuer") {
+        return format!(
+            "certificate signed by unknown authority: the kubeconfig's certificate-authority(-data) does not verify the server's certificate ({cause})"
+        );
+    }
+    cause.to_string()
+}
+
 pub fn chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();

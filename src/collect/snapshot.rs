@@ -42,6 +42,9 @@ pub struct Loaded {
     /// Objects given more than once (one copy kept of each).
     pub duplicates: gpu_preflight_checks::facts::Deduped,
     pub files: Vec<PathBuf>,
+    /// Empty files of a folder, skipped: what a kubectl redirect leaves when the object or kind
+    /// is not there (a missing Secret, a CRD not installed).
+    pub empty: Vec<PathBuf>,
 }
 
 /// Loads several inputs and merges them (objects of the same kind are concatenated).
@@ -52,6 +55,7 @@ pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
         merge_facts(&mut all.facts, one.facts);
         all.ignored += one.ignored;
         all.files.extend(one.files);
+        all.empty.extend(one.empty);
     }
     all.duplicates = all.facts.dedupe();
     Ok(all)
@@ -98,6 +102,18 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
             })
             .collect();
         v.sort();
+        // A 0-byte file in a folder is what `kubectl get ... > FILE` leaves for an object that
+        // is not there: skipped with a notice, not the whole folder refused.
+        let (empty, v): (Vec<PathBuf>, Vec<PathBuf>) = v
+            .into_iter()
+            .partition(|p| std::fs::metadata(p).is_ok_and(|m| m.len() == 0));
+        loaded.empty = empty;
+        if v.is_empty() && !loaded.empty.is_empty() {
+            return Err(exit::input(format!(
+                "{}: every .json, .yaml or .yml file in the folder is empty",
+                path.display()
+            )));
+        }
         if v.is_empty() {
             return Err(exit::input(format!(
                 "{}: folder has no .json, .yaml or .yml files",

@@ -170,5 +170,6 @@ pub fn result(
         observed: None,
         remediation: rule.fixes(site).generic(),
         waiver: None,
+        cause: gpu_preflight_checks::model::Cause::default_for(status),
     }
 }

@@ -441,7 +441,7 @@ async fn read(
         },
     )
     .await;
-    if let ApiFact::Unreachable { cause } = &facts.api {
+    if let ApiFact::Unreachable { cause, .. } = &facts.api {
         return Ok(Read::Blocked(format!(
             "the API server {server} is unreachable: {cause}"
         )));

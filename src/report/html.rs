@@ -1,12 +1,13 @@
 //! `--format html`: one self-contained file to attach to a ticket — summary counts, a bar per area,
 //! failures first, remediation blocks, filters by status. No external assets or scripts.
 
-use super::Report;
+use super::{Report, Style};
 use gpu_preflight_checks::{RuleResult, Status};
 use std::fmt::Write as _;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    super::printable(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -48,7 +49,7 @@ fn order(s: Status) -> u8 {
     }
 }
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, style: Style) -> String {
     let s = &report.summary;
     let mut out = String::new();
     let _ = write!(
@@ -123,7 +124,12 @@ pub fn render(report: &Report) -> String {
         );
     }
     out.push_str("</div>\n<table><colgroup><col class=\"c-st\"><col class=\"c-rule\"><col class=\"c-sev\"><col class=\"c-tgt\"><col></colgroup><thead><tr><th>Status</th><th>Rule</th><th>Severity</th><th>Target</th><th>Finding</th></tr></thead><tbody>\n");
-    let mut rows: Vec<&RuleResult> = report.results.iter().collect();
+    // `--show` drops rows; the counts and bars above cover every result.
+    let mut rows: Vec<&RuleResult> = report
+        .results
+        .iter()
+        .filter(|r| style.show.unwrap_or(super::Show::ALL).has(r.status))
+        .collect();
     rows.sort_by_key(|r| (order(r.status), std::cmp::Reverse(r.severity)));
     for r in rows {
         let mut finding = esc(&r.message);
@@ -138,7 +144,11 @@ pub fn render(report: &Report) -> String {
         if let Some(w) = &r.waiver {
             let _ = write!(finding, "<div class=\"ev\">waived: {}</div>", esc(w));
         }
-        if r.status == Status::Fail {
+        // A failure's fix, and K8S001's when the API server is down (nothing else was checked).
+        let api_down = &*r.rule == super::API_RULE
+            && r.cause
+                .is_some_and(gpu_preflight_checks::Cause::is_api_down);
+        if r.status == Status::Fail || api_down {
             let _ = write!(
                 finding,
                 "<details open><summary>How to fix</summary><pre>{}</pre></details>",

@@ -1,16 +1,37 @@
 //! `--format markdown`: a compact summary for a CI job summary or a merge-request comment —
 //! failures first, with expected/observed and remediation.
 
-use super::Report;
-use gpu_preflight_checks::check::api_reachable::NOT_EVALUATED;
+use super::{Report, Style, printable};
+use gpu_preflight_checks::check::api_reachable::{NOT_AUTHORIZED, NOT_EVALUATED};
 use gpu_preflight_checks::{RuleResult, Status};
 use std::fmt::Write as _;
 
+/// A table cell: no control characters, markup escaped (a value is never HTML on the page), no
+/// column break, no line break.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', "<br>")
+    printable(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('\n', "<br>")
 }
 
-pub fn render(report: &Report) -> String {
+/// A fenced code block whose fence is longer than any run of backticks in the text, so the text
+/// cannot close it.
+fn fenced(text: &str) -> String {
+    let text = printable(text);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("{fence}\n{text}\n{fence}")
+}
+
+pub fn render(report: &Report, style: Style) -> String {
     let s = &report.summary;
     let mut out = String::new();
     let verdict = if s.fail > 0 {
@@ -34,8 +55,8 @@ pub fn render(report: &Report) -> String {
         } else {
             String::new()
         },
-        report.profile,
-        report.source
+        cell(&report.profile),
+        cell(&report.source)
     );
     // `waived`: the Waived table also says why each failure was accepted.
     let section = |out: &mut String,
@@ -66,7 +87,7 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | `{}` | {} | {} | {} |{reason}",
-                r.rule,
+                cell(&r.rule),
                 r.severity,
                 cell(&r.target),
                 cell(&r.message),
@@ -88,13 +109,14 @@ pub fn render(report: &Report) -> String {
                 let _ = writeln!(
                     out,
                     "<details><summary>How to fix {} — {}</summary>\n",
-                    r.rule, r.title
+                    cell(&r.rule),
+                    cell(&r.title)
                 );
                 for (text, targets) in groups.iter().take(super::FIXES_SHOWN) {
                     if groups.len() > 1 {
                         let _ = writeln!(out, "{}:\n", cell(&super::some_targets(targets)));
                     }
-                    let _ = writeln!(out, "```\n{text}\n```\n");
+                    let _ = writeln!(out, "{}\n", fenced(text));
                 }
                 let rest: usize = groups
                     .iter()
@@ -111,7 +133,11 @@ pub fn render(report: &Report) -> String {
             }
         }
     };
+    // `--show` drops sections; the counts above cover every result.
     let of = |st: Status| -> Vec<&RuleResult> {
+        if !style.show.unwrap_or(super::Show::ALL).has(st) {
+            return Vec::new();
+        }
         let mut v: Vec<&RuleResult> = report.results.iter().filter(|r| r.status == st).collect();
         v.sort_by_key(|r| std::cmp::Reverse(r.severity));
         v
@@ -123,25 +149,29 @@ pub fn render(report: &Report) -> String {
     let stopped: Vec<&RuleResult> = not_evaluated
         .iter()
         .copied()
-        .filter(|r| r.message.starts_with(NOT_EVALUATED))
+        .filter(|r| super::stopped_by_api(r))
         .collect();
     let folded = stopped.first().map(|first| {
         // Catalogue order, as the report has them.
         let mut ids: Vec<&str> = Vec::new();
         for r in report.results.iter().filter(|r| r.status == Status::Error) {
-            if r.message.starts_with(NOT_EVALUATED) && !ids.contains(&r.rule.as_ref()) {
+            if super::stopped_by_api(r) && !ids.contains(&r.rule.as_ref()) {
                 ids.push(&r.rule);
             }
         }
         let mut row = (*first).clone();
         row.rule = ids.join(", ").into();
-        if not_evaluated.iter().any(|r| &*r.rule == "K8S001") {
-            row.message = NOT_EVALUATED.to_string();
+        if not_evaluated.iter().any(|r| &*r.rule == super::API_RULE) {
+            row.message = if first.cause == Some(gpu_preflight_checks::Cause::Unauthorized) {
+                NOT_AUTHORIZED.to_string()
+            } else {
+                NOT_EVALUATED.to_string()
+            };
         }
         row
     });
     if let Some(row) = &folded {
-        not_evaluated.retain(|r| !r.message.starts_with(NOT_EVALUATED));
+        not_evaluated.retain(|r| !super::stopped_by_api(r));
         not_evaluated.push(row);
     }
     section(&mut out, "Not evaluated", not_evaluated, false, false);
@@ -151,7 +181,11 @@ pub fn render(report: &Report) -> String {
         .iter()
         .filter(|r| r.status == Status::Pass)
         .count();
-    let skipped = of(Status::Skip);
-    let _ = writeln!(out, "{passed} results passed; {} skipped.", skipped.len());
+    let skipped = report
+        .results
+        .iter()
+        .filter(|r| r.status == Status::Skip)
+        .count();
+    let _ = writeln!(out, "{passed} results passed; {skipped} skipped.");
     out
 }

@@ -155,7 +155,10 @@ fn waivers_become_statuses_and_notices() {
     let e = audit::run(&req).expect_err("unknown rule");
     assert_eq!(
         input_error(&e),
-        format!("{}: waiver for unknown rule `NOPE001`", w.display())
+        format!(
+            "{}: waiver for unknown rule `NOPE001`: neither a rule ID nor a rule name (see `gpu-preflight rules`)",
+            w.display()
+        )
     );
 }
 

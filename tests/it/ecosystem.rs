@@ -252,13 +252,20 @@ import sys
 from prometheus_client.parser import text_string_to_metric_families
 fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
 s = {x.labels['status']: x.value for x in fams['gpu_preflight_results'].samples}
-checks = fams['gpu_preflight_check_passed'].samples
+checks = fams['gpu_preflight_result'].samples
 # node_exporter's textfile collector rejects a file that repeats a series.
 series = [tuple(sorted(x.labels.items())) for x in checks]
 dup = [x for x in set(series) if series.count(x) > 1]
 assert not dup, f"repeated series: {dup}"
+# The outcome is a label: every series is 1, so an alert on status="fail" never fires on a skip.
+assert all(x.value == 1 for x in checks)
+fails = [x for x in checks if x.labels['status'] == 'fail']
+assert all(x.labels['cause'] == '' for x in fails)
+assert all(x.labels['cause'] != '' for x in checks if x.labels['status'] in ('skip', 'error'))
+info = fams['gpu_preflight'].samples if 'gpu_preflight' in fams else fams['gpu_preflight_info'].samples
+assert info[0].labels['profile'] != ''
 net = [x for x in checks if x.labels['rule'] == 'NET001'][0]
-print(int(s['pass']), int(s['fail']), len(checks), int(net.value), net.labels['target'])
+print(int(s['pass']), len(fails), len(checks), net.labels['status'], net.labels['target'])
 "#;
     let mut child = Std::new("python3")
         .args(["-c", script])
@@ -283,7 +290,7 @@ print(int(s['pass']), int(s['fail']), len(checks), int(net.value), net.labels['t
     let (_, json) = check_json(&demo().iter().map(String::as_str).collect::<Vec<_>>());
     let s = &json["summary"];
     let want = format!(
-        "{} {} {} 0 configmap/kube-system/kube-proxy\n",
+        "{} {} {} fail configmap/kube-system/kube-proxy\n",
         s["pass"], s["fail"], s["total"]
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);

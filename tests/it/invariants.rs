@@ -2,7 +2,9 @@
 //! (cluster fixtures, the demo, node facts, perftest outputs, NIC firmware, BCM and inventory
 //! intent), rather than by examples:
 //!
-//! - **selection independence**: a rule's results do not depend on which other rules run;
+//! - **selection independence**: a rule's results do not depend on which other rules run, and a
+//!   node's results do not depend on which other nodes are reported (`--nodes`,
+//!   `--node-selector`);
 //! - **evidence first**: taking any one input away never turns a failure into a pass, and a
 //!   finding that does not rest on the input taken away stands as it was;
 //! - **input idempotence**: every input given twice gives the results of giving it once;
@@ -281,6 +283,68 @@ fn a_rule_gives_the_same_results_whatever_else_is_selected() {
         }
     }
     assert!(compared > 1000, "only {compared} results compared");
+}
+
+/// `--nodes` and `--node-selector` report every kept node's results exactly as the whole run
+/// judged them, every result about no node, and nothing about another node: on every input, for
+/// each node alone, for pairs, and for the selector of each label a node carries.
+#[test]
+fn a_node_gives_the_same_results_whatever_other_nodes_are_reported() {
+    use gpu_preflight::audit::select::NodeScope;
+    let set = gpu_preflight::builtin::rules();
+    let rules = all_rules(&set);
+    let opts = EvalOptions::default();
+    let mut compared = 0;
+    for input in inputs() {
+        let (full, site) = input.load(&rules, 1);
+        let everything = evaluate(&rules, &full, &site, &opts);
+        let mut names: Vec<String> = everything
+            .iter()
+            .filter_map(|r| r.node().map(String::from))
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut scopes: Vec<(NodeScope, BTreeSet<String>)> = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let mut pair = vec![n.clone()];
+            pair.extend(names.get(i + 1).cloned());
+            scopes.push((
+                NodeScope::parse(&pair, None).unwrap(),
+                pair.into_iter().collect(),
+            ));
+        }
+        for node in full.list("nodes").iter().take(3) {
+            for (k, v) in node.labels() {
+                let sel = format!("{k}={v}");
+                let want: BTreeSet<String> = full
+                    .list("nodes")
+                    .iter()
+                    .filter(|o| o.label(k) == Some(v))
+                    .map(|o| o.name().to_string())
+                    .collect();
+                scopes.push((NodeScope::parse(&[], Some(&sel)).unwrap(), want));
+            }
+        }
+        for (scope, kept) in scopes {
+            let mut got = everything.clone();
+            scope.apply(&full, &mut got);
+            let want: Vec<RuleResult> = everything
+                .iter()
+                .filter(|r| r.node().is_none_or(|n| kept.contains(n)))
+                .cloned()
+                .collect();
+            assert_same(
+                &got,
+                &want,
+                &format!(
+                    "{} with {scope:?}: a kept node's results changed",
+                    input.name
+                ),
+            );
+            compared += want.iter().filter(|r| r.node().is_some()).count();
+        }
+    }
+    assert!(compared > 100, "only {compared} node results compared");
 }
 
 /// Each input given twice gives exactly the results of giving it once.

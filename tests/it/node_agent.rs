@@ -103,7 +103,8 @@ fn node_on_this_host_is_truthful() {
             "--only",
             "RDMA005,NODE001",
         ]);
-        assert_eq!(code, 0, "{report}");
+        // Both skip: nothing was evaluated (exit 3).
+        assert_eq!(code, 3, "{report}");
         for rule in ["RDMA005", "NODE001"] {
             let r = result(&report, rule, &format!("node/{host}"));
             assert_eq!(r["status"], "skip", "{r}");
@@ -309,7 +310,8 @@ fn node_rules_without_node_facts_skip_naming_the_flag() {
         "--only",
         "RDMA005,RDMA006,RDMA007,NODE001,NODE002,NODE003",
     ]);
-    assert_eq!(code, 0);
+    // Every selected rule skips: nothing was evaluated (exit 3).
+    assert_eq!(code, 3);
     for rule in ["RDMA005", "RDMA006", "NODE001", "NODE002", "NODE003"] {
         let rs = results_of(&report, rule);
         assert_eq!(rs.len(), 1);

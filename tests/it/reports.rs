@@ -557,24 +557,37 @@ fn unreachable_api_server_is_told_once_in_the_table() {
         String::from_utf8(out.stdout).unwrap()
     };
     let text = table(&[]);
-    // The cause once, on K8S001's row; each area folds its rules into one row that points there.
+    // One message: the cause once, on K8S001's row, how many rules it stopped (named), and
+    // K8S001's fix in "How to fix" (`module load kubernetes` on BCM).
     let cause = "Connection refused";
     assert_eq!(text.matches(cause).count(), 1, "{text}");
     let k8s001 = text
         .lines()
-        .find(|l| l.contains("K8S001") && l.contains("ERROR"))
+        .position(|l| l.contains("K8S001") && l.contains("ERROR"))
         .unwrap();
-    assert!(k8s001.contains("unreachable"), "{text}");
-    let folded: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("not evaluated: the API server is unreachable"))
-        .collect();
-    let areas = text.lines().filter(|l| l.starts_with('┌')).count();
-    assert!(!folded.is_empty() && folded.len() <= areas, "{text}");
-    assert!(text.contains("NET001 NET002 NET003"), "{text}");
-    // ~180 lines before the fold.
     assert!(
-        text.lines().count() < 110,
+        text.lines()
+            .nth(k8s001 + 1)
+            .unwrap()
+            .contains("unreachable"),
+        "{text}"
+    );
+    assert!(text.contains("and 29 more rule(s) not evaluated"), "{text}");
+    assert!(text.contains("NET001 NET002 NET003"), "{text}");
+    let fix = &text[text.find("How to fix").expect("How to fix")..];
+    assert!(
+        fix.contains("K8S001") && fix.contains("module load kubernetes"),
+        "{text}"
+    );
+    // No row per area (12 before): the stopped rules are counted once.
+    assert_eq!(
+        text.matches("not evaluated: the API server is unreachable")
+            .count(),
+        0,
+        "{text}"
+    );
+    assert!(
+        text.lines().count() < 60,
         "{} lines:\n{text}",
         text.lines().count()
     );

@@ -11,6 +11,10 @@ pub struct ApiReachable;
 /// unreachable; the cause follows after `: `. Renderers fold these rows (the cause is K8S001's).
 pub const NOT_EVALUATED: &str = "not evaluated: the API server is unreachable (K8S001)";
 
+/// The same when the API server answered 401: it is there, but refused the credentials.
+pub const NOT_AUTHORIZED: &str =
+    "not evaluated: the API server refused the credentials (401, K8S001)";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {}
@@ -41,10 +45,21 @@ impl TypedCheck for ApiReachable {
                         .observed(version.clone()),
                 ]
             }
-            ApiFact::Unreachable { cause } => vec![
-                Finding::error(t, format!("API server unreachable: {cause}"))
-                    .expected("an answer to GET /version")
-                    .observed(cause.clone()),
+            ApiFact::Unreachable {
+                cause,
+                unauthorized,
+            } => vec![
+                Finding::error(
+                    t,
+                    if *unauthorized {
+                        format!("API server refused the credentials: {cause}")
+                    } else {
+                        format!("API server unreachable: {cause}")
+                    },
+                )
+                .expected("an answer to GET /version")
+                .observed(cause.clone())
+                .cause(crate::model::Cause::api_down(*unauthorized)),
             ],
             ApiFact::NotCollected => vec![Finding::skip(
                 t,
@@ -91,6 +106,7 @@ mod tests {
     fn unreachable_is_an_error_with_cause() {
         let r = run(ApiFact::Unreachable {
             cause: "connection refused".into(),
+            unauthorized: false,
         });
         assert_eq!(r.status, Status::Error);
         assert!(r.message.contains("connection refused"));

@@ -43,7 +43,8 @@ impl TypedCheck for ArpSysctls {
                 return vec![Finding::skip(
                     "cluster",
                     "kube-proxy does not run ipvs with strictARP: the ARP sysctls are not required",
-                )];
+                )
+                .cause(crate::model::Cause::NotApplicable)];
             }
             Some(true) => {}
         }

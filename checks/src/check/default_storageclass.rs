@@ -33,6 +33,12 @@ impl TypedCheck for DefaultStorageClass {
             .map(|sc| sc.name().to_string())
             .collect();
         let names: Vec<String> = all.iter().map(|s| s.name().to_string()).collect();
+        // The class the fix makes the default: the first of several defaults, or the only class.
+        let keep = match defaults.len() {
+            0 if names.len() == 1 => Some(names[0].clone()),
+            0 => None,
+            _ => Some(defaults[0].clone()),
+        };
         let f = match defaults.len() {
             1 => Finding::pass(
                 format!("storageclass/{}", defaults[0]),
@@ -53,6 +59,10 @@ impl TypedCheck for DefaultStorageClass {
                     super::util::list(&defaults)
                 ),
             ),
+        };
+        let f = match keep {
+            Some(k) => f.fill("name", k),
+            None => f,
         };
         vec![
             f.expected("exactly 1 default StorageClass")

@@ -70,7 +70,7 @@ impl TypedCheck for DnsResolves {
                         format!("could not ask {via} for {fqdn}: {}", answer.describe()),
                     ),
                 };
-                endpoint::asked(f, &d.server)
+                endpoint::asked(f, d)
                     .expected(expected.clone())
                     .observed(observed)
             })
@@ -126,6 +126,7 @@ mod tests {
                 dns: vec![DnsProbe {
                     name: "runai.example.com".into(),
                     server: "127.0.0.1:5300".into(),
+                    nameservers: Vec::new(),
                     a,
                     aaaa: DnsAnswer::NoRecords,
                 }],

@@ -78,7 +78,7 @@ impl TypedCheck for DnsStrayAaaa {
                         format!("could not ask {via} for the AAAA record of {fqdn}: {}", d.aaaa.describe()),
                     ),
                 };
-                endpoint::asked(f, &d.server)
+                endpoint::asked(f, d)
                     .expected(expected.clone())
                     .observed(observed)
             })
@@ -101,6 +101,7 @@ mod tests {
                 dns: vec![DnsProbe {
                     name: "runai.example.com".into(),
                     server: "system (/etc/resolv.conf)".into(),
+                    nameservers: vec!["10.141.0.53:53".parse().unwrap()],
                     a: DnsAnswer::Records {
                         addrs: vec!["10.141.5.10".parse().unwrap()],
                     },

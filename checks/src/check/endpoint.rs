@@ -39,14 +39,19 @@ pub fn fqdn<'a>(ctx: &'a Ctx) -> Result<&'a str, Finding> {
         .ok_or_else(|| Finding::skip("endpoint", "the site file gives no `platform.fqdn`"))
 }
 
-/// Gives the remediation the DNS server a finding is about (`{dns_server}`, `{dns_port}`), when
-/// it is an address (the system resolver's label is not).
-pub fn asked(f: Finding, server: &str) -> Finding {
-    match server.parse::<std::net::SocketAddr>() {
-        Ok(a) => f
+/// Gives the remediation the DNS server a finding is about (`{dns_server}`, `{dns_port}`): the
+/// server asked, or, through the system resolver, the first name server of its resolv.conf.
+pub fn asked(f: Finding, probe: &crate::probe::DnsProbe) -> Finding {
+    let addr = probe
+        .server
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .or_else(|| probe.nameservers.first().copied());
+    match addr {
+        Some(a) => f
             .fill("dns_server", a.ip().to_string())
             .fill("dns_port", a.port().to_string()),
-        Err(_) => f,
+        None => f,
     }
 }
 

@@ -15,7 +15,7 @@
 
 use super::Needs;
 use crate::facts::Facts;
-use crate::model::Finding;
+use crate::model::{Cause, Finding};
 use crate::node_facts::{
     AgentRead, NodeFacts, RDMA_CAPABLE_LABELS, Unread, UnreadReason, display_name,
     labelled_rdma_capable, match_nodes,
@@ -88,10 +88,18 @@ pub fn scope<'a>(
     let agent = local.agent.as_ref();
     if local.facts.is_empty() {
         match agent {
-            None => return Err(Finding::skip("cluster", NO_FACTS).rests_on(&[])),
+            None => {
+                return Err(Finding::skip("cluster", NO_FACTS)
+                    .rests_on(&[])
+                    .cause(Cause::NotInInput));
+            }
             Some(AgentRead {
                 failed: Some(why), ..
-            }) => return Err(Finding::error("cluster", no_facts_read(why)).rests_on(&[])),
+            }) => {
+                return Err(Finding::error("cluster", no_facts_read(why))
+                    .rests_on(&[])
+                    .cause(Cause::ReadFailed));
+            }
             Some(_) => {}
         }
     }
@@ -134,7 +142,8 @@ pub fn scope<'a>(
                         }
                     ),
                 )
-                .rests_on(&[NODES]),
+                .rests_on(&[NODES])
+                .cause(Cause::NotApplicable),
             ),
         }
     }
@@ -148,7 +157,8 @@ pub fn scope<'a>(
                     format!(
                         "no node facts for node {name}: expected {name}.json in the --node-facts folder"
                     ),
-                ),
+                )
+                .cause(Cause::NotInInput),
             };
             extra.push(f.rests_on(&[NODES]));
         }
@@ -210,7 +220,8 @@ fn without_agent_facts(name: &str, a: &AgentRead) -> Finding {
     }
     let target = format!("node/{name}");
     if let Some(why) = &a.failed {
-        return Finding::error(target, format!("node {name}: {}", no_facts_read(why)));
+        return Finding::error(target, format!("node {name}: {}", no_facts_read(why)))
+            .cause(Cause::ReadFailed);
     }
     Finding::skip(
         target,
@@ -220,6 +231,7 @@ fn without_agent_facts(name: &str, a: &AgentRead) -> Finding {
             ds = a.daemonset
         ),
     )
+    .cause(Cause::NotInInput)
 }
 
 /// A node whose agent pod's facts could not be used: `skip` when they are only too old (they
@@ -234,14 +246,16 @@ fn unread(name: &str, u: &Unread, a: &AgentRead) -> Finding {
                 "node facts of node {name} not judged: {}; the agent runs when its pod starts: refresh with `kubectl -n {} rollout restart daemonset/{}`; look: `{look}`",
                 u.detail, a.namespace, a.daemonset
             ),
-        ),
+        )
+        .cause(Cause::Stale),
         UnreadReason::NoLog | UnreadReason::NotFacts | UnreadReason::OtherNode => Finding::error(
             target,
             format!(
                 "no node facts for node {name}: pod {}: {}; look: `{look}`",
                 u.pod, u.detail
             ),
-        ),
+        )
+        .cause(Cause::ReadFailed),
     }
 }
 

@@ -384,7 +384,8 @@ impl TypedCheck for NumvfsFirmware {
                                     "no firmware facts given, so whether the operator reboots the node is not known: pass --firmware DIR (see docs/metallb-sriov.md)".into()
                                 }
                             ),
-                        ),
+                        )
+                        .cause(crate::model::Cause::NotInInput),
                     }
                 };
                 out.push(f.expected(expected).observed(observed).fill("pci", pci));

@@ -108,13 +108,16 @@ impl TypedCheck for RdmaResourceAdvertised {
             }
         }
         if out.is_empty() {
-            out.push(Finding::skip(
-                "cluster",
-                format!(
-                    "no node is labelled RDMA-capable ({} or {}=true)",
-                    RDMA_CAPABLE_LABELS[0], RDMA_CAPABLE_LABELS[1]
-                ),
-            ));
+            out.push(
+                Finding::skip(
+                    "cluster",
+                    format!(
+                        "no node is labelled RDMA-capable ({} or {}=true)",
+                        RDMA_CAPABLE_LABELS[0], RDMA_CAPABLE_LABELS[1]
+                    ),
+                )
+                .cause(crate::model::Cause::NotApplicable),
+            );
         }
         out
     }

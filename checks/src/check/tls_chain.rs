@@ -78,7 +78,10 @@ pub fn judge(
             ),
         )
         .expected(expected)
-        .observed(problem.code()),
+        .observed(problem.code())
+        // The bundle it was judged against fills `{site.ca_bundle}` when the site file does not
+        // give one (a snapshot's recorded probe).
+        .fill("site.ca_bundle", bundle),
     }
 }
 

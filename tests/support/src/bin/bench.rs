@@ -17,6 +17,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+const USAGE: &str = "\
+usage: bench [--sizes 100,1000,5000] [--runs 5] [--delay-ms 20] [--bin PATH] [--out bench/results.md]
+       bench --sizes 5000 --serve DIR        serve only, for profiling a live run by hand
+       bench --sizes 5000 --snapshots-to DIR write the snapshot and kubectl dumps only
+       bench --offline-only                  offline checks only: own snapshot, kubectl dumps
+       bench --node-facts-only               only the node-facts rows (--node-facts cluster)
+       bench --no-node-facts                 without them
+Run it through bench/run, which builds release binaries first; never at 5,000 nodes on a busy machine.
+";
+
 struct Args {
     sizes: Vec<usize>,
     runs: usize,
@@ -74,7 +84,11 @@ fn parse_args() -> Result<Args, String> {
             "--offline-only" => a.offline_only = true,
             "--no-node-facts" => a.node_facts = false,
             "--node-facts-only" => a.node_facts_only = true,
-            other => return Err(format!("unknown flag {other}")),
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
     }
     if a.runs == 0 {
