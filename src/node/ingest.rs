@@ -78,24 +78,7 @@ pub fn parse_facts_text(text: &str) -> Result<NodeFacts, String> {
 }
 
 fn read(f: &Path) -> anyhow::Result<String> {
-    let meta = std::fs::metadata(f)
-        .map_err(|e| exit::input(format!("{}: cannot read: {e}", f.display())))?;
-    if meta.len() > MAX_BYTES {
-        return Err(exit::input(format!(
-            "{}: {} bytes is larger than the {MAX_BYTES} byte limit",
-            f.display(),
-            meta.len()
-        )));
-    }
-    let bytes =
-        std::fs::read(f).map_err(|e| exit::input(format!("{}: cannot read: {e}", f.display())))?;
-    String::from_utf8(bytes).map_err(|e| {
-        exit::input(format!(
-            "{}: not UTF-8 text (invalid byte at offset {})",
-            f.display(),
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    crate::input::read_text(f, MAX_BYTES).map_err(|e| e.at(f, ""))
 }
 
 /// A file, or the files with these extensions in a folder (sorted, not recursive).
