@@ -64,9 +64,12 @@ pub async fn collect(
         ..AgentRead::default()
     };
     let mut facts = BTreeMap::new();
+    // (node named, pod, the pod's node): facts that named another node than their pod's.
+    let mut claims: Vec<(String, String, String)> = Vec::new();
     match pods_of(client, agent, opts).await {
         Err(why) => read.failed = Some(why),
-        Ok(pods) => {
+        Ok((pods, ignored)) => {
+            read.ignored_pods = ignored;
             on(Progress::Logs(pods.len()));
             let forbidden = Arc::new(AtomicBool::new(false));
             let mut results = futures::stream::iter(pods)
@@ -95,6 +98,10 @@ pub async fn collect(
                     Judged::Unread(u) => {
                         read.unread.insert(node, u);
                     }
+                    Judged::Claims(u, named) => {
+                        claims.push((named, u.pod.clone(), node.clone()));
+                        read.unread.insert(node, u);
+                    }
                     Judged::Forbidden(reason) if !reason.is_empty() => {
                         read.failed.get_or_insert_with(|| {
                             format!(
@@ -107,6 +114,27 @@ pub async fn collect(
                 }
             }
         }
+    }
+    // The node another pod's facts named has them as an error when it has none of its own: a
+    // node speaks only for itself, and the claim is never a substitute.
+    for (named, pod, node) in claims {
+        let worse = read
+            .unread
+            .get(&named)
+            .is_some_and(|u| !u.reason.is_stale());
+        if facts.contains_key(&named) || worse || named == node {
+            continue;
+        }
+        read.unread.insert(
+            named.clone(),
+            Unread {
+                pod,
+                reason: UnreadReason::OtherNode,
+                detail: format!(
+                    "the agent pod on node {node} logged facts that name node {named} (node_name): facts count only for the node whose pod wrote them, and {named} has no usable facts of its own"
+                ),
+            },
+        );
     }
     tracing::info!(
         read = facts.len(),
@@ -123,12 +151,13 @@ pub async fn collect(
     }
 }
 
-/// One pod per node (by `spec.nodeName`) of the DaemonSet, found by its selector: `(node, pod)`.
+/// One pod per node (by `spec.nodeName`) of the DaemonSet, found by its selector: `(node, pod)`,
+/// and the names of the pods the selector matched that the DaemonSet does not control.
 async fn pods_of(
     client: &Client,
     agent: &AgentOptions,
     opts: &LiveOptions,
-) -> Result<Vec<(String, AgentPod)>, String> {
+) -> Result<(Vec<(String, AgentPod)>, Vec<String>), String> {
     let (ns, name) = (&agent.namespace, &agent.name);
     let ds_path = format!(
         "/apis/apps/v1/namespaces/{}/daemonsets/{}",
@@ -169,22 +198,29 @@ async fn pods_of(
             "DaemonSet {ns}/{name} has an empty spec.selector: its pods cannot be told from others"
         ));
     }
-    let uid = ds
+    let Some(uid) = ds
         .pointer("/metadata/uid")
         .and_then(Value::as_str)
-        .unwrap_or("");
+        .filter(|u| !u.is_empty())
+    else {
+        return Err(format!(
+            "DaemonSet {ns}/{name} has no metadata.uid: its pods cannot be told from others"
+        ));
+    };
     let pods = list_pods(client, ns, &selector.to_string(), opts).await?;
     let mut by_node: BTreeMap<String, AgentPod> = BTreeMap::new();
     let mut unscheduled = 0;
+    let mut ignored = Vec::new();
     for p in pods {
-        // A pod the selector matches but another controller owns is not the agent's.
+        // Only a pod the DaemonSet controls is the agent's: anyone who may create pods in the
+        // namespace could give a bare pod the agent's labels and a log of their choosing.
         let owned = p
             .metadata
             .owner_references
             .iter()
-            .find(|o| o.controller == Some(true))
-            .is_none_or(|o| uid.is_empty() || o.uid == uid);
+            .any(|o| o.controller == Some(true) && o.uid == uid);
         if !owned {
+            ignored.push(p.metadata.name.clone());
             continue;
         }
         let Some(node) = p.spec.node_name.clone().filter(|n| !n.is_empty()) else {
@@ -201,7 +237,7 @@ async fn pods_of(
     if unscheduled > 0 {
         tracing::info!(unscheduled, "agent pods not scheduled to a node yet");
     }
-    Ok(by_node.into_iter().collect())
+    Ok((by_node.into_iter().collect(), ignored))
 }
 
 /// The agent's pods, every page (`labelSelector` narrows the LIST to them).
@@ -283,6 +319,8 @@ async fn log_of(client: &Client, ns: &str, pod: &AgentPod, opts: &LiveOptions) -
 enum Judged {
     Facts(Box<NodeFacts>),
     Unread(Unread),
+    /// The facts name another node (`node_name`, the second field) than the pod's.
+    Claims(Unread, String),
     /// `pods/log` refused (an empty reason: not asked, after an earlier refusal).
     Forbidden(String),
 }
@@ -315,39 +353,24 @@ fn judge(
         Err(e) => return unread(UnreadReason::NotFacts, with_state(&e, state.as_deref())),
     };
     if let Some(other) = other_node(&facts, node) {
-        return unread(
-            UnreadReason::OtherNode,
-            format!(
-                "its log holds the facts of {other}, not of {node} (the DaemonSet must set NODE_NAME from spec.nodeName, as deploy/node-agent-daemonset.yaml does)"
+        let u = Unread {
+            pod: pod.metadata.name.clone(),
+            reason: UnreadReason::OtherNode,
+            detail: format!(
+                "its log holds the facts of {other}, not of {node}: facts count only for the node the pod runs on (the DaemonSet must set NODE_NAME from spec.nodeName, as deploy/node-agent-daemonset.yaml does)"
             ),
-        );
+        };
+        return match facts.node_name.clone().filter(|n| !n.is_empty()) {
+            Some(named) => Judged::Claims(u, named),
+            None => Judged::Unread(u),
+        };
     }
-    if let Some(limit) = agent.max_age {
-        match facts.collected_at.parse::<jiff::Timestamp>() {
-            Ok(at) => {
-                let age = now.duration_since(at).unsigned_abs();
-                if now > at && age > limit {
-                    return unread(
-                        UnreadReason::Stale,
-                        format!(
-                            "collected {at}, {} ago, older than the {} limit (--node-facts-max-age)",
-                            human(age),
-                            human(limit)
-                        ),
-                    );
-                }
-            }
-            Err(_) => {
-                return unread(
-                    UnreadReason::Stale,
-                    format!(
-                        "collected_at `{}` is not an RFC 3339 time, so the facts' age is unknown (--node-facts-max-age {})",
-                        facts.collected_at,
-                        human(limit)
-                    ),
-                );
-            }
-        }
+    let fresh = ingest::Freshness {
+        max_age: agent.max_age,
+        now,
+    };
+    if let Err((reason, detail)) = ingest::vet_age(&facts.collected_at, &fresh) {
+        return unread(reason, detail);
     }
     Judged::Facts(Box::new(facts))
 }

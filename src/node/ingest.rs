@@ -2,18 +2,101 @@
 //! (`NODE*.txt` / `NODE*.json` perftest output). A malformed file is an input error naming it.
 
 use super::NodeInputArgs;
+use crate::collect::node_agent::human;
 use crate::exit;
-use gpu_preflight_checks::node_facts::{NodeFacts, NodeLocal, SCHEMA};
+use gpu_preflight_checks::node_facts::{
+    NodeFacts, NodeLocal, SCHEMA, UnreadReason, UnusedFile, same_node,
+};
 use gpu_preflight_checks::parse::perftest;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Largest node-facts or perftest file read.
 const MAX_BYTES: u64 = 64 << 20;
 
-/// Loads both inputs; empty when neither flag is given.
+/// How far ahead of the audit's clock facts may be dated: hosts' clocks disagree by seconds
+/// under NTP; further ahead, the node's clock is wrong or the date was made up, and the facts'
+/// age (which bounds how stale a verdict may be) cannot be known.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// How old node facts may be, judged against which clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    /// Facts collected longer ago are set aside (`None`: any age).
+    pub max_age: Option<Duration>,
+    /// The audit's clock.
+    pub now: jiff::Timestamp,
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Freshness {
+            max_age: None,
+            now: jiff::Timestamp::now(),
+        }
+    }
+}
+
+/// Whether facts dated `collected_at` may be judged now: `Err` says why not — too old (only
+/// with a limit), or dated ahead of the audit's clock by more than [`MAX_CLOCK_SKEW`] (always).
+pub fn vet_age(collected_at: &str, f: &Freshness) -> Result<(), (UnreadReason, String)> {
+    let Ok(at) = collected_at.parse::<jiff::Timestamp>() else {
+        return match f.max_age {
+            None => Ok(()),
+            Some(limit) => Err((
+                UnreadReason::Stale,
+                format!(
+                    "collected_at `{collected_at}` is not an RFC 3339 time, so the facts' age is unknown (--node-facts-max-age {})",
+                    human(limit)
+                ),
+            )),
+        };
+    };
+    let now = f.now;
+    if at > now {
+        let ahead = at.duration_since(now).unsigned_abs();
+        if ahead > MAX_CLOCK_SKEW {
+            return Err((
+                UnreadReason::Future,
+                format!(
+                    "collected {at}, {} ahead of this host's clock ({now}), more than the {} clocks may disagree: set the node's clock right (NTP) and collect its facts again",
+                    human(ahead),
+                    human(MAX_CLOCK_SKEW)
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    if let Some(limit) = f.max_age {
+        let age = now.duration_since(at).unsigned_abs();
+        if age > limit {
+            return Err((
+                UnreadReason::Stale,
+                format!(
+                    "collected {at}, {} ago, older than the {} limit (--node-facts-max-age)",
+                    human(age),
+                    human(limit)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Loads both inputs with no age limit; empty when neither flag is given.
 pub fn load(a: &NodeInputArgs) -> anyhow::Result<NodeLocal> {
+    load_with(a, &Freshness::default())
+}
+
+/// Loads both inputs; empty when neither flag is given. A facts file stands only for the node
+/// it is named after: facts that name another node (`node_name`) are set aside, an error for
+/// that file's node and for the node they name when it has no facts of its own; facts too old
+/// for `fresh`, or dated ahead of its clock, are set aside too ([`NodeLocal::unused`]).
+pub fn load_with(a: &NodeInputArgs, fresh: &Freshness) -> anyhow::Result<NodeLocal> {
     let mut local = NodeLocal::default();
     if let Some(dir) = &a.node_facts {
+        // (node named, file, the file's node)
+        let mut claims: Vec<(String, String, String)> = Vec::new();
         for f in files(dir, &["json"], "--node-facts")? {
             let text = read(&f)?;
             let facts = parse_facts(&f, &text)?;
@@ -21,7 +104,54 @@ pub fn load(a: &NodeInputArgs) -> anyhow::Result<NodeLocal> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            let file = f.display().to_string();
+            let set_aside = |reason, detail| UnusedFile {
+                file: file.clone(),
+                reason,
+                detail,
+            };
+            if let Some(named) = facts
+                .node_name
+                .as_deref()
+                .filter(|n| !n.is_empty() && !same_node(n, &key))
+            {
+                local.unused.insert(
+                    key.clone(),
+                    set_aside(
+                        UnreadReason::OtherNode,
+                        format!(
+                            "the facts name node {named} (node_name), not {key}: a file stands only for the node it is named after; collect {key}'s own facts (`gpu-preflight node -o {key}.json` on it)"
+                        ),
+                    ),
+                );
+                claims.push((named.to_string(), file.clone(), key));
+                continue;
+            }
+            if let Err((reason, detail)) = vet_age(&facts.collected_at, fresh) {
+                local.unused.insert(key, set_aside(reason, detail));
+                continue;
+            }
             local.facts.insert(key, facts);
+        }
+        for (named, file, key) in claims {
+            let own = local.facts.keys().any(|k| same_node(k, &named));
+            let worse = local
+                .unused
+                .get(&named)
+                .is_some_and(|u| !u.reason.is_stale());
+            if own || worse {
+                continue;
+            }
+            local.unused.insert(
+                named.clone(),
+                UnusedFile {
+                    file,
+                    reason: UnreadReason::OtherNode,
+                    detail: format!(
+                        "the facts of node {key} claim to be node {named}: facts count only for the node they are filed under, and {named} has no usable facts of its own"
+                    ),
+                },
+            );
         }
     }
     if let Some(dir) = &a.perf {
@@ -119,7 +249,8 @@ fn files(path: &Path, exts: &[&str], flag: &str) -> anyhow::Result<Vec<PathBuf>>
 pub fn apply(facts: &mut gpu_preflight_checks::Facts, local: NodeLocal) {
     use gpu_preflight_checks::parse::mstconfig;
     for (key, nf) in &local.facts {
-        let node = nf.node_name.clone().unwrap_or_else(|| key.clone());
+        // The node the facts were filed under, never the one they name.
+        let node = key.clone();
         for q in nf.firmware.iter().filter(|q| q.exit_code == Some(0)) {
             match mstconfig::parse(&q.output) {
                 Ok(parsed) => {

@@ -678,3 +678,132 @@ OUT
         8
     );
 }
+
+/// The fixture facts of `node` as JSON, to change before writing them into a folder.
+fn fixture_facts(node: &str) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(fixture(&format!("node/facts/{node}.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Issue 22 #4 and #9, issue 23 #9, with `--node-facts DIR`: a file stands only for the node it
+/// is named after. Facts that name another node are an error on that file's node and on the
+/// node they name (which has none of its own), never a substitute; a file under another name
+/// is not matched by the hostname inside it; facts dated ahead of the clock are an error naming
+/// the skew; `--node-facts-max-age` applies to a folder when given, and is checked always.
+#[test]
+fn a_facts_file_speaks_only_for_the_node_it_is_named_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: &Value| {
+        std::fs::write(
+            dir.path().join(format!("{name}.json")),
+            serde_json::to_string_pretty(v).unwrap(),
+        )
+        .unwrap();
+    };
+    // dgx01.json claims to be gpu04 (which has no facts of its own).
+    let mut dgx01 = fixture_facts("dgx01");
+    dgx01["node_name"] = "gpu04".into();
+    write("dgx01", &dgx01);
+    // gpu03's facts filed under another name: its hostname (gpu03.cluster.local) inside does
+    // not make them gpu03's.
+    write("spare", &fixture_facts("gpu03"));
+    // mgmt01's facts dated a day ahead of this host's clock.
+    let mut mgmt01 = fixture_facts("mgmt01");
+    let ahead = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    mgmt01["collected_at"] = ahead.to_string().into();
+    write("mgmt01", &mgmt01);
+    // gpu02's as they are (collected on a fixed day long ago).
+    write("gpu02", &fixture_facts("gpu02"));
+    let snap = fixture("node/cluster.yaml");
+    let folder = dir.path().to_str().unwrap();
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--only",
+            "NODE001",
+            "--node-facts",
+            folder,
+        ]
+        .map(String::from)
+        .to_vec();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        check_json(&a).1
+    };
+    let r = run(&[]);
+    let x = result(&r, "NODE001", "node/dgx01");
+    assert_eq!(x["status"], "error", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("dgx01.json") && m.contains("the facts name node gpu04 (node_name), not dgx01"),
+        "{m}"
+    );
+    let x = result(&r, "NODE001", "node/gpu04");
+    assert_eq!(x["status"], "error", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("the facts of node dgx01 claim to be node gpu04")
+            && m.contains("gpu04 has no usable facts of its own"),
+        "{m}"
+    );
+    let x = result(&r, "NODE001", "node/gpu03");
+    assert_eq!(x["status"], "skip", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected gpu03.json"),
+        "{x}"
+    );
+    assert_eq!(status_of(&r, "NODE001", "node-facts/spare"), "skip");
+    let x = result(&r, "NODE001", "node/mgmt01");
+    assert_eq!(x["status"], "error", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("mgmt01.json")
+            && m.contains("ahead of this host's clock")
+            && m.contains("more than the 5m clocks may disagree"),
+        "{m}"
+    );
+    // Without the flag a folder's facts are judged at any age.
+    assert_eq!(status_of(&r, "NODE001", "node/gpu02"), "pass");
+
+    // With the flag, the folder's old facts are not judged, naming their age.
+    let r = run(&["--node-facts-max-age", "7d"]);
+    let x = result(&r, "NODE001", "node/gpu02");
+    assert_eq!(x["status"], "skip", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("gpu02.json") && m.contains("older than the 7d limit (--node-facts-max-age)"),
+        "{m}"
+    );
+    // A bad limit is an input error whatever the source.
+    for bad in ["abc", "a day", "7"] {
+        let a = args(&["--node-facts-max-age", bad]);
+        let out = bin().arg("check").args(&a).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            e.contains(&format!("--node-facts-max-age {bad}: expected a duration")),
+            "{e}"
+        );
+    }
+    let out = bin()
+        .args([
+            "check",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--node-facts-max-age",
+            "abc",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

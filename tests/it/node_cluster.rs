@@ -880,3 +880,123 @@ fn a_forbidden_pod_list_is_the_node_rules_one_cause() {
             .all(|x| x["status"] == "pass")
     );
 }
+
+/// Issue 22 #4 and #9 through the cluster: a node speaks only for itself. dgx01's pod logs facts
+/// naming gpu04 (which runs no agent pod): an error on dgx01 *and* on gpu04, never gpu04's facts.
+/// gpu02's pod logs its own node_name but dgx01's hostname while dgx01's own facts are stale:
+/// dgx01 is not judged on gpu02's devices. A bare pod with the agent's labels on gpu04, newer than
+/// any, is ignored with a warning. Facts dated a day ahead are an error naming the skew.
+#[test]
+fn a_node_speaks_only_for_itself() {
+    let now = jiff::Timestamp::now();
+    let mut agent = Agent::new(WITH_AGENT, |n| {
+        let mut f: Value = serde_json::from_str(&facts_text(n)).unwrap();
+        f["node_name"] = n.into();
+        f["collected_at"] = now.to_string().into();
+        if n == "gpu02" {
+            f["hostname"] = "dgx01".into();
+        }
+        if n == "gpu03" {
+            let ahead = now + jiff::SignedDuration::from_hours(24);
+            f["collected_at"] = ahead.to_string().into();
+        }
+        serde_json::to_string_pretty(&f).unwrap()
+    });
+    // dgx01's pod: stale facts of its own... and a second run where it claims gpu04.
+    let dgx01 = agent.key("dgx01");
+    let mut stale: Value = serde_json::from_str(&facts_text("dgx01")).unwrap();
+    stale["node_name"] = "dgx01".into();
+    stale["collected_at"] = "2020-01-01T00:00:00Z".into();
+    agent
+        .logs
+        .insert(dgx01.clone(), PodLog::Text(stale.to_string()));
+    // A bare pod (no controller reference) with the agent's labels on gpu04.
+    let mut bare = synth::agent_pod(&agent.ds, "gpu04");
+    bare["metadata"]["name"] = "gpu-preflight-node-bare".into();
+    bare["metadata"]["creationTimestamp"] = "2026-12-01T00:00:00Z".into();
+    bare["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ownerReferences");
+    let mut healthy: Value = serde_json::from_str(&facts_text("dgx01")).unwrap();
+    healthy["node_name"] = "gpu04".into();
+    healthy["collected_at"] = now.to_string().into();
+    agent.logs.insert(
+        (format!("{NS}/gpu-preflight-node-bare"), "node-facts".into()),
+        PodLog::Text(healthy.to_string()),
+    );
+    agent.objects.push(bare);
+    let server = agent.serve(Config::default());
+    let (_, r, stderr) = check_live(&server, &["--only", "NODE001", "--node-facts", "cluster"]);
+    // dgx01: its own facts, stale — never gpu02's.
+    let x = result(&r, "NODE001", "node/dgx01");
+    assert_eq!(x["status"], "skip", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("collected 2020-01-01T00:00:00Z"),
+        "{x}"
+    );
+    // gpu02 is judged on its own facts.
+    assert_eq!(result(&r, "NODE001", "node/gpu02")["status"], "pass");
+    // gpu04: the bare pod is not the agent's.
+    let x = result(&r, "NODE001", "node/gpu04");
+    assert_eq!(x["status"], "skip", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("no pod of DaemonSet"),
+        "{x}"
+    );
+    assert!(
+        stderr.contains("1 pod(s) in namespace gpu-preflight-nodes carry the selector of DaemonSet gpu-preflight-nodes/gpu-preflight-node but are not controlled by it, and were ignored: gpu-preflight-node-bare"),
+        "{stderr}"
+    );
+    assert!(
+        !log_requests(&server)
+            .iter()
+            .any(|l| l.path.contains("gpu-preflight-node-bare")),
+        "the bare pod's log was read"
+    );
+    // gpu03: dated a day ahead.
+    let x = result(&r, "NODE001", "node/gpu03");
+    assert_eq!(x["status"], "error", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("h 59m ahead of this host's clock") && m.contains("more than the 5m"),
+        "{m}"
+    );
+
+    // Now dgx01's pod claims to be gpu04: an error on both.
+    let agent = Agent::new(WITH_AGENT, |n| {
+        let mut f: Value = serde_json::from_str(&facts_text(n)).unwrap();
+        f["node_name"] = if n == "dgx01" { "gpu04" } else { n }.into();
+        f["collected_at"] = now.to_string().into();
+        serde_json::to_string_pretty(&f).unwrap()
+    });
+    let server = agent.serve(Config::default());
+    let (_, r, _) = check_live(&server, &["--only", "NODE001", "--node-facts", "cluster"]);
+    let x = result(&r, "NODE001", "node/dgx01");
+    assert_eq!(x["status"], "error", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("its log holds the facts of node gpu04 (node_name), not of dgx01"),
+        "{x}"
+    );
+    let x = result(&r, "NODE001", "node/gpu04");
+    assert_eq!(x["status"], "error", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("the agent pod on node dgx01 logged facts that name node gpu04")
+            && m.contains(&agent_pod_name("dgx01")),
+        "{m}"
+    );
+}
+
+fn agent_pod_name(node: &str) -> String {
+    synth::agent_pod_name(&synth::agent_daemonset(1), node)
+}
