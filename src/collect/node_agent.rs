@@ -25,6 +25,17 @@ pub const DEFAULT_NAMESPACE: &str = "gpu-preflight-nodes";
 pub const DEFAULT_NAME: &str = "gpu-preflight-node";
 /// Largest log read (the facts of a node with many NICs and firmware queries are ~100 KB).
 const MAX_LOG_BYTES: u64 = 16 << 20;
+/// The most log bytes held at once over all logs in flight: each log's cap shrinks as
+/// `--node-concurrency` grows, down to [`MIN_LOG_BYTES`].
+const LOGS_IN_FLIGHT_BYTES: u64 = 1 << 30;
+/// The least a log's cap shrinks to (still twice the largest facts seen).
+const MIN_LOG_BYTES: u64 = 256 << 10;
+
+/// The most bytes read of one agent log with `concurrency` logs read at once: 16 MiB up to 64
+/// in flight, then less, so all of them together never hold more than 1 GiB.
+pub fn log_cap(concurrency: usize) -> u64 {
+    (LOGS_IN_FLIGHT_BYTES / concurrency.max(1) as u64).clamp(MIN_LOG_BYTES, MAX_LOG_BYTES)
+}
 /// Agent pods per LIST page.
 const PAGE: u32 = 500;
 
@@ -80,7 +91,7 @@ pub async fn collect(
                             // One refusal is the answer for all: no more requests.
                             Got::Forbidden(String::new())
                         } else {
-                            log_of(client, &agent.namespace, &pod, opts).await
+                            log_of(client, &agent.namespace, &pod, opts, agent.concurrency).await
                         };
                         if let Got::Forbidden(_) = got {
                             forbidden.store(true, Ordering::Relaxed);
@@ -294,19 +305,38 @@ async fn list_pods(
 /// What the log request brought.
 enum Got {
     Text(String),
+    /// More than this many bytes: reading stopped there.
+    Cut(u64),
     Forbidden(String),
     /// No log: the server's words (the container has not started, the pod is gone...).
     Failed(String),
 }
 
-async fn log_of(client: &Client, ns: &str, pod: &AgentPod, opts: &LiveOptions) -> Got {
+async fn log_of(
+    client: &Client,
+    ns: &str,
+    pod: &AgentPod,
+    opts: &LiveOptions,
+    concurrency: usize,
+) -> Got {
+    let cap = log_cap(concurrency);
+    // One byte more than is kept, so a log the server cut at the cap is seen to be longer.
     let path = format!(
-        "/api/v1/namespaces/{}/pods/{}/log?container={CONTAINER}&limitBytes={MAX_LOG_BYTES}",
+        "/api/v1/namespaces/{}/pods/{}/log?container={CONTAINER}&limitBytes={}",
         percent_encode(ns),
-        percent_encode(&pod.metadata.name)
+        percent_encode(&pod.metadata.name),
+        cap + 1
     );
-    match get_text(client, &path, opts).await {
-        Ok(t) => Got::Text(t),
+    // The server may not honour limitBytes (an old one, a proxy): stop reading at the cap here.
+    match get_capped(client, &path, opts, cap).await {
+        Ok(Capped::Whole(bytes)) => match String::from_utf8(bytes) {
+            Ok(t) => Got::Text(t),
+            Err(e) => Got::Failed(format!(
+                "the log is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )),
+        },
+        Ok(Capped::Cut) => Got::Cut(cap),
         Err(Failure::Status(401 | 403, msg)) => Got::Forbidden(msg),
         Err(Failure::Status(404, _)) => Got::Failed(
             "the pod no longer exists (deleted after it was listed): run again".to_string(),
@@ -345,6 +375,16 @@ fn judge(
         Got::Forbidden(reason) => return Judged::Forbidden(reason),
         Got::Failed(msg) => {
             return unread(UnreadReason::NoLog, with_state(&msg, state.as_deref()));
+        }
+        Got::Cut(cap) => {
+            return unread(
+                UnreadReason::NotFacts,
+                format!(
+                    "the log is longer than {} (the most read of one agent log with --node-concurrency {}), and reading stopped there: node facts are about 100 KB, so the log holds something else",
+                    crate::input::bytes(cap),
+                    agent.concurrency
+                ),
+            );
         }
         Got::Text(t) => t,
     };
@@ -477,6 +517,47 @@ async fn get_text(client: &Client, path: &str, opts: &LiveOptions) -> Result<Str
             non_empty(&s.message, &s.reason).to_string(),
         )),
         // The client's own read timeout (the same --timeout) can fire first.
+        Ok(Err(e)) if timed_out(&e) => Err(Failure::TimedOut(opts.timeout)),
+        Ok(Err(e)) => Err(Failure::Other(chain(&e))),
+    }
+}
+
+/// A body read up to a cap.
+enum Capped {
+    Whole(Vec<u8>),
+    /// Longer than the cap: reading stopped one byte past it.
+    Cut,
+}
+
+/// Like [`get_text`], reading at most `cap` bytes of the body, whatever the server sends.
+async fn get_capped(
+    client: &Client,
+    path: &str,
+    opts: &LiveOptions,
+    cap: u64,
+) -> Result<Capped, Failure> {
+    use futures::AsyncReadExt;
+    let req = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(|e| Failure::Other(format!("bad request {path}: {e}")))?;
+    let read = async {
+        let body = client.request_stream(req).await?;
+        let mut buf = Vec::new();
+        Box::pin(body)
+            .take(cap.saturating_add(1))
+            .read_to_end(&mut buf)
+            .await
+            .map_err(kube::Error::ReadEvents)?;
+        Ok::<_, kube::Error>(buf)
+    };
+    match tokio::time::timeout(opts.timeout, read).await {
+        Err(_) => Err(Failure::TimedOut(opts.timeout)),
+        Ok(Ok(buf)) if buf.len() as u64 > cap => Ok(Capped::Cut),
+        Ok(Ok(buf)) => Ok(Capped::Whole(buf)),
+        Ok(Err(kube::Error::Api(s))) => Err(Failure::Status(
+            s.code,
+            non_empty(&s.message, &s.reason).to_string(),
+        )),
         Ok(Err(e)) if timed_out(&e) => Err(Failure::TimedOut(opts.timeout)),
         Ok(Err(e)) => Err(Failure::Other(chain(&e))),
     }

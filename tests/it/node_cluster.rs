@@ -1000,3 +1000,69 @@ fn a_node_speaks_only_for_itself() {
 fn agent_pod_name(node: &str) -> String {
     synth::agent_pod_name(&synth::agent_daemonset(1), node)
 }
+
+/// Issue 22 #6: a log is read only up to its cap, by the client, even from a server that ignores
+/// `limitBytes`: the node whose log was cut is that node's error, naming the cap; the others are
+/// judged. The cap shrinks as --node-concurrency grows (1 GiB over all logs in flight).
+#[test]
+fn agent_logs_are_capped_by_the_client_naming_the_log_cut() {
+    let now = jiff::Timestamp::now().to_string();
+    let mut agent = Agent::new(WITH_AGENT, |n| {
+        let mut f: Value = serde_json::from_str(&facts_text(n)).unwrap();
+        f["collected_at"] = now.clone().into();
+        f.to_string()
+    });
+    // gpu03's log: its facts, then 17 MiB of something else.
+    let mut huge = facts_text("gpu03");
+    huge.push_str(&"x".repeat(17 << 20));
+    agent
+        .logs
+        .insert(agent.key("gpu03"), PodLog::Unlimited(huge));
+    // mgmt01's: 300 KiB, under the cap at the default concurrency, over it at 4096.
+    let mut f: Value = serde_json::from_str(&facts_text("mgmt01")).unwrap();
+    f["collected_at"] = now.clone().into();
+    f["problems"] = serde_json::json!(["y".repeat(300 << 10)]);
+    agent
+        .logs
+        .insert(agent.key("mgmt01"), PodLog::Unlimited(f.to_string()));
+    let server = agent.serve(Config::default());
+    let (_, r, _) = check_live(&server, &["--only", "NODE001", "--node-facts", "cluster"]);
+    let x = result(&r, "NODE001", "node/gpu03");
+    assert_eq!(x["status"], "error", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("pod gpu-preflight-node-")
+            && m.contains("the log is longer than 16 MiB (the most read of one agent log with --node-concurrency 32), and reading stopped there"),
+        "{m}"
+    );
+    assert_ne!(result(&r, "NODE001", "node/mgmt01")["status"], "error");
+    assert_ne!(result(&r, "NODE001", "node/dgx01")["status"], "error");
+    let (_, r, _) = check_live(
+        &server,
+        &[
+            "--only",
+            "NODE001",
+            "--node-facts",
+            "cluster",
+            "--node-concurrency",
+            "4096",
+        ],
+    );
+    let x = result(&r, "NODE001", "node/mgmt01");
+    assert_eq!(x["status"], "error", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("the log is longer than 256 KiB (the most read of one agent log with --node-concurrency 4096)"),
+        "{x}"
+    );
+    // The request asks the server for one byte past the cap, so a server cut is seen too.
+    assert!(
+        log_requests(&server)
+            .iter()
+            .any(|l| l.query.contains("limitBytes=262145")),
+        "{:?}",
+        log_requests(&server)
+    );
+}
