@@ -104,12 +104,18 @@ pub struct NodeFacts {
     /// Loaded modules from `/proc/modules`.
     #[serde(default)]
     pub modules: Probe<Vec<String>>,
-    /// RLIMIT_MEMLOCK of the agent process.
+    /// RLIMIT_MEMLOCK of the agent process (for information: RDMA006 judges the runtime's).
     #[serde(default)]
     pub memlock: Option<Memlock>,
-    /// CAP_IPC_LOCK in the agent's effective capability set (CapEff of /proc/self/status).
+    /// CAP_IPC_LOCK in the agent's effective capability set (CapEff of /proc/self/status), for
+    /// information: RDMA006 reads IPC_LOCK from the RDMA pods' own securityContext.
     #[serde(default)]
     pub cap_ipc_lock: Probe<bool>,
+    /// The container runtime's RLIMIT_MEMLOCK, which its containers inherit: what an RDMA
+    /// workload on the node gets unless its pod adds IPC_LOCK. `None` in facts written by agents
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_memlock: Option<Probe<RuntimeMemlock>>,
     /// `net.ipv4.conf.all.arp_ignore`.
     #[serde(default)]
     pub arp_ignore: Probe<i64>,
@@ -321,6 +327,44 @@ impl Memlock {
             Some(b) if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
             Some(b) => format!("{b} bytes"),
         }
+    }
+}
+
+/// The container runtime's own memlock limit, read from the host's /proc (and its systemd unit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeMemlock {
+    /// `containerd` or `crio`.
+    pub runtime: String,
+    /// Its process ID in the host's /proc.
+    pub pid: u32,
+    /// `Max locked memory` of /proc/PID/limits: what the process runs with now.
+    pub limit: Memlock,
+    /// `LimitMEMLOCK=` of its systemd unit, as written (`infinity`, `64K`), where readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_limit: Option<String>,
+    /// The unit file and line that set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_set_at: Option<String>,
+}
+
+impl RuntimeMemlock {
+    /// `containerd (pid 812): RLIMIT_MEMLOCK soft 64 KiB / hard 64 KiB; systemd LimitMEMLOCK=64K
+    /// (/lib/systemd/system/containerd.service:14)`.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{} (pid {}): RLIMIT_MEMLOCK soft {} / hard {}",
+            self.runtime,
+            self.pid,
+            Memlock::describe(self.limit.soft),
+            Memlock::describe(self.limit.hard)
+        );
+        if let Some(u) = &self.unit_limit {
+            s.push_str(&format!("; systemd LimitMEMLOCK={u}"));
+            if let Some(at) = &self.unit_set_at {
+                s.push_str(&format!(" ({at})"));
+            }
+        }
+        s
     }
 }
 
@@ -715,6 +759,20 @@ pub(crate) mod testing {
                 hard: None,
             }),
             cap_ipc_lock: Probe::Found { value: false },
+            runtime_memlock: Some(Probe::Found {
+                value: RuntimeMemlock {
+                    runtime: "containerd".into(),
+                    pid: 812,
+                    limit: Memlock {
+                        soft: None,
+                        hard: None,
+                    },
+                    unit_limit: Some("infinity".into()),
+                    unit_set_at: Some(
+                        "/etc/systemd/system/containerd.service.d/memlock.conf:2".into(),
+                    ),
+                },
+            }),
             arp_ignore: Probe::Found { value: 1 },
             arp_announce: Probe::Found { value: 2 },
             nvidia_gpus: Probe::Found {

@@ -807,3 +807,88 @@ fn a_facts_file_speaks_only_for_the_node_it_is_named_after() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Issue 23 #8 on the fixture nodes: RDMA006 judges the container runtime's limit (from the
+/// trees' /proc and systemd units) and the RDMA pods' own IPC_LOCK, never the agent's own.
+#[test]
+fn rdma006_judges_the_runtime_and_the_pods_not_the_agent() {
+    let (_, r) = check_json(&[
+        "--snapshot",
+        fixture("node/cluster.yaml").to_str().unwrap(),
+        "--node-facts",
+        fixture("node/facts").to_str().unwrap(),
+        "--only",
+        "RDMA006",
+    ]);
+    // gpu02: LimitMEMLOCK=infinity in a drop-in; the process runs unlimited.
+    let x = result(&r, "RDMA006", "node/gpu02");
+    assert_eq!(x["status"], "pass", "{x}");
+    assert_eq!(
+        x["observed"],
+        "containerd (pid 902): RLIMIT_MEMLOCK soft unlimited / hard unlimited; systemd LimitMEMLOCK=infinity (/etc/systemd/system/containerd.service.d/memlock.conf:2)"
+    );
+    // mgmt01: CRI-O, unlimited.
+    let x = result(&r, "RDMA006", "node/mgmt01");
+    assert_eq!(x["status"], "pass", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("from crio (pid 1020)"),
+        "{x}"
+    );
+    // dgx01: containerd at the 64 KiB default, but its one RDMA pod adds IPC_LOCK.
+    let x = result(&r, "RDMA006", "node/dgx01");
+    assert_eq!(x["status"], "pass", "{x}");
+    assert!(
+        x["message"].as_str().unwrap().contains(
+            "node dgx01: workloads get RLIMIT_MEMLOCK 64 KiB from containerd, and every RDMA pod on it adds IPC_LOCK (or is privileged): default/rdma-test-pod-1"
+        ),
+        "{x}"
+    );
+    // gpu03: 64 KiB (LimitMEMLOCK=64K) and rdma-test-pod-2 without IPC_LOCK.
+    let x = result(&r, "RDMA006", "node/gpu03");
+    assert_eq!(x["status"], "fail", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("node gpu03: workloads get RLIMIT_MEMLOCK 64 KiB from containerd (pid 877)")
+            && m.contains("RDMA pods on it without IPC_LOCK: default/rdma-test-pod-2"),
+        "{m}"
+    );
+    assert_eq!(
+        x["observed"],
+        "containerd (pid 877): RLIMIT_MEMLOCK soft 64 KiB / hard 64 KiB; systemd LimitMEMLOCK=64K (/lib/systemd/system/containerd.service:15); RDMA pods on it without IPC_LOCK: default/rdma-test-pod-2"
+    );
+    assert_eq!(
+        x["expected"],
+        "the container runtime's RLIMIT_MEMLOCK unlimited, or IPC_LOCK on every RDMA pod on the node"
+    );
+    assert!(
+        x["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("LimitMEMLOCK=infinity")
+    );
+    // Facts from an agent that did not record the runtime's limit: skip, saying so.
+    let dir = tempfile::tempdir().unwrap();
+    let mut old = fixture_facts("gpu03");
+    old.as_object_mut().unwrap().remove("runtime_memlock");
+    std::fs::write(dir.path().join("gpu03.json"), old.to_string()).unwrap();
+    let (_, r) = check_json(&[
+        "--snapshot",
+        fixture("node/cluster.yaml").to_str().unwrap(),
+        "--node-facts",
+        dir.path().to_str().unwrap(),
+        "--only",
+        "RDMA006",
+    ]);
+    let x = result(&r, "RDMA006", "node/gpu03");
+    assert_eq!(x["status"], "skip", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("do not record the container runtime's memlock limit"),
+        "{x}"
+    );
+}

@@ -1066,3 +1066,44 @@ fn agent_logs_are_capped_by_the_client_naming_the_log_cut() {
         log_requests(&server)
     );
 }
+
+/// Issue 23 #8, done when: `check --node-facts cluster` with the shipped DaemonSet's facts (every
+/// capability dropped, 8 MiB memlock for the agent) passes RDMA006 on a runtime with
+/// LimitMEMLOCK=infinity, and fails it on a runtime with 64 KiB whose RDMA pod lacks IPC_LOCK,
+/// naming the runtime's limit.
+#[test]
+fn rdma006_with_the_shipped_daemonsets_facts_judges_the_runtime() {
+    let now = jiff::Timestamp::now().to_string();
+    let agent = Agent::new(WITH_AGENT, |n| {
+        let mut f: Value = serde_json::from_str(&facts_text(n)).unwrap();
+        f["collected_at"] = now.clone().into();
+        f["host_root"] = "/host".into();
+        f["memlock"] = serde_json::json!({"soft": 8 << 20, "hard": 8 << 20});
+        f["cap_ipc_lock"] = serde_json::json!({"status": "found", "value": false});
+        f.to_string()
+    });
+    let server = agent.serve(Config::default());
+    let (_, r, _) = check_live(&server, &["--only", "RDMA006", "--node-facts", "cluster"]);
+    let x = result(&r, "RDMA006", "node/gpu02");
+    assert_eq!(x["status"], "pass", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("systemd LimitMEMLOCK=infinity"),
+        "{x}"
+    );
+    let x = result(&r, "RDMA006", "node/gpu03");
+    assert_eq!(x["status"], "fail", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("node gpu03: workloads get RLIMIT_MEMLOCK 64 KiB from containerd")
+            && m.contains("default/rdma-test-pod-2"),
+        "{m}"
+    );
+    // The agent's own 8 MiB and dropped capabilities appear nowhere in the verdict.
+    assert!(
+        !m.contains("8192 KiB") && !m.contains("CAP_IPC_LOCK"),
+        "{m}"
+    );
+}
