@@ -469,6 +469,10 @@ pub struct NodeLocal {
     /// file claimed to be is here too, when it has no facts of its own.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unused: BTreeMap<String, UnusedFile>,
+    /// perftest outputs of `--perf DIR` set aside by their date (too old for
+    /// `--node-facts-max-age`, or dated ahead of the clock), by file name, and why.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub perf_set_aside: BTreeMap<String, String>,
 }
 
 /// A node-facts file that was read but not used for its node.
@@ -487,6 +491,7 @@ impl NodeLocal {
             && self.perf.is_empty()
             && self.agent.is_none()
             && self.unused.is_empty()
+            && self.perf_set_aside.is_empty()
     }
 
     /// Adds another input's node-local facts (the same input twice changes nothing).
@@ -494,6 +499,7 @@ impl NodeLocal {
         self.facts.extend(other.facts);
         self.perf.extend(other.perf);
         self.unused.extend(other.unused);
+        self.perf_set_aside.extend(other.perf_set_aside);
         self.agent = match (self.agent.take(), other.agent) {
             (Some(mut a), Some(b)) => {
                 a.failed = a.failed.or(b.failed);
@@ -815,6 +821,7 @@ pub(crate) mod testing {
             perf: BTreeMap::new(),
             agent: None,
             unused: BTreeMap::new(),
+            perf_set_aside: BTreeMap::new(),
         }
     }
 }

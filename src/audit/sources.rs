@@ -261,6 +261,19 @@ pub fn set_aside_notices(facts: &Facts) -> Vec<Notice> {
         .filter(|(n, _)| !facts.node_local.facts.contains_key(*n))
         .map(|(n, u)| format!("{n} ({}: {})", u.file, u.detail))
         .collect();
+    let perf: Vec<String> = facts
+        .node_local
+        .perf_set_aside
+        .iter()
+        .map(|(f, why)| format!("{f} ({why})"))
+        .collect();
+    if !perf.is_empty() {
+        out.push(Notice::warning(format!(
+            "{} perftest output(s) were not judged: {}",
+            perf.len(),
+            shown(&perf)
+        )));
+    }
     if !unused.is_empty() {
         out.push(Notice::warning(format!(
             "node facts of {} node(s) were not used: {}",

@@ -83,6 +83,51 @@ pub fn vet_age(collected_at: &str, f: &Freshness) -> Result<(), (UnreadReason, S
     Ok(())
 }
 
+/// The time zones perftest's dates may be in (it prints local time, with no zone): a date read
+/// as UTC is off by at most this much.
+const ZONE_SLACK: Duration = Duration::from_secs(14 * 3600);
+
+/// perftest's own date of a run, as UTC: its `Completed:` line, else `Connected:`
+/// (`Completed: Tue Mar 10 14:02:24 2026`, local time).
+pub fn perf_date(text: &str) -> Option<jiff::Timestamp> {
+    let stamp = |prefix: &str| {
+        text.lines().find_map(|l| {
+            let v = l.trim().strip_prefix(prefix)?;
+            let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
+            jiff::civil::DateTime::strptime("%a %b %d %H:%M:%S %Y", &v)
+                .ok()
+                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp())
+        })
+    };
+    stamp("Completed:").or_else(|| stamp("Connected:"))
+}
+
+/// Why a perftest output dated `at` is not judged, if it is not: older than the limit by more
+/// than a time zone can account for, or dated further ahead than one can.
+fn vet_perf_date(at: jiff::Timestamp, f: &Freshness) -> Option<String> {
+    let now = f.now;
+    let note = "perftest prints local time with no zone: read as UTC, give or take 14h";
+    if at > now {
+        let ahead = at.duration_since(now).unsigned_abs();
+        return (ahead > ZONE_SLACK + MAX_CLOCK_SKEW).then(|| {
+            format!(
+                "dated {at}, {} ahead of this host's clock ({note}): its machine's clock is wrong",
+                human(ahead)
+            )
+        });
+    }
+    let limit = f.max_age?;
+    let age = now.duration_since(at).unsigned_abs();
+    (age > limit + ZONE_SLACK).then(|| {
+        format!(
+            "dated {at}, {} ago, older than the {} limit (--node-facts-max-age; {note})",
+            human(age),
+            human(limit)
+        )
+    })
+}
+
 /// Loads both inputs with no age limit; empty when neither flag is given.
 pub fn load(a: &NodeInputArgs) -> anyhow::Result<NodeLocal> {
     load_with(a, &Freshness::default())
@@ -164,6 +209,10 @@ pub fn load_with(a: &NodeInputArgs, fresh: &Freshness) -> anyhow::Result<NodeLoc
                 .file_name()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            if let Some(why) = perf_date(&text).and_then(|at| vet_perf_date(at, fresh)) {
+                local.perf_set_aside.insert(key, why);
+                continue;
+            }
             local.perf.insert(key, r);
         }
     }
@@ -277,4 +326,61 @@ pub fn apply(facts: &mut gpu_preflight_checks::Facts, local: NodeLocal) {
         }
     }
     facts.node_local.merge(local);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn perftest_dates_are_read_and_judged_with_zone_slack() {
+        let text =
+            "Connected: Tue Mar 10 14:02:11 2026\n ... \nCompleted: Tue Mar  3 14:02:24 2026\n";
+        assert_eq!(perf_date(text), Some(at("2026-03-03T14:02:24Z")));
+        assert_eq!(
+            perf_date("Connected: Tue Mar 10 14:02:11 2026\n"),
+            Some(at("2026-03-10T14:02:11Z"))
+        );
+        assert_eq!(perf_date("no date here\nCompleted: soon\n"), None);
+        let now = at("2026-12-07T00:00:00Z");
+        let off = Freshness { max_age: None, now };
+        let week = Freshness {
+            max_age: Some(Duration::from_secs(7 * 86_400)),
+            now,
+        };
+        // Without a limit only a date ahead of every time zone is set aside.
+        assert_eq!(vet_perf_date(at("2020-01-01T00:00:00Z"), &off), None);
+        assert_eq!(vet_perf_date(at("2026-12-07T13:00:00Z"), &off), None);
+        let why = vet_perf_date(at("2026-12-08T12:00:00Z"), &off).unwrap();
+        assert!(why.contains("36h ahead of this host's clock"), "{why}");
+        // With one, older than the limit plus the slack.
+        assert_eq!(vet_perf_date(at("2026-11-30T00:00:00Z"), &week), None);
+        let why = vet_perf_date(at("2026-11-01T00:00:00Z"), &week).unwrap();
+        assert!(why.contains("older than the 7d limit"), "{why}");
+    }
+
+    #[test]
+    fn facts_dates_ahead_are_an_error_whatever_the_limit() {
+        let now = at("2026-12-07T00:00:00Z");
+        let f = Freshness { max_age: None, now };
+        assert!(vet_age("2026-12-07T00:04:00Z", &f).is_ok());
+        let (reason, why) = vet_age("2026-12-07T02:00:00Z", &f).unwrap_err();
+        assert_eq!(reason, UnreadReason::Future);
+        assert!(why.contains("2h ahead of this host's clock"), "{why}");
+        assert!(vet_age("2020-01-01T00:00:00Z", &f).is_ok());
+        assert!(vet_age("yesterday", &f).is_ok());
+        let g = Freshness {
+            max_age: Some(Duration::from_secs(3600)),
+            now,
+        };
+        assert_eq!(
+            vet_age("2026-12-06T00:00:00Z", &g).unwrap_err().0,
+            UnreadReason::Stale
+        );
+        assert_eq!(vet_age("yesterday", &g).unwrap_err().0, UnreadReason::Stale);
+    }
 }

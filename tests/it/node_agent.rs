@@ -892,3 +892,51 @@ fn rdma006_judges_the_runtime_and_the_pods_not_the_agent() {
         "{x}"
     );
 }
+
+/// Issue 23 #9: `--node-facts-max-age` holds for `--perf` outputs that carry perftest's own date
+/// (`Completed:`/`Connected:`): too old, the file is not judged, saying so in the result and on
+/// stderr; without the flag it is judged as ever.
+#[test]
+fn perf_outputs_older_than_the_limit_are_not_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "gpu01-mlx5_0-write-bw-bidir-q4.txt";
+    std::fs::copy(
+        fixture(&format!("real-formats/perftest/{name}")),
+        dir.path().join(name),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = bin()
+            .args(["check", "--only", "RDMA007", "--format", "json", "--perf"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (report, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // Without the flag the file is read and its bandwidth reported (no port rate given here).
+    let (r, _) = run(&[]);
+    let x = result(&r, "RDMA007", &format!("perf/{name}"));
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("778.93 Gb/s average"),
+        "{x}"
+    );
+    let (r, stderr) = run(&["--node-facts-max-age", "30d"]);
+    let x = result(&r, "RDMA007", "cluster");
+    assert_eq!(x["status"], "skip", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains(&format!(
+            "no perftest result judged: {name}: dated 2026-03-10T14:02:24Z"
+        )) && m.contains("older than the 30d limit (--node-facts-max-age"),
+        "{m}"
+    );
+    assert!(
+        stderr.contains("1 perftest output(s) were not judged"),
+        "{stderr}"
+    );
+}
