@@ -1107,3 +1107,44 @@ fn rdma006_with_the_shipped_daemonsets_facts_judges_the_runtime() {
         "{m}"
     );
 }
+
+/// A measurement, not a check (run by hand): the peak memory of `check --node-facts cluster`
+/// when three agent logs of 300 MiB come from a server that ignores `limitBytes`, for the
+/// binary in $MEASURE_BIN (default: this build), read with GNU time.
+/// `MEASURE_BIN=/path/to/old cargo test --test it measure_agent_log_memory -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn measure_agent_log_memory() {
+    let mut agent = fixture_agent();
+    for n in ["dgx01", "gpu02", "gpu03"] {
+        let mut huge = facts_text(n);
+        huge.push_str(&"x".repeat(300 << 20));
+        agent.logs.insert(agent.key(n), PodLog::Unlimited(huge));
+    }
+    let server = agent.serve(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let bin = std::env::var("MEASURE_BIN")
+        .unwrap_or_else(|_| crate::support::exe().display().to_string());
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "max RSS %M KiB, %e s", &bin, "check", "--kubeconfig"])
+        .arg(&kc)
+        .args([
+            "--only",
+            "NODE001",
+            "--node-facts",
+            "cluster",
+            "--timeout",
+            "120",
+        ])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .rfind(|l| l.starts_with("max RSS"))
+        .unwrap_or("");
+    eprintln!("{bin}: {line}");
+    assert!(line.starts_with("max RSS"), "{err}");
+}
