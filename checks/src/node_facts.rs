@@ -875,6 +875,40 @@ mod tests {
         assert!(same_node("gpu02", "GPU02.cluster.local") && !same_node("gpu02", "gpu020"));
     }
 
+    proptest::proptest! {
+        /// Whatever names facts give themselves, a node is matched only to facts filed under
+        /// its own name, and no facts serve two nodes.
+        #[test]
+        fn a_node_is_matched_only_to_facts_filed_under_its_name(
+            files in proptest::collection::vec(
+                ("[a-c]{1,2}(\\.x)?", "[a-c]{1,2}", proptest::option::of("[a-c]{1,2}")),
+                0..6,
+            ),
+            nodes in proptest::collection::btree_set("[a-c]{1,2}(\\.x)?", 0..6),
+        ) {
+            let l = local(
+                files
+                    .iter()
+                    .map(|(k, host, named)| {
+                        let mut f = healthy(host);
+                        f.node_name = named.clone();
+                        (k.as_str(), f)
+                    })
+                    .collect(),
+            );
+            let objects: Vec<Object> = nodes
+                .iter()
+                .map(|n| Object(json!({"metadata": {"name": n}})))
+                .collect();
+            let m = match_nodes(&l, &objects);
+            let mut seen = BTreeSet::new();
+            for ((name, _), key) in m.pairs.iter().zip(&m.keys) {
+                proptest::prop_assert!(same_node(key, name), "{name} got {key}'s facts");
+                proptest::prop_assert!(seen.insert(*key), "{key} served twice");
+            }
+        }
+    }
+
     #[test]
     fn without_nodes_every_entry_stands_for_itself() {
         let l = local(vec![("a", healthy("a")), ("b", healthy("b"))]);
