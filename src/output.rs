@@ -51,24 +51,27 @@ pub fn write_atomic_with<E: From<std::io::Error>>(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
 ) -> Result<(), E> {
-    let path = follow_safe_links(path)?;
+    // A device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO a collector reads) is written
+    // in place, as a shell redirection would: a rename would replace it with a regular file, and
+    // run as root that turns the machine's /dev/null into a file every program then reads from.
+    let path = match follow_safe_links(path)? {
+        Resolved::InPlace {
+            path,
+            fifo,
+            through,
+        } => {
+            let mut out = open_in_place(&path, fifo, through)?;
+            fill(&mut out)?;
+            out.flush()?;
+            return Ok(());
+        }
+        Resolved::Path(p) => p,
+    };
     let existing = match std::fs::symlink_metadata(&path) {
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e.into()),
     };
-    // A device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO a collector reads) is written
-    // in place, as a shell redirection would: a rename would replace it with a regular file, and
-    // run as root that turns the machine's /dev/null into a file every program then reads from.
-    if let Some(meta) = &existing
-        && !meta.is_file()
-        && !meta.is_dir()
-    {
-        let mut out = open_in_place(&path, meta.file_type().is_fifo())?;
-        fill(&mut out)?;
-        out.flush()?;
-        return Ok(());
-    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -106,20 +109,40 @@ fn effective_ids() -> (u32, u32) {
     unsafe { (nix::libc::geteuid(), nix::libc::getegid()) }
 }
 
+/// Where output goes once links are followed.
+enum Resolved {
+    /// A path that is not a link (or does not exist): replaced by a rename.
+    Path(PathBuf),
+    /// A device, pipe or socket, written in place; `through` when `path` is a (checked) link
+    /// the kernel resolves itself, as `/proc/self/fd/1` is to an anonymous pipe.
+    InPlace {
+        path: PathBuf,
+        fifo: bool,
+        through: bool,
+    },
+}
+
 /// The path to write: `path` itself, or, when it is a symbolic link that is safe to follow,
 /// the path it names (a chain followed link by link, each checked). A link planted by another
 /// user, or any link in a world-writable sticky folder, is refused.
-fn follow_safe_links(path: &Path) -> std::io::Result<PathBuf> {
+fn follow_safe_links(path: &Path) -> std::io::Result<Resolved> {
     let (me, _) = effective_ids();
     let mut cur = path.to_path_buf();
     for _ in 0..MAX_LINKS {
         let meta = match std::fs::symlink_metadata(&cur) {
             Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(cur),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Resolved::Path(cur)),
             Err(e) => return Err(e),
         };
         if !meta.file_type().is_symlink() {
-            return Ok(cur);
+            if !meta.is_file() && !meta.is_dir() {
+                return Ok(Resolved::InPlace {
+                    fifo: meta.file_type().is_fifo(),
+                    path: cur,
+                    through: false,
+                });
+            }
+            return Ok(Resolved::Path(cur));
         }
         let dir = match cur.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -148,7 +171,21 @@ fn follow_safe_links(path: &Path) -> std::io::Result<PathBuf> {
             )));
         }
         let to = std::fs::read_link(&cur)?;
-        cur = if to.is_absolute() { to } else { dir.join(to) };
+        let next = if to.is_absolute() { to } else { dir.join(to) };
+        // A link whose text names no path (`pipe:[1234]` behind /dev/stdout) that the kernel
+        // still resolves: a pipe, socket or device, written in place through this checked link.
+        if std::fs::symlink_metadata(&next).is_err()
+            && let Ok(m) = std::fs::metadata(&cur)
+            && !m.is_file()
+            && !m.is_dir()
+        {
+            return Ok(Resolved::InPlace {
+                fifo: m.file_type().is_fifo(),
+                path: cur,
+                through: true,
+            });
+        }
+        cur = next;
     }
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
@@ -159,14 +196,15 @@ fn follow_safe_links(path: &Path) -> std::io::Result<PathBuf> {
     ))
 }
 
-/// Opens a device, pipe or socket for writing, never through a link. A named pipe is opened
-/// without blocking, retried until a reader comes or [`FIFO_WAIT`] has passed, then made
-/// blocking again for the write.
-fn open_in_place(path: &Path, fifo: bool) -> std::io::Result<std::fs::File> {
+/// Opens a device, pipe or socket for writing, never through a link unless `through` (a link
+/// already checked). A named pipe is opened without blocking, retried until a reader comes or
+/// [`FIFO_WAIT`] has passed, then made blocking again for the write.
+fn open_in_place(path: &Path, fifo: bool, through: bool) -> std::io::Result<std::fs::File> {
+    let nofollow = if through { 0 } else { nix::libc::O_NOFOLLOW };
     let open = |flags| {
         std::fs::OpenOptions::new()
             .write(true)
-            .custom_flags(nix::libc::O_NOFOLLOW | flags)
+            .custom_flags(nofollow | flags)
             .open(path)
     };
     if !fifo {

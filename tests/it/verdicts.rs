@@ -541,6 +541,23 @@ fn output_to_a_device_a_pipe_or_a_link_keeps_it() {
         assert!(ft.is_char_device(), "the device was replaced: {ft:?}");
     }
 
+    // /dev/stdout when stdout is a pipe: links down to `pipe:[N]`, which names no path; the
+    // report goes into the pipe.
+    let out = bin()
+        .env("GPU_PREFLIGHT_NO_PROBES", "1")
+        .args(["check", "--snapshot"])
+        .arg(fixture("demo/runai-bcm.yaml"))
+        .args(["--only", "K8S003", "-q", "--output", "json=/dev/stdout"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).expect("the report on stdout");
+    assert!(got["results"].is_array());
+
     // A symbolic link this user made, in a folder only it writes to: followed for convenience,
     // the file gets the report, the link stays a link.
     let real = dir.path().join("real.json");
