@@ -26,13 +26,11 @@ pub struct RbacArgs {
     /// Namespace of the rdma-test Role (--profile rdma-test): where its pods go.
     #[arg(long, default_value = crate::rdma_test::DEFAULT_NAMESPACE)]
     pub namespace: String,
-    /// The service account the bindings grant to.
-    #[arg(
-        long,
-        default_value = "gpu-preflight/gpu-preflight",
-        value_name = "NAMESPACE/NAME"
-    )]
-    pub service_account: String,
+    /// The service account the bindings grant to (default gpu-preflight/gpu-preflight, the
+    /// audit's; for --profile rdma-test its own account, NAMESPACE/gpu-preflight-rdma-test in
+    /// the test namespace, created by the manifests).
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub service_account: Option<String>,
     /// Site file: the Secrets it names (`platform.registry_secret`, `platform.tls_secret`) are
     /// the ones granted, instead of the rules' defaults.
     #[arg(long)]
@@ -48,6 +46,10 @@ pub struct RbacArgs {
     /// else gpu-preflight-nodes/gpu-preflight-node).
     #[arg(long, value_name = "NAMESPACE/NAME", requires = "node_facts")]
     pub node_agent: Option<String>,
+    /// --profile rdma-test: grant in a namespace every cluster shares (default, kube-system),
+    /// or to the audit's service account.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The profile whose Role lets `gpu-preflight rdma-test` run its pods.
@@ -73,7 +75,7 @@ pub fn run(a: &RbacArgs) -> anyhow::Result<String> {
         ..Default::default()
     };
     let rules = crate::audit::select::select(&set, &sel)?;
-    let subject = subject_and_name(a, name)?;
+    let subject = subject_and_name(a, name, AUDIT_ACCOUNT)?;
     let mut policy = Policy::of(&rules, &site);
     let mut note = None;
     if a.node_facts.is_some() {
@@ -99,9 +101,14 @@ pub fn run(a: &RbacArgs) -> anyhow::Result<String> {
     Ok(yaml)
 }
 
+/// The audit's service account.
+pub const AUDIT_ACCOUNT: &str = "gpu-preflight/gpu-preflight";
+/// The rdma-test account's name, in the test namespace.
+pub const RDMA_TEST_ACCOUNT: &str = "gpu-preflight-rdma-test";
+
 /// The service account bound to, after checking it and the role name.
-fn subject_and_name(a: &RbacArgs, name: &str) -> anyhow::Result<NamespacedName> {
-    let subject = NamespacedName::parse(&a.service_account)
+fn subject_and_name(a: &RbacArgs, name: &str, default: &str) -> anyhow::Result<NamespacedName> {
+    let subject = NamespacedName::parse(a.service_account.as_deref().unwrap_or(default))
         .map_err(|e| exit::input(format!("--service-account {e}")))?;
     // Any namespace will do: only the name is checked here.
     NamespacedName::parse(&format!("default/{name}")).map_err(|_| {
@@ -112,23 +119,78 @@ fn subject_and_name(a: &RbacArgs, name: &str) -> anyhow::Result<NamespacedName> 
     Ok(subject)
 }
 
-/// `--profile rdma-test`: a Role in the test namespace to create, watch and delete pods and
-/// read their logs — nothing cluster-wide (the plan's reads of Node objects are the audit's).
+/// `--profile rdma-test`: its own service account in the test namespace (never the audit's: the
+/// audit stays read-only), a Role there to create, read and delete pods and read their logs, and
+/// a read-only ClusterRole for what the plan reads (Node objects, the pods already using the
+/// nodes' RDMA resources, SR-IOV policies, the test namespace's Pod Security label). Refused for
+/// namespaces every cluster shares, and for the audit's account.
 fn rdma_test(a: &RbacArgs) -> anyhow::Result<String> {
     let name = a.name.as_deref().unwrap_or("gpu-preflight-rdma-test");
-    let subject = subject_and_name(a, name)?;
+    let own = format!("{}/{RDMA_TEST_ACCOUNT}", a.namespace);
+    let subject = subject_and_name(a, name, &own)?;
     NamespacedName::parse(&format!("{}/x", a.namespace))
         .map_err(|e| exit::input(format!("--namespace {e}")))?;
+    if crate::rdma_test::SHARED_NAMESPACES.contains(&a.namespace.as_str()) && !a.force {
+        return Err(exit::input(format!(
+            "--namespace {}: the rdma-test Role lets its holder create hostNetwork pods there; give it a namespace of its own (the default {}), or --force",
+            a.namespace,
+            crate::rdma_test::DEFAULT_NAMESPACE
+        )));
+    }
+    if subject.to_string() == AUDIT_ACCOUNT && !a.force {
+        return Err(exit::input(format!(
+            "--service-account {AUDIT_ACCOUNT} is the audit's account: binding pod creation to it makes the scheduled audit able to start host-network pods; use the rdma-test account (the default, {own}), or --force"
+        )));
+    }
     let mut p = Policy::default();
     p.grant(
         &a.namespace,
         "",
         "pods",
-        &["create", "delete", "get", "list", "watch"],
+        &["create", "delete", "get", "list"],
         None,
     );
     p.grant(&a.namespace, "", "pods/log", &["get"], None);
-    Ok(p.render_roles(name, &subject))
+    // `rdma-test --node-facts cluster`: the agent's logs, in its namespace only.
+    if a.node_facts.is_some() {
+        let site = match &a.site {
+            Some(path) => crate::site::load(path)?,
+            None => Site::default(),
+        };
+        let agent = crate::audit::sources::agent_options(
+            &crate::audit::NodeAgent {
+                daemonset: a.node_agent.clone(),
+                ..Default::default()
+            },
+            &site,
+        )?;
+        p.node_agent(&agent.namespace, &agent.name);
+    }
+    let mut reads = Policy::default();
+    reads
+        .cluster
+        .entry(String::new())
+        .or_default()
+        .extend(["namespaces", "nodes", "pods"].map(String::from));
+    reads
+        .cluster
+        .entry("sriovnetwork.openshift.io".into())
+        .or_default()
+        .insert("sriovnetworknodepolicies".into());
+    let mut yaml = p.render_roles(name, &subject);
+    if subject == NamespacedName::parse(&own).map_err(|e| exit::input(e.to_string()))? {
+        let at = yaml.find("apiVersion").unwrap_or(yaml.len());
+        yaml.insert_str(
+            at,
+            &format!(
+                "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n  namespace: {}\n---\n",
+                scalar(&subject.name),
+                scalar(&subject.namespace)
+            ),
+        );
+    }
+    yaml.push_str(&reads.render_cluster(&format!("{name}-plan"), &subject));
+    Ok(yaml)
 }
 
 /// One rule of a namespaced Role.
@@ -223,9 +285,6 @@ impl Policy {
     /// Multi-document YAML: the ClusterRole and its ClusterRoleBinding, then per namespace a
     /// Role and its RoleBinding, all bound to `subject` (a service account).
     pub fn render(&self, name: &str, subject: &NamespacedName) -> String {
-        let q = |s: &str| serde_json::Value::from(s).to_string();
-        let list =
-            |items: &mut dyn Iterator<Item = &str>| items.map(q).collect::<Vec<_>>().join(", ");
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -233,6 +292,18 @@ impl Policy {
              # Cluster-wide: get/list on the kinds rules list. Secrets and ConfigMaps are never\n\
              # granted cluster-wide: the Roles below grant get on each one rules read, by name."
         );
+        let cluster = self.render_cluster(name, subject);
+        s.push_str(cluster.strip_prefix("---\n").unwrap_or(&cluster));
+        s.push_str(&self.roles(name, subject));
+        s
+    }
+
+    /// The ClusterRole (get/list on `cluster`, get on /version) and its binding, `---` first.
+    pub fn render_cluster(&self, name: &str, subject: &NamespacedName) -> String {
+        let q = |s: &str| serde_json::Value::from(s).to_string();
+        let list =
+            |items: &mut dyn Iterator<Item = &str>| items.map(q).collect::<Vec<_>>().join(", ");
+        let mut s = String::from("---\n");
         let _ = writeln!(s, "apiVersion: rbac.authorization.k8s.io/v1");
         let _ = writeln!(s, "kind: ClusterRole");
         let _ = writeln!(s, "metadata:\n  name: {}", scalar(name));
@@ -256,17 +327,16 @@ impl Policy {
             "ClusterRole",
             subject,
         );
-        s.push_str(&self.roles(name, subject));
         s
     }
 
-    /// Only the namespaced Roles and their bindings (what `rdma-test` needs: nothing
-    /// cluster-wide).
+    /// The namespaced Roles and their bindings, under the rdma-test header.
     pub fn render_roles(&self, name: &str, subject: &NamespacedName) -> String {
         let mut s = String::from(
-            "# Generated by `gpu-preflight rbac --profile rdma-test`: what `gpu-preflight rdma-test` may do\n\
-             # with its test pods, in their namespace only. Listing Node objects for the plan is the\n\
-             # audit's read-only ClusterRole (`gpu-preflight rbac`).\n",
+            "# Generated by `gpu-preflight rbac --profile rdma-test`: the identity `gpu-preflight rdma-test`\n\
+             # runs as — its own service account, never the audit's — may create, read and delete pods\n\
+             # and read their logs in the test namespace only, and read (get/list) Node objects, pods\n\
+             # and SR-IOV policies cluster-wide for its plan.\n",
         );
         let roles = self.roles(name, subject);
         // The first document needs no separator.
@@ -446,6 +516,43 @@ mod tests {
             ]
         );
         assert_eq!(p.namespaced.len(), before.namespaced.len() + 1);
+    }
+
+    #[test]
+    fn rdma_test_has_its_own_account_and_reads_the_agent_only_when_asked() {
+        let args = |extra: &[&str]| {
+            use clap::Parser;
+            #[derive(Parser)]
+            struct Cli {
+                #[command(flatten)]
+                a: RbacArgs,
+            }
+            let mut v = vec!["x", "--profile", "rdma-test"];
+            v.extend_from_slice(extra);
+            Cli::parse_from(v).a
+        };
+        let y = run(&args(&[])).unwrap();
+        assert!(y.starts_with("# Generated by `gpu-preflight rbac --profile rdma-test`"));
+        assert!(y.contains("kind: ServiceAccount\nmetadata:\n  name: gpu-preflight-rdma-test\n  namespace: gpu-preflight-rdma"));
+        assert!(!y.contains("watch"), "{y}");
+        assert!(!y.contains("gpu-preflight-nodes"), "{y}");
+        let y = run(&args(&["--node-facts", "cluster"])).unwrap();
+        assert!(y.contains("namespace: gpu-preflight-nodes"), "{y}");
+        assert!(y.contains("resourceNames: [\"gpu-preflight-node\"]"), "{y}");
+        // Another account, given explicitly: bound, not created.
+        let y = run(&args(&["--service-account", "ops/rdma"])).unwrap();
+        assert!(!y.contains("kind: ServiceAccount\nmetadata"), "{y}");
+        assert!(y.contains("name: rdma\n    namespace: ops"), "{y}");
+        for bad in [
+            &["--namespace", "kube-system"][..],
+            &["--service-account", "gpu-preflight/gpu-preflight"],
+        ] {
+            assert!(run(&args(bad)).is_err(), "{bad:?}");
+            assert!(
+                run(&args(&[bad, &["--force"][..]].concat())).is_ok(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

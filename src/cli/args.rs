@@ -311,9 +311,12 @@ pub struct RdmaTestArgs {
     /// Image with perftest (ib_write_bw) installed.
     #[arg(long, required_unless_present = "cleanup")]
     pub image: Option<String>,
-    /// Namespace of the test pods; it must exist.
+    /// Namespace of the test pods; it must exist, and hold nothing but them.
     #[arg(long, default_value = crate::rdma_test::DEFAULT_NAMESPACE)]
     pub namespace: String,
+    /// Run in a namespace that also holds other pods, or in default/kube-system.
+    #[arg(long)]
+    pub force: bool,
     /// Seconds of measurement (ib_write_bw -D).
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub duration: u32,
@@ -327,8 +330,9 @@ pub struct RdmaTestArgs {
     /// Tests in flight at once.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub parallel: usize,
-    /// Node facts from `gpu-preflight node`: ACTIVE devices and port rates.
-    #[arg(long = "node-facts", value_name = "DIR")]
+    /// Node facts: ACTIVE devices and port rates. A folder of `gpu-preflight node` outputs, or
+    /// `cluster`: the agent DaemonSet's logs, as `check --node-facts cluster` reads them.
+    #[arg(long = "node-facts", value_name = "DIR|cluster")]
     pub node_facts: Option<PathBuf>,
     /// Also save each client's output as DIR/NODE-DEVICE.txt (for `check --perf DIR`).
     #[arg(long, value_name = "DIR")]

@@ -165,6 +165,7 @@ impl RdmaTestArgs {
                 _ => Severity::Warning,
             },
             progress: !a.quiet,
+            force: a.force,
         })
     }
 

@@ -7,8 +7,17 @@ use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use std::fmt;
 
-/// Largest log read from a test pod: perftest prints a few kilobytes.
-const LOG_LIMIT: i64 = 1 << 20;
+/// Largest log read from a test pod: perftest prints a few kilobytes. Asked of the server
+/// (`limitBytes`) and enforced here: reading stops at the limit whatever the server sends.
+pub const LOG_LIMIT: usize = 1 << 20;
+
+/// A pod's log, read up to [`LOG_LIMIT`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodLog {
+    pub text: String,
+    /// The log was longer: only its first [`LOG_LIMIT`] bytes are in `text`.
+    pub cut: bool,
+}
 
 /// A request that failed: what was asked, the HTTP status when the server answered, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,10 +99,13 @@ impl Pods {
         }
     }
 
-    /// Pod names matching a label selector (every page).
+    /// Pods matching a label selector (every page; `""`: every pod of the namespace).
     pub async fn list(&self, selector: &str) -> Result<Vec<Pod>, Failure> {
         let mut out = Vec::new();
-        let mut lp = ListParams::default().labels(selector).limit(500);
+        let mut lp = ListParams::default().limit(500);
+        if !selector.is_empty() {
+            lp = lp.labels(selector);
+        }
         loop {
             let page = self.api.list(&lp).await.map_err(|e| {
                 failure(
@@ -109,22 +121,76 @@ impl Pods {
         }
     }
 
-    /// The test container's log.
-    pub async fn log(&self, name: &str) -> Result<String, Failure> {
+    /// Pods not ended, in every namespace: what they request of a node's RDMA resource is
+    /// not free for the tests.
+    pub async fn list_running_everywhere(&self) -> Result<Vec<Pod>, Failure> {
+        let api: Api<Pod> = Api::all(self.client.clone());
+        let mut out = Vec::new();
+        let mut lp = ListParams::default()
+            .fields("status.phase!=Succeeded,status.phase!=Failed")
+            .limit(500);
+        loop {
+            let page = api
+                .list(&lp)
+                .await
+                .map_err(|e| failure("GET /api/v1/pods".to_string(), &e))?;
+            out.extend(page.items.into_iter().filter(|p| {
+                !matches!(
+                    p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                    Some("Succeeded" | "Failed")
+                )
+            }));
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(c) => lp = lp.continue_token(&c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// The test container's log, at most [`LOG_LIMIT`] bytes of it (the rest is not read).
+    pub async fn log(&self, name: &str) -> Result<PodLog, Failure> {
+        use futures::AsyncReadExt;
         let lp = LogParams {
             container: Some(super::pods::CONTAINER.to_string()),
-            limit_bytes: Some(LOG_LIMIT),
+            limit_bytes: Some(LOG_LIMIT as i64),
             ..LogParams::default()
         };
-        self.api.logs(name, &lp).await.map_err(|e| {
-            failure(
-                format!(
-                    "GET {}/log?container={}",
-                    self.path(Some(name)),
-                    super::pods::CONTAINER
-                ),
-                &e,
+        let request = || {
+            format!(
+                "GET {}/log?container={}",
+                self.path(Some(name)),
+                super::pods::CONTAINER
             )
+        };
+        let stream = self
+            .api
+            .log_stream(name, &lp)
+            .await
+            .map_err(|e| failure(request(), &e))?;
+        let mut stream = Box::pin(stream);
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 16 * 1024];
+        let mut cut = false;
+        loop {
+            let n = stream.read(&mut chunk).await.map_err(|e| Failure {
+                request: request(),
+                code: None,
+                message: e.to_string(),
+            })?;
+            if n == 0 {
+                break;
+            }
+            let room = LOG_LIMIT - buf.len();
+            if n > room {
+                buf.extend_from_slice(&chunk[..room]);
+                cut = true;
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        Ok(PodLog {
+            text: String::from_utf8_lossy(&buf).into_owned(),
+            cut,
         })
     }
 

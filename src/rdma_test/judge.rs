@@ -1,7 +1,10 @@
 //! Outcomes → results. What was measured is judged by RDMA007 itself, over the same facts
 //! `check --perf` would build from the saved files (`NODE-DEVICE.txt`), so the two verdicts cannot
 //! drift; what was not measured is RDMA007's `error` (the cluster kept it from running) or `skip`
-//! (an input was missing) for the same target.
+//! (an input was missing). Every planned test ends in exactly one result, filed under its pair
+//! (`pair/CLIENT/DEVICE/SERVER/DEVICE`): one measurement cannot say which end is slow. Where a
+//! node was slow against two different peers, it is named as the suspect in a result of its own
+//! (`node/NODE/DEVICE`).
 
 use super::plan::{NotRun, Test};
 use super::run::Measured;
@@ -47,6 +50,7 @@ pub fn results(
         if rdma007.len() == by_key.len() {
             for (mut r, t) in rdma007.into_iter().zip(by_key.values()) {
                 r.message = format!("{} — {}", r.message, t.describe());
+                r.target = t.target();
                 judged.insert(t.index, r);
             }
         } else {
@@ -56,6 +60,7 @@ pub fn results(
                 one.node_local.perf.retain(|k, _| k == key);
                 if let Some(mut r) = evaluate::evaluate(&[rule], &one, site).into_iter().next() {
                     r.message = format!("{} — {}", r.message, t.describe());
+                    r.target = t.target();
                     judged.insert(t.index, r);
                 }
             }
@@ -80,6 +85,12 @@ pub fn results(
             )),
         }
     }
+    let slow: Vec<&Test> = measured
+        .iter()
+        .zip(&out)
+        .filter(|(_, r)| r.status == Status::Fail)
+        .map(|((t, _), _)| *t)
+        .collect();
     for n in not_run {
         let status = if n.skip { Status::Skip } else { Status::Error };
         out.push(result(
@@ -88,6 +99,51 @@ pub fn results(
             status,
             n.target.clone(),
             n.message.clone(),
+        ));
+    }
+    out.extend(suspects(rule, site, &slow));
+    out
+}
+
+/// A node slow against two different peers (on one device) is the likely slow end: a result of
+/// its own naming the pairs. A single slow pair names no one.
+fn suspects(rule: &RuleDef, site: &Site, slow: &[&Test]) -> Vec<RuleResult> {
+    let mut by_node: BTreeMap<(&str, &str), Vec<&Test>> = BTreeMap::new();
+    for t in slow {
+        for n in [&t.client, &t.server] {
+            by_node
+                .entry((n.as_str(), t.device.as_str()))
+                .or_default()
+                .push(t);
+        }
+    }
+    let mut out = Vec::new();
+    for ((node, device), tests) in by_node {
+        let peers: std::collections::BTreeSet<&str> = tests
+            .iter()
+            .map(|t| {
+                if t.client == node {
+                    t.server.as_str()
+                } else {
+                    t.client.as_str()
+                }
+            })
+            .collect();
+        if peers.len() < 2 {
+            continue;
+        }
+        let pairs: Vec<String> = tests.iter().map(|t| t.target()).collect();
+        out.push(result(
+            rule,
+            site,
+            Status::Fail,
+            format!("node/{node}/{device}"),
+            format!(
+                "node {node} is the suspect for {device}: it was slow against {} different peers ({}), while one slow pair alone cannot tell which end is slow: {}",
+                peers.len(),
+                peers.into_iter().collect::<Vec<_>>().join(", "),
+                pairs.join(", ")
+            ),
         ));
     }
     out

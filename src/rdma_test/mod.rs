@@ -10,6 +10,7 @@
 //! ([`judge`]: RDMA007 over the parsed logs) → waivers, exit code and report as `check` ends.
 
 pub mod api;
+pub mod evidence;
 pub mod judge;
 pub mod plan;
 pub mod pods;
@@ -26,7 +27,9 @@ use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds;
 use gpu_preflight_checks::named::NamedReads;
 use gpu_preflight_checks::{Facts, Severity, Site, Status};
+use k8s_openapi::api::core::v1::Pod;
 use plan::{DeviceChoice, NodeChoice, Pattern};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +43,9 @@ const NODES: &str = "nodes";
 const POLICIES: &str = "sriovnetworknodepolicies.sriovnetwork.openshift.io";
 /// Seconds between the client's connection attempts.
 const RETRY_EVERY_SECS: u32 = 2;
+/// Longest wait, after the cleanup's deletes, for the pods to be gone (their grace period is
+/// 5 s).
+const TERMINATING_WAIT: Duration = Duration::from_secs(30);
 /// Longest wait allowed for one request (the `--timeout` bounds waits for pods).
 const REQUEST_TIMEOUT_SECS: f64 = 30.0;
 
@@ -74,6 +80,8 @@ pub struct Request {
     pub fail_on: Severity,
     /// A progress line on stderr, when stderr is a terminal (never in CI).
     pub progress: bool,
+    /// Run in a namespace that also holds other workloads (or in kube-system/default).
+    pub force: bool,
 }
 
 impl Default for Request {
@@ -98,6 +106,7 @@ impl Default for Request {
             // RDMA007 is a warning: a test run is for its verdict, so a low bandwidth fails it.
             fail_on: Severity::Warning,
             progress: false,
+            force: false,
         }
     }
 }
@@ -124,10 +133,22 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
         .first()
         .copied()
         .ok_or_else(|| exit::input("RDMA007 is not in the rule set"))?;
-    let local = ingest::load(&NodeInputArgs {
-        node_facts: req.node_facts.clone(),
-        perf: None,
-    })?;
+    // `--node-facts cluster` (a keyword, as for `check`): the agent DaemonSet's logs, read
+    // with the cluster below; else a folder.
+    let agent = match &req.node_facts {
+        Some(p) if p.as_os_str() == "cluster" => Some(sources::agent_options(
+            &audit::NodeAgent::default(),
+            &prepared.site,
+        )?),
+        _ => None,
+    };
+    let mut local = match agent {
+        Some(_) => gpu_preflight_checks::node_facts::NodeLocal::default(),
+        None => ingest::load(&NodeInputArgs {
+            node_facts: req.node_facts.clone(),
+            perf: None,
+        })?,
+    };
     let waivers = waivers::load(req.waivers.as_deref(), &prepared.set)?;
     if let Some(dir) = req.perf_out.as_ref().filter(|_| !req.dry_run) {
         std::fs::create_dir_all(dir)
@@ -144,11 +165,11 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
     // Reads: GETs only.
     let read = rt.block_on(async {
         tokio::select! {
-            r = read(&cluster, &prepared.site, &req.namespace) => r,
+            r = read(&cluster, &prepared.site, &req.namespace, req.force, agent.as_ref()) => r,
             s = signals.recv() => Err(interrupted(s, "before any pod was created")),
         }
     })?;
-    let (client, server_url, facts, mut notices) = match read {
+    let (client, server_url, facts, mut notices, held, cluster_pods) = match read {
         Read::Blocked(why) => {
             let results = vec![judge::result(
                 rule,
@@ -166,7 +187,12 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
                 Vec::new(),
             ))));
         }
-        Read::Ready(r) => (r.client, r.server, r.facts, r.notices),
+        Read::Ready(r) => {
+            if let Some(from_agent) = r.agent_facts {
+                local = from_agent;
+            }
+            (r.client, r.server, r.facts, r.notices, r.held, r.pods)
+        }
     };
     let nodes = facts.list(NODES).to_vec();
     let plan = plan::plan(&plan::Input {
@@ -178,6 +204,8 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
         devices: &req.devices,
         resource: req.resource.as_deref(),
         base_port: req.port,
+        held: &held,
+        pods: cluster_pods.as_deref(),
     })?;
     notices.extend(plan.notes.iter().cloned().map(Notice::note));
     if prepared.site.expect.rdma_port_gbps.is_none() && local.facts.is_empty() {
@@ -232,12 +260,28 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
     if let Some(why) = &ran.stopped {
         notices.push(Notice::warning(format!("the run stopped: {why}")));
     }
+    if !ran.broken.is_empty() {
+        notices.push(Notice::warning(format!(
+            "the test cannot run on {} node(s), whose other tests were not started: {}",
+            ran.broken.len(),
+            ran.broken.values().cloned().collect::<Vec<_>>().join("; ")
+        )));
+    }
     let pairs: Vec<(&plan::Test, run::Measured)> = plan.tests.iter().zip(ran.measured).collect();
     // A file that cannot be saved loses no verdict: said, and the run is not green.
     let mut unsaved = false;
     if let Some(dir) = &req.perf_out {
         for (t, m) in &pairs {
             if let run::Measured::Log { log, .. } = m {
+                // Names from the cluster become a file name only once checked.
+                if !pods::valid_node_name(&t.client) || !pods::valid_device(&t.device) {
+                    notices.push(Notice::warning(format!(
+                        "--perf: not saved: {:?} / {:?} is not a node name and device name that can name a file",
+                        t.client, t.device
+                    )));
+                    unsaved = true;
+                    continue;
+                }
                 let path = dir.join(judge::perf_key(t));
                 if let Err(e) = crate::output::write_atomic(&path, log.as_bytes()) {
                     notices.push(Notice::warning(format!(
@@ -268,6 +312,8 @@ struct Executed {
     stopped: Option<String>,
     /// Pods created.
     created: usize,
+    /// Nodes where the test could not run, and why.
+    broken: BTreeMap<String, String>,
 }
 
 /// Runs the tests, then deletes whatever is left of the run — also when a signal or a panic
@@ -291,6 +337,8 @@ fn execute(
         stop: run::Stop::default(),
         progress: progress_bar(plan.tests.len(), req.progress),
         first_create: tokio::sync::Mutex::new(false),
+        slots: run::Slots::new(plan.slots.clone()),
+        broken: run::NodeFaults::default(),
     };
     let guard = Guard {
         rt,
@@ -311,13 +359,19 @@ fn execute(
         pb.finish_and_clear();
     }
     let cleaned = guard.finish(signals);
-    let cleanup = describe_cleanup(&cleaned, &exec.registry, &req.namespace);
+    let cleanup = describe_cleanup(
+        &cleaned,
+        &exec.registry,
+        &req.namespace,
+        exec.timeout.min(TERMINATING_WAIT),
+    );
     match ran {
         Ok(measured) => Ok(Executed {
             measured,
             cleanup,
             stopped: exec.stop.reason(),
             created: exec.registry.count(),
+            broken: exec.broken.all(),
         }),
         Err(s) => Err(interrupted(s, &cleanup.text)),
     }
@@ -348,9 +402,21 @@ struct Ready {
     server: String,
     facts: Facts,
     notices: Vec<Notice>,
+    /// Ports pods of earlier runs still hold: node → port → pod.
+    held: BTreeMap<String, BTreeMap<u16, String>>,
+    /// Pods that may use the nodes' RDMA resource (every namespace when readable).
+    pods: Option<Vec<gpu_preflight_checks::Object>>,
+    /// `--node-facts cluster`: what the agent's logs gave.
+    agent_facts: Option<gpu_preflight_checks::node_facts::NodeLocal>,
 }
 
-async fn read(cluster: &LiveCluster, site: &Site, namespace: &str) -> anyhow::Result<Read> {
+async fn read(
+    cluster: &LiveCluster,
+    site: &Site,
+    namespace: &str,
+    force: bool,
+    agent: Option<&crate::collect::node_agent::AgentOptions>,
+) -> anyhow::Result<Read> {
     let opts = sources::live_options(cluster)?;
     let (client, server) = live::connect(&opts).await?;
     let wanted: Vec<&'static kinds::ResourceKind> = [NODES, POLICIES]
@@ -418,29 +484,121 @@ async fn read(cluster: &LiveCluster, site: &Site, namespace: &str) -> anyhow::Re
         // The rdma-test Role grants nothing outside its namespace: the create will tell.
         Err(f) => tracing::debug!("namespace not readable: {f}"),
     }
-    match pods.list(&pods::selector_all()).await {
-        Ok(left) if !left.is_empty() => {
-            let mut runs: Vec<String> = left
-                .iter()
-                .filter_map(|p| p.metadata.labels.as_ref()?.get(pods::RUN_ID).cloned())
-                .collect();
-            runs.sort();
-            runs.dedup();
-            notices.push(Notice::warning(format!(
-                "{} pod(s) of earlier rdma-test runs ({}) are still in namespace {namespace} and may hold ports or RDMA resources: `gpu-preflight rdma-test --cleanup --namespace {namespace}`",
-                left.len(),
-                runs.join(", ")
-            )));
+    // The namespace is the test pods' own: other workloads there would share its privileged
+    // Pod Security level and this command's write access.
+    let mut held = BTreeMap::new();
+    let mut ours_pods = Vec::new();
+    match pods.list("").await {
+        Ok(all) => {
+            let (ours, others): (Vec<Pod>, Vec<Pod>) = all.into_iter().partition(pods::is_ours);
+            if !others.is_empty() && !force {
+                let names: Vec<String> = others
+                    .iter()
+                    .take(5)
+                    .map(|p| format!("{:?}", p.metadata.name.as_deref().unwrap_or("")))
+                    .collect();
+                return Err(exit::input(format!(
+                    "namespace {namespace} holds {} pod(s) that are not rdma-test's ({}{}): the test pods run with hostNetwork in a namespace labelled privileged, which should hold nothing else — use a namespace of their own (`kubectl create namespace {DEFAULT_NAMESPACE}`), or --force",
+                    others.len(),
+                    names.join(", "),
+                    if others.len() > 5 { ", …" } else { "" }
+                )));
+            }
+            leftovers(&ours, namespace, &mut held, &mut notices);
+            ours_pods = ours;
         }
-        Ok(_) => {}
-        Err(f) => tracing::debug!("leftovers not listed: {f}"),
+        Err(f) => tracing::debug!("pods of the namespace not listed: {f}"),
     }
+    // What running pods already use of the nodes' RDMA resources.
+    let cluster_pods = match pods.list_running_everywhere().await {
+        Ok(all) => Some(all),
+        Err(f) => {
+            tracing::debug!("pods not listed cluster-wide: {f}");
+            notices.push(Notice::note(format!(
+                "pods could not be listed in every namespace ({}): each node's RDMA resource is taken as free but for this namespace's pods",
+                if f.refused() { "refused" } else { "failed" }
+            )));
+            Some(ours_pods)
+        }
+    };
+    let cluster_pods = cluster_pods.map(|ps| {
+        ps.iter()
+            .filter_map(|p| serde_json::to_value(p).ok())
+            .map(gpu_preflight_checks::Object)
+            .collect()
+    });
+    let agent_facts = match agent {
+        Some(a) => {
+            let local =
+                crate::collect::node_agent::collect(&client, a, &opts, std::sync::Arc::new(|_| {}))
+                    .await;
+            if let Some(r) = &local.agent {
+                if let Some(why) = &r.failed {
+                    notices.push(Notice::warning(format!(
+                        "--node-facts cluster: no node facts from DaemonSet {}/{}: {why}",
+                        r.namespace, r.daemonset
+                    )));
+                }
+                for (node, u) in &r.unread {
+                    notices.push(Notice::warning(format!(
+                        "--node-facts cluster: node {node}: the facts of agent pod {} are not used: {}",
+                        u.pod, u.detail
+                    )));
+                }
+            }
+            Some(local)
+        }
+        None => None,
+    };
     Ok(Read::Ready(Box::new(Ready {
         client,
         server,
         facts,
         notices,
+        held,
+        pods: cluster_pods,
+        agent_facts,
     })))
+}
+
+/// Pods of earlier runs still in the namespace: said, and the ports their servers hold (until
+/// they are gone, Terminating included) kept out of the plan.
+fn leftovers(
+    ours: &[Pod],
+    namespace: &str,
+    held: &mut BTreeMap<String, BTreeMap<u16, String>>,
+    notices: &mut Vec<Notice>,
+) {
+    if ours.is_empty() {
+        return;
+    }
+    let mut runs: Vec<String> = ours
+        .iter()
+        .filter_map(|p| p.metadata.labels.as_ref()?.get(pods::RUN_ID).cloned())
+        .collect();
+    runs.sort();
+    runs.dedup();
+    let terminating = ours
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .count();
+    notices.push(Notice::warning(format!(
+        "{} pod(s) of earlier rdma-test runs ({}) are still in namespace {namespace}{} and may hold ports or RDMA resources: `gpu-preflight rdma-test --cleanup --namespace {namespace}`",
+        ours.len(),
+        runs.join(", "),
+        if terminating > 0 {
+            format!(" ({terminating} terminating)")
+        } else {
+            String::new()
+        }
+    )));
+    for p in ours {
+        if let Some((node, port)) = pods::holds_port(p) {
+            held.entry(node)
+                .or_default()
+                .insert(port, p.metadata.name.clone().unwrap_or_default());
+        }
+    }
 }
 
 /// `--cleanup`: deletes every pod this command created in the namespace, of any run.
@@ -509,12 +667,19 @@ struct Guard<'a> {
 }
 
 impl Guard<'_> {
-    /// Deletes the run's pods; a second Ctrl-C abandons it (`None`), as does the time bound.
+    /// Deletes the run's pods and waits (bounded) until they are gone; a second Ctrl-C
+    /// abandons it (`None`), as does the time bound of the deletes.
     fn finish(mut self, signals: &mut Signals) -> Option<run::Cleaned> {
         self.armed = false;
         self.rt.block_on(async {
             tokio::select! {
-                c = tokio::time::timeout(self.bound, run::delete_all(&self.pods, self.registry.names(), Some(&self.selector))) => c.ok(),
+                c = async {
+                    let mut c = tokio::time::timeout(self.bound, run::delete_all(&self.pods, self.registry.names(), Some(&self.selector))).await.ok()?;
+                    if !c.deleted.is_empty() {
+                        c.terminating = run::wait_all_gone(&self.pods, &self.selector, self.bound.min(TERMINATING_WAIT)).await;
+                    }
+                    Some(c)
+                } => c,
                 _ = signals.recv() => None,
             }
         })
@@ -532,7 +697,12 @@ impl Drop for Guard<'_> {
     }
 }
 
-fn describe_cleanup(c: &Option<run::Cleaned>, registry: &run::Registry, ns: &str) -> Notice {
+fn describe_cleanup(
+    c: &Option<run::Cleaned>,
+    registry: &run::Registry,
+    ns: &str,
+    waited: Duration,
+) -> Notice {
     let again = format!("run `gpu-preflight rdma-test --cleanup --namespace {ns}`");
     match c {
         None => Notice::warning(format!(
@@ -545,6 +715,13 @@ fn describe_cleanup(c: &Option<run::Cleaned>, registry: &run::Registry, ns: &str
             c.deleted.len(),
             c.failed.join("; ")
         )),
+        Some(c) if !c.terminating.is_empty() => Notice::warning(format!(
+            "{} test pod(s) created and deleted; {} of them still terminating in namespace {ns} after {} s ({}): their servers hold their ports (and the pods their RDMA resource) until they are gone — a run started before then uses other ports",
+            registry.count(),
+            c.terminating.len(),
+            waited.as_secs(),
+            c.terminating.join(", ")
+        )),
         Some(_) => Notice::note(format!(
             "{} test pod(s) created and deleted; none remain in namespace {ns}",
             registry.count()
@@ -552,11 +729,12 @@ fn describe_cleanup(c: &Option<run::Cleaned>, registry: &run::Registry, ns: &str
     }
 }
 
-/// SIGINT and SIGTERM (a CI job cancelled), registered before the first request so no signal
-/// can end the process before its pods are deleted.
+/// SIGINT, SIGTERM (a CI job cancelled) and SIGHUP (an SSH session dropped), registered before
+/// the first request so no signal can end the process before its pods are deleted.
 struct Signals {
     int: Signal,
     term: Signal,
+    hup: Signal,
 }
 
 impl Signals {
@@ -564,12 +742,14 @@ impl Signals {
         Ok(Signals {
             int: signal(SignalKind::interrupt())?,
             term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
         })
     }
     async fn recv(&mut self) -> &'static str {
         tokio::select! {
             _ = self.int.recv() => "SIGINT",
             _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
         }
     }
 }
@@ -622,8 +802,19 @@ fn validate(req: &Request) -> anyhow::Result<()> {
             req.port
         )));
     }
-    check_namespace(&req.namespace)
+    check_namespace(&req.namespace)?;
+    if SHARED_NAMESPACES.contains(&req.namespace.as_str()) && !req.force {
+        return Err(exit::input(format!(
+            "--namespace {}: the test pods (hostNetwork, IPC_LOCK, a namespace labelled privileged) need a namespace of their own, not one every cluster shares: use the default {DEFAULT_NAMESPACE}, or --force",
+            req.namespace
+        )));
+    }
+    Ok(())
 }
+
+/// Namespaces every cluster has and others use: never the test pods' by default.
+pub const SHARED_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 fn check_namespace(ns: &str) -> anyhow::Result<()> {
     let ok = !ns.is_empty()

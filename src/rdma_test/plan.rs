@@ -7,6 +7,7 @@ use gpu_preflight_checks::Object;
 use gpu_preflight_checks::node_facts::{NodeFacts, NodeLocal, labelled_rdma_capable, match_nodes};
 use gpu_preflight_checks::object::parse_quantity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
 
 /// perftest's default port: the first server on a node listens here, the next one above it.
 pub const DEFAULT_PORT: u16 = 18515;
@@ -57,25 +58,34 @@ pub struct Test {
     pub index: usize,
     pub client: String,
     pub server: String,
-    /// The server node's InternalIP, which the client connects to.
-    pub server_ip: String,
+    /// The server node's InternalIP, which the client connects to: parsed as an address, so
+    /// nothing else can reach the client's arguments.
+    pub server_ip: IpAddr,
     pub device: String,
     /// The server's `-p`: unique among the servers on its node.
     pub port: u16,
 }
 
 impl Test {
-    /// The report target, as RDMA007 names a measurement (`node/CLIENT/DEVICE`).
+    /// The report target: the pair and the device on each end
+    /// (`pair/CLIENT/DEVICE/SERVER/DEVICE`). One measurement cannot tell which end is slow.
     pub fn target(&self) -> String {
-        format!("node/{}/{}", self.client, self.device)
+        pair_target(&self.client, &self.server, &self.device)
     }
-    /// `gpu01 → gpu02 (10.0.0.2:18515)`.
+    /// `client gpu01 → server gpu02 (10.0.0.2:18515)`.
     pub fn describe(&self) -> String {
         format!(
-            "client {} → server {} ({}:{})",
-            self.client, self.server, self.server_ip, self.port
+            "client {} → server {} ({})",
+            self.client,
+            self.server,
+            std::net::SocketAddr::new(self.server_ip, self.port)
         )
     }
+}
+
+/// `pair/gpu01/mlx5_3/gpu02/mlx5_3`: the target of a measurement between two nodes.
+pub fn pair_target(client: &str, server: &str, device: &str) -> String {
+    format!("pair/{client}/{device}/{server}/{device}")
 }
 
 /// What a pod pinned to one node needs.
@@ -118,6 +128,11 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Node names taking part, in pairing order.
     pub nodes: Vec<String>,
+    /// Per node: how many tests it may be in at once (free units of its RDMA resource). A node
+    /// not listed is not limited by the plan.
+    pub slots: BTreeMap<String, usize>,
+    /// Nodes with no free unit of their RDMA resource, and why.
+    pub full: BTreeMap<String, String>,
 }
 
 /// What the plan is made from.
@@ -131,6 +146,11 @@ pub struct Input<'a> {
     pub devices: &'a DeviceChoice,
     pub resource: Option<&'a str>,
     pub base_port: u16,
+    /// Ports that pods of earlier runs still hold: node → port → pod name.
+    pub held: &'a BTreeMap<String, BTreeMap<u16, String>>,
+    /// The cluster's pods (any namespace) when they could be listed: what they request of a
+    /// node's RDMA resource is not free for the tests. `None`: the allocatable counts.
+    pub pods: Option<&'a [Object]>,
 }
 
 /// The plan, or an input error (exit 2) naming what is wrong.
@@ -158,7 +178,9 @@ pub fn plan(input: &Input) -> anyhow::Result<Plan> {
         nodes: names.clone(),
         ..Plan::default()
     };
-    let mut ports: HashMap<String, u16> = HashMap::new();
+    // The next port to try per server node; `None` once past 65535.
+    let mut ports: HashMap<String, Option<u16>> = HashMap::new();
+    let mut skipped_held: BTreeMap<String, BTreeMap<u16, String>> = BTreeMap::new();
     let policy_resources = sriov_resources(input.policies);
     for (client, server) in pairs(&names, input.pattern) {
         let devices = match input.devices {
@@ -172,14 +194,18 @@ pub fn plan(input: &Input) -> anyhow::Result<Plan> {
         };
         // What keeps the pair from running at all, before any pod is made.
         let server_obj = by_name.get(server.as_str()).copied();
-        let ip = server_obj.and_then(internal_ip);
+        let ip = server_obj.map(internal_ip);
         let mut blocked = Vec::new();
-        if ip.is_none() {
-            blocked.push(format!(
-                "server node {server} has no InternalIP in status.addresses for the client to connect to"
-            ));
+        match &ip {
+            Some(Ok(_)) => {}
+            Some(Err(why)) => blocked.push(why.clone()),
+            None => blocked.push(format!("server node {server} is not in the cluster")),
         }
         for node in [&client, &server] {
+            if let Some(why) = plan.full.get(node.as_str()) {
+                blocked.push(why.clone());
+                continue;
+            }
             if plan.placements.contains_key(node.as_str()) {
                 continue;
             }
@@ -191,6 +217,17 @@ pub fn plan(input: &Input) -> anyhow::Result<Plan> {
                     if let Some(n) = note {
                         plan.notes.push(n);
                     }
+                    match slots(obj, &resource, input.pods) {
+                        Ok(Some(free)) => {
+                            plan.slots.insert(node.clone(), free);
+                        }
+                        Ok(None) => {}
+                        Err(why) => {
+                            plan.full.insert(node.clone(), why.clone());
+                            blocked.push(why);
+                            continue;
+                        }
+                    }
                     plan.placements
                         .insert(node.clone(), placement(obj, resource));
                 }
@@ -198,7 +235,7 @@ pub fn plan(input: &Input) -> anyhow::Result<Plan> {
             }
         }
         for device in devices {
-            let target = format!("node/{client}/{device}");
+            let target = pair_target(&client, &server, &device);
             if !blocked.is_empty() {
                 plan.not_run.push(NotRun {
                     target,
@@ -210,18 +247,52 @@ pub fn plan(input: &Input) -> anyhow::Result<Plan> {
                 });
                 continue;
             }
-            let next = ports.entry(server.clone()).or_insert(input.base_port);
-            let port = *next;
-            *next = next.saturating_add(1);
+            let held = input.held.get(&server);
+            let next = ports.entry(server.clone()).or_insert(Some(input.base_port));
+            let port = loop {
+                let Some(p) = *next else {
+                    let planned = plan.tests.iter().filter(|t| t.server == server).count() + 1;
+                    return Err(exit::input(format!(
+                        "--port {}: node {server} serves {planned} test(s) of this plan, one port each from {} up{}, which goes past 65535: choose a lower --port (at most {})",
+                        input.base_port,
+                        input.base_port,
+                        held.filter(|h| !h.is_empty())
+                            .map(|h| format!(
+                                " skipping the {} port(s) earlier runs still hold there",
+                                h.len()
+                            ))
+                            .unwrap_or_default(),
+                        65536usize.saturating_sub(planned + held.map_or(0, BTreeMap::len))
+                    )));
+                };
+                *next = p.checked_add(1);
+                match held.and_then(|h| h.get(&p)) {
+                    Some(pod) => {
+                        skipped_held
+                            .entry(server.clone())
+                            .or_default()
+                            .insert(p, pod.clone());
+                    }
+                    None => break p,
+                }
+            };
+            let Some(Ok(ip)) = &ip else { continue };
             plan.tests.push(Test {
                 index: plan.tests.len(),
                 client: client.clone(),
                 server: server.clone(),
-                server_ip: ip.clone().unwrap_or_default(),
+                server_ip: *ip,
                 device,
                 port,
             });
         }
+    }
+    for (node, held) in &skipped_held {
+        plan.notes.push(format!(
+            "node {node}: port(s) {} are still held by pods of earlier rdma-test runs ({}): this run's servers there listen on other ports",
+            held.keys().map(u16::to_string).collect::<Vec<_>>().join(", "),
+            held.values().cloned().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")
+        ));
     }
     // A node that only appears in blocked pairs needs no placement.
     let used: BTreeSet<&str> = plan
@@ -230,7 +301,78 @@ pub fn plan(input: &Input) -> anyhow::Result<Plan> {
         .flat_map(|t| [t.client.as_str(), t.server.as_str()])
         .collect();
     plan.placements.retain(|n, _| used.contains(n.as_str()));
+    plan.slots.retain(|n, _| used.contains(n.as_str()));
+    for (node, free) in &plan.slots {
+        let tests = plan
+            .tests
+            .iter()
+            .filter(|t| &t.client == node || &t.server == node)
+            .count();
+        if tests > *free {
+            let resource = plan
+                .placements
+                .get(node)
+                .map(|p| p.resource.as_str())
+                .unwrap_or("its RDMA resource");
+            plan.notes.push(format!(
+                "node {node} has {free} free unit(s) of {resource} for {tests} test(s): at most {free} of them run at once (the plan is serialised for that)"
+            ));
+        }
+    }
     Ok(plan)
+}
+
+/// How many tests a node can take part in at once: its allocatable units of the resource less
+/// what running pods request. `Ok(None)`: not limited here (the node does not advertise the
+/// resource: the scheduler will say); `Err`: none free.
+fn slots(node: &Object, resource: &str, pods: Option<&[Object]>) -> Result<Option<usize>, String> {
+    let Some(alloc) = allocatable(node)
+        .into_iter()
+        .find(|(k, _)| k == resource)
+        .map(|(_, q)| q)
+    else {
+        return Ok(None);
+    };
+    let name = node.name();
+    let mut used = 0.0;
+    let mut users = Vec::new();
+    for p in pods.unwrap_or_default() {
+        let ended = matches!(p.str_at("/status/phase"), Some("Succeeded" | "Failed"));
+        if ended || p.str_at("/spec/nodeName") != Some(name) {
+            continue;
+        }
+        let asked: f64 = p
+            .array_at("/spec/containers")
+            .iter()
+            .map(|c| {
+                let q = |w: &str| {
+                    c.pointer(&format!("/resources/{w}"))
+                        .and_then(|m| m.get(resource))
+                        .and_then(|v| v.as_str())
+                        .and_then(parse_quantity)
+                        .unwrap_or(0.0)
+                };
+                q("limits").max(q("requests"))
+            })
+            .sum();
+        if asked > 0.0 {
+            used += asked;
+            users.push(format!(
+                "{}/{}",
+                p.str_at("/metadata/namespace").unwrap_or(""),
+                p.name()
+            ));
+        }
+    }
+    let free = (alloc - used).floor();
+    if free < 1.0 {
+        users.truncate(5);
+        return Err(format!(
+            "node {name} has no free unit of {resource} (allocatable {alloc}, {used} requested by running pods: {})",
+            users.join(", ")
+        ));
+    }
+    Ok(Some(free.min(1e6) as usize))
 }
 
 /// The nodes taking part, in pairing order.
@@ -318,8 +460,9 @@ pub fn pairs(names: &[String], pattern: Pattern) -> Vec<(String, String)> {
     }
 }
 
-/// The client's usable devices (ACTIVE, link up, not an SR-IOV VF) that the server has usable too;
-/// the others become skips. `None` when the client has no facts (a skip is recorded).
+/// The client's usable devices (ACTIVE, link up, not an SR-IOV VF) that the server has usable too.
+/// Every other device of the client gets its own result (a skip saying why); a name that is not a
+/// device name is an error for its node. `None` when nothing of the client is measured.
 fn devices_of(
     client: &str,
     server: &str,
@@ -336,66 +479,128 @@ fn devices_of(
         });
         return None;
     };
-    let usable = |f: &NodeFacts| -> Vec<String> {
-        f.rdma_devices
-            .value()
-            .map(|ds| {
-                ds.iter()
-                    .filter(|d| !f.is_vf_device(d))
-                    .filter(|d| d.ports.iter().any(|p| p.is_up()))
-                    .map(|d| d.name.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mine = usable(cf);
-    if mine.is_empty() {
+    let Some(all) = cf.rdma_devices.value() else {
         not_run.push(NotRun {
             target: format!("node/{client}"),
             skip: true,
             message: format!(
-                "node {client} has no ACTIVE RDMA device in its node facts ({}): nothing to measure (RDMA005 says which port is down)",
-                match cf.rdma_devices.value() {
-                    Some(ds) if !ds.is_empty() => format!(
-                        "devices {}",
-                        ds.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                    Some(_) => "no RDMA devices".to_string(),
-                    None => cf.rdma_devices.why_not(),
-                }
+                "node {client}: its RDMA devices are not known ({}): nothing to measure",
+                cf.rdma_devices.why_not()
             ),
         });
         return None;
+    };
+    // One check for every device name, wherever it came from.
+    let (named, invalid): (Vec<_>, Vec<_>) =
+        all.iter().partition(|d| super::pods::valid_device(&d.name));
+    if !invalid.is_empty() {
+        let shown: Vec<String> = invalid.iter().map(|d| format!("{:?}", d.name)).collect();
+        not_run.push(NotRun {
+            target: format!("node/{client}"),
+            skip: false,
+            message: format!(
+                "node {client}: its node facts name RDMA device(s) that are not device names ({}): not measured (a device name is letters, digits, `_`, `-` and `.`)",
+                shown.join(", ")
+            ),
+        });
     }
-    let theirs = facts.get(server).map(|f| usable(f));
-    let mut out = Vec::new();
-    for d in mine {
-        match &theirs {
-            Some(t) if !t.contains(&d) => not_run.push(NotRun {
-                target: format!("node/{client}/{d}"),
+    if named.is_empty() {
+        if invalid.is_empty() {
+            not_run.push(NotRun {
+                target: format!("node/{client}"),
                 skip: true,
                 message: format!(
-                    "not measured: {d} is ACTIVE on client node {client} but not on server node {server} (node facts); the pair needs the device on both ends"
+                    "node {client} has no RDMA device in its node facts: nothing to measure"
                 ),
-            }),
-            _ => out.push(d),
+            });
+        }
+        return None;
+    }
+    let usable = |f: &NodeFacts, d: &gpu_preflight_checks::node_facts::RdmaDevice| {
+        !f.is_vf_device(d) && d.ports.iter().any(|p| p.is_up())
+    };
+    let theirs: Option<Vec<String>> = facts.get(server).map(|f| {
+        f.rdma_devices
+            .value()
+            .map(|ds| {
+                ds.iter()
+                    .filter(|d| super::pods::valid_device(&d.name) && usable(f, d))
+                    .map(|d| d.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let mut out = Vec::new();
+    for d in named {
+        let target = pair_target(client, server, &d.name);
+        let name = &d.name;
+        if cf.is_vf_device(d) {
+            not_run.push(NotRun {
+                target,
+                skip: true,
+                message: format!(
+                    "not measured: {name} on client node {client} is an SR-IOV virtual function (its physical function is measured)"
+                ),
+            });
+        } else if !usable(cf, d) {
+            let states: Vec<String> = d
+                .ports
+                .iter()
+                .map(|p| format!("port {} {} {}", p.port, p.state, p.phys_state))
+                .collect();
+            not_run.push(NotRun {
+                target,
+                skip: true,
+                message: format!(
+                    "not measured: {name} is not ACTIVE with its link up on client node {client} ({}; RDMA005 judges the port)",
+                    if states.is_empty() {
+                        "no ports".to_string()
+                    } else {
+                        states.join(", ")
+                    }
+                ),
+            });
+        } else {
+            match &theirs {
+                Some(t) if !t.contains(name) => not_run.push(NotRun {
+                    target,
+                    skip: true,
+                    message: format!(
+                        "not measured: {name} is ACTIVE on client node {client} but not on server node {server} (node facts); the pair needs the device on both ends"
+                    ),
+                }),
+                _ => out.push(name.clone()),
+            }
         }
     }
     Some(out)
 }
 
-/// The first IPv4 InternalIP (else any InternalIP) of a node.
-pub fn internal_ip(node: &Object) -> Option<String> {
-    let ips: Vec<&str> = node
+/// The first IPv4 InternalIP (else the first IPv6 one) of a node, parsed as an address; else
+/// why there is none. A value that is not an address is never used.
+pub fn internal_ip(node: &Object) -> Result<IpAddr, String> {
+    let given: Vec<&str> = node
         .array_at("/status/addresses")
         .iter()
         .filter(|a| a.get("type").and_then(|t| t.as_str()) == Some("InternalIP"))
         .filter_map(|a| a.get("address").and_then(|t| t.as_str()))
         .collect();
-    ips.iter()
-        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
-        .or(ips.first())
-        .map(|a| a.to_string())
+    let ips: Vec<IpAddr> = given.iter().filter_map(|a| a.parse().ok()).collect();
+    if let Some(ip) = ips.iter().find(|a| a.is_ipv4()).or(ips.first()) {
+        return Ok(*ip);
+    }
+    let name = node.name();
+    Err(if given.is_empty() {
+        format!(
+            "server node {name} has no InternalIP in status.addresses for the client to connect to"
+        )
+    } else {
+        let shown: Vec<String> = given.iter().take(3).map(|a| format!("{a:?}")).collect();
+        format!(
+            "server node {name} has no InternalIP that is an IPv4 or IPv6 address for the client to connect to (status.addresses InternalIP: {})",
+            shown.join(", ")
+        )
+    })
 }
 
 /// `rdma/*` resources the node has allocatable (> 0), sorted.
@@ -575,8 +780,12 @@ mod tests {
             devices,
             resource: None,
             base_port: DEFAULT_PORT,
+            held: &NO_HELD,
+            pods: None,
         }
     }
+
+    static NO_HELD: BTreeMap<String, BTreeMap<u16, String>> = BTreeMap::new();
 
     #[test]
     fn ring_makes_every_node_client_once_and_server_once() {
@@ -620,7 +829,7 @@ mod tests {
                 (
                     t.client.clone(),
                     t.server.clone(),
-                    t.server_ip.clone(),
+                    t.server_ip.to_string(),
                     t.port,
                 )
             })
@@ -653,7 +862,7 @@ mod tests {
         let p = plan(&input(&nodes, &facts, &choice, Pattern::Ring, &dev)).unwrap();
         assert!(p.tests.is_empty());
         assert_eq!(p.not_run.len(), 2);
-        assert_eq!(p.not_run[0].target, "node/gpu01/mlx5_0");
+        assert_eq!(p.not_run[0].target, "pair/gpu01/mlx5_0/gpu09/mlx5_0");
         assert!(
             p.not_run[0]
                 .message
@@ -763,11 +972,34 @@ mod tests {
         .unwrap();
         let t: Vec<String> = p.tests.iter().map(Test::target).collect();
         // gpu01 → gpu02: mlx5_0 only; gpu02 → gpu03 (no facts: not refused); gpu03: no facts.
-        assert_eq!(t, ["node/gpu01/mlx5_0", "node/gpu02/mlx5_0"]);
+        assert_eq!(
+            t,
+            [
+                "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+                "pair/gpu02/mlx5_0/gpu03/mlx5_0"
+            ]
+        );
+        // Every device of a client gets its result: mlx5_1 is not ACTIVE on the server, mlx5_2
+        // is DOWN on the client, mlx5_1 is DOWN on client gpu02.
         let skipped: Vec<&str> = p.not_run.iter().map(|n| n.target.as_str()).collect();
-        assert_eq!(skipped, ["node/gpu01/mlx5_1", "node/gpu03"]);
+        assert_eq!(
+            skipped,
+            [
+                "pair/gpu01/mlx5_1/gpu02/mlx5_1",
+                "pair/gpu01/mlx5_2/gpu02/mlx5_2",
+                "pair/gpu02/mlx5_1/gpu03/mlx5_1",
+                "node/gpu03"
+            ]
+        );
         assert!(p.not_run.iter().all(|n| n.skip));
         assert!(p.not_run[0].message.contains("not on server node gpu02"));
+        assert!(
+            p.not_run[1]
+                .message
+                .contains("mlx5_2 is not ACTIVE with its link up on client node gpu01 (port 1 1: DOWN 3: Disabled"),
+            "{}",
+            p.not_run[1].message
+        );
         // Two servers on gpu02's neighbour would get two ports; here each server has one test.
         assert!(p.tests.iter().all(|t| t.port == DEFAULT_PORT));
     }
@@ -799,5 +1031,165 @@ mod tests {
         let p = plan(&i).unwrap();
         assert_eq!(p.placements["a"].resource, "nvidia.com/mlnx_ib0");
         assert_eq!(p.tests.len(), 1);
+    }
+
+    mod every_planned_test {
+        use super::*;
+        use gpu_preflight_checks::node_facts::{NodeFacts, Probe, RdmaDevice, RdmaPort};
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        struct Gen {
+            ip: u8,
+            units: u8,
+            /// `None`: no node facts; else (name index, up, vf) per device.
+            devices: Option<Vec<(usize, bool, bool)>>,
+        }
+
+        const NAMES: [&str; 4] = ["mlx5_0", "mlx5_1", "mlx5_2;reboot", "mlx5_3"];
+
+        fn gen_node() -> impl Strategy<Value = Gen> {
+            (
+                0u8..4,
+                0u8..3,
+                proptest::option::weighted(
+                    0.8,
+                    proptest::collection::vec((0usize..4, any::<bool>(), any::<bool>()), 0..4),
+                ),
+            )
+                .prop_map(|(ip, units, devices)| Gen { ip, units, devices })
+        }
+
+        fn build(g: &[Gen]) -> (Vec<Object>, NodeLocal) {
+            let mut nodes = Vec::new();
+            let mut local = NodeLocal::default();
+            for (i, n) in g.iter().enumerate() {
+                let name = format!("gpu{i:02}");
+                let ip = match n.ip {
+                    0 => None,
+                    1 => Some("fd00::1;touch${IFS}x".to_string()),
+                    2 => Some(format!("fd00::{}", i + 1)),
+                    _ => Some(format!("10.0.0.{}", i + 1)),
+                };
+                let mut o = node(
+                    &name,
+                    None,
+                    json!({"rdma/roce": n.units.to_string()}),
+                    json!([]),
+                );
+                if let Some(ip) = ip {
+                    o.0["status"]["addresses"] = json!([{"type": "InternalIP", "address": ip}]);
+                }
+                nodes.push(o);
+                if let Some(devs) = &n.devices {
+                    let mut f: NodeFacts = serde_json::from_value(json!({
+                        "schema": gpu_preflight_checks::node_facts::SCHEMA, "hostname": name
+                    }))
+                    .unwrap();
+                    let mut seen = BTreeSet::new();
+                    f.rdma_devices = Probe::Found {
+                        value: devs
+                            .iter()
+                            .filter(|(k, _, _)| seen.insert(*k))
+                            .map(|(k, up, vf)| RdmaDevice {
+                                name: NAMES[*k].into(),
+                                is_vf: *vf,
+                                ports: vec![RdmaPort {
+                                    port: 1,
+                                    state: if *up { "4: ACTIVE" } else { "1: DOWN" }.into(),
+                                    phys_state: if *up { "5: LinkUp" } else { "3: Disabled" }
+                                        .into(),
+                                    rate: "200 Gb/sec (4X HDR)".into(),
+                                    ..Default::default()
+                                }],
+                                ..Default::default()
+                            })
+                            .collect(),
+                    };
+                    local.facts.insert(name, f);
+                }
+            }
+            (nodes, local)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+            /// Issue 23 #4: every planned test — each pair, and each device the client's facts
+            /// name — ends in exactly one entry (a test, or a skip/error with its cause), no
+            /// target twice; every test has an address and a device name that passed the checks,
+            /// and one port per server on its node.
+            #[test]
+            fn each_planned_test_has_exactly_one_outcome(
+                g in proptest::collection::vec(gen_node(), 2..6),
+                ring in any::<bool>(),
+                named in any::<bool>(),
+            ) {
+                let (nodes, local) = build(&g);
+                let names: Vec<String> = nodes.iter().map(|n| n.name().to_string()).collect();
+                let choice = NodeChoice::Named(names.clone());
+                let pattern = if ring { Pattern::Ring } else { Pattern::Pairs };
+                let devices = if named {
+                    DeviceChoice::Named("mlx5_0".into())
+                } else {
+                    DeviceChoice::FromFacts
+                };
+                let mut i = input(&nodes, &local, &choice, pattern, &devices);
+                i.pods = Some(&[]);
+                let p = match plan(&i) {
+                    Ok(p) => p,
+                    // Only "no facts at all" is refused for FromFacts.
+                    Err(e) => {
+                        prop_assert!(!named && local.facts.is_empty(), "{e}");
+                        return Ok(());
+                    }
+                };
+                let all: Vec<String> = p
+                    .tests
+                    .iter()
+                    .map(Test::target)
+                    .chain(p.not_run.iter().map(|n| n.target.clone()))
+                    .collect();
+                let unique: BTreeSet<&str> = all.iter().map(String::as_str).collect();
+                prop_assert_eq!(unique.len(), all.len(), "{:?}", all);
+                for (c, sv) in pairs(&names, pattern) {
+                    let want: Vec<String> = if named {
+                        vec![pair_target(&c, &sv, "mlx5_0")]
+                    } else {
+                        match local.facts.get(&c).and_then(|f| f.rdma_devices.value()) {
+                            Some(ds) if ds.iter().any(|d| crate::rdma_test::pods::valid_device(&d.name)) => ds
+                                .iter()
+                                .filter(|d| crate::rdma_test::pods::valid_device(&d.name))
+                                .map(|d| pair_target(&c, &sv, &d.name))
+                                .collect(),
+                            _ => vec![format!("node/{c}")],
+                        }
+                    };
+                    for t in want {
+                        prop_assert!(unique.contains(t.as_str()), "{} missing from {:?}", t, all);
+                    }
+                }
+                let mut ports = BTreeSet::new();
+                for t in &p.tests {
+                    prop_assert!(crate::rdma_test::pods::valid_device(&t.device));
+                    prop_assert!(ports.insert((t.server.clone(), t.port)));
+                }
+                // And the report: one result per test and per entry not run, each target once.
+                let set = crate::builtin::rules();
+                let rule = set.rules().iter().find(|r| r.id == "RDMA007").unwrap();
+                let measured: Vec<(&Test, crate::rdma_test::run::Measured)> = p
+                    .tests
+                    .iter()
+                    .map(|t| (t, crate::rdma_test::run::Measured::Not("not started".into())))
+                    .collect();
+                let site = gpu_preflight_checks::Site::default();
+                let results = crate::rdma_test::judge::results(
+                    rule, &site, &nodes, &local, &measured, &p.not_run,
+                );
+                prop_assert_eq!(results.len(), all.len());
+                let targets: Vec<&str> = results.iter().map(|r| r.target.as_str()).collect();
+                prop_assert_eq!(targets, all.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+        }
     }
 }

@@ -1,9 +1,14 @@
 //! Running the tests: per pair and device, the server pod, then (once it runs) the client pod,
-//! then the client's log; both pods deleted as soon as the test ends. Every wait is bounded, the
-//! first refused write stops every test (nothing more is created after it), and every pod is
-//! recorded before it is requested, so the cleanup finds it whatever happens.
+//! then both logs once both pods ended; both pods deleted as soon as the test ends, and waited
+//! for until they are gone (a Terminating pod still holds its port and its RDMA resource).
+//! Every wait is bounded, the first refused write stops every test (nothing more is created
+//! after it), a node-local problem (no perftest in the image there, an image that cannot be
+//! pulled there) stops only the tests on that node, and every pod is recorded before it is
+//! requested, so the cleanup finds it whatever happens. A node takes part in at most as many
+//! tests at once as it has free units of its RDMA resource.
 
-use super::api::{Failure, Pods};
+use super::api::{Failure, PodLog, Pods};
+use super::evidence;
 use super::plan::{Placement, Test};
 use super::pods::{self, NO_PERFTEST, NO_PERFTEST_EXIT, Role, Settings};
 use futures::StreamExt;
@@ -111,6 +116,97 @@ pub struct Exec {
     /// Until one create has succeeded, creates go one at a time: credentials that may not
     /// create pods are refused once, not once per test in flight.
     pub first_create: tokio::sync::Mutex<bool>,
+    /// How many tests each node may be in at once.
+    pub slots: Slots,
+    /// Nodes where the test cannot run (no perftest in the image there, a pull that fails
+    /// there), and why: their other tests are not started.
+    pub broken: NodeFaults,
+}
+
+/// Nodes found unable to run a test, and why (the message names the node).
+#[derive(Debug, Default)]
+pub struct NodeFaults(Mutex<BTreeMap<String, String>>);
+
+impl NodeFaults {
+    fn set(&self, node: &str, why: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.entry(node.to_string()).or_insert_with(|| why.to_string());
+        }
+    }
+    fn of(&self, node: &str) -> Option<String> {
+        self.0.lock().ok()?.get(node).cloned()
+    }
+    /// Every node found broken, with its cause.
+    pub fn all(&self) -> BTreeMap<String, String> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+/// Free units of each node's RDMA resource, taken by a test for both its nodes at once (never
+/// one then the other: two tests waiting on each other's node would never start).
+#[derive(Debug, Default)]
+pub struct Slots {
+    free: Mutex<BTreeMap<String, usize>>,
+    changed: tokio::sync::Notify,
+}
+
+impl Slots {
+    /// Nodes not in `free` are not limited.
+    pub fn new(free: BTreeMap<String, usize>) -> Slots {
+        Slots {
+            free: Mutex::new(free),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn try_take(&self, nodes: &[&str]) -> bool {
+        let Ok(mut free) = self.free.lock() else {
+            return true;
+        };
+        if nodes.iter().any(|n| free.get(*n).is_some_and(|f| *f == 0)) {
+            return false;
+        }
+        for n in nodes {
+            if let Some(f) = free.get_mut(*n) {
+                *f -= 1;
+            }
+        }
+        true
+    }
+
+    async fn take(&self, nodes: &[&str]) -> SlotGuard<'_> {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.try_take(nodes) {
+                return SlotGuard {
+                    slots: self,
+                    nodes: nodes.iter().map(|n| n.to_string()).collect(),
+                };
+            }
+            changed.await;
+        }
+    }
+}
+
+/// Units held by one test; given back when dropped.
+struct SlotGuard<'a> {
+    slots: &'a Slots,
+    nodes: Vec<String>,
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut free) = self.slots.free.lock() {
+            for n in &self.nodes {
+                if let Some(f) = free.get_mut(n) {
+                    *f += 1;
+                }
+            }
+        }
+        self.slots.changed.notify_waiters();
+    }
 }
 
 /// Runs every test (`parallel` at a time) and returns their outcomes in plan order.
@@ -126,7 +222,19 @@ pub async fn run_all(exec: &Exec, tests: &[Test]) -> Vec<Measured> {
 }
 
 async fn run_one(exec: &Exec, test: &Test) -> Measured {
+    let nodes = [test.client.as_str(), test.server.as_str()];
+    let slot = tokio::select! {
+        biased;
+        why = exec.stop.stopped() => return Measured::Not(format!("not started: {why}")),
+        g = exec.slots.take(&nodes) => g,
+    };
     if let Some(why) = exec.stop.reason() {
+        return Measured::Not(format!("not started: {why}"));
+    }
+    if let Some(why) = [&test.client, &test.server]
+        .into_iter()
+        .find_map(|n| exec.broken.of(n))
+    {
         return Measured::Not(format!("not started: {why}"));
     }
     let out = tokio::select! {
@@ -134,17 +242,37 @@ async fn run_one(exec: &Exec, test: &Test) -> Measured {
         m = measure(exec, test) => m,
         why = exec.stop.stopped() => Measured::Not(format!("stopped: {why}")),
     };
-    // Free the node's port and RDMA resource for the next test at once.
+    // Free the node's port and RDMA resource for the next test: deleted, and gone (a
+    // Terminating pod still holds both).
+    let mut deleted = Vec::new();
     for role in [Role::Client, Role::Server] {
         let name = pods::name(&exec.settings.run_id, test, role);
         if exec.registry.contains(&name) && exec.pods.delete(&name).await.is_ok() {
-            exec.registry.remove(&name);
+            deleted.push(name);
         }
     }
+    futures::future::join_all(deleted.iter().map(|n| wait_gone(exec, n))).await;
+    for name in &deleted {
+        exec.registry.remove(name);
+    }
+    drop(slot);
     if let Some(pb) = &exec.progress {
         pb.inc(1);
     }
     out
+}
+
+/// Waits (bounded by the timeout) until a deleted pod is no longer there.
+async fn wait_gone(exec: &Exec, name: &str) {
+    let deadline = Instant::now() + exec.timeout;
+    let mut poll = Poll::new();
+    while Instant::now() < deadline {
+        match exec.pods.get(name).await {
+            Err(f) if f.not_found() => return,
+            Err(_) => return,
+            Ok(_) => poll.next().await,
+        }
+    }
 }
 
 async fn measure(exec: &Exec, test: &Test) -> Measured {
@@ -177,7 +305,7 @@ async fn measure(exec: &Exec, test: &Test) -> Measured {
         return Measured::Not(m);
     }
     progress("measuring");
-    let end = match wait_done(exec, &client, &test.client).await {
+    let end = match wait_done(exec, &client, &test.client, "client").await {
         Ok(e) => e,
         Err(m) => return Measured::Not(format!("{pair}: {m}")),
     };
@@ -278,21 +406,26 @@ async fn wait_running(exec: &Exec, name: &str, node: &str, role: &str) -> Result
                     "Succeeded" | "Failed" => {
                         let end = end_of(&p);
                         let log = exec.pods.log(name).await.unwrap_or_default();
-                        if no_perftest(&end, &log) {
-                            let m = missing_perftest(&exec.settings.image, &log);
-                            exec.stop.set(m.clone());
+                        if no_perftest(&end, &log.text) {
+                            let m = missing_perftest(&exec.settings.image, node, &log.text);
+                            exec.broken.set(node, &m);
                             return Err(m);
+                        }
+                        if let Some(port) = listen_failed(&log.text) {
+                            return Err(format!(
+                                "the {role} pod {name} could not listen on port {port} of node {node} (`Couldn't listen to port {port}`): another process holds it — a server an earlier run left there? (`gpu-preflight rdma-test --cleanup`, or another --port)"
+                            ));
                         }
                         return Err(format!(
                             "the {role} pod {name} on {node} ended before the test ({}): {}",
                             describe_end(&end),
-                            tail(&log)
+                            tail(&log.text)
                         ));
                     }
                     _ => {
                         why = pending_reason(&p);
-                        if let Some(m) = image_unusable(&p, &exec.settings.image) {
-                            exec.stop.set(m.clone());
+                        if let Some(m) = image_unusable(&p, &exec.settings.image, node) {
+                            exec.broken.set(node, &m);
                             return Err(m);
                         }
                     }
@@ -316,12 +449,13 @@ async fn wait_running(exec: &Exec, name: &str, node: &str, role: &str) -> Result
     }
 }
 
-/// Waits until the client pod ends: bounded by the timeout to start, then by the connection
-/// window, the measurement and the timeout again.
-async fn wait_done(exec: &Exec, name: &str, node: &str) -> Result<End, String> {
+/// Waits until a pod ends. The client: bounded by the timeout to start, then by the connection
+/// window, the measurement and the timeout again. The server (once its client ended): by the
+/// timeout.
+async fn wait_done(exec: &Exec, name: &str, node: &str, role: &str) -> Result<End, String> {
     let s = &exec.settings;
     let mut deadline = Instant::now() + exec.timeout;
-    let mut running = false;
+    let mut running = role == "server";
     let mut poll = Poll::new();
     let mut why = "not scheduled yet".to_string();
     loop {
@@ -337,8 +471,8 @@ async fn wait_done(exec: &Exec, name: &str, node: &str) -> Result<End, String> {
                 "Running" => {}
                 _ => {
                     why = pending_reason(&p);
-                    if let Some(m) = image_unusable(&p, &s.image) {
-                        exec.stop.set(m.clone());
+                    if let Some(m) = image_unusable(&p, &s.image, node) {
+                        exec.broken.set(node, &m);
                         return Err(m);
                     }
                 }
@@ -346,13 +480,18 @@ async fn wait_done(exec: &Exec, name: &str, node: &str) -> Result<End, String> {
             Err(f) if f.refused() => return Err(f.to_string()),
             Err(f) if f.not_found() => {
                 return Err(format!(
-                    "the client pod {name} was deleted by someone else: {f}"
+                    "the {role} pod {name} was deleted by someone else: {f}"
                 ));
             }
             Err(f) => why = format!("last status read failed: {f}"),
         }
         if Instant::now() >= deadline {
-            return Err(if running {
+            return Err(if role == "server" {
+                format!(
+                    "the server pod {name} on {node} was still running {} s after its client ended: ib_write_bw's server ends when its client does, so it served no one or hung",
+                    exec.timeout.as_secs()
+                )
+            } else if running {
                 format!(
                     "the client pod {name} on {node} was still running {} s after it started (connection window {} s + {} s of measurement + {} s): perftest hung",
                     u64::from(s.connect_secs + s.duration_secs) + exec.timeout.as_secs(),
@@ -371,67 +510,154 @@ async fn wait_done(exec: &Exec, name: &str, node: &str) -> Result<End, String> {
     }
 }
 
-/// The verdict material of a client that ended: its parsed log, or why there is none.
-async fn judge_end(exec: &Exec, test: &Test, end: &End, log: String) -> Measured {
+/// The verdict material of a client that ended: its parsed log, once its own server is shown to
+/// have served it (the server pod Succeeded, both logs name the tested device and print the two
+/// ends of one connection); else why there is none.
+async fn judge_end(exec: &Exec, test: &Test, end: &End, log: PodLog) -> Measured {
     let pair = test.describe();
     let image = &exec.settings.image;
-    if no_perftest(end, &log) {
-        let m = missing_perftest(image, &log);
-        exec.stop.set(m.clone());
+    let cut = |l: &PodLog, whose: &str| {
+        if l.cut {
+            format!(
+                " (the {whose}'s log was cut at {} bytes: the rest was not read)",
+                super::api::LOG_LIMIT
+            )
+        } else {
+            String::new()
+        }
+    };
+    if no_perftest(end, &log.text) {
+        let m = missing_perftest(image, &test.client, &log.text);
+        exec.broken.set(&test.client, &m);
         return Measured::Not(m);
     }
-    if end.phase == "Succeeded" {
-        return match perftest::parse(&log) {
-            Ok(result) => Measured::Log {
-                log,
-                result: Box::new(result),
-            },
-            Err(e) => Measured::Not(format!(
-                "{pair}: the client's log is not ib_write_bw output ({e}); it begins: `{}`",
-                log.lines()
+    let server = pods::name(&exec.settings.run_id, test, Role::Server);
+    if end.phase != "Succeeded" {
+        let server_log = exec.pods.log(&server).await.unwrap_or_default();
+        let server_said = if server_log.text.trim().is_empty() {
+            String::new()
+        } else {
+            format!("; the server's log ends: {}", tail(&server_log.text))
+        };
+        if let Some(port) = listen_failed(&server_log.text) {
+            return Measured::Not(format!(
+                "{pair}: the server could not listen on port {port} of node {} (`Couldn't listen to port {port}`): another process holds it — a server an earlier run left there? (`gpu-preflight rdma-test --cleanup`, or another --port); the client failed ({}): {}",
+                test.server,
+                describe_end(end),
+                tail(&log.text)
+            ));
+        }
+        if log.text.contains("Couldn't connect to") {
+            return Measured::Not(format!(
+                "{pair}: no ib_write_bw server answered at {} within {} s ({}): the client's log ends: {}{server_said}",
+                std::net::SocketAddr::new(test.server_ip, test.port),
+                exec.settings.connect_secs,
+                describe_end(end),
+                tail(&log.text)
+            ));
+        }
+        return Measured::Not(format!(
+            "{pair}: the client failed ({}): {}{server_said}",
+            describe_end(end),
+            tail(&log.text)
+        ));
+    }
+    let result = match perftest::parse(&log.text) {
+        Ok(r) => r,
+        Err(e) => {
+            return Measured::Not(format!(
+                "{pair}: the client's log is not ib_write_bw output ({e}){}; it begins: `{}`",
+                cut(&log, "client"),
+                log.text
+                    .lines()
                     .map(str::trim)
                     .find(|l| !l.is_empty())
                     .unwrap_or("(empty)")
-            )),
-        };
-    }
-    let server = pods::name(&exec.settings.run_id, test, Role::Server);
-    let server_log = exec.pods.log(&server).await.unwrap_or_default();
-    let server_said = if server_log.trim().is_empty() {
-        String::new()
-    } else {
-        format!("; the server's log ends: {}", tail(&server_log))
+            ));
+        }
     };
-    if log.contains("Couldn't connect to") {
+    // The client measured something: now prove it was against its own server.
+    let server_end = match wait_done(exec, &server, &test.server, "server").await {
+        Ok(e) => e,
+        Err(m) => {
+            return Measured::Not(format!(
+                "{pair}: the client finished but its own server's end is not known, so the measurement is not counted: {m}"
+            ));
+        }
+    };
+    let server_log = match exec.pods.log(&server).await {
+        Ok(l) => l,
+        Err(f) => {
+            return Measured::Not(format!(
+                "{pair}: cannot read the server's log, so nothing proves the client measured against it: {f}"
+            ));
+        }
+    };
+    if server_end.phase != "Succeeded" {
+        let why = match listen_failed(&server_log.text) {
+            Some(port) => format!(
+                "it could not listen on port {port} of node {} (`Couldn't listen to port {port}`): another process holds that port — a server an earlier run left there? (`gpu-preflight rdma-test --cleanup`, or another --port) — and the client measured against it",
+                test.server
+            ),
+            None => format!("its log ends: {}", tail(&server_log.text)),
+        };
         return Measured::Not(format!(
-            "{pair}: no ib_write_bw server answered at {}:{} within {} s ({}): the client's log ends: {}{server_said}",
-            test.server_ip,
-            test.port,
-            exec.settings.connect_secs,
-            describe_end(end),
-            tail(&log)
+            "{pair}: the client finished, but its own server pod {server} ended {} — the measurement was not served by this test's server and is not counted: {why}",
+            describe_end(&server_end)
         ));
     }
-    Measured::Not(format!(
-        "{pair}: the client failed ({}): {}{server_said}",
-        describe_end(end),
-        tail(&log)
-    ))
+    let client_conn = evidence::parse(&log.text);
+    let server_conn = evidence::parse(&server_log.text);
+    for (whose, named) in [
+        (
+            "client",
+            client_conn.device.as_deref().or(result.device.as_deref()),
+        ),
+        ("server", server_conn.device.as_deref()),
+    ] {
+        if let Some(d) = named.filter(|d| *d != test.device) {
+            return Measured::Not(format!(
+                "{pair}: the {whose}'s log names device {d:?}, not {}, the device this test measures: the measurement is not counted",
+                test.device
+            ));
+        }
+    }
+    if let Err(why) = evidence::same_connection(&client_conn, &server_conn) {
+        return Measured::Not(format!(
+            "{pair}: the measurement is not counted: {why}{}{}",
+            cut(&log, "client"),
+            cut(&server_log, "server")
+        ));
+    }
+    Measured::Log {
+        log: log.text,
+        result: Box::new(result),
+    }
+}
+
+/// The port of perftest's `Couldn't listen to port N` (the server could not bind it).
+fn listen_failed(log: &str) -> Option<u16> {
+    let at = log.find("Couldn't listen to port")?;
+    log[at + "Couldn't listen to port".len()..]
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| !w.is_empty())?
+        .parse()
+        .ok()
 }
 
 fn no_perftest(end: &End, log: &str) -> bool {
     end.exit_code == Some(NO_PERFTEST_EXIT) || log.contains(NO_PERFTEST)
 }
 
-fn missing_perftest(image: &str, log: &str) -> String {
+fn missing_perftest(image: &str, node: &str, log: &str) -> String {
     format!(
-        "image {image} has no ib_write_bw: install perftest in it (e.g. `RUN apt-get install -y perftest` on the MOFED image of runbook 002) and pass it with --image ({})",
+        "on node {node}, image {image} has no ib_write_bw: install perftest in it (e.g. `RUN apt-get install -y perftest` on the MOFED image of runbook 002) and pass it with --image ({})",
         tail(log)
     )
 }
 
-/// An image that cannot be pulled fails every test: said once, at once.
-fn image_unusable(p: &Pod, image: &str) -> Option<String> {
+/// An image that cannot be pulled on a node: said at once, naming the node.
+fn image_unusable(p: &Pod, image: &str, node: &str) -> Option<String> {
     let w = p
         .status
         .as_ref()?
@@ -449,7 +675,7 @@ fn image_unusable(p: &Pod, image: &str) -> Option<String> {
     )
     .then(|| {
         format!(
-            "image {image} cannot be pulled ({reason}: {})",
+            "on node {node}, image {image} cannot be pulled ({reason}: {})",
             w.message.as_deref().unwrap_or("no message")
         )
     })
@@ -555,6 +781,26 @@ pub struct Cleaned {
     pub deleted: Vec<String>,
     /// `name: why` of pods that could not be deleted.
     pub failed: Vec<String>,
+    /// Deleted but still there (Terminating) when the wait for them ended: their servers hold
+    /// their ports until they are gone.
+    pub terminating: Vec<String>,
+}
+
+/// Waits, up to `bound`, until no pod matches `selector`; the names still there at the end.
+pub async fn wait_all_gone(pods: &Pods, selector: &str, bound: Duration) -> Vec<String> {
+    let deadline = Instant::now() + bound;
+    let mut poll = Poll::new();
+    loop {
+        let left: Vec<String> = match pods.list(selector).await {
+            Ok(l) => l.into_iter().filter_map(|p| p.metadata.name).collect(),
+            // Not known: nothing more to say than the deletes did.
+            Err(_) => return Vec::new(),
+        };
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        poll.next().await;
+    }
 }
 
 /// Deletes the pods in `names` and those a LIST by `selector` finds (a create cut off by
@@ -585,7 +831,11 @@ pub async fn delete_all(pods: &Pods, names: Vec<String>, selector: Option<&str>)
         }
     }
     deleted.sort();
-    Cleaned { deleted, failed }
+    Cleaned {
+        deleted,
+        failed,
+        terminating: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -616,10 +866,59 @@ mod tests {
             "ImagePullBackOff: Back-off pulling image \"x\""
         );
         assert!(
-            image_unusable(&p, "x")
+            image_unusable(&p, "x", "gpu02")
                 .unwrap()
-                .contains("image x cannot be pulled")
+                .contains("on node gpu02, image x cannot be pulled")
         );
+    }
+
+    #[test]
+    fn a_port_another_process_holds_is_read_from_perftests_words() {
+        assert_eq!(
+            listen_failed(
+                " Couldn't listen to port 18515\n Unable to open file descriptor for socket connection"
+            ),
+            Some(18515)
+        );
+        assert_eq!(listen_failed("Couldn't connect to 10.0.0.2:18515"), None);
+    }
+
+    /// Tests waiting on a node with one free unit never start two at once there, and never
+    /// wait on each other: a ring of three nodes with one unit each completes.
+    #[tokio::test]
+    async fn slots_are_taken_for_both_nodes_at_once() {
+        let slots = std::sync::Arc::new(Slots::new(
+            [("a", 1), ("b", 1), ("c", 1)]
+                .into_iter()
+                .map(|(n, f)| (n.to_string(), f))
+                .collect(),
+        ));
+        let busy = std::sync::Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
+        let ring = [("a", "b"), ("b", "c"), ("c", "a"), ("a", "x")];
+        let tasks = ring.map(|(c, s)| {
+            let slots = slots.clone();
+            let busy = busy.clone();
+            tokio::spawn(async move {
+                let _g = slots.take(&[c, s]).await;
+                for n in [c, s] {
+                    let mut b = busy.lock().unwrap();
+                    let v = b.entry(n.to_string()).or_default();
+                    *v += 1;
+                    assert!(n == "x" || *v <= 1, "{n} in two tests at once");
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                for n in [c, s] {
+                    *busy.lock().unwrap().get_mut(n).unwrap() -= 1;
+                }
+            })
+        });
+        let all = futures::future::join_all(tasks);
+        tokio::time::timeout(Duration::from_secs(5), all)
+            .await
+            .expect("no deadlock")
+            .into_iter()
+            .for_each(|r| r.unwrap());
+        assert_eq!(slots.free.lock().unwrap()["a"], 1);
     }
 
     #[test]

@@ -132,6 +132,8 @@ fn dry_run_prints_the_pods_and_only_reads() {
             "--image",
             IMAGE,
             "--dry-run",
+            // The namespace holds someone else's pod.
+            "--force",
         ],
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
@@ -188,27 +190,36 @@ fn dry_run_prints_the_pods_and_only_reads() {
             );
             let c = &spec.containers[0];
             assert_eq!(c.image.as_deref(), Some(IMAGE));
-            let caps = c
-                .security_context
-                .as_ref()
-                .unwrap()
-                .capabilities
-                .as_ref()
-                .unwrap();
+            let sc = c.security_context.as_ref().unwrap();
+            let caps = sc.capabilities.as_ref().unwrap();
             assert_eq!(caps.add.as_deref(), Some(&["IPC_LOCK".to_string()][..]));
+            assert_eq!(caps.drop.as_deref(), Some(&["ALL".to_string()][..]));
+            assert_eq!(sc.allow_privilege_escalation, Some(false));
             let limits = c.resources.as_ref().unwrap().limits.as_ref().unwrap();
             assert_eq!(limits["rdma/roce"].0, "1");
             let cmd = c.command.as_ref().unwrap();
             assert_eq!(cmd[..2], ["sh".to_string(), "-c".to_string()]);
-            let want = match role {
-                "server" => {
-                    "exec ib_write_bw -d mlx5_0 -F --report_gbits -D 10 -p 18515\n".to_string()
-                }
-                _ => format!(
-                    "ib_write_bw -d mlx5_0 -F --report_gbits -D 10 -p 18515 {server_ip} 2>&1"
+            // The script is constant text; the values are quoted environment variables.
+            assert!(
+                cmd[2].contains(
+                    "ib_write_bw -d \"$RDMA_TEST_DEVICE\" -F --report_gbits -D \"$RDMA_TEST_DURATION\" -p \"$RDMA_TEST_PORT\""
                 ),
-            };
-            assert!(cmd[2].contains(&want), "{role}: {}", cmd[2]);
+                "{role}: {}",
+                cmd[2]
+            );
+            assert!(!cmd[2].contains("mlx5_0") && !cmd[2].contains("10.0.0."));
+            let env: std::collections::BTreeMap<String, String> = c
+                .env
+                .iter()
+                .flatten()
+                .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+                .collect();
+            assert_eq!(env["RDMA_TEST_DEVICE"], "mlx5_0");
+            assert_eq!(env["RDMA_TEST_PORT"], "18515");
+            assert_eq!(
+                env.get("RDMA_TEST_SERVER").map(String::as_str),
+                (role == "client").then_some(*server_ip)
+            );
             // gpu03's taint is tolerated, the control plane's is never asked for.
             let tol = spec.tolerations.clone().unwrap_or_default();
             if **host == *"gpu03" {
@@ -261,14 +272,25 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
     assert_eq!(
         targets(&report),
         [
-            "node/gpu01/mlx5_0",
-            "node/gpu01/mlx5_1",
-            "node/gpu02/mlx5_0",
-            "node/gpu03/mlx5_0",
-            "node/gpu02/mlx5_1"
+            "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+            "pair/gpu01/mlx5_1/gpu02/mlx5_1",
+            "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+            "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+            "pair/gpu02/mlx5_1/gpu03/mlx5_1",
+            "pair/gpu03/mlx5_1/gpu01/mlx5_1"
         ]
     );
-    let pass = result(&report, "node/gpu01/mlx5_1");
+    // gpu03's own mlx5_1 is DOWN: its pair is a skip too, never missing.
+    let down = result(&report, "pair/gpu03/mlx5_1/gpu01/mlx5_1");
+    assert_eq!(down["status"], "skip");
+    assert!(
+        down["message"]
+            .as_str()
+            .unwrap()
+            .contains("mlx5_1 is not ACTIVE with its link up on client node gpu03"),
+        "{down}"
+    );
+    let pass = result(&report, "pair/gpu01/mlx5_1/gpu02/mlx5_1");
     assert_eq!(pass["status"], "pass", "{pass}");
     assert_eq!(pass["observed"], "191.87 Gb/s");
     assert!(
@@ -278,7 +300,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
             .ends_with("— client gpu01 → server gpu02 (10.0.0.202:18516)"),
         "the second server on gpu02 listens on the next port: {pass}"
     );
-    let fail = result(&report, "node/gpu02/mlx5_0");
+    let fail = result(&report, "pair/gpu02/mlx5_0/gpu03/mlx5_0");
     assert_eq!(fail["status"], "fail");
     assert_eq!(fail["observed"], "96.25 Gb/s");
     assert_eq!(
@@ -302,7 +324,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
             .unwrap()
             .contains("ib_write_bw")
     );
-    let skip = result(&report, "node/gpu02/mlx5_1");
+    let skip = result(&report, "pair/gpu02/mlx5_1/gpu03/mlx5_1");
     assert_eq!(skip["status"], "skip");
     assert!(
         skip["message"]
@@ -310,7 +332,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
             .unwrap()
             .contains("not on server node gpu03")
     );
-    assert_eq!(report["summary"]["total"], 5);
+    assert_eq!(report["summary"]["total"], 6);
     assert!(report["source"].as_str().unwrap().contains("rdma-test run"));
     // The pods: one server and one client per test, pinned, with a free port per server.
     let created = server.pods_created();
@@ -329,7 +351,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
         doc.descendants()
             .filter(|n| n.has_tag_name("testcase"))
             .count(),
-        5
+        6
     );
 
     // The saved outputs are what `check --perf` judges: the same verdicts.
@@ -362,9 +384,20 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
         code, 0,
         "RDMA007 is a warning: check's default --fail-on error"
     );
+    // check files them by client (`node/CLIENT/DEVICE`, from the file name); rdma-test by pair.
+    let tested: std::collections::BTreeMap<String, String> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            let t = r["target"].as_str()?;
+            let parts: Vec<&str> = t.split('/').collect();
+            (parts[0] == "pair").then(|| (format!("node/{}/{}", parts[1], parts[2]), t.to_string()))
+        })
+        .collect();
     for r in check["results"].as_array().unwrap() {
         let t = r["target"].as_str().unwrap();
-        let mine = result(&report, t);
+        let mine = result(&report, &tested[t]);
         for field in ["status", "observed", "expected"] {
             assert_eq!(r[field], mine[field], "{t} {field}");
         }
@@ -381,7 +414,7 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
     let waivers = dir.path().join("waivers.yaml");
     std::fs::write(
         &waivers,
-        "waivers:\n  - rule: RDMA007\n    target: node/gpu02/*\n    reason: rail being replaced, CHG-1\n",
+        "waivers:\n  - rule: RDMA007\n    target: pair/gpu02/*\n    reason: rail being replaced, CHG-1\n",
     )
     .unwrap();
     let ran = rdma(
@@ -401,7 +434,10 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
         ],
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    assert_eq!(result(&ran.json(), "node/gpu02/mlx5_0")["status"], "waived");
+    assert_eq!(
+        result(&ran.json(), "pair/gpu02/mlx5_0/gpu03/mlx5_0")["status"],
+        "waived"
+    );
 }
 
 #[test]
@@ -429,7 +465,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let report = ran.json();
-    let r = result(&report, "node/gpu01/mlx5_0");
+    let r = result(&report, "pair/gpu01/mlx5_0/gpu04/mlx5_0");
     assert_eq!(r["status"], "error");
     let msg = r["message"].as_str().unwrap();
     assert!(
@@ -437,7 +473,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
             && msg.contains("on gpu04 did not start within 5 s: Unschedulable: 0/5 nodes are available: 1 Insufficient rdma/roce, 4 node(s) didn't match Pod's node affinity/selector"),
         "{msg}"
     );
-    let r = result(&report, "node/gpu04/mlx5_0");
+    let r = result(&report, "pair/gpu04/mlx5_0/gpu01/mlx5_0");
     assert!(
         r["message"]
             .as_str()
@@ -490,7 +526,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
         "{:#}",
         created[0]
     );
-    let r = result(&ran.json(), "node/gpu01/mlx5_0").clone();
+    let r = result(&ran.json(), "pair/gpu01/mlx5_0/gpu02/mlx5_0").clone();
     assert!(
         r["message"]
             .as_str()
@@ -517,7 +553,7 @@ fn a_pod_that_never_schedules_reports_the_schedulers_reason() {
     );
     assert_eq!(ran.code, 3);
     assert_eq!(server.pods_created().len(), before);
-    let r = result(&ran.json(), "node/gpu04/mlx5_0").clone();
+    let r = result(&ran.json(), "pair/gpu04/mlx5_0/gpu01/mlx5_0").clone();
     assert!(
         r["message"]
             .as_str()
@@ -551,7 +587,7 @@ fn a_server_that_never_listens_and_a_log_that_is_not_perftest() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let report = ran.json();
-    let r = result(&report, "node/gpu01/mlx5_0");
+    let r = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0");
     assert_eq!(r["status"], "error");
     let msg = r["message"].as_str().unwrap();
     assert!(
@@ -559,7 +595,7 @@ fn a_server_that_never_listens_and_a_log_that_is_not_perftest() {
             && msg.contains("Couldn't connect to 10.0.0.202:18515"),
         "{msg}"
     );
-    let r = result(&report, "node/gpu02/mlx5_0");
+    let r = result(&report, "pair/gpu02/mlx5_0/gpu01/mlx5_0");
     let msg = r["message"].as_str().unwrap();
     assert!(
         msg.contains("the client's log is not ib_write_bw output (no perftest result table")
@@ -594,10 +630,14 @@ fn an_image_without_perftest_is_named() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let report = ran.json();
-    for t in ["node/gpu01/mlx5_0", "node/gpu02/mlx5_0"] {
+    // Found by the first test's client, on gpu01: named, and gpu01's other test not started.
+    for t in [
+        "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+        "pair/gpu02/mlx5_0/gpu01/mlx5_0",
+    ] {
         let m = result(&report, t)["message"].as_str().unwrap().to_string();
         assert!(
-            m.contains("image docker.io/mellanox/mofed:5.4 has no ib_write_bw"),
+            m.contains("on node gpu01, image docker.io/mellanox/mofed:5.4 has no ib_write_bw"),
             "{m}"
         );
     }
@@ -642,7 +682,7 @@ fn a_refused_create_stops_the_run_and_writes_nothing_more() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let report = ran.json();
-    let refused = result(&report, "node/gpu01/mlx5_0")["message"]
+    let refused = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0")["message"]
         .as_str()
         .unwrap()
         .to_string();
@@ -651,7 +691,10 @@ fn a_refused_create_stops_the_run_and_writes_nothing_more() {
             && refused.contains("-000-client) was refused (403): pods is forbidden"),
         "{refused}"
     );
-    for t in ["node/gpu02/mlx5_0", "node/gpu03/mlx5_0"] {
+    for t in [
+        "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+        "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+    ] {
         let m = result(&report, t)["message"].as_str().unwrap().to_string();
         assert!(m.starts_with("not started: POST "), "{m}");
     }
@@ -674,13 +717,19 @@ fn a_refused_create_stops_the_run_and_writes_nothing_more() {
     assert!(after[0].path.ends_with("-000-server"));
 }
 
-/// The audit's role alone: every write is refused. With the printed rdma-test Role beside it,
-/// the run goes through — that Role is all it needs.
+/// The audit's role alone: every write is refused. The printed rdma-test manifests alone — its
+/// own service account, a Role that writes pods in the test namespace only, and a read-only
+/// ClusterRole for the plan — are all the run needs. Namespaces every cluster shares, and the
+/// audit's account, are refused unless --force.
 #[test]
 fn read_only_credentials_exit_3_and_the_printed_role_suffices() {
     let rbac_yaml = |args: &[&str]| {
         let out = bin().arg("rbac").args(args).output().unwrap();
-        assert!(out.status.success());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let audit = rbac_yaml(&[]);
@@ -690,10 +739,56 @@ fn read_only_credentials_exit_3_and_the_printed_role_suffices() {
         docs.iter()
             .map(|d| d["kind"].as_str().unwrap())
             .collect::<Vec<_>>(),
-        ["Role", "RoleBinding"],
-        "nothing cluster-wide"
+        [
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "ClusterRole",
+            "ClusterRoleBinding"
+        ]
     );
+    // Its own account, in the test namespace: never the audit's.
+    assert_eq!(docs[0]["metadata"]["name"], "gpu-preflight-rdma-test");
     assert_eq!(docs[0]["metadata"]["namespace"], NS);
+    for b in [&docs[2], &docs[4]] {
+        assert_eq!(b["subjects"][0]["name"], "gpu-preflight-rdma-test", "{b}");
+        assert_eq!(b["subjects"][0]["namespace"], NS, "{b}");
+    }
+    // Writes: pods in the test namespace only; no watch (never used).
+    assert_eq!(docs[1]["metadata"]["namespace"], NS);
+    let verbs: Vec<String> = docs[1]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["verbs"].as_array().unwrap().iter())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(!verbs.iter().any(|v| v == "watch"), "{verbs:?}");
+    assert!(verbs.iter().any(|v| v == "create"));
+    // Cluster-wide: reads only.
+    for r in docs[3]["rules"].as_array().unwrap() {
+        for v in r["verbs"].as_array().unwrap() {
+            assert!(v == "get" || v == "list", "{r}");
+        }
+    }
+    for bad in [
+        &["--profile", "rdma-test", "--namespace", "kube-system"][..],
+        &["--profile", "rdma-test", "--namespace", "default"],
+        &[
+            "--profile",
+            "rdma-test",
+            "--service-account",
+            "gpu-preflight/gpu-preflight",
+        ],
+    ] {
+        let out = bin().arg("rbac").args(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("or --force"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let facts = fixture("rdma-test/node-facts");
     let args = [
         "--nodes",
@@ -725,7 +820,7 @@ fn read_only_credentials_exit_3_and_the_printed_role_suffices() {
         "one refused POST, nothing after it: {writes_sent:?}"
     );
     assert_eq!(server.denied(), writes_sent);
-    let m = result(&ran.json(), "node/gpu01/mlx5_0")["message"]
+    let m = result(&ran.json(), "pair/gpu01/mlx5_0/gpu02/mlx5_0")["message"]
         .as_str()
         .unwrap()
         .to_string();
@@ -736,11 +831,7 @@ fn read_only_credentials_exit_3_and_the_printed_role_suffices() {
         "{m}"
     );
 
-    let server = start(
-        writes(),
-        &[],
-        Some(Rbac::from_yaml(&format!("{audit}---\n{role}")).unwrap()),
-    );
+    let server = start(writes(), &[], Some(Rbac::from_yaml(&role).unwrap()));
     let ran = rdma(&server, dir.path(), &args);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     assert!(server.denied().is_empty(), "{:?}", server.denied());
@@ -1029,4 +1120,681 @@ fn unreadable_nodes_and_a_baseline_namespace_are_said_before_any_pod() {
         "{}",
         ran.stderr
     );
+}
+
+/// The cluster fixture with its Node objects changed by `f`.
+fn cluster_with(f: impl Fn(&mut Value)) -> Vec<Value> {
+    let mut objects = load_objects(&fixture("rdma-test/cluster.yaml"));
+    for o in &mut objects {
+        if o["kind"] == "Node" {
+            f(o);
+        }
+    }
+    objects
+}
+
+fn start_objects(w: PodWrites, objects: Vec<Value>) -> ApiServer {
+    ApiServer::start(Config {
+        objects,
+        pod_writes: Some(w),
+        ..Config::default()
+    })
+}
+
+/// Issue 23 #1: a server an earlier, killed run left listening on gpu02:18515. This run's server
+/// there cannot bind the port but shows Running for a while (the kubelet's status lag); its
+/// client connects to the stale server and measures. That is never a pass: the pair is an error
+/// naming the taken port, in every try.
+#[test]
+fn a_stale_server_on_the_port_is_an_error_naming_it_never_a_pass() {
+    for lag in [0, 1, 2, 4] {
+        let mut w = writes();
+        w.held_ports.insert(("gpu02".into(), 18515));
+        w.status_lag = lag;
+        let server = start(w, &[], None);
+        let dir = tempfile::tempdir().unwrap();
+        let ran = rdma(
+            &server,
+            dir.path(),
+            &[
+                "--nodes",
+                "gpu01,gpu02",
+                "--device",
+                "mlx5_0",
+                "--node-facts",
+                fixture("rdma-test/node-facts").to_str().unwrap(),
+                "--image",
+                IMAGE,
+                "--format",
+                "json",
+            ],
+        );
+        let report = ran.json();
+        assert_eq!(ran.code, 3, "lag {lag}: {}", ran.stderr);
+        let r = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0");
+        assert_eq!(r["status"], "error", "lag {lag}: {r}");
+        let m = r["message"].as_str().unwrap();
+        assert!(
+            m.contains("could not listen on port 18515 of node gpu02"),
+            "lag {lag}: {m}"
+        );
+        // The other direction has its own server, on a free port: a pass.
+        assert_eq!(
+            result(&report, "pair/gpu02/mlx5_0/gpu01/mlx5_0")["status"],
+            "pass"
+        );
+        assert_eq!(report["summary"]["pass"], 1, "lag {lag}");
+    }
+}
+
+/// Issue 23 #1: the server pods an earlier run left in the namespace hold their ports: the plan
+/// uses other ports there, says which pods hold which, and the test passes against its own
+/// server.
+#[test]
+fn ports_held_by_an_earlier_runs_pods_are_avoided_and_named() {
+    let mut objects = load_objects(&fixture("rdma-test/cluster.yaml"));
+    objects.push(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "rdma-test-0ldrun02-000-server", "namespace": NS,
+            "labels": {"app.kubernetes.io/managed-by": "gpu-preflight",
+                "app.kubernetes.io/component": "rdma-test",
+                "gpu-preflight/run-id": "0ldrun02", "gpu-preflight/role": "server"}},
+        "spec": {"nodeName": "gpu02", "hostNetwork": true, "containers": [{"name": "perftest",
+            "image": IMAGE, "env": [{"name": "RDMA_TEST_PORT", "value": "18515"}]}]},
+        "status": {"phase": "Running"}
+    }));
+    let mut w = writes();
+    w.held_ports.insert(("gpu02".into(), 18515));
+    let server = start_objects(w, objects);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            fixture("rdma-test/node-facts").to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("node gpu02: port(s) 18515 are still held by pods of earlier rdma-test runs (rdma-test-0ldrun02-000-server)"),
+        "{}",
+        ran.stderr
+    );
+    let r = result(&ran.json(), "pair/gpu01/mlx5_0/gpu02/mlx5_0").clone();
+    assert_eq!(r["status"], "pass", "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(10.0.0.202:18516)"),
+        "{r}"
+    );
+}
+
+/// Issue 23 #2: the result is the tested device's; a log naming another device is an error.
+#[test]
+fn a_log_naming_another_device_is_an_error_for_the_pair() {
+    let mut w = writes();
+    w.log_device.insert("gpu01".into(), "mlx5_3".into());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let report = ran.json();
+    let r = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0");
+    assert_eq!(r["status"], "error");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("the client's log names device \"mlx5_3\", not mlx5_0"),
+        "{r}"
+    );
+    assert!(
+        !targets(&report).iter().any(|t| t.contains("mlx5_3")),
+        "{report:#}"
+    );
+}
+
+/// Issue 23 #3: one slow pair blames no one end; a node slow against both its ring peers is
+/// named the suspect, once.
+#[test]
+fn a_slow_pair_is_reported_as_the_pair_and_a_node_slow_twice_is_the_suspect() {
+    let mut w = writes();
+    // gpu01 → gpu02 and gpu02 → gpu03 are slow; gpu03 → gpu01 is not: gpu02 is common.
+    w.client_logs.insert("gpu01".into(), slow_log());
+    w.client_logs.insert("gpu02".into(), slow_log());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let facts = fixture("rdma-test/node-facts");
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            facts.to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let report = ran.json();
+    assert_eq!(
+        targets(&report),
+        [
+            "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+            "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+            "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+            "node/gpu02/mlx5_0"
+        ]
+    );
+    for t in [
+        "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+        "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+    ] {
+        assert_eq!(result(&report, t)["status"], "fail");
+    }
+    let s = result(&report, "node/gpu02/mlx5_0");
+    assert_eq!(s["status"], "fail");
+    assert!(
+        s["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("node gpu02 is the suspect for mlx5_0: it was slow against 2 different peers (gpu01, gpu03)"),
+        "{s}"
+    );
+}
+
+/// Issue 23 #5: an image that cannot be pulled on one node names that node; pairs elsewhere run
+/// and keep their own verdicts.
+#[test]
+fn a_node_local_fault_names_the_node_and_other_pairs_keep_their_cause() {
+    let mut w = writes();
+    w.pull_fails.insert("gpu03".into());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            fixture("rdma-test/node-facts").to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+            "--parallel",
+            "1",
+        ],
+    );
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let report = ran.json();
+    assert_eq!(
+        result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0")["status"],
+        "pass"
+    );
+    for t in [
+        "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+        "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+    ] {
+        let r = result(&report, t);
+        assert_eq!(r["status"], "error");
+        assert!(
+            r["message"].as_str().unwrap().contains(&format!(
+                "on node gpu03, image {IMAGE} cannot be pulled (ErrImagePull"
+            )),
+            "{r}"
+        );
+    }
+    assert!(
+        ran.stderr
+            .contains("the test cannot run on 1 node(s), whose other tests were not started"),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// Issue 23 #6: one unit of rdma/roce per node. With the default --parallel every server used to
+/// start first and every client stayed Pending; the plan now runs a node in one test at a time,
+/// says so, and every pair passes.
+#[test]
+fn one_rdma_unit_per_node_completes_and_passes_with_default_flags() {
+    let objects = cluster_with(|n| {
+        if n["status"]["allocatable"]["rdma/roce"].is_string() {
+            n["status"]["allocatable"]["rdma/roce"] = "1".into();
+            n["status"]["capacity"]["rdma/roce"] = "1".into();
+        }
+    });
+    let server = start_objects(writes(), objects);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            fixture("rdma-test/node-facts").to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+            "--timeout",
+            "10",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.json()["summary"]["pass"], 3);
+    assert!(
+        ran.stderr.contains(
+            "node gpu01 has 1 free unit(s) of rdma/roce for 2 test(s): at most 1 of them run at once (the plan is serialised for that)"
+        ),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// Issue 22 #1: a node that writes a shell command into its own InternalIP, and node facts
+/// that carry one in a device name. Neither reaches a pod: the pairs are errors naming the
+/// values, and every pod of the dry run, run by the real `sh` as its container would run it,
+/// starts ib_write_bw with the planned arguments and nothing else.
+#[test]
+fn hostile_addresses_and_device_names_never_reach_a_shell() {
+    let objects = cluster_with(|n| {
+        if n["metadata"]["name"] == "gpu02" {
+            n["status"]["addresses"] = serde_json::json!([
+                {"type": "InternalIP", "address": "fd00::2;touch${IFS}pwned;:"},
+                {"type": "Hostname", "address": "gpu02"}
+            ]);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let facts = dir.path().join("facts");
+    std::fs::create_dir(&facts).unwrap();
+    for n in ["gpu01", "gpu02", "gpu03"] {
+        let mut f: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("rdma-test/node-facts/{n}.json"))).unwrap(),
+        )
+        .unwrap();
+        if n == "gpu03" {
+            let mut bad = f["rdma_devices"]["value"][0].clone();
+            bad["name"] = "mlx5_0;touch${IFS}pwned;:".into();
+            f["rdma_devices"]["value"].as_array_mut().unwrap().push(bad);
+        }
+        std::fs::write(facts.join(format!("{n}.json")), f.to_string()).unwrap();
+    }
+    let server = start_objects(writes(), objects);
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--node-facts",
+            facts.to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("server node gpu02 has no InternalIP that is an IPv4 or IPv6 address for the client to connect to (status.addresses InternalIP: \"fd00::2;touch${IFS}pwned;:\")"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("node gpu03: its node facts name RDMA device(s) that are not device names (\"mlx5_0;touch${IFS}pwned;:\")"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stdout.contains("touch"), "{}", ran.stdout);
+    let pods: Vec<Pod> = gpu_preflight_checks::yaml::from_multi::<Value>(&ran.stdout)
+        .unwrap()
+        .into_iter()
+        .map(|d| serde_json::from_value(d).unwrap())
+        .collect();
+    assert!(!pods.is_empty());
+    // Each pod's command, as the container runs it, with a stand-in ib_write_bw.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let record = dir.path().join("argv");
+    let stand_in = bin.join("ib_write_bw");
+    std::fs::write(
+        &stand_in,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    for p in &pods {
+        let c = &p.spec.as_ref().unwrap().containers[0];
+        let cmd = c.command.as_ref().unwrap();
+        let mut run = std::process::Command::new(&cmd[0]);
+        run.args(&cmd[1..])
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .current_dir(&work);
+        let mut env = std::collections::BTreeMap::new();
+        for e in c.env.iter().flatten() {
+            run.env(&e.name, e.value.as_deref().unwrap_or(""));
+            env.insert(e.name.clone(), e.value.clone().unwrap_or_default());
+        }
+        let out = run.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let argv = std::fs::read_to_string(&record).unwrap();
+        let mut want = format!(
+            "-d\n{}\n-F\n--report_gbits\n-D\n10\n-p\n{}\n",
+            env["RDMA_TEST_DEVICE"], env["RDMA_TEST_PORT"]
+        );
+        if let Some(ip) = env.get("RDMA_TEST_SERVER") {
+            assert!(ip.parse::<std::net::IpAddr>().is_ok(), "{ip}");
+            want.push_str(&format!("{ip}\n"));
+        }
+        assert_eq!(argv, want);
+        assert!(!env["RDMA_TEST_DEVICE"].contains("touch"));
+        assert_eq!(
+            std::fs::read_dir(&work).unwrap().count(),
+            0,
+            "a file was created"
+        );
+    }
+}
+
+/// Issue 22 #3, #11: namespaces every cluster shares, a namespace with other workloads, and a
+/// base port that cannot fit the plan are refused before any pod.
+#[test]
+fn shared_namespaces_other_workloads_and_a_port_too_high_are_refused() {
+    let server = start(writes(), &["rdma-test/leftovers.yaml"], None);
+    let dir = tempfile::tempdir().unwrap();
+    let facts = fixture("rdma-test/node-facts");
+    let base = [
+        "--nodes",
+        "gpu01,gpu02,gpu03",
+        "--image",
+        IMAGE,
+        "--node-facts",
+        facts.to_str().unwrap(),
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--namespace", "kube-system"],
+            "--namespace kube-system: the test pods (hostNetwork, IPC_LOCK, a namespace labelled privileged) need a namespace of their own",
+        ),
+        (
+            &["--namespace", "default"],
+            "--namespace default: the test pods",
+        ),
+        (
+            &[],
+            "namespace gpu-preflight-rdma holds 1 pod(s) that are not rdma-test's (\"someone-elses-debug-pod\")",
+        ),
+        (
+            // gpu02 serves gpu01's two devices: 65535 and one more.
+            &["--port", "65535", "--force"],
+            "--port 65535: node gpu02 serves 2 test(s) of this plan, one port each from 65535 up, which goes past 65535: choose a lower --port",
+        ),
+    ];
+    for (extra, want) in cases {
+        let args: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
+        let ran = rdma(&server, dir.path(), &args);
+        assert_eq!(ran.code, 2, "{extra:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(want), "{extra:?}: {}", ran.stderr);
+    }
+    assert!(server.pods_created().is_empty());
+}
+
+/// Issue 22 #8: an SSH session that drops (SIGHUP) cleans up as Ctrl-C does.
+#[test]
+fn sighup_deletes_every_pod() {
+    let mut w = writes();
+    w.stalled.insert("gpu02".into());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let child = std::process::Command::new(crate::support::exe())
+        .args(["rdma-test", "--kubeconfig"])
+        .arg(&kc)
+        .args([
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--image",
+            IMAGE,
+            "--pattern",
+            "pairs",
+        ])
+        .env_remove("KUBECONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !server.pods_created().iter().any(|p| {
+        p["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("-client"))
+    }) {
+        assert!(std::time::Instant::now() < deadline, "no client pod");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted (SIGHUP)"), "{stderr}");
+    assert_eq!(server.pods_remaining(), Vec::<String>::new(), "{stderr}");
+}
+
+/// Issue 22 #6: a pod log is read up to 1 MiB whatever the server sends (this one ignores
+/// `limitBytes`), and the result says which log was cut.
+#[test]
+fn a_huge_pod_log_is_cut_on_the_client_and_said() {
+    let mut w = writes();
+    let noise = "x".repeat(99) + "\n";
+    w.client_logs
+        .insert("gpu01".into(), noise.repeat(30_000) + &good_log());
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            fixture("rdma-test/node-facts").to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    let report = ran.json();
+    let r = result(&report, "pair/gpu01/mlx5_0/gpu02/mlx5_0");
+    assert_eq!(r["status"], "error", "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("(the client's log was cut at 1048576 bytes: the rest was not read)"),
+        "{r}"
+    );
+    assert_eq!(
+        result(&report, "pair/gpu02/mlx5_0/gpu01/mlx5_0")["status"],
+        "pass"
+    );
+}
+
+/// Issue 23 #7: deleted pods stay Terminating for a while (holding their ports). The run waits
+/// for them (bounded) before it says none remain; when they outlast the wait, it says how many
+/// still terminate and that they hold their ports.
+#[test]
+fn terminating_pods_are_waited_for_or_counted() {
+    let facts = fixture("rdma-test/node-facts");
+    let args = [
+        "--nodes",
+        "gpu01,gpu02",
+        "--device",
+        "mlx5_0",
+        "--node-facts",
+        facts.to_str().unwrap(),
+        "--image",
+        IMAGE,
+        "--format",
+        "json",
+        "--timeout",
+        "2",
+    ];
+    let mut w = writes();
+    w.terminating_reads = 3;
+    let server = start(w, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    // `rdma` asserts that nothing is left, Terminating pods included.
+    let ran = rdma(&server, dir.path(), &args);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "4 test pod(s) created and deleted; none remain in namespace gpu-preflight-rdma"
+        ),
+        "{}",
+        ran.stderr
+    );
+
+    let mut w = writes();
+    w.terminating_reads = 100_000;
+    let server = start(w, &[], None);
+    let kc = server.write_kubeconfig(dir.path());
+    let out = bin()
+        .arg("rdma-test")
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("4 test pod(s) created and deleted; 4 of them still terminating in namespace gpu-preflight-rdma after 2 s"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("their servers hold their ports"),
+        "{stderr}"
+    );
+    // Not a green run: the next one would find the ports taken.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+}
+
+/// Issue 23 #10: `--node-facts cluster` reads the devices from the agent DaemonSet's logs, as
+/// `check` does; the plan is the same as from the folder.
+#[test]
+fn node_facts_from_the_agents_logs_plan_as_the_folder_does() {
+    use gpu_preflight_testkit::apiserver::PodLog;
+    use gpu_preflight_testkit::synth;
+    let ds = synth::agent_daemonset(3);
+    let mut objects = load_objects(&fixture("rdma-test/cluster.yaml"));
+    objects.push(ds.clone());
+    let mut logs = std::collections::HashMap::new();
+    let now = jiff::Timestamp::now().to_string();
+    for n in ["gpu01", "gpu02", "gpu03"] {
+        let pod = synth::agent_pod(&ds, n);
+        let mut facts: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("rdma-test/node-facts/{n}.json"))).unwrap(),
+        )
+        .unwrap();
+        facts["collected_at"] = now.clone().into();
+        logs.insert(
+            (
+                format!(
+                    "{}/{}",
+                    pod["metadata"]["namespace"].as_str().unwrap(),
+                    pod["metadata"]["name"].as_str().unwrap()
+                ),
+                "node-facts".to_string(),
+            ),
+            PodLog::Text(facts.to_string()),
+        );
+        objects.push(pod);
+    }
+    let server = ApiServer::start(Config {
+        objects,
+        logs,
+        pod_writes: Some(writes()),
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02,gpu03",
+            "--node-facts",
+            "cluster",
+            "--image",
+            IMAGE,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let report = ran.json();
+    assert_eq!(
+        targets(&report),
+        [
+            "pair/gpu01/mlx5_0/gpu02/mlx5_0",
+            "pair/gpu01/mlx5_1/gpu02/mlx5_1",
+            "pair/gpu02/mlx5_0/gpu03/mlx5_0",
+            "pair/gpu03/mlx5_0/gpu01/mlx5_0",
+            "pair/gpu02/mlx5_1/gpu03/mlx5_1",
+            "pair/gpu03/mlx5_1/gpu01/mlx5_1"
+        ]
+    );
+    assert_eq!(report["summary"]["pass"], 4, "{report:#}");
 }

@@ -431,8 +431,20 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Resp {
     if !authorized {
         return status(401, "Unauthorized", "Unauthorized");
     }
+    // Logs given in `Config::logs` (an agent's pods beside the simulated ones) are served as
+    // without pod writes.
+    let given_log = {
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        match segs.as_slice() {
+            ["api", "v1", "namespaces", ns, "pods", pod, "log"] => {
+                st.cfg.logs.keys().any(|(k, _)| *k == format!("{ns}/{pod}"))
+            }
+            _ => false,
+        }
+    };
     if let Some(store) = &st.pod_store
         && crate::pods::handles(&path)
+        && !given_log
     {
         return pod_request(&st, store, req, path, query).await;
     }

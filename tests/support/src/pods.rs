@@ -11,13 +11,20 @@
 //! **Running** (host and pod IP = the node's InternalIP, `hostNetwork`) → **Succeeded** or
 //! **Failed** with an exit code and a log.
 //!
-//! The container's command is read like a network would see it: a pod running
-//! `ib_write_bw … -p PORT` is a server listening on its node's InternalIP:PORT; one running
-//! `ib_write_bw … -p PORT IP` is a client, which succeeds only when a server pod is Running on the
-//! node with that InternalIP, with that port, and that node is not in
-//! [`PodWrites::not_listening`]. Its log is then [`PodWrites::client_logs`] (or
-//! `default_log`) with the banner's `Device` set to the command's `-d`, as perftest prints it.
-//! Otherwise it fails with perftest's own words (`Couldn't connect to IP:PORT`).
+//! The container is read like a network would see it: a pod whose environment has
+//! `RDMA_TEST_DEVICE` and `RDMA_TEST_PORT` is an `ib_write_bw` server listening on its node's
+//! InternalIP:PORT — unless that port is already taken on the node (another server, or
+//! [`PodWrites::held_ports`]: a process an earlier run left), when it fails with perftest's
+//! `Couldn't listen to port PORT`, after showing Running for [`PodWrites::status_lag`] more reads
+//! (the kubelet's relist lag). One that also has `RDMA_TEST_SERVER` is a client, which succeeds
+//! when something listens at that address and port: a server pod Running there (not on a node
+//! in [`PodWrites::not_listening`]) that has served no one yet, or a held port (then it measures
+//! against that stale process). Its log is then [`PodWrites::client_logs`] (or `default_log`)
+//! with the banner's `Device` set to the one asked (or [`PodWrites::log_device`]), as perftest
+//! prints it, and the `local address`/`remote address` lines of that connection; the server it
+//! reached then ends Succeeded with the same connection in its log. Otherwise it fails with
+//! perftest's own words (`Couldn't connect to IP:PORT`). A node's pods count against its
+//! allocatable extended resources until they are deleted, as the scheduler counts them.
 
 use crate::apiserver::{json_resp, status};
 use crate::rbac::{Rbac, Request as Authz};
@@ -49,6 +56,18 @@ pub struct PodWrites {
     pub stalled: HashSet<String>,
     /// Creations after this many are refused with 403 (`Some(0)`: every one).
     pub refuse_creates_after: Option<usize>,
+    /// `(node, port)` held by a process outside the cluster's view (a server an earlier,
+    /// killed run left listening): a client reaching it measures against it.
+    pub held_ports: HashSet<(String, u16)>,
+    /// Reads during which a server pod that failed to bind still shows Running.
+    pub status_lag: usize,
+    /// Client node → the device its log names (perftest's banner), whatever was asked.
+    pub log_device: HashMap<String, String>,
+    /// Nodes whose kubelet cannot pull the image (`ErrImagePull`).
+    pub pull_fails: HashSet<String>,
+    /// A deleted pod stays, Terminating (with `deletionTimestamp`), for this many reads of it
+    /// (a GET, or a LIST that shows it) before it is gone; 0: gone at once.
+    pub terminating_reads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +85,24 @@ struct Sim {
     /// Created through this server (not a fixture).
     created: bool,
     log: String,
+    /// Creation order: the queue pair numbers its perftest prints derive from it.
+    id: u32,
+    /// A server that could not bind its port: reads left before it shows Failed.
+    bind_failed: Option<usize>,
+    /// A server's client connected and finished: the connection, as the server prints it.
+    served: Option<String>,
+    /// Deleted: reads left before it is gone.
+    terminating: Option<usize>,
+}
+
+/// The `local address` line a pod's perftest prints (and its peer prints as `remote`).
+fn address(side: &str, id: u32) -> String {
+    format!(
+        " {side} address: LID {:#04x} QPN {:#06x} PSN {:#06x} RKey 0x1fdfbd VAddr 0x007f1c9b7ff000\n",
+        0x10 + id,
+        0x100 + id,
+        0x6f0a00 + id
+    )
 }
 
 /// The pods of a server with pod writes.
@@ -117,6 +154,10 @@ impl Store {
                         stage: Stage::Done,
                         created: false,
                         log: String::new(),
+                        id: 0,
+                        bind_failed: None,
+                        served: None,
+                        terminating: None,
                     },
                 )
             })
@@ -230,8 +271,21 @@ pub fn handle(
         ("get", Some(ns), Some(n)) if log => pod_log(store, ns, n, params),
         ("get", Some(ns), Some(n)) => get(store, ns, n),
         ("delete", Some(ns), Some(n)) => {
-            match store.lock().remove(&(ns.to_string(), n.to_string())) {
-                Some(p) => json_resp(StatusCode::OK, &p.obj),
+            let key = (ns.to_string(), n.to_string());
+            let mut pods = store.lock();
+            let reads = store.cfg.terminating_reads;
+            match pods.get_mut(&key) {
+                Some(p) if p.created && reads > 0 => {
+                    if p.terminating.is_none() {
+                        p.terminating = Some(reads);
+                        p.obj["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:09Z");
+                    }
+                    json_resp(StatusCode::OK, &p.obj)
+                }
+                Some(_) => match pods.remove(&key) {
+                    Some(p) => json_resp(StatusCode::OK, &p.obj),
+                    None => status(404, "NotFound", &format!("pods \"{n}\" not found")),
+                },
                 None => status(404, "NotFound", &format!("pods \"{n}\" not found")),
             }
         }
@@ -301,13 +355,20 @@ fn list(store: &Store, ns: Option<&str>, params: &HashMap<String, String>) -> Re
             .map(String::as_str)
             .unwrap_or(""),
     );
-    let pods = store.lock();
-    let items: Vec<Value> = pods
+    let mut pods = store.lock();
+    let shown: Vec<(String, String)> = pods
         .iter()
         .filter(|((n, _), _)| ns.is_none_or(|want| want == n))
         .filter(|(_, p)| sel.matches(&p.obj))
-        .map(|(_, p)| p.obj.clone())
+        .map(|(k, _)| k.clone())
         .collect();
+    let items: Vec<Value> = shown
+        .iter()
+        .filter_map(|k| pods.get(k).map(|p| p.obj.clone()))
+        .collect();
+    for k in &shown {
+        terminate_step(&mut pods, k);
+    }
     json_resp(
         StatusCode::OK,
         &json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "4242"}, "items": items}),
@@ -393,6 +454,7 @@ fn create(store: &Store, ns: &str, body: &[u8]) -> Resp {
     pod["metadata"]["resourceVersion"] = json!("1");
     pod["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
     let out = pod.clone();
+    let id = u32::try_from(store.history.lock().map(|h| h.len()).unwrap_or(0)).unwrap_or(0);
     pods.insert(
         key,
         Sim {
@@ -400,6 +462,10 @@ fn create(store: &Store, ns: &str, body: &[u8]) -> Resp {
             stage: Stage::Pending,
             created: true,
             log: String::new(),
+            id,
+            bind_failed: None,
+            served: None,
+            terminating: None,
         },
     );
     json_resp(StatusCode::CREATED, &out)
@@ -412,8 +478,10 @@ fn get(store: &Store, ns: &str, name: &str) -> Resp {
         return status(404, "NotFound", &format!("pods \"{name}\" not found"));
     }
     advance(store, &mut pods, &key);
-    match pods.get(&key) {
-        Some(p) => json_resp(StatusCode::OK, &p.obj),
+    let out = pods.get(&key).map(|p| p.obj.clone());
+    terminate_step(&mut pods, &key);
+    match out {
+        Some(p) => json_resp(StatusCode::OK, &p),
         None => status(404, "NotFound", &format!("pods \"{name}\" not found")),
     }
 }
@@ -447,6 +515,18 @@ fn pod_log(store: &Store, ns: &str, name: &str, params: &HashMap<String, String>
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
+/// One read of a Terminating pod: gone when its reads are used up.
+fn terminate_step(pods: &mut BTreeMap<(String, String), Sim>, key: &(String, String)) {
+    let Some(p) = pods.get_mut(key) else { return };
+    match p.terminating {
+        Some(n) if n <= 1 => {
+            pods.remove(key);
+        }
+        Some(n) => p.terminating = Some(n - 1),
+        None => {}
+    }
+}
+
 /// What a pod's `ib_write_bw` line asks: device, port, and the server address for a client.
 struct Perftest {
     device: String,
@@ -455,33 +535,21 @@ struct Perftest {
 }
 
 fn perftest_of(pod: &Value) -> Option<Perftest> {
-    let cmd: Vec<String> = pod
-        .pointer("/spec/containers/0/command")
+    let env: HashMap<String, String> = pod
+        .pointer("/spec/containers/0/env")
         .and_then(Value::as_array)?
         .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
+        .filter_map(|e| {
+            Some((
+                e.get("name")?.as_str()?.to_string(),
+                e.get("value")?.as_str()?.to_string(),
+            ))
+        })
         .collect();
-    let script = cmd.join(" ");
-    let line = script.lines().find(|l| l.contains("ib_write_bw -d"))?;
-    let words: Vec<&str> = line
-        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '$')
-        .filter(|w| !w.is_empty())
-        .collect();
-    let start = words.iter().position(|w| *w == "ib_write_bw")?;
-    let args = &words[start + 1..];
-    let after = |flag: &str| {
-        args.iter()
-            .position(|w| *w == flag)
-            .and_then(|i| args.get(i + 1))
-            .map(|v| v.to_string())
-    };
     Some(Perftest {
-        device: after("-d")?,
-        port: after("-p").unwrap_or_else(|| "18515".into()),
-        server: args
-            .iter()
-            .find(|w| w.parse::<std::net::IpAddr>().is_ok())
-            .map(|w| w.to_string()),
+        device: env.get("RDMA_TEST_DEVICE")?.clone(),
+        port: env.get("RDMA_TEST_PORT")?.clone(),
+        server: env.get("RDMA_TEST_SERVER").cloned(),
     })
 }
 
@@ -503,8 +571,11 @@ fn advance(store: &Store, pods: &mut BTreeMap<(String, String), Sim>, key: &(Str
     };
     match stage {
         Stage::Pending => {
+            let Some(sched) = pods.get(key).map(|p| schedule(store, pods, key, &p.obj)) else {
+                return;
+            };
             let Some(p) = pods.get_mut(key) else { return };
-            match schedule(store, &p.obj) {
+            match sched {
                 Ok(node) => {
                     p.obj["spec"]["nodeName"] = json!(s(&node, "/metadata/name"));
                     let image = s(&p.obj, "/spec/containers/0/image");
@@ -527,7 +598,33 @@ fn advance(store: &Store, pods: &mut BTreeMap<(String, String), Sim>, key: &(Str
             }
         }
         Stage::Creating => {
+            let taken = pods.get(key).and_then(|p| {
+                let t = perftest_of(&p.obj).filter(|t| t.server.is_none())?;
+                let node = s(&p.obj, "/spec/nodeName");
+                let port: u16 = t.port.parse().ok()?;
+                let other = pods.iter().any(|(k, o)| {
+                    k != key
+                        && o.created
+                        && o.stage == Stage::Running
+                        && o.bind_failed.is_none()
+                        && s(&o.obj, "/spec/nodeName") == node
+                        && perftest_of(&o.obj)
+                            .is_some_and(|ot| ot.server.is_none() && ot.port == t.port)
+                });
+                (other || store.cfg.held_ports.contains(&(node, port))).then_some(())
+            });
             let Some(p) = pods.get_mut(key) else { return };
+            if store.cfg.pull_fails.contains(&s(&p.obj, "/spec/nodeName")) {
+                let image = s(&p.obj, "/spec/containers/0/image");
+                let cname = s(&p.obj, "/spec/containers/0/name");
+                p.obj["status"]["containerStatuses"] = json!([{"name": cname, "image": image, "imageID": "",
+                    "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "ErrImagePull",
+                    "message": format!("failed to pull and unpack image \"{image}\": failed to resolve reference: not found")}}}]);
+                return;
+            }
+            if taken.is_some() {
+                p.bind_failed = Some(store.cfg.status_lag);
+            }
             let ip = s(&p.obj, "/status/hostIP");
             let image = s(&p.obj, "/spec/containers/0/image");
             let cname = s(&p.obj, "/spec/containers/0/name");
@@ -563,7 +660,7 @@ fn advance(store: &Store, pods: &mut BTreeMap<(String, String), Sim>, key: &(Str
 /// How a running pod ends, or `None` while it keeps running.
 fn finish(
     store: &Store,
-    pods: &BTreeMap<(String, String), Sim>,
+    pods: &mut BTreeMap<(String, String), Sim>,
     key: &(String, String),
 ) -> Option<(i64, String)> {
     let p = pods.get(key)?;
@@ -573,31 +670,99 @@ fn finish(
     }
     let test = perftest_of(&p.obj)?;
     let node = s(&p.obj, "/spec/nodeName");
-    let server_ip = test.server?;
+    let id = p.id;
+    let Some(server_ip) = test.server.clone() else {
+        // A server: fails once the kubelet has seen it could not bind; ends once served.
+        if let Some(left) = p.bind_failed {
+            if left > 0 {
+                pods.get_mut(key)?.bind_failed = Some(left - 1);
+                return None;
+            }
+            return Some((
+                1,
+                format!(
+                    "---------------------------------------------------------------------------------------\n Couldn't listen to port {}\n Unable to open file descriptor for socket connection Unable to init the socket connection\n",
+                    test.port
+                ),
+            ));
+        }
+        return p.served.clone().map(|log| (0, log));
+    };
     if store.cfg.stalled.contains(&node) {
         return None;
     }
-    let listening = pods.values().any(|other| {
-        let onode = s(&other.obj, "/spec/nodeName");
-        other.created
-            && other.stage == Stage::Running
-            && s(&other.obj, "/status/podIP") == server_ip
-            && !store.cfg.not_listening.contains(&onode)
-            && perftest_of(&other.obj).is_some_and(|t| t.server.is_none() && t.port == test.port)
-    });
-    if !listening {
-        let attempt = format!(
-            "Couldn't connect to {server_ip}:{}\nUnable to open file descriptor for socket connection Unable to init the socket connection\n",
-            test.port
-        );
-        return Some((1, attempt.repeat(3)));
-    }
-    let log = store
+    let listening = pods
+        .iter()
+        .find(|(_, other)| {
+            let onode = s(&other.obj, "/spec/nodeName");
+            other.created
+                && other.stage == Stage::Running
+                && other.bind_failed.is_none()
+                && other.served.is_none()
+                && s(&other.obj, "/status/podIP") == server_ip
+                && !store.cfg.not_listening.contains(&onode)
+                && perftest_of(&other.obj)
+                    .is_some_and(|t| t.server.is_none() && t.port == test.port)
+        })
+        .map(|(k, o)| (k.clone(), o.id, perftest_of(&o.obj).map(|t| t.device)));
+    let template = store
         .cfg
         .client_logs
         .get(&node)
         .unwrap_or(&store.cfg.default_log);
-    Some((0, with_device(log, &test.device)))
+    let device = store.cfg.log_device.get(&node).unwrap_or(&test.device);
+    let client_log = |peer: u32| {
+        with_connection(
+            &with_device(template, device),
+            &address("local", id),
+            &address("remote", peer),
+        )
+    };
+    if let Some((server_key, server_id, server_device)) = listening {
+        let server_log = format!(
+            "\n************************************\n* Waiting for client to connect... *\n************************************\n---------------------------------------------------------------------------------------\n                    RDMA_Write BW Test\n Dual-port       : OFF\t\tDevice         : {}\n---------------------------------------------------------------------------------------\n{}{}---------------------------------------------------------------------------------------\n",
+            server_device.unwrap_or_default(),
+            address("local", server_id),
+            address("remote", id)
+        );
+        pods.get_mut(&server_key)?.served = Some(server_log);
+        return Some((0, client_log(server_id)));
+    }
+    let held_by = store
+        .nodes
+        .iter()
+        .find(|n| internal_ip(n) == server_ip)
+        .map(|n| s(n, "/metadata/name"));
+    let port: Option<u16> = test.port.parse().ok();
+    if let (Some(n), Some(port)) = (held_by, port)
+        && store.cfg.held_ports.contains(&(n, port))
+    {
+        // Something else listens there: the client measures against it.
+        return Some((0, client_log(0x7000)));
+    }
+    let attempt = format!(
+        "Couldn't connect to {server_ip}:{}\nUnable to open file descriptor for socket connection Unable to init the socket connection\n",
+        test.port
+    );
+    Some((1, attempt.repeat(3)))
+}
+
+/// The log with its `local address`/`remote address` lines replaced by this connection's.
+fn with_connection(log: &str, local: &str, remote: &str) -> String {
+    log.lines()
+        .map(|l| {
+            let t = l.trim_start();
+            if t.starts_with("local address:") {
+                local.trim_end().to_string()
+            } else if t.starts_with("remote address:") {
+                remote.trim_end().to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 /// The log as perftest prints it for `device`: the banner's `Device : …` value replaced.
@@ -630,7 +795,12 @@ fn with_device(log: &str, device: &str) -> String {
 }
 
 /// Where the pod can run, or the scheduler's message.
-fn schedule(store: &Store, pod: &Value) -> Result<Value, String> {
+fn schedule(
+    store: &Store,
+    pods: &BTreeMap<(String, String), Sim>,
+    me: &(String, String),
+    pod: &Value,
+) -> Result<Value, String> {
     let n = store.nodes.len();
     let want = pod
         .pointer("/spec/nodeSelector/kubernetes.io~1hostname")
@@ -667,7 +837,29 @@ fn schedule(store: &Store, pod: &Value) -> Result<Value, String> {
             .and_then(Value::as_str)
             .and_then(|q| q.parse::<f64>().ok())
             .unwrap_or(0.0);
-        if have < 1.0 {
+        // What the node's other pods hold until they are gone.
+        let node_name = s(node, "/metadata/name");
+        let used: f64 = pods
+            .iter()
+            .filter(|(k, o)| {
+                *k != me
+                    && s(&o.obj, "/spec/nodeName") == node_name
+                    && if o.created {
+                        o.stage != Stage::Done
+                    } else {
+                        !matches!(s(&o.obj, "/status/phase").as_str(), "Succeeded" | "Failed")
+                    }
+            })
+            .filter_map(|(_, o)| {
+                o.obj
+                    .pointer("/spec/containers/0/resources/limits")?
+                    .get(key)?
+                    .as_str()?
+                    .parse::<f64>()
+                    .ok()
+            })
+            .sum();
+        if have - used < 1.0 {
             return Err(format!(
                 "0/{n} nodes are available: 1 Insufficient {key}{mismatch}. preemption: 0/{n} nodes are available: 1 No preemption victims found for incoming pod{}.",
                 if others > 0 {
