@@ -47,9 +47,8 @@ pub fn load(extra: &[std::path::PathBuf]) -> anyhow::Result<RuleSet> {
     }
     for path in extra {
         for file in pack_files(path)? {
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                exit::input(format!("{}: cannot read rule pack: {e}", file.display()))
-            })?;
+            let text = crate::input::read_text(&file, crate::input::MAX_INPUT_BYTES)
+                .map_err(|e| e.at(&file, "rule pack"))?;
             set.add_pack(&file.display().to_string(), &text)
                 .map_err(|e| exit::input(e.to_string()))?;
         }

@@ -14,13 +14,8 @@ struct ReportFile {
 }
 
 fn read(path: &Path) -> anyhow::Result<Vec<RuleResult>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        exit::input(format!(
-            "{}: cannot read report: {}",
-            path.display(),
-            exit::unreadable(path, &e)
-        ))
-    })?;
+    let text = crate::input::read_text(path, crate::input::MAX_INPUT_BYTES)
+        .map_err(|e| e.at(path, "report"))?;
     let r: ReportFile = serde_json::from_str(&text).map_err(|e| {
         exit::input(format!(
             "{}: line {} column {}: not a gpu-preflight JSON report: {e}",

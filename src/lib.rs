@@ -11,6 +11,7 @@ pub mod collect;
 pub mod docs;
 pub mod drift;
 pub mod exit;
+pub mod input;
 pub mod man;
 pub mod node;
 pub mod output;

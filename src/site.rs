@@ -6,20 +6,8 @@ use std::path::{Path, PathBuf};
 
 /// A site file, its paths made absolute (or relative to the current folder).
 pub fn load(path: &Path) -> anyhow::Result<Site> {
-    let text = std::fs::read(path).map_err(|e| {
-        exit::input(format!(
-            "{}: cannot read site file: {}",
-            path.display(),
-            exit::unreadable(path, &e)
-        ))
-    })?;
-    let text = String::from_utf8(text).map_err(|e| {
-        exit::input(format!(
-            "{}: not UTF-8 text (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
+    let text = crate::input::read_text(path, crate::input::MAX_INPUT_BYTES)
+        .map_err(|e| e.at(path, "site file"))?;
     let mut site =
         Site::parse(&text).map_err(|e| exit::input(format!("{}: {e}", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));

@@ -104,12 +104,18 @@ pub struct NodeFacts {
     /// Loaded modules from `/proc/modules`.
     #[serde(default)]
     pub modules: Probe<Vec<String>>,
-    /// RLIMIT_MEMLOCK of the agent process.
+    /// RLIMIT_MEMLOCK of the agent process (for information: RDMA006 judges the runtime's).
     #[serde(default)]
     pub memlock: Option<Memlock>,
-    /// CAP_IPC_LOCK in the agent's effective capability set (CapEff of /proc/self/status).
+    /// CAP_IPC_LOCK in the agent's effective capability set (CapEff of /proc/self/status), for
+    /// information: RDMA006 reads IPC_LOCK from the RDMA pods' own securityContext.
     #[serde(default)]
     pub cap_ipc_lock: Probe<bool>,
+    /// The container runtime's RLIMIT_MEMLOCK, which its containers inherit: what an RDMA
+    /// workload on the node gets unless its pod adds IPC_LOCK. `None` in facts written by agents
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_memlock: Option<Probe<RuntimeMemlock>>,
     /// `net.ipv4.conf.all.arp_ignore`.
     #[serde(default)]
     pub arp_ignore: Probe<i64>,
@@ -324,6 +330,44 @@ impl Memlock {
     }
 }
 
+/// The container runtime's own memlock limit, read from the host's /proc (and its systemd unit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeMemlock {
+    /// `containerd` or `crio`.
+    pub runtime: String,
+    /// Its process ID in the host's /proc.
+    pub pid: u32,
+    /// `Max locked memory` of /proc/PID/limits: what the process runs with now.
+    pub limit: Memlock,
+    /// `LimitMEMLOCK=` of its systemd unit, as written (`infinity`, `64K`), where readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_limit: Option<String>,
+    /// The unit file and line that set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_set_at: Option<String>,
+}
+
+impl RuntimeMemlock {
+    /// `containerd (pid 812): RLIMIT_MEMLOCK soft 64 KiB / hard 64 KiB; systemd LimitMEMLOCK=64K
+    /// (/lib/systemd/system/containerd.service:14)`.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{} (pid {}): RLIMIT_MEMLOCK soft {} / hard {}",
+            self.runtime,
+            self.pid,
+            Memlock::describe(self.limit.soft),
+            Memlock::describe(self.limit.hard)
+        );
+        if let Some(u) = &self.unit_limit {
+            s.push_str(&format!("; systemd LimitMEMLOCK={u}"));
+            if let Some(at) = &self.unit_set_at {
+                s.push_str(&format!(" ({at})"));
+            }
+        }
+        s
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Containerd {
     /// The main config file read (under the host root).
@@ -420,21 +464,47 @@ pub struct NodeLocal {
     /// which DaemonSet, and what could not be used, so a node without facts says why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentRead>,
+    /// Files of `--node-facts DIR` that were read but are not used, by the node they stand for
+    /// (the file's name), and why: too old, dated ahead, or naming another node. A node another
+    /// file claimed to be is here too, when it has no facts of its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unused: BTreeMap<String, UnusedFile>,
+    /// perftest outputs of `--perf DIR` set aside by their date (too old for
+    /// `--node-facts-max-age`, or dated ahead of the clock), by file name, and why.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub perf_set_aside: BTreeMap<String, String>,
+}
+
+/// A node-facts file that was read but not used for its node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnusedFile {
+    /// The file, as given.
+    pub file: String,
+    pub reason: UnreadReason,
+    /// What was seen, in words: the facts' age, or the node they name.
+    pub detail: String,
 }
 
 impl NodeLocal {
     pub fn is_empty(&self) -> bool {
-        self.facts.is_empty() && self.perf.is_empty() && self.agent.is_none()
+        self.facts.is_empty()
+            && self.perf.is_empty()
+            && self.agent.is_none()
+            && self.unused.is_empty()
+            && self.perf_set_aside.is_empty()
     }
 
     /// Adds another input's node-local facts (the same input twice changes nothing).
     pub fn merge(&mut self, other: NodeLocal) {
         self.facts.extend(other.facts);
         self.perf.extend(other.perf);
+        self.unused.extend(other.unused);
+        self.perf_set_aside.extend(other.perf_set_aside);
         self.agent = match (self.agent.take(), other.agent) {
             (Some(mut a), Some(b)) => {
                 a.failed = a.failed.or(b.failed);
                 a.unread.extend(b.unread);
+                a.ignored_pods.extend(b.ignored_pods);
                 Some(a)
             }
             (a, b) => a.or(b),
@@ -458,6 +528,10 @@ pub struct AgentRead {
     /// facts nor an entry here has no agent pod.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unread: BTreeMap<String, Unread>,
+    /// Pods with the agent's labels that the DaemonSet does not control (bare pods, another
+    /// controller's): never read, named in a notice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored_pods: Vec<String>,
 }
 
 impl AgentRead {
@@ -489,6 +563,17 @@ pub enum UnreadReason {
     OtherNode,
     /// The facts are older than the run's limit (`--node-facts-max-age`).
     Stale,
+    /// The facts are dated further ahead of the audit's clock than clocks may disagree: the
+    /// node's clock is wrong, or the date was written by hand.
+    Future,
+}
+
+impl UnreadReason {
+    /// Whether the node's facts are only too old (`skip`: they were read, a rerun refreshes
+    /// them) rather than unusable (`error`).
+    pub fn is_stale(self) -> bool {
+        self == UnreadReason::Stale
+    }
 }
 
 /// How node facts line up with the cluster's nodes.
@@ -503,7 +588,12 @@ pub struct Matched<'a> {
     pub unknown_files: Vec<String>,
 }
 
-/// Matches facts to nodes. With no nodes (no cluster input), every facts entry stands for itself.
+/// Matches facts to nodes by the name they were filed under: the agent pod's `spec.nodeName`,
+/// or the facts file's name (exactly, else ignoring case, else by its first DNS label, so
+/// `gpu02.cluster.local.json` stands for node `gpu02`). Never by what the facts say of
+/// themselves (`node_name`, `hostname`): a node speaks only for itself, and facts that name
+/// another node were set aside when read (see [`NodeLocal::unused`], [`UnreadReason::OtherNode`]).
+/// With no nodes (no cluster input), every facts entry stands for itself.
 pub fn match_nodes<'a>(local: &'a NodeLocal, nodes: &'a [Object]) -> Matched<'a> {
     if nodes.is_empty() {
         return Matched {
@@ -517,23 +607,14 @@ pub fn match_nodes<'a>(local: &'a NodeLocal, nodes: &'a [Object]) -> Matched<'a>
             unknown_files: vec![],
         };
     }
-    // Index every name a facts entry answers to (key, node_name, hostname; full and first
-    // label, lower-cased) so matching stays linear in nodes + files.
-    let lower = |s: &str| s.to_ascii_lowercase();
-    let short = |s: &str| s.split('.').next().unwrap_or(s).to_ascii_lowercase();
+    // Index the forms of each key (lower-cased, first label) so matching stays linear in
+    // nodes + files.
     let mut index: HashMap<String, Vec<&str>> = HashMap::new();
-    for (k, f) in &local.facts {
-        let names = [
-            Some(k.as_str()),
-            f.node_name.as_deref(),
-            Some(f.hostname.as_str()),
-        ];
-        for n in names.into_iter().flatten().filter(|n| !n.is_empty()) {
-            for form in [lower(n), short(n)] {
-                let e = index.entry(form).or_default();
-                if !e.contains(&k.as_str()) {
-                    e.push(k.as_str());
-                }
+    for k in local.facts.keys().filter(|k| !k.is_empty()) {
+        for form in [lower(k), short(k)] {
+            let e = index.entry(form).or_default();
+            if !e.contains(&k.as_str()) {
+                e.push(k.as_str());
             }
         }
     }
@@ -579,9 +660,23 @@ pub fn match_nodes<'a>(local: &'a NodeLocal, nodes: &'a [Object]) -> Matched<'a>
     }
 }
 
-/// The name a facts entry goes by when the input has no Node objects.
-pub fn display_name(key: &str, f: &NodeFacts) -> String {
-    f.node_name.clone().unwrap_or_else(|| key.to_string())
+fn lower(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+fn short(s: &str) -> String {
+    s.split('.').next().unwrap_or(s).to_ascii_lowercase()
+}
+
+/// Whether two names are one node's: equal ignoring case, or by their first DNS label.
+pub fn same_node(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || short(a) == short(b)
+}
+
+/// The name a facts entry goes by when the input has no Node objects: the name it was filed
+/// under, never the name it gives itself.
+pub fn display_name(key: &str, _f: &NodeFacts) -> String {
+    key.to_string()
 }
 
 /// Whether Kubernetes labels call a node RDMA-capable (either NFD spelling).
@@ -670,6 +765,20 @@ pub(crate) mod testing {
                 hard: None,
             }),
             cap_ipc_lock: Probe::Found { value: false },
+            runtime_memlock: Some(Probe::Found {
+                value: RuntimeMemlock {
+                    runtime: "containerd".into(),
+                    pid: 812,
+                    limit: Memlock {
+                        soft: None,
+                        hard: None,
+                    },
+                    unit_limit: Some("infinity".into()),
+                    unit_set_at: Some(
+                        "/etc/systemd/system/containerd.service.d/memlock.conf:2".into(),
+                    ),
+                },
+            }),
             arp_ignore: Probe::Found { value: 1 },
             arp_announce: Probe::Found { value: 2 },
             nvidia_gpus: Probe::Found {
@@ -711,6 +820,8 @@ pub(crate) mod testing {
                 .collect(),
             perf: BTreeMap::new(),
             agent: None,
+            unused: BTreeMap::new(),
+            perf_set_aside: BTreeMap::new(),
         }
     }
 }
@@ -739,23 +850,63 @@ mod tests {
     }
 
     #[test]
-    fn matching_by_key_hostname_and_short_name() {
-        let mut fqdn = healthy("gpu02.cluster.local");
-        fqdn.node_name = None;
+    fn matching_by_the_name_filed_under_never_by_what_facts_say() {
+        // Facts filed as `x` that call themselves gpu02 (hostname, node_name) never stand in
+        // for gpu02: a node speaks only for itself (issue 22 #4).
+        let mut claims = healthy("gpu02.cluster.local");
+        claims.node_name = Some("gpu02".into());
         let l = local(vec![
             ("gpu01", healthy("gpu01")),
-            ("x", fqdn),
+            ("x", claims),
+            ("GPU03.cluster.local", healthy("gpu03")),
             ("stray", healthy("stray")),
         ]);
-        let nodes: Vec<Object> = ["gpu01", "gpu02", "mgmt01"]
+        let nodes: Vec<Object> = ["gpu01", "gpu02", "gpu03", "mgmt01"]
             .iter()
             .map(|n| Object(json!({"metadata": {"name": n}})))
             .collect();
         let m = match_nodes(&l, &nodes);
         let names: Vec<&str> = m.pairs.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["gpu01", "gpu02"]);
-        assert_eq!(m.nodes_without, ["mgmt01"]);
-        assert_eq!(m.unknown_files, ["stray"]);
+        assert_eq!(names, ["gpu01", "gpu03"]);
+        assert_eq!(m.nodes_without, ["gpu02", "mgmt01"]);
+        assert_eq!(m.unknown_files, ["stray", "x"]);
+        let m = match_nodes(&l, &[]);
+        assert!(m.pairs.iter().any(|(n, _)| n == "x"));
+        assert!(same_node("gpu02", "GPU02.cluster.local") && !same_node("gpu02", "gpu020"));
+    }
+
+    proptest::proptest! {
+        /// Whatever names facts give themselves, a node is matched only to facts filed under
+        /// its own name, and no facts serve two nodes.
+        #[test]
+        fn a_node_is_matched_only_to_facts_filed_under_its_name(
+            files in proptest::collection::vec(
+                ("[a-c]{1,2}(\\.x)?", "[a-c]{1,2}", proptest::option::of("[a-c]{1,2}")),
+                0..6,
+            ),
+            nodes in proptest::collection::btree_set("[a-c]{1,2}(\\.x)?", 0..6),
+        ) {
+            let l = local(
+                files
+                    .iter()
+                    .map(|(k, host, named)| {
+                        let mut f = healthy(host);
+                        f.node_name = named.clone();
+                        (k.as_str(), f)
+                    })
+                    .collect(),
+            );
+            let objects: Vec<Object> = nodes
+                .iter()
+                .map(|n| Object(json!({"metadata": {"name": n}})))
+                .collect();
+            let m = match_nodes(&l, &objects);
+            let mut seen = BTreeSet::new();
+            for ((name, _), key) in m.pairs.iter().zip(&m.keys) {
+                proptest::prop_assert!(same_node(key, name), "{name} got {key}'s facts");
+                proptest::prop_assert!(seen.insert(*key), "{key} served twice");
+            }
+        }
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub fn run(req: &Request) -> anyhow::Result<Outcome> {
     };
     sources::probe(&req.sources, &rules, &plan.site, &mut facts)?;
     notices.extend(sources::stale_notice(&facts));
+    notices.extend(sources::set_aside_notices(&facts));
     // Evaluation of the rest.
     let mut results = schedule.finish(&rules, &facts, &plan.site);
     // No profile chosen: the cluster's signs choose which rules report. A rule's results do not

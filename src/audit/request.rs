@@ -43,6 +43,9 @@ pub struct Sources {
     pub node_facts: Option<NodeFactsSource>,
     /// ib_write_bw outputs: a folder of NODE*.txt / NODE*.json files, or one file.
     pub perf: Option<PathBuf>,
+    /// `--node-facts-max-age` as given: checked whatever the source; a folder's facts are
+    /// judged against it when it is given (the DaemonSet's against [`NodeAgent::max_age`]).
+    pub node_facts_max_age: Option<String>,
     /// NIC firmware queries (`mstconfig -e -d <pci> q` outputs), read from disk only.
     pub firmware: Option<PathBuf>,
     /// BCM facts (export file, folder of cmsh outputs, or `cmsh`); overrides the site's `bcm:`.

@@ -36,6 +36,12 @@ pub struct Local {
 
 impl Local {
     pub fn load(s: &Sources, site: &Site) -> anyhow::Result<Local> {
+        // Checked whatever the source, so a typo never waits for the day it matters.
+        let max_age = match &s.node_facts_max_age {
+            Some(given) => parse_age(given)
+                .map_err(|e| exit::input(format!("--node-facts-max-age {given}: {e}")))?,
+            None => None,
+        };
         let (node_facts, agent) = match &s.node_facts {
             None => (None, None),
             Some(NodeFactsSource::Folder(dir)) => (Some(dir.clone()), None),
@@ -46,10 +52,17 @@ impl Local {
             }
             Some(NodeFactsSource::Cluster(a)) => (None, Some(agent_options(a, site)?)),
         };
-        let node = ingest::load(&NodeInputArgs {
-            node_facts,
-            perf: s.perf.clone(),
-        })?;
+        let fresh = ingest::Freshness {
+            max_age,
+            now: jiff::Timestamp::now(),
+        };
+        let node = ingest::load_with(
+            &NodeInputArgs {
+                node_facts,
+                perf: s.perf.clone(),
+            },
+            &fresh,
+        )?;
         let intent = intent::load(s.bcm.as_ref(), s.inventory.as_ref(), site)?;
         Ok(Local {
             node,
@@ -213,6 +226,62 @@ pub fn stale_notice(facts: &Facts) -> Option<Notice> {
         a.namespace,
         a.daemonset
     )))
+}
+
+/// Warnings for node facts that were read but set aside: pods with the agent's labels that its
+/// DaemonSet does not control, and facts files too old, dated ahead or naming another node.
+pub fn set_aside_notices(facts: &Facts) -> Vec<Notice> {
+    const SHOWN: usize = 3;
+    let shown = |v: &[String]| {
+        let more = if v.len() > SHOWN {
+            format!(" and {} more", v.len() - SHOWN)
+        } else {
+            String::new()
+        };
+        format!("{}{more}", v[..v.len().min(SHOWN)].join(", "))
+    };
+    let mut out = Vec::new();
+    if let Some(a) = &facts.node_local.agent
+        && !a.ignored_pods.is_empty()
+    {
+        out.push(Notice::warning(format!(
+            "{} pod(s) in namespace {} carry the selector of DaemonSet {}/{} but are not controlled by it, and were ignored: {}; only the DaemonSet's own pods speak for their nodes (look: `kubectl -n {} get pods -o wide`)",
+            a.ignored_pods.len(),
+            a.namespace,
+            a.namespace,
+            a.daemonset,
+            shown(&a.ignored_pods),
+            a.namespace
+        )));
+    }
+    let unused: Vec<String> = facts
+        .node_local
+        .unused
+        .iter()
+        .filter(|(n, _)| !facts.node_local.facts.contains_key(*n))
+        .map(|(n, u)| format!("{n} ({}: {})", u.file, u.detail))
+        .collect();
+    let perf: Vec<String> = facts
+        .node_local
+        .perf_set_aside
+        .iter()
+        .map(|(f, why)| format!("{f} ({why})"))
+        .collect();
+    if !perf.is_empty() {
+        out.push(Notice::warning(format!(
+            "{} perftest output(s) were not judged: {}",
+            perf.len(),
+            shown(&perf)
+        )));
+    }
+    if !unused.is_empty() {
+        out.push(Notice::warning(format!(
+            "node facts of {} node(s) were not used: {}",
+            unused.len(),
+            shown(&unused)
+        )));
+    }
+    out
 }
 
 /// Snapshot files: only the objects the rules can read are kept; objects given twice once.

@@ -10,13 +10,8 @@ use std::path::Path;
 /// Reads and checks the waivers file: each waiver must name a known rule, by ID or name.
 pub fn load(path: Option<&Path>, set: &RuleSet) -> anyhow::Result<Option<Vec<Waiver>>> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        exit::input(format!(
-            "{}: cannot read waivers: {}",
-            path.display(),
-            exit::unreadable(path, &e)
-        ))
-    })?;
+    let text = crate::input::read_text(path, crate::input::MAX_INPUT_BYTES)
+        .map_err(|e| e.at(path, "waivers"))?;
     let mut ws =
         waiver::parse(&text).map_err(|e| exit::input(format!("{}: {e}", path.display())))?;
     // A rule by ID or by name, as `--only`, `--skip` and `explain` take it.

@@ -272,10 +272,11 @@ pub struct NodeInputArgs {
     /// With --node-facts cluster: agent pod logs read at once.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub node_concurrency: usize,
-    /// With --node-facts cluster: facts collected longer ago are not judged (their node rules
-    /// skip, naming the age): e.g. 24h, 90m, 7d; 0 or off for no limit.
-    #[arg(long, default_value = "24h", value_name = "DURATION")]
-    pub node_facts_max_age: String,
+    /// Facts collected longer ago are not judged (their node rules skip, naming the age): e.g.
+    /// 24h, 90m, 7d; 0 or off for no limit. Default 24h with --node-facts cluster; a folder's
+    /// facts are judged at any age unless it is given.
+    #[arg(long, value_name = "DURATION")]
+    pub node_facts_max_age: Option<String>,
     /// ib_write_bw output: a folder of NODE*.txt (text) or NODE*.json (--out_json) files.
     #[arg(long, value_name = "DIR")]
     pub perf: Option<PathBuf>,

@@ -60,13 +60,17 @@ fn sources(
                 audit::NodeFactsSource::Cluster(audit::NodeAgent {
                     daemonset: node.node_agent.clone(),
                     concurrency: node.node_concurrency,
-                    max_age: node.node_facts_max_age.clone(),
+                    max_age: node
+                        .node_facts_max_age
+                        .clone()
+                        .unwrap_or_else(|| audit::NodeAgent::default().max_age),
                 })
             } else {
                 audit::NodeFactsSource::Folder(p.clone())
             }
         }),
         perf: node.perf.clone(),
+        node_facts_max_age: node.node_facts_max_age.clone(),
         firmware: firmware.clone(),
         bcm: s.bcm.clone(),
         inventory: s.inventory.clone(),

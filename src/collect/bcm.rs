@@ -55,23 +55,7 @@ pub fn load(spec: &Path) -> anyhow::Result<BcmFacts> {
 }
 
 pub(crate) fn read_text(path: &Path) -> anyhow::Result<String> {
-    let name = path.display();
-    let meta =
-        std::fs::metadata(path).map_err(|e| exit::input(format!("{name}: cannot read: {e}")))?;
-    if meta.len() > MAX_BYTES {
-        return Err(exit::input(format!(
-            "{name}: {} bytes is larger than the {MAX_BYTES} byte limit",
-            meta.len()
-        )));
-    }
-    let bytes =
-        std::fs::read(path).map_err(|e| exit::input(format!("{name}: cannot read: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| {
-        exit::input(format!(
-            "{name}: not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    crate::input::read_text(path, MAX_BYTES).map_err(|e| e.at(path, ""))
 }
 
 fn from_folder(dir: &Path) -> anyhow::Result<BcmFacts> {

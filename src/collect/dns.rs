@@ -57,7 +57,10 @@ fn resolver(server: &Server, timeout: Duration) -> Result<TokioResolver, String>
 }
 
 fn system_config(path: &Path) -> Result<ResolverConfig, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let data = crate::input::read(path, 1 << 20).map_err(|e| match e {
+        crate::input::ReadError::Io(e) => format!("cannot read {}: {e}", path.display()),
+        e => format!("{}: {e}", path.display()),
+    })?;
     let (config, _) = hickory_resolver::system_conf::parse_resolv_conf(data)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     if config.name_servers().is_empty() {

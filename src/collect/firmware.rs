@@ -65,14 +65,12 @@ fn load_file(
     facts: &mut Facts,
 ) -> anyhow::Result<usize> {
     let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| exit::input(format!("{shown}: {e}")))?;
-    if meta.len() > MAX_BYTES {
-        return Err(exit::input(format!(
-            "{shown}: {} bytes is too large for mstconfig query output (limit {MAX_BYTES})",
-            meta.len()
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| exit::input(format!("{shown}: {e}")))?;
+    let bytes = crate::input::read(path, MAX_BYTES).map_err(|e| match e {
+        crate::input::ReadError::Io(e) => exit::input(format!("{shown}: {e}")),
+        e => exit::input(format!(
+            "{shown}: too large for mstconfig query output: {e}"
+        )),
+    })?;
     let text = String::from_utf8_lossy(&bytes);
     let q = mstconfig::parse(&text).map_err(|e| {
         exit::input(format!(

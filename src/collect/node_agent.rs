@@ -25,6 +25,17 @@ pub const DEFAULT_NAMESPACE: &str = "gpu-preflight-nodes";
 pub const DEFAULT_NAME: &str = "gpu-preflight-node";
 /// Largest log read (the facts of a node with many NICs and firmware queries are ~100 KB).
 const MAX_LOG_BYTES: u64 = 16 << 20;
+/// The most log bytes held at once over all logs in flight: each log's cap shrinks as
+/// `--node-concurrency` grows, down to [`MIN_LOG_BYTES`].
+const LOGS_IN_FLIGHT_BYTES: u64 = 1 << 30;
+/// The least a log's cap shrinks to (still twice the largest facts seen).
+const MIN_LOG_BYTES: u64 = 256 << 10;
+
+/// The most bytes read of one agent log with `concurrency` logs read at once: 16 MiB up to 64
+/// in flight, then less, so all of them together never hold more than 1 GiB.
+pub fn log_cap(concurrency: usize) -> u64 {
+    (LOGS_IN_FLIGHT_BYTES / concurrency.max(1) as u64).clamp(MIN_LOG_BYTES, MAX_LOG_BYTES)
+}
 /// Agent pods per LIST page.
 const PAGE: u32 = 500;
 
@@ -64,9 +75,12 @@ pub async fn collect(
         ..AgentRead::default()
     };
     let mut facts = BTreeMap::new();
+    // (node named, pod, the pod's node): facts that named another node than their pod's.
+    let mut claims: Vec<(String, String, String)> = Vec::new();
     match pods_of(client, agent, opts).await {
         Err(why) => read.failed = Some(why),
-        Ok(pods) => {
+        Ok((pods, ignored)) => {
+            read.ignored_pods = ignored;
             on(Progress::Logs(pods.len()));
             let forbidden = Arc::new(AtomicBool::new(false));
             let mut results = futures::stream::iter(pods)
@@ -77,7 +91,7 @@ pub async fn collect(
                             // One refusal is the answer for all: no more requests.
                             Got::Forbidden(String::new())
                         } else {
-                            log_of(client, &agent.namespace, &pod, opts).await
+                            log_of(client, &agent.namespace, &pod, opts, agent.concurrency).await
                         };
                         if let Got::Forbidden(_) = got {
                             forbidden.store(true, Ordering::Relaxed);
@@ -95,6 +109,10 @@ pub async fn collect(
                     Judged::Unread(u) => {
                         read.unread.insert(node, u);
                     }
+                    Judged::Claims(u, named) => {
+                        claims.push((named, u.pod.clone(), node.clone()));
+                        read.unread.insert(node, u);
+                    }
                     Judged::Forbidden(reason) if !reason.is_empty() => {
                         read.failed.get_or_insert_with(|| {
                             format!(
@@ -107,6 +125,27 @@ pub async fn collect(
                 }
             }
         }
+    }
+    // The node another pod's facts named has them as an error when it has none of its own: a
+    // node speaks only for itself, and the claim is never a substitute.
+    for (named, pod, node) in claims {
+        let worse = read
+            .unread
+            .get(&named)
+            .is_some_and(|u| !u.reason.is_stale());
+        if facts.contains_key(&named) || worse || named == node {
+            continue;
+        }
+        read.unread.insert(
+            named.clone(),
+            Unread {
+                pod,
+                reason: UnreadReason::OtherNode,
+                detail: format!(
+                    "the agent pod on node {node} logged facts that name node {named} (node_name): facts count only for the node whose pod wrote them, and {named} has no usable facts of its own"
+                ),
+            },
+        );
     }
     tracing::info!(
         read = facts.len(),
@@ -123,12 +162,13 @@ pub async fn collect(
     }
 }
 
-/// One pod per node (by `spec.nodeName`) of the DaemonSet, found by its selector: `(node, pod)`.
+/// One pod per node (by `spec.nodeName`) of the DaemonSet, found by its selector: `(node, pod)`,
+/// and the names of the pods the selector matched that the DaemonSet does not control.
 async fn pods_of(
     client: &Client,
     agent: &AgentOptions,
     opts: &LiveOptions,
-) -> Result<Vec<(String, AgentPod)>, String> {
+) -> Result<(Vec<(String, AgentPod)>, Vec<String>), String> {
     let (ns, name) = (&agent.namespace, &agent.name);
     let ds_path = format!(
         "/apis/apps/v1/namespaces/{}/daemonsets/{}",
@@ -169,22 +209,29 @@ async fn pods_of(
             "DaemonSet {ns}/{name} has an empty spec.selector: its pods cannot be told from others"
         ));
     }
-    let uid = ds
+    let Some(uid) = ds
         .pointer("/metadata/uid")
         .and_then(Value::as_str)
-        .unwrap_or("");
+        .filter(|u| !u.is_empty())
+    else {
+        return Err(format!(
+            "DaemonSet {ns}/{name} has no metadata.uid: its pods cannot be told from others"
+        ));
+    };
     let pods = list_pods(client, ns, &selector.to_string(), opts).await?;
     let mut by_node: BTreeMap<String, AgentPod> = BTreeMap::new();
     let mut unscheduled = 0;
+    let mut ignored = Vec::new();
     for p in pods {
-        // A pod the selector matches but another controller owns is not the agent's.
+        // Only a pod the DaemonSet controls is the agent's: anyone who may create pods in the
+        // namespace could give a bare pod the agent's labels and a log of their choosing.
         let owned = p
             .metadata
             .owner_references
             .iter()
-            .find(|o| o.controller == Some(true))
-            .is_none_or(|o| uid.is_empty() || o.uid == uid);
+            .any(|o| o.controller == Some(true) && o.uid == uid);
         if !owned {
+            ignored.push(p.metadata.name.clone());
             continue;
         }
         let Some(node) = p.spec.node_name.clone().filter(|n| !n.is_empty()) else {
@@ -201,7 +248,7 @@ async fn pods_of(
     if unscheduled > 0 {
         tracing::info!(unscheduled, "agent pods not scheduled to a node yet");
     }
-    Ok(by_node.into_iter().collect())
+    Ok((by_node.into_iter().collect(), ignored))
 }
 
 /// The agent's pods, every page (`labelSelector` narrows the LIST to them).
@@ -258,19 +305,38 @@ async fn list_pods(
 /// What the log request brought.
 enum Got {
     Text(String),
+    /// More than this many bytes: reading stopped there.
+    Cut(u64),
     Forbidden(String),
     /// No log: the server's words (the container has not started, the pod is gone...).
     Failed(String),
 }
 
-async fn log_of(client: &Client, ns: &str, pod: &AgentPod, opts: &LiveOptions) -> Got {
+async fn log_of(
+    client: &Client,
+    ns: &str,
+    pod: &AgentPod,
+    opts: &LiveOptions,
+    concurrency: usize,
+) -> Got {
+    let cap = log_cap(concurrency);
+    // One byte more than is kept, so a log the server cut at the cap is seen to be longer.
     let path = format!(
-        "/api/v1/namespaces/{}/pods/{}/log?container={CONTAINER}&limitBytes={MAX_LOG_BYTES}",
+        "/api/v1/namespaces/{}/pods/{}/log?container={CONTAINER}&limitBytes={}",
         percent_encode(ns),
-        percent_encode(&pod.metadata.name)
+        percent_encode(&pod.metadata.name),
+        cap + 1
     );
-    match get_text(client, &path, opts).await {
-        Ok(t) => Got::Text(t),
+    // The server may not honour limitBytes (an old one, a proxy): stop reading at the cap here.
+    match get_capped(client, &path, opts, cap).await {
+        Ok(Capped::Whole(bytes)) => match String::from_utf8(bytes) {
+            Ok(t) => Got::Text(t),
+            Err(e) => Got::Failed(format!(
+                "the log is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )),
+        },
+        Ok(Capped::Cut) => Got::Cut(cap),
         Err(Failure::Status(401 | 403, msg)) => Got::Forbidden(msg),
         Err(Failure::Status(404, _)) => Got::Failed(
             "the pod no longer exists (deleted after it was listed): run again".to_string(),
@@ -283,6 +349,8 @@ async fn log_of(client: &Client, ns: &str, pod: &AgentPod, opts: &LiveOptions) -
 enum Judged {
     Facts(Box<NodeFacts>),
     Unread(Unread),
+    /// The facts name another node (`node_name`, the second field) than the pod's.
+    Claims(Unread, String),
     /// `pods/log` refused (an empty reason: not asked, after an earlier refusal).
     Forbidden(String),
 }
@@ -308,6 +376,16 @@ fn judge(
         Got::Failed(msg) => {
             return unread(UnreadReason::NoLog, with_state(&msg, state.as_deref()));
         }
+        Got::Cut(cap) => {
+            return unread(
+                UnreadReason::NotFacts,
+                format!(
+                    "the log is longer than {} (the most read of one agent log with --node-concurrency {}), and reading stopped there: node facts are about 100 KB, so the log holds something else",
+                    crate::input::bytes(cap),
+                    agent.concurrency
+                ),
+            );
+        }
         Got::Text(t) => t,
     };
     let facts = match parse_log(&text) {
@@ -315,39 +393,24 @@ fn judge(
         Err(e) => return unread(UnreadReason::NotFacts, with_state(&e, state.as_deref())),
     };
     if let Some(other) = other_node(&facts, node) {
-        return unread(
-            UnreadReason::OtherNode,
-            format!(
-                "its log holds the facts of {other}, not of {node} (the DaemonSet must set NODE_NAME from spec.nodeName, as deploy/node-agent-daemonset.yaml does)"
+        let u = Unread {
+            pod: pod.metadata.name.clone(),
+            reason: UnreadReason::OtherNode,
+            detail: format!(
+                "its log holds the facts of {other}, not of {node}: facts count only for the node the pod runs on (the DaemonSet must set NODE_NAME from spec.nodeName, as deploy/node-agent-daemonset.yaml does)"
             ),
-        );
+        };
+        return match facts.node_name.clone().filter(|n| !n.is_empty()) {
+            Some(named) => Judged::Claims(u, named),
+            None => Judged::Unread(u),
+        };
     }
-    if let Some(limit) = agent.max_age {
-        match facts.collected_at.parse::<jiff::Timestamp>() {
-            Ok(at) => {
-                let age = now.duration_since(at).unsigned_abs();
-                if now > at && age > limit {
-                    return unread(
-                        UnreadReason::Stale,
-                        format!(
-                            "collected {at}, {} ago, older than the {} limit (--node-facts-max-age)",
-                            human(age),
-                            human(limit)
-                        ),
-                    );
-                }
-            }
-            Err(_) => {
-                return unread(
-                    UnreadReason::Stale,
-                    format!(
-                        "collected_at `{}` is not an RFC 3339 time, so the facts' age is unknown (--node-facts-max-age {})",
-                        facts.collected_at,
-                        human(limit)
-                    ),
-                );
-            }
-        }
+    let fresh = ingest::Freshness {
+        max_age: agent.max_age,
+        now,
+    };
+    if let Err((reason, detail)) = ingest::vet_age(&facts.collected_at, &fresh) {
+        return unread(reason, detail);
     }
     Judged::Facts(Box::new(facts))
 }
@@ -454,6 +517,47 @@ async fn get_text(client: &Client, path: &str, opts: &LiveOptions) -> Result<Str
             non_empty(&s.message, &s.reason).to_string(),
         )),
         // The client's own read timeout (the same --timeout) can fire first.
+        Ok(Err(e)) if timed_out(&e) => Err(Failure::TimedOut(opts.timeout)),
+        Ok(Err(e)) => Err(Failure::Other(chain(&e))),
+    }
+}
+
+/// A body read up to a cap.
+enum Capped {
+    Whole(Vec<u8>),
+    /// Longer than the cap: reading stopped one byte past it.
+    Cut,
+}
+
+/// Like [`get_text`], reading at most `cap` bytes of the body, whatever the server sends.
+async fn get_capped(
+    client: &Client,
+    path: &str,
+    opts: &LiveOptions,
+    cap: u64,
+) -> Result<Capped, Failure> {
+    use futures::AsyncReadExt;
+    let req = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(|e| Failure::Other(format!("bad request {path}: {e}")))?;
+    let read = async {
+        let body = client.request_stream(req).await?;
+        let mut buf = Vec::new();
+        Box::pin(body)
+            .take(cap.saturating_add(1))
+            .read_to_end(&mut buf)
+            .await
+            .map_err(kube::Error::ReadEvents)?;
+        Ok::<_, kube::Error>(buf)
+    };
+    match tokio::time::timeout(opts.timeout, read).await {
+        Err(_) => Err(Failure::TimedOut(opts.timeout)),
+        Ok(Ok(buf)) if buf.len() as u64 > cap => Ok(Capped::Cut),
+        Ok(Ok(buf)) => Ok(Capped::Whole(buf)),
+        Ok(Err(kube::Error::Api(s))) => Err(Failure::Status(
+            s.code,
+            non_empty(&s.message, &s.reason).to_string(),
+        )),
         Ok(Err(e)) if timed_out(&e) => Err(Failure::TimedOut(opts.timeout)),
         Ok(Err(e)) => Err(Failure::Other(chain(&e))),
     }

@@ -298,6 +298,9 @@ fn read_files(plan: &Plan, site: &Site, probes: &mut Probes) {
     }
 }
 
+/// The most bytes a certificate or key file may hold (a CA bundle is a few hundred KB).
+const PEM_MAX_BYTES: u64 = 64 << 20;
+
 /// Certificates of a PEM file; errors name the file and the block.
 pub fn read_pem_certs(path: &Path) -> PemFile {
     let mut f = PemFile {
@@ -305,10 +308,10 @@ pub fn read_pem_certs(path: &Path) -> PemFile {
         certs: Vec::new(),
         error: None,
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::input::read(path, PEM_MAX_BYTES) {
         Ok(b) => b,
         Err(e) => {
-            f.error = Some(format!("cannot read: {e}"));
+            f.error = Some(e.to_string());
             return f;
         }
     };
@@ -329,7 +332,7 @@ pub fn read_pem_certs(path: &Path) -> PemFile {
 
 /// SubjectPublicKeyInfo (base64 DER) of a PEM private key file.
 fn public_key_of(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let bytes = crate::input::read(path, PEM_MAX_BYTES).map_err(|e| e.to_string())?;
     let key = PrivateKeyDer::from_pem_slice(&bytes)
         .map_err(|e| format!("no usable PEM private key: {e}"))?;
     let signer = rustls::crypto::ring::sign::any_supported_type(&key)

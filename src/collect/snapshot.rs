@@ -175,8 +175,9 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
             }
         }
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| exit::input(format!("{name}: cannot read: {e}")))?;
+    // The file as opened: a pipe (`--snapshot <(kubectl ...)`) or device has no size to check
+    // above, and is read only up to the limit.
+    let bytes = crate::input::read_from(&file, MAX_FILE_BYTES).map_err(|e| e.at(path, ""))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         exit::input(format!(
             "{name}: not UTF-8 text (invalid byte at offset {}); expected a snapshot or kubectl -o yaml|json output",

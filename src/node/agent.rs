@@ -200,6 +200,7 @@ pub fn collect(opts: &Options) -> NodeFacts {
         modules,
         memlock,
         cap_ipc_lock: cap_ipc_lock(),
+        runtime_memlock: Some(super::runtime::runtime_memlock(&opts.host_root)),
         arp_ignore,
         arp_announce,
         nvidia_gpus,

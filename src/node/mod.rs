@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod containerd;
 pub mod ingest;
+pub mod runtime;
 
 use std::path::PathBuf;
 

@@ -355,3 +355,70 @@ fn a_2_gb_snapshot_is_refused_at_once() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("huge.json") && err.contains("limit"), "{err}");
 }
+
+/// Issue 22 #7: the input limit holds for what has no size: a device that never ends and a pipe
+/// (`--snapshot <(...)`) stop at 1 GiB with an error naming the path and the limit (exit 2),
+/// rather than growing until memory runs out; a small snapshot through a pipe is read as ever.
+#[test]
+fn snapshots_from_pipes_and_devices_stop_at_the_limit() {
+    let started = Instant::now();
+    let out = bin()
+        .args(["check", "--snapshot", "/dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/dev/zero: more than 1073741824 bytes (1 GiB)") && err.contains("limit"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(120));
+
+    // A pipe that gives more than the limit, as `<(yes ...)` would.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("snap.pipe");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            let chunk = vec![b' '; 1 << 20];
+            // Ends when the reader stops reading (a broken pipe).
+            while w.write_all(&chunk).is_ok() {}
+        })
+    };
+    let out = bin()
+        .args(["check", "--snapshot"])
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("snap.pipe: more than 1073741824 bytes"),
+        "{err}"
+    );
+
+    // Under the limit, a pipe is a snapshot like any other.
+    let out = bin()
+        .env("GPU_PREFLIGHT_NO_PROBES", "1")
+        .args([
+            "check",
+            "--snapshot",
+            "/dev/stdin",
+            "--only",
+            "K8S003",
+            "--format",
+            "json",
+        ])
+        .write_stdin(std::fs::read(fixture("demo/runai-bcm.yaml")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

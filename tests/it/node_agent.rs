@@ -680,3 +680,265 @@ OUT
         8
     );
 }
+
+/// The fixture facts of `node` as JSON, to change before writing them into a folder.
+fn fixture_facts(node: &str) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(fixture(&format!("node/facts/{node}.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Issue 22 #4 and #9, issue 23 #9, with `--node-facts DIR`: a file stands only for the node it
+/// is named after. Facts that name another node are an error on that file's node and on the
+/// node they name (which has none of its own), never a substitute; a file under another name
+/// is not matched by the hostname inside it; facts dated ahead of the clock are an error naming
+/// the skew; `--node-facts-max-age` applies to a folder when given, and is checked always.
+#[test]
+fn a_facts_file_speaks_only_for_the_node_it_is_named_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: &Value| {
+        std::fs::write(
+            dir.path().join(format!("{name}.json")),
+            serde_json::to_string_pretty(v).unwrap(),
+        )
+        .unwrap();
+    };
+    // dgx01.json claims to be gpu04 (which has no facts of its own).
+    let mut dgx01 = fixture_facts("dgx01");
+    dgx01["node_name"] = "gpu04".into();
+    write("dgx01", &dgx01);
+    // gpu03's facts filed under another name: its hostname (gpu03.cluster.local) inside does
+    // not make them gpu03's.
+    write("spare", &fixture_facts("gpu03"));
+    // mgmt01's facts dated a day ahead of this host's clock.
+    let mut mgmt01 = fixture_facts("mgmt01");
+    let ahead = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    mgmt01["collected_at"] = ahead.to_string().into();
+    write("mgmt01", &mgmt01);
+    // gpu02's as they are (collected on a fixed day long ago).
+    write("gpu02", &fixture_facts("gpu02"));
+    let snap = fixture("node/cluster.yaml");
+    let folder = dir.path().to_str().unwrap();
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--only",
+            "NODE001",
+            "--node-facts",
+            folder,
+        ]
+        .map(String::from)
+        .to_vec();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        check_json(&a).1
+    };
+    let r = run(&[]);
+    let x = result(&r, "NODE001", "node/dgx01");
+    assert_eq!(x["status"], "error", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("dgx01.json") && m.contains("the facts name node gpu04 (node_name), not dgx01"),
+        "{m}"
+    );
+    let x = result(&r, "NODE001", "node/gpu04");
+    assert_eq!(x["status"], "error", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("the facts of node dgx01 claim to be node gpu04")
+            && m.contains("gpu04 has no usable facts of its own"),
+        "{m}"
+    );
+    let x = result(&r, "NODE001", "node/gpu03");
+    assert_eq!(x["status"], "skip", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected gpu03.json"),
+        "{x}"
+    );
+    assert_eq!(status_of(&r, "NODE001", "node-facts/spare"), "skip");
+    let x = result(&r, "NODE001", "node/mgmt01");
+    assert_eq!(x["status"], "error", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("mgmt01.json")
+            && m.contains("ahead of this host's clock")
+            && m.contains("more than the 5m clocks may disagree"),
+        "{m}"
+    );
+    // Without the flag a folder's facts are judged at any age.
+    assert_eq!(status_of(&r, "NODE001", "node/gpu02"), "pass");
+
+    // With the flag, the folder's old facts are not judged, naming their age.
+    let r = run(&["--node-facts-max-age", "7d"]);
+    let x = result(&r, "NODE001", "node/gpu02");
+    assert_eq!(x["status"], "skip", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains("gpu02.json") && m.contains("older than the 7d limit (--node-facts-max-age)"),
+        "{m}"
+    );
+    // A bad limit is an input error whatever the source.
+    for bad in ["abc", "a day", "7"] {
+        let a = args(&["--node-facts-max-age", bad]);
+        let out = bin().arg("check").args(&a).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            e.contains(&format!("--node-facts-max-age {bad}: expected a duration")),
+            "{e}"
+        );
+    }
+    let out = bin()
+        .args([
+            "check",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--node-facts-max-age",
+            "abc",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Issue 23 #8 on the fixture nodes: RDMA006 judges the container runtime's limit (from the
+/// trees' /proc and systemd units) and the RDMA pods' own IPC_LOCK, never the agent's own.
+#[test]
+fn rdma006_judges_the_runtime_and_the_pods_not_the_agent() {
+    let (_, r) = check_json(&[
+        "--snapshot",
+        fixture("node/cluster.yaml").to_str().unwrap(),
+        "--node-facts",
+        fixture("node/facts").to_str().unwrap(),
+        "--only",
+        "RDMA006",
+    ]);
+    // gpu02: LimitMEMLOCK=infinity in a drop-in; the process runs unlimited.
+    let x = result(&r, "RDMA006", "node/gpu02");
+    assert_eq!(x["status"], "pass", "{x}");
+    assert_eq!(
+        x["observed"],
+        "containerd (pid 902): RLIMIT_MEMLOCK soft unlimited / hard unlimited; systemd LimitMEMLOCK=infinity (/etc/systemd/system/containerd.service.d/memlock.conf:2)"
+    );
+    // mgmt01: CRI-O, unlimited.
+    let x = result(&r, "RDMA006", "node/mgmt01");
+    assert_eq!(x["status"], "pass", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("from crio (pid 1020)"),
+        "{x}"
+    );
+    // dgx01: containerd at the 64 KiB default, but its one RDMA pod adds IPC_LOCK.
+    let x = result(&r, "RDMA006", "node/dgx01");
+    assert_eq!(x["status"], "pass", "{x}");
+    assert!(
+        x["message"].as_str().unwrap().contains(
+            "node dgx01: workloads get RLIMIT_MEMLOCK 64 KiB from containerd, and every RDMA pod on it adds IPC_LOCK (or is privileged): default/rdma-test-pod-1"
+        ),
+        "{x}"
+    );
+    // gpu03: 64 KiB (LimitMEMLOCK=64K) and rdma-test-pod-2 without IPC_LOCK.
+    let x = result(&r, "RDMA006", "node/gpu03");
+    assert_eq!(x["status"], "fail", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("node gpu03: workloads get RLIMIT_MEMLOCK 64 KiB from containerd (pid 877)")
+            && m.contains("RDMA pods on it without IPC_LOCK: default/rdma-test-pod-2"),
+        "{m}"
+    );
+    assert_eq!(
+        x["observed"],
+        "containerd (pid 877): RLIMIT_MEMLOCK soft 64 KiB / hard 64 KiB; systemd LimitMEMLOCK=64K (/lib/systemd/system/containerd.service:15); RDMA pods on it without IPC_LOCK: default/rdma-test-pod-2"
+    );
+    assert_eq!(
+        x["expected"],
+        "the container runtime's RLIMIT_MEMLOCK unlimited, or IPC_LOCK on every RDMA pod on the node"
+    );
+    assert!(
+        x["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("LimitMEMLOCK=infinity")
+    );
+    // Facts from an agent that did not record the runtime's limit: skip, saying so.
+    let dir = tempfile::tempdir().unwrap();
+    let mut old = fixture_facts("gpu03");
+    old.as_object_mut().unwrap().remove("runtime_memlock");
+    std::fs::write(dir.path().join("gpu03.json"), old.to_string()).unwrap();
+    let (_, r) = check_json(&[
+        "--snapshot",
+        fixture("node/cluster.yaml").to_str().unwrap(),
+        "--node-facts",
+        dir.path().to_str().unwrap(),
+        "--only",
+        "RDMA006",
+    ]);
+    let x = result(&r, "RDMA006", "node/gpu03");
+    assert_eq!(x["status"], "skip", "{x}");
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("do not record the container runtime's memlock limit"),
+        "{x}"
+    );
+}
+
+/// Issue 23 #9: `--node-facts-max-age` holds for `--perf` outputs that carry perftest's own date
+/// (`Completed:`/`Connected:`): too old, the file is not judged, saying so in the result and on
+/// stderr; without the flag it is judged as ever.
+#[test]
+fn perf_outputs_older_than_the_limit_are_not_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "gpu01-mlx5_0-write-bw-bidir-q4.txt";
+    std::fs::copy(
+        fixture(&format!("real-formats/perftest/{name}")),
+        dir.path().join(name),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = bin()
+            .args(["check", "--only", "RDMA007", "--format", "json", "--perf"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (report, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // Without the flag the file is read and its bandwidth reported (no port rate given here).
+    let (r, _) = run(&[]);
+    let x = result(&r, "RDMA007", &format!("perf/{name}"));
+    assert!(
+        x["message"]
+            .as_str()
+            .unwrap()
+            .contains("778.93 Gb/s average"),
+        "{x}"
+    );
+    let (r, stderr) = run(&["--node-facts-max-age", "30d"]);
+    let x = result(&r, "RDMA007", "cluster");
+    assert_eq!(x["status"], "skip", "{x}");
+    let m = x["message"].as_str().unwrap();
+    assert!(
+        m.contains(&format!(
+            "no perftest result judged: {name}: dated 2026-03-10T14:02:24Z"
+        )) && m.contains("older than the 30d limit (--node-facts-max-age"),
+        "{m}"
+    );
+    assert!(
+        stderr.contains("1 perftest output(s) were not judged"),
+        "{stderr}"
+    );
+}

@@ -425,7 +425,8 @@ fn node_rules_agree_on_which_nodes_are_rdma_capable() {
     }
 }
 
-/// Case 8: Output files get 0666 less the umask, like a shell redirection.
+/// Case 8: New output files get 0666 less the umask, like a shell redirection (a file that is
+/// replaced keeps its own mode, as a redirection keeps it too).
 #[test]
 fn output_files_honour_the_umask() {
     use std::os::unix::fs::PermissionsExt;
@@ -433,6 +434,9 @@ fn output_files_honour_the_umask() {
     let report = dir.path().join("r.json");
     let facts = dir.path().join("facts.json");
     for (umask, mode) in [("022", 0o644), ("077", 0o600), ("002", 0o664)] {
+        for f in [&report, &facts] {
+            let _ = std::fs::remove_file(f);
+        }
         let script = format!(
             "umask {umask} && \"$0\" check --snapshot {} --only K8S003 -q --output json={} && \"$0\" node --no-firmware -o {}",
             p(&fixture("demo/runai-bcm.yaml")),
@@ -537,7 +541,25 @@ fn output_to_a_device_a_pipe_or_a_link_keeps_it() {
         assert!(ft.is_char_device(), "the device was replaced: {ft:?}");
     }
 
-    // A symbolic link to a file: the file gets the report, the link stays a link.
+    // /dev/stdout when stdout is a pipe: links down to `pipe:[N]`, which names no path; the
+    // report goes into the pipe.
+    let out = bin()
+        .env("GPU_PREFLIGHT_NO_PROBES", "1")
+        .args(["check", "--snapshot"])
+        .arg(fixture("demo/runai-bcm.yaml"))
+        .args(["--only", "K8S003", "-q", "--output", "json=/dev/stdout"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).expect("the report on stdout");
+    assert!(got["results"].is_array());
+
+    // A symbolic link this user made, in a folder only it writes to: followed for convenience,
+    // the file gets the report, the link stays a link.
     let real = dir.path().join("real.json");
     std::fs::write(&real, "old").unwrap();
     let link = dir.path().join("link.json");
@@ -551,4 +573,106 @@ fn output_to_a_device_a_pipe_or_a_link_keeps_it() {
     );
     let body: Value = serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
     assert!(body["results"].is_array());
+}
+
+/// `check --output json=PATH` as root, its stderr and exit code.
+fn write_report_to(target: &Path) -> (i32, String) {
+    let out = bin()
+        .env("GPU_PREFLIGHT_NO_PROBES", "1")
+        .args(["check", "--snapshot"])
+        .arg(fixture("demo/runai-bcm.yaml"))
+        .args(["--only", "K8S003", "-q", "--output"])
+        .arg(format!("json={}", target.display()))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 22 #2: a link another user planted, or any link in a world-writable sticky folder like
+/// /tmp, is never followed (the file it names is untouched, the run says why, exit 2); a file
+/// that is replaced keeps its mode and owner. Run as root, as the Ansible recipe ran the agent.
+#[test]
+fn output_never_follows_another_users_link_and_keeps_mode_and_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: geteuid cannot fail.
+    if unsafe { nix::libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root (chown to another uid)");
+        return;
+    }
+    let nobody = 65534;
+    let base = tempfile::tempdir().unwrap();
+    // What the attacker wants overwritten: a root-only file outside the sticky folder.
+    let victim = base.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // A sticky world-writable folder (like /tmp) with a link owned by another user.
+    let sticky = base.path().join("tmp");
+    std::fs::create_dir(&sticky).unwrap();
+    std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let planted = sticky.join("gpu-preflight-node.json");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    std::os::unix::fs::lchown(&planted, Some(nobody), Some(nobody)).unwrap();
+    let (code, err) = write_report_to(&planted);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("symbolic link owned by uid 65534") && err.contains("refusing to follow"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+
+    // The same link owned by root, but in the sticky folder: still refused.
+    std::os::unix::fs::lchown(&planted, Some(0), Some(0)).unwrap();
+    let (code, err) = write_report_to(&planted);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("world-writable sticky folder"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+
+    // Another user's link in a folder that is not sticky: refused too.
+    let open = base.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    let theirs = open.join("report.json");
+    std::os::unix::fs::symlink(&victim, &theirs).unwrap();
+    std::os::unix::fs::lchown(&theirs, Some(nobody), Some(nobody)).unwrap();
+    let (code, err) = write_report_to(&theirs);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("owned by uid 65534"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+
+    // A report file that is replaced keeps its mode and owner (a 0600 report stays 0600).
+    let kept = base.path().join("kept.json");
+    std::fs::write(&kept, "old").unwrap();
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(&kept, Some(nobody), Some(nobody)).unwrap();
+    let (code, err) = write_report_to(&kept);
+    assert!(code <= 1, "{err}");
+    let meta = std::fs::metadata(&kept).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o600);
+    assert_eq!((meta.uid(), meta.gid()), (nobody, nobody));
+    let body: Value = serde_json::from_str(&std::fs::read_to_string(&kept).unwrap()).unwrap();
+    assert!(body["results"].is_array());
+}
+
+/// A named pipe nobody reads: the run does not hang, it says why (exit 2), and the pipe stays.
+#[test]
+fn output_to_a_pipe_nobody_reads_gives_up() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("report.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let started = std::time::Instant::now();
+    let (code, err) = write_report_to(&fifo);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("named pipe that no process read"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
 }

@@ -17,7 +17,7 @@ use super::Needs;
 use crate::facts::Facts;
 use crate::model::{Cause, Finding};
 use crate::node_facts::{
-    AgentRead, NodeFacts, RDMA_CAPABLE_LABELS, Unread, UnreadReason, display_name,
+    AgentRead, NodeFacts, RDMA_CAPABLE_LABELS, Unread, UnreadReason, UnusedFile, display_name,
     labelled_rdma_capable, match_nodes,
 };
 use crate::object::Object;
@@ -86,7 +86,7 @@ pub fn scope<'a>(
 ) -> Result<(Vec<Target<'a>>, Vec<Finding>), Finding> {
     let local = &facts.node_local;
     let agent = local.agent.as_ref();
-    if local.facts.is_empty() {
+    if local.facts.is_empty() && local.unused.is_empty() {
         match agent {
             None => {
                 return Err(Finding::skip("cluster", NO_FACTS)
@@ -150,9 +150,10 @@ pub fn scope<'a>(
     for name in m.nodes_without {
         let labelled = obj(&name).is_some_and(labelled_rdma_capable);
         if scope == Scope::All || labelled {
-            let f = match agent {
-                Some(a) => without_agent_facts(&name, a),
-                None => Finding::skip(
+            let f = match (local.unused.get(&name), agent) {
+                (Some(u), _) => unused_file(&name, u),
+                (None, Some(a)) => without_agent_facts(&name, a),
+                (None, None) => Finding::skip(
                     format!("node/{name}"),
                     format!(
                         "no node facts for node {name}: expected {name}.json in the --node-facts folder"
@@ -174,6 +175,27 @@ pub fn scope<'a>(
             }
         }
     }
+    // Files set aside whose node is not among the input's nodes (or there are no Node objects):
+    // each says why, under the name it was filed as.
+    for (name, u) in &local.unused {
+        if local.facts.contains_key(name) || (known && obj(name).is_some()) {
+            continue;
+        }
+        if known {
+            extra.push(
+                Finding::skip(
+                    format!("node-facts/{name}"),
+                    format!(
+                        "node facts for {name} match no Node object in the input, and were not used: {}: {}",
+                        u.file, u.detail
+                    ),
+                )
+                .rests_on(&[NODES]),
+            );
+        } else if scope == Scope::All {
+            extra.push(unused_file(name, u).rests_on(&[]));
+        }
+    }
     for key in m.unknown_files {
         let host = local
             .facts
@@ -190,6 +212,18 @@ pub fn scope<'a>(
             )
         };
         extra.push(Finding::skip(format!("node-facts/{key}"), why).rests_on(&[NODES]));
+    }
+    if agent.is_none() && targets.is_empty() && extra.is_empty() && !local.unused.is_empty() {
+        // Every file was set aside, and none for a node this rule judges: say so once.
+        let files: Vec<&str> = local.unused.values().map(|u| u.file.as_str()).collect();
+        return Err(Finding::skip(
+            "cluster",
+            format!(
+                "no usable node facts: every file given was set aside ({})",
+                files.join(", ")
+            ),
+        )
+        .rests_on(&[]));
     }
     if let Some(a) = agent
         && targets.is_empty()
@@ -234,6 +268,30 @@ fn without_agent_facts(name: &str, a: &AgentRead) -> Finding {
     .cause(Cause::NotInInput)
 }
 
+/// A node whose facts file was set aside: `skip` when it is only too old, `error` otherwise
+/// (dated ahead of the audit's clock, or naming another node).
+fn unused_file(name: &str, u: &UnusedFile) -> Finding {
+    let target = format!("node/{name}");
+    if u.reason.is_stale() {
+        Finding::skip(
+            target,
+            format!(
+                "node facts of node {name} not judged: {}: {}; collect them again: `gpu-preflight node -o {name}.json` on the node",
+                u.file, u.detail
+            ),
+        )
+        .cause(Cause::Stale)
+    } else {
+        Finding::error(
+            target,
+            format!(
+                "no usable node facts for node {name}: {}: {}",
+                u.file, u.detail
+            ),
+        )
+    }
+}
+
 /// A node whose agent pod's facts could not be used: `skip` when they are only too old (they
 /// were read; a restart of the DaemonSet refreshes them), `error` otherwise.
 fn unread(name: &str, u: &Unread, a: &AgentRead) -> Finding {
@@ -248,7 +306,10 @@ fn unread(name: &str, u: &Unread, a: &AgentRead) -> Finding {
             ),
         )
         .cause(Cause::Stale),
-        UnreadReason::NoLog | UnreadReason::NotFacts | UnreadReason::OtherNode => Finding::error(
+        UnreadReason::NoLog
+        | UnreadReason::NotFacts
+        | UnreadReason::OtherNode
+        | UnreadReason::Future => Finding::error(
             target,
             format!(
                 "no node facts for node {name}: pod {}: {}; look: `{look}`",
@@ -285,6 +346,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            ignored_pods: vec![],
         }
     }
 

@@ -54,6 +54,20 @@ impl TypedCheck for RdmaBandwidth {
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let local: &NodeLocal = &ctx.facts.node_local;
+        if local.perf.is_empty() && !local.perf_set_aside.is_empty() {
+            let files: Vec<String> = local
+                .perf_set_aside
+                .iter()
+                .map(|(f, why)| format!("{f}: {why}"))
+                .collect();
+            return vec![
+                Finding::skip(
+                    "cluster",
+                    format!("no perftest result judged: {}", files.join("; ")),
+                )
+                .rests_on(&[]),
+            ];
+        }
         if local.perf.is_empty() {
             return vec![Finding::skip("cluster", NO_PERF).rests_on(&[])];
         }

@@ -16,7 +16,8 @@ pub struct Params {
     pub require_host_network: bool,
 }
 
-fn requests_rdma(c: &Value) -> Vec<String> {
+/// The `rdma/*` resources a container requests (shared with RDMA006).
+pub(crate) fn requests_rdma(c: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for part in ["limits", "requests"] {
         if let Some(m) = c
@@ -33,7 +34,8 @@ fn requests_rdma(c: &Value) -> Vec<String> {
     out
 }
 
-fn can_lock(c: &Value) -> bool {
+/// Whether a container can lock memory: IPC_LOCK added, or privileged (shared with RDMA006).
+pub(crate) fn can_lock(c: &Value) -> bool {
     let sc = c.get("securityContext");
     let privileged = sc
         .and_then(|s| s.get("privileged"))

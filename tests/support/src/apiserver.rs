@@ -74,6 +74,9 @@ pub enum PodLog {
     Status(u16, String),
     /// Never answers (the client's timeout must fire).
     Hang,
+    /// The text served whole whatever `limitBytes` asks, as a server or proxy that ignores it
+    /// does: the client must stop reading by itself.
+    Unlimited(String),
 }
 
 /// Who the server says the client is, in 403 messages.
@@ -929,6 +932,11 @@ async fn pod_log(st: &State, ns: &str, pod: &str, params: &HashMap<String, Strin
             .body(Full::new(Bytes::copy_from_slice(
                 &t.as_bytes()[..t.len().min(limit)],
             )))
+            .expect("response"),
+        Some(PodLog::Unlimited(t)) => Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "text/plain")
+            .body(Full::new(Bytes::copy_from_slice(t.as_bytes())))
             .expect("response"),
         Some(PodLog::Status(code, msg)) => status(*code, "BadRequest", msg),
         Some(PodLog::Hang) => {
