@@ -1,5 +1,5 @@
 //! RUNAI002: the registry pull secret exists, has the right type and credentials for the registry.
-//! Reads only the redacted summary (see `prune::redact_secret`): never a credential. Reads that
+//! Reads only the redacted summary (see `kinds::secret::redact`): never a credential. Reads that
 //! one Secret by name (the site's `platform.registry_secret`, else the rule's parameters).
 
 use super::{Ctx, Needs, TypedCheck};

@@ -198,7 +198,7 @@ impl TypedCheck for TlsSecret {
             .collect();
         endpoint::each_tls(ctx, "TLS", |t, chain| {
             let target = endpoint::target(t);
-            let served = crate::prune::sha256_hex(&chain[0]);
+            let served = crate::cert::sha256_hex(&chain[0]);
             let subject = cert::parse(&chain[0])
                 .map(|i| i.subject)
                 .unwrap_or_else(|_| "?".into());
@@ -293,7 +293,7 @@ mod tests {
                 let raw = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
                     "metadata": {"name": "ingress-server-default-tls", "namespace": "ingress-nginx"},
                     "data": {"tls.crt": b64(pem(d).as_bytes()), "tls.key": b64(b"secret-key")}});
-                vec![Object(crate::prune::redact_secret(&raw))]
+                vec![Object(crate::kinds::secret::redact(&raw))]
             })
             .unwrap_or_default();
         facts
@@ -323,7 +323,7 @@ mod tests {
             f.message
                 .contains("Secret ingress-nginx/ingress-server-default-tls")
         );
-        let want = crate::prune::sha256_hex(&a.der);
+        let want = crate::cert::sha256_hex(&a.der);
         assert!(f.expected.as_deref().unwrap().contains(&want));
         assert!(!f.message.contains("secret-key"));
         let f = run(&a.der, None);
@@ -443,7 +443,7 @@ mod tests {
         let a = testpki::leaf("a", &["runai.example.com"], NOW - 1, NOW + 86_400, &ca);
         let b = testpki::leaf("b", &["runai.example.com"], NOW - 1, NOW + 86_400, &ca);
         let secret = |ns: &str, name: &str, der: &[u8]| {
-            crate::prune::redact_secret(&json!({"apiVersion": "v1", "kind": "Secret",
+            crate::kinds::secret::redact(&json!({"apiVersion": "v1", "kind": "Secret",
                 "type": "kubernetes.io/tls", "metadata": {"name": name, "namespace": ns},
                 "data": {"tls.crt": b64(pem(der).as_bytes())}}))
         };
