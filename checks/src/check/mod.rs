@@ -358,30 +358,23 @@ impl Problems {
 
 /// Shared helpers for check kinds.
 pub mod util {
+    use crate::kinds::View;
+    use crate::kinds::node::Node;
     use crate::object::Object;
 
-    pub const CONTROL_PLANE_LABELS: &[&str] = &[
-        "node-role.kubernetes.io/control-plane",
-        "node-role.kubernetes.io/master",
-    ];
+    pub use crate::kinds::node::CONTROL_PLANE_LABELS;
 
     pub fn is_control_plane(node: &Object) -> bool {
-        CONTROL_PLANE_LABELS.iter().any(|l| node.label(l).is_some())
+        Node::of(node).is_control_plane()
     }
 
     /// Ready condition of a node: `Some((status, reason, message))`.
     pub fn node_ready(node: &Object) -> Option<(&str, &str, &str)> {
-        node.array_at("/status/conditions")
-            .iter()
-            .find(|c| c.get("type").and_then(|t| t.as_str()) == Some("Ready"))
-            .map(|c| {
-                let s = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("");
-                (s("status"), s("reason"), s("message"))
-            })
+        Node::of(node).ready()
     }
 
     pub fn is_ready(node: &Object) -> bool {
-        node_ready(node).is_some_and(|(s, _, _)| s == "True")
+        Node::of(node).is_ready()
     }
 
     pub use crate::text::list;
