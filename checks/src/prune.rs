@@ -100,6 +100,7 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": "dgx-1", "labels": {"a": "b"},
                              "annotations": {"sriovnetwork.openshift.io/state": "Draining"}},
+                "spec": {"taints": [{"key": "k", "effect": "NoSchedule"}]},
                 "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.2"}],
                            "allocatable": {"rdma/ib": "1"},
                            "conditions": [{"type": "Ready", "status": "False",

@@ -87,7 +87,7 @@ impl TypedCheck for BcmLabelCategory {
         };
         let mut out = vec![];
         for (k, n) in &nodes {
-            let has = Node::of(n).label(&p.label) == Some(p.value.as_str());
+            let has = Node::of(n).label_value(&p.label) == Some(p.value.as_str());
             if has && !intended.contains(k) {
                 out.push(
                     Finding::fail(
@@ -105,9 +105,9 @@ impl TypedCheck for BcmLabelCategory {
         }
         for k in &intended {
             match nodes.get(k) {
-                Some(n) if Node::of(n).label(&p.label) != Some(p.value.as_str()) => {
+                Some(n) if Node::of(n).label_value(&p.label) != Some(p.value.as_str()) => {
                     let now = Node::of(n)
-                        .label(&p.label)
+                        .label_value(&p.label)
                         .map(|v| format!("{}={v}", p.label))
                         .unwrap_or_else(|| format!("no {} label", p.label));
                     out.push(

@@ -33,7 +33,7 @@ impl TypedCheck for GpuLabelTruthful {
         let sel = format!("{}=true", p.label);
         let mut out = vec![];
         for n in ctx.facts.list("nodes") {
-            if Node::of(n).label(&p.label) != Some("true") {
+            if Node::of(n).label_value(&p.label) != Some("true") {
                 continue;
             }
             let name = n.name();

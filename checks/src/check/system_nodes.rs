@@ -35,7 +35,7 @@ impl TypedCheck for SystemNodes {
             .facts
             .list("nodes")
             .iter()
-            .filter(|n| Node::of(n).label(&p.label) == Some(p.value.as_str()))
+            .filter(|n| Node::of(n).label_value(&p.label) == Some(p.value.as_str()))
             .collect();
         let ready: Vec<String> = labelled
             .iter()

@@ -2,7 +2,6 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -29,10 +28,4 @@ pub struct ServiceAllocation {
     pub namespaces: Vec<Value>,
     /// LabelSelectors, parsed by the rule that reads them.
     pub namespace_selectors: Vec<Value>,
-}
-
-impl<'a> IpAddressPool<'a> {
-    pub fn labels(&self) -> &BTreeMap<&'a str, &'a str> {
-        &self.metadata.labels
-    }
 }

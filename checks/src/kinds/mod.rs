@@ -112,56 +112,69 @@ pub struct TemplateContainer<'a> {
     pub args: Vec<&'a str>,
 }
 
-/// A resource quantity as rules compare it: a string (`8`, `500m`, `1k`) or a number (a
-/// hand-written YAML dump); anything unreadable is 0.
+/// A resource quantity: a string (`8`, `500m`, `1k`) or a number (a hand-written YAML dump).
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
-pub struct Quantity(pub f64);
+pub struct Quantity<'a> {
+    /// The text, when it is a string.
+    pub text: Option<&'a str>,
+    /// Its value; anything unreadable is 0.
+    pub value: f64,
+}
 
-impl<'de> Deserialize<'de> for Quantity {
+impl<'de: 'a, 'a> Deserialize<'de> for Quantity<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Quantity;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        fn number<'a>(value: f64) -> Quantity<'a> {
+            Quantity { text: None, value }
+        }
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Quantity<'a>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a quantity")
             }
-            fn visit_str<E>(self, s: &str) -> Result<Quantity, E> {
-                Ok(Quantity(crate::object::parse_quantity(s).unwrap_or(0.0)))
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Quantity<'a>, E> {
+                Ok(Quantity {
+                    text: Some(s),
+                    value: crate::object::parse_quantity(s).unwrap_or(0.0),
+                })
             }
-            fn visit_i64<E>(self, n: i64) -> Result<Quantity, E> {
-                Ok(Quantity(n as f64))
+            fn visit_str<E>(self, s: &str) -> Result<Quantity<'a>, E> {
+                Ok(number(crate::object::parse_quantity(s).unwrap_or(0.0)))
             }
-            fn visit_u64<E>(self, n: u64) -> Result<Quantity, E> {
-                Ok(Quantity(n as f64))
+            fn visit_i64<E>(self, n: i64) -> Result<Quantity<'a>, E> {
+                Ok(number(n as f64))
             }
-            fn visit_f64<E>(self, n: f64) -> Result<Quantity, E> {
-                Ok(Quantity(n))
+            fn visit_u64<E>(self, n: u64) -> Result<Quantity<'a>, E> {
+                Ok(number(n as f64))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Quantity, E> {
-                Ok(Quantity(0.0))
+            fn visit_f64<E>(self, n: f64) -> Result<Quantity<'a>, E> {
+                Ok(number(n))
             }
-            fn visit_unit<E>(self) -> Result<Quantity, E> {
-                Ok(Quantity(0.0))
+            fn visit_bool<E>(self, _: bool) -> Result<Quantity<'a>, E> {
+                Ok(number(0.0))
+            }
+            fn visit_unit<E>(self) -> Result<Quantity<'a>, E> {
+                Ok(number(0.0))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut s: A,
-            ) -> Result<Quantity, A::Error> {
+            ) -> Result<Quantity<'a>, A::Error> {
                 while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Quantity(0.0))
+                Ok(number(0.0))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut m: A,
-            ) -> Result<Quantity, A::Error> {
+            ) -> Result<Quantity<'a>, A::Error> {
                 while m
                     .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
                     .is_some()
                 {}
-                Ok(Quantity(0.0))
+                Ok(number(0.0))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 

@@ -1,7 +1,6 @@
 //! Namespace: labels (namespaceSelectors) and phase.
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -18,10 +17,4 @@ view!(Namespace<'a>, "namespaces");
 pub struct NamespaceStatus<'a> {
     #[serde(borrow)]
     pub phase: Option<&'a str>,
-}
-
-impl<'a> Namespace<'a> {
-    pub fn labels(&self) -> &BTreeMap<&'a str, &'a str> {
-        &self.metadata.labels
-    }
 }

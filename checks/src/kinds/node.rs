@@ -1,5 +1,5 @@
-//! Node: labels, the SR-IOV operator's state annotation, addresses, allocatable resources and
-//! conditions. Images, volumes, nodeInfo and heartbeat times are never kept (a 5,000-node
+//! Node: labels, the SR-IOV operator's state annotation, taints, addresses, allocatable
+//! resources and conditions. Images, volumes, nodeInfo and heartbeat times are never kept (a 5,000-node
 //! cluster's nodes shrink to a third).
 
 use serde::Deserialize;
@@ -11,7 +11,28 @@ pub struct Node<'a> {
     #[serde(borrow)]
     pub metadata: NodeMeta<'a>,
     #[serde(borrow)]
+    pub spec: NodeSpec<'a>,
+    #[serde(borrow)]
     pub status: NodeStatus<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NodeSpec<'a> {
+    /// Tolerated by `rdma-test`'s pods (`rdma_test::plan`).
+    #[serde(borrow)]
+    pub taints: Vec<Taint<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Taint<'a> {
+    #[serde(borrow)]
+    pub key: Option<&'a str>,
+    #[serde(borrow)]
+    pub value: Option<&'a str>,
+    #[serde(borrow)]
+    pub effect: Option<&'a str>,
 }
 view!(Node<'a>, "nodes");
 
@@ -38,7 +59,7 @@ pub struct NodeStatus<'a> {
     #[serde(borrow)]
     pub addresses: Vec<Address<'a>>,
     #[serde(borrow)]
-    pub allocatable: BTreeMap<&'a str, super::Quantity>,
+    pub allocatable: BTreeMap<&'a str, super::Quantity<'a>>,
     #[serde(borrow)]
     pub conditions: Vec<Condition<'a>>,
 }
@@ -72,12 +93,15 @@ pub const CONTROL_PLANE_LABELS: &[&str] = &[
 ];
 
 impl<'a> Node<'a> {
-    pub fn label(&self, key: &str) -> Option<&'a str> {
+    /// The value of label `key`.
+    pub fn label_value(&self, key: &str) -> Option<&'a str> {
         self.metadata.labels.get(key).copied()
     }
 
     pub fn is_control_plane(&self) -> bool {
-        CONTROL_PLANE_LABELS.iter().any(|l| self.label(l).is_some())
+        CONTROL_PLANE_LABELS
+            .iter()
+            .any(|l| self.label_value(l).is_some())
     }
 
     /// The Ready condition: `Some((status, reason, message))`.

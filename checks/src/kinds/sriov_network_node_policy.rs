@@ -28,6 +28,8 @@ pub struct PolicySpec<'a> {
     pub nic_selector: NicSelector<'a>,
     #[serde(borrow)]
     pub link_type: Option<&'a str>,
+    /// RDMA-capable VFs (`rdma_test::plan` picks their resource).
+    pub is_rdma: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

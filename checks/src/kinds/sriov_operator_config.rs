@@ -24,5 +24,6 @@ pub struct OperatorConfigSpec {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct FeatureGates {
-    pub parallel_nic_config: Option<bool>,
+    /// Kept as written: anything but `true` is reported as it is.
+    pub parallel_nic_config: Option<Value>,
 }
