@@ -539,6 +539,51 @@ mod tests {
         }
     }
 
+    /// Check kinds read objects only through views: what they read is then what is kept (see
+    /// `pruning_keeps_every_field_a_view_reads`). A check kind reading an object's JSON by
+    /// pointer, by key or through `Object`'s label/annotation accessors fails here, naming the
+    /// file and line.
+    #[test]
+    fn check_kinds_read_objects_only_through_views() {
+        const RAW: &[&str] = &[
+            ".pointer(",
+            ".get(\"",
+            ".at(",
+            "str_at(",
+            "i64_at(",
+            "bool_at(",
+            "array_at(",
+            ".annotation(",
+            ".label(",
+            ".labels()",
+        ];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/check");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .collect();
+        files.sort();
+        assert!(files.len() > 30, "{files:?}");
+        let mut found = Vec::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f:?}: {e}"));
+            // Unit tests build and inspect raw objects; only the check itself is held to this.
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (i, line) in code.lines().enumerate() {
+                let line = line.split("//").next().unwrap_or("");
+                if let Some(raw) = RAW.iter().find(|r| line.contains(*r)) {
+                    found.push(format!("{}:{}: `{raw}`", f.display(), i + 1));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "raw reads in check kinds:\n{}",
+            found.join("\n")
+        );
+    }
+
     /// Every kind rules may read has a view, and every view's schema traces (a type tracing
     /// cannot read would leave fields out).
     #[test]
