@@ -25,6 +25,7 @@ pub mod probe;
 pub mod prune;
 pub mod rules;
 pub mod selector;
+pub mod shape;
 pub mod site;
 pub mod sriov;
 pub mod text;

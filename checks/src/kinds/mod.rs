@@ -6,7 +6,7 @@
 //! so a field a check reads cannot be one that was dropped.
 
 use crate::object::Object;
-use crate::prune::Shape;
+use crate::shape::Shape;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 

@@ -2,7 +2,7 @@
 //! a credential) and certificate hashes. [`redact`] replaces every Secret by that summary as it
 //! arrives; no value is ever kept, so the view is of the redacted form, not of the API object.
 
-use crate::prune::Shape;
+use crate::shape::Shape;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};

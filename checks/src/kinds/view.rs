@@ -11,7 +11,7 @@
 //! should be an object reads as the object's defaults), a map entry that does not fit is
 //! skipped. Strings are borrowed from the stored object.
 
-use crate::prune::Shape;
+use crate::shape::Shape;
 use serde::Deserialize;
 use serde::de::value::{BorrowedStrDeserializer, Error};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
