@@ -7,8 +7,11 @@
 
 pub mod cert;
 pub mod check;
+pub mod context;
 pub mod diff;
+pub mod endpoint;
 pub mod engine;
+pub mod evidence;
 pub mod facts;
 pub mod fix;
 pub mod intent;
@@ -19,6 +22,7 @@ pub mod metallb;
 pub mod model;
 pub mod named;
 pub mod node_facts;
+pub mod node_scope;
 pub mod object;
 pub mod parse;
 pub mod probe;

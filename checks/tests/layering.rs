@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Circles known and owned elsewhere, as sorted member lists. Remove an entry when it is broken.
-/// (facts <-> node_facts was broken by moving node scoping to `check::node_scope`.)
+/// (facts <-> node_facts was broken by moving node scoping to `node_scope`.)
 const KNOWN: &[&[&str]] = &[];
 
 /// `crate::a::…`, `crate::{a, b::c}` → `a`, `b`.
