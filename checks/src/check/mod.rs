@@ -6,6 +6,7 @@
 pub use crate::context::{Ctx, Needs};
 use crate::facts::{Facts, ObjectRef};
 use crate::fix::FixVariant;
+use crate::kinds::Schema;
 use crate::model::Finding;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -72,6 +73,59 @@ pub trait Check: Sync {
     fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding>;
     /// The cases it tells apart that may have their own fix (a rule's `remediation_variants`).
     fn fixes(&self) -> &'static [FixVariant];
+    /// Its parameters (a rule's `params`), traced from their type.
+    fn params(&self) -> Vec<Param>;
+}
+
+/// One parameter of a check kind, as docs/rules.md lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: &'static str,
+    /// Its JSON type in words: `string`, `list of string`, `object (namespace, name)`.
+    pub kind: String,
+    /// Whether a rule must give it.
+    pub required: bool,
+}
+
+fn describe(s: &Schema) -> String {
+    match s {
+        Schema::Str => "string".into(),
+        Schema::I64 | Schema::U64 => "integer".into(),
+        Schema::F64 => "number".into(),
+        Schema::Bool => "boolean".into(),
+        Schema::Any => "any".into(),
+        Schema::Option(s) => describe(s),
+        Schema::Seq(e) => format!("list of {}", describe(e)),
+        Schema::Map(v) => format!("map of {}", describe(v)),
+        Schema::Struct(fields) => format!(
+            "object ({})",
+            fields
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A value of schema `s`, to find which parameters a rule must give.
+fn sample(s: &Schema) -> Value {
+    match s {
+        Schema::Str => Value::from("x"),
+        Schema::I64 | Schema::U64 => Value::from(1),
+        Schema::F64 => Value::from(1.0),
+        Schema::Bool => Value::from(true),
+        Schema::Any => Value::Null,
+        Schema::Option(s) => sample(s),
+        Schema::Seq(e) => Value::Array(vec![sample(e)]),
+        Schema::Map(v) => Value::Object([("k".to_string(), sample(v))].into_iter().collect()),
+        Schema::Struct(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, s)| ((*k).to_string(), sample(s)))
+                .collect(),
+        ),
+    }
 }
 
 /// A check kind with typed parameters (`#[serde(deny_unknown_fields)]` structs).
@@ -143,6 +197,35 @@ impl<T: TypedCheck> Check for Kind<T> {
     }
     fn fixes(&self) -> &'static [FixVariant] {
         T::FIXES
+    }
+    fn params(&self) -> Vec<Param> {
+        let Schema::Struct(fields) = crate::kinds::view::trace::<T::Params>() else {
+            return Vec::new();
+        };
+        // Required: those serde reports missing, one at a time, until the rest parse.
+        let mut given = serde_json::Map::new();
+        let mut required = Vec::new();
+        for _ in 0..=fields.len() {
+            let Err(e) = Self::parse(&Value::Object(given.clone())) else {
+                break;
+            };
+            let missing = e
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next());
+            let Some((name, s)) = missing.and_then(|m| fields.iter().find(|(k, _)| *k == m)) else {
+                break;
+            };
+            required.push(*name);
+            given.insert((*name).to_string(), sample(s));
+        }
+        fields
+            .iter()
+            .map(|(name, s)| Param {
+                name,
+                kind: describe(s),
+                required: required.contains(name),
+            })
+            .collect()
     }
     fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding> {
         match Self::parse(params) {
@@ -323,5 +406,36 @@ pub(crate) mod testing {
                    "status": if ready {"True"} else {"False"},
                    "reason": if ready {"KubeletReady"} else {"KubeletNotReady"},
                    "message": if ready {"kubelet is posting ready status"} else {"container runtime network not ready"}}]}})
+    }
+}
+
+#[cfg(test)]
+mod params_tests {
+    use super::*;
+
+    /// Parameters are traced from each kind's type: names, types, and which a rule must give.
+    #[test]
+    fn every_kind_lists_its_parameters() {
+        let deployment = find("deployment_ready").map(|c| c.params());
+        assert_eq!(
+            deployment,
+            Some(vec![
+                Param {
+                    name: "candidates",
+                    kind: "list of object (namespace, name)".into(),
+                    required: true
+                },
+                Param {
+                    name: "min_replicas",
+                    kind: "integer".into(),
+                    required: false
+                },
+                Param {
+                    name: "min_replicas_setting",
+                    kind: "string".into(),
+                    required: false
+                },
+            ])
+        );
     }
 }

@@ -323,13 +323,16 @@ impl<'de> Deserializer<'de> for Tracer<'_> {
         *self.out = Some(Schema::Struct(m.acc));
         r
     }
+    /// Its first variant, as a string (parameters name unit variants).
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _: &'static str,
-        _: &'static [&'static str],
-        _: V,
+        variants: &'static [&'static str],
+        v: V,
     ) -> Result<V::Value, Error> {
-        Err(de::Error::custom("a kind view reads no enum"))
+        self.leaf(Schema::Str);
+        let first = variants.first().copied().unwrap_or("");
+        v.visit_enum(de::value::StrDeserializer::<Error>::new(first))
     }
     fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         self.deserialize_str(v)
