@@ -137,7 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             clap_complete::generate(shell, &mut cmd, "gpu-preflight", &mut buf);
             print_stdout(&String::from_utf8_lossy(&buf))
         }
-        Command::Man { dir } => crate::man::run(dir.as_deref()),
+        Command::Man { dir } => crate::man::run(Cli::command(), dir.as_deref()),
         Command::GenDocs { path } => {
             let set = crate::builtin::rules();
             crate::output::write_atomic(&path, crate::docs::rules_markdown(&set).as_bytes())?;

@@ -196,6 +196,25 @@ pub fn rules_markdown(set: &RuleSet) -> String {
             }
         }
     }
+    s.push_str(CHECK_KINDS_INTRO);
+    s.push_str("| check kind | parameters | what it checks |\n|---|---|---|\n");
+    for c in check::registry() {
+        let params: Vec<String> = c
+            .params()
+            .iter()
+            .map(|p| {
+                let need = if p.required { ", required" } else { "" };
+                format!("`{}` ({}{need})", p.name, p.kind)
+            })
+            .collect();
+        let params = if params.is_empty() {
+            "none".to_string()
+        } else {
+            params.join("; ")
+        };
+        let _ = writeln!(s, "| `{}` | {params} | {} |", c.name(), c.summary());
+    }
+    s.push('\n');
     s.push_str(PLACEHOLDERS_INTRO);
     s.push_str("| placeholder | unfilled | value |\n|---|---|---|\n");
     for p in fix::PLACEHOLDERS {
@@ -211,6 +230,14 @@ pub fn rules_markdown(set: &RuleSet) -> String {
     }
     s
 }
+
+const CHECK_KINDS_INTRO: &str = r#"## Check kinds
+
+Every rule names a check kind (`check:`) and gives it parameters (`params:`); a rule pack
+(`--rules`) may reuse any kind with its own. Unknown parameters are an error when the pack is
+loaded; those not marked required have a default.
+
+"#;
 
 const PLACEHOLDERS_INTRO: &str = r#"## Placeholders and cases
 

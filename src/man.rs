@@ -1,15 +1,14 @@
 //! Man pages: `gpu-preflight.1` and one page per command (`gpu-preflight-check.1`, …), rendered
-//! from the same clap definitions as `--help`, so they cannot drift from the binary.
+//! from the same clap definitions as `--help` (the caller passes the command tree, so this module
+//! does not depend on `cli`, which calls it), so they cannot drift from the binary.
 
-use crate::cli::Cli;
 use crate::exit;
 use crate::output::print_stdout;
-use clap::CommandFactory;
 use std::path::Path;
 
 /// The command tree the pages describe: no `help` pseudo-command (it has no page of its own).
-fn command() -> clap::Command {
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+fn command(cli: clap::Command) -> clap::Command {
+    let mut cmd = cli.disable_help_subcommand(true);
     cmd.build();
     cmd
 }
@@ -104,8 +103,9 @@ fn extra_sections(name: &str) -> String {
     s
 }
 
-/// Every page as (file name, roff): the top page first, then each visible command, depth first.
-pub fn pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
+/// Every page of `cli` as (file name, roff): the top page first, then each visible command,
+/// depth first.
+pub fn pages(cli: clap::Command) -> std::io::Result<Vec<(String, Vec<u8>)>> {
     fn walk(cmd: &clap::Command, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
         out.push(render(cmd)?);
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
@@ -114,19 +114,20 @@ pub fn pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
         Ok(())
     }
     let mut out = Vec::new();
-    walk(&command(), &mut out)?;
+    walk(&command(cli), &mut out)?;
     Ok(out)
 }
 
-/// `gpu-preflight man`: the top page on stdout; with `--dir DIR`, every page written into DIR.
-pub fn run(dir: Option<&Path>) -> anyhow::Result<i32> {
+/// `gpu-preflight man`: the top page of `cli` on stdout; with `--dir DIR`, every page written
+/// into DIR.
+pub fn run(cli: clap::Command, dir: Option<&Path>) -> anyhow::Result<i32> {
     let Some(dir) = dir else {
-        let (_, top) = render(&command())?;
+        let (_, top) = render(&command(cli))?;
         return print_stdout(&String::from_utf8_lossy(&top));
     };
     std::fs::create_dir_all(dir)
         .map_err(|e| exit::input(format!("{}: cannot create folder: {e}", dir.display())))?;
-    let pages = pages()?;
+    let pages = pages(cli)?;
     for (name, roff) in &pages {
         let path = dir.join(name);
         crate::output::write_atomic(&path, roff)

@@ -71,7 +71,7 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, String> {
         is_ca: c.is_ca(),
         self_issued: c.subject().as_raw() == c.issuer().as_raw(),
         server_auth,
-        sha256: crate::prune::sha256_hex(der),
+        sha256: sha256_hex(der),
         spki: c.public_key().raw.to_vec(),
     })
 }
@@ -405,6 +405,15 @@ pub fn date(unix: i64) -> String {
 /// Whole days from `now` until `until` (negative when past).
 pub fn days_left(until: i64, now: i64) -> i64 {
     (until - now).div_euclid(86_400)
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

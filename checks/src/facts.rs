@@ -395,6 +395,22 @@ impl Facts {
             .find(|o| o.name() == name && o.namespace() == namespace)
     }
 
+    /// The objects of a view's kind, each with its view (see [`crate::kinds`]).
+    pub fn views<'a, V: crate::kinds::View<'a>>(
+        &'a self,
+    ) -> impl Iterator<Item = (&'a Object, V)> + 'a {
+        self.list(V::KIND).iter().map(|o| (o, V::of(o)))
+    }
+
+    /// One object of a view's kind, by namespace and name, with its view.
+    pub fn view<'a, V: crate::kinds::View<'a>>(
+        &'a self,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<(&'a Object, V)> {
+        self.get(V::KIND, namespace, name).map(|o| (o, V::of(o)))
+    }
+
     /// Adds objects of a kind (offline input), merging with what is there.
     pub fn add_objects(&mut self, kind: &ResourceKind, objs: Vec<Object>) {
         match self.resources.get_mut(kind.key) {

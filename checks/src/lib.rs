@@ -7,8 +7,11 @@
 
 pub mod cert;
 pub mod check;
+pub mod context;
 pub mod diff;
+pub mod endpoint;
 pub mod engine;
+pub mod evidence;
 pub mod facts;
 pub mod fix;
 pub mod intent;
@@ -19,12 +22,14 @@ pub mod metallb;
 pub mod model;
 pub mod named;
 pub mod node_facts;
+pub mod node_scope;
 pub mod object;
 pub mod parse;
 pub mod probe;
 pub mod prune;
 pub mod rules;
 pub mod selector;
+pub mod shape;
 pub mod site;
 pub mod sriov;
 pub mod text;

@@ -3,6 +3,9 @@
 
 use crate::facts::Facts;
 use crate::iprange::AddrRange;
+use crate::kinds::View;
+use crate::kinds::ip_address_pool::IpAddressPool;
+use crate::kinds::service::Service;
 use crate::model::Finding;
 use crate::object::Object;
 use crate::site::Site;
@@ -27,7 +30,7 @@ pub fn reserved_ip(site: &Site) -> Result<IpAddr, Finding> {
 pub fn pool_ranges(pool: &Object) -> (Vec<AddrRange>, Vec<String>) {
     let mut ok = vec![];
     let mut bad = vec![];
-    for a in pool.array_at("/spec/addresses") {
+    for a in &IpAddressPool::of(pool).spec.addresses {
         match a.as_str().map(AddrRange::parse) {
             Some(Ok(r)) => ok.push(r),
             Some(Err(e)) => bad.push(e),
@@ -68,8 +71,10 @@ pub fn describe_pools(facts: &Facts, namespace: &str) -> String {
         .iter()
         .filter(|p| p.namespace() == Some(namespace))
         .map(|p| {
-            let addrs: Vec<&str> = p
-                .array_at("/spec/addresses")
+            let view = IpAddressPool::of(p);
+            let addrs: Vec<&str> = view
+                .spec
+                .addresses
                 .iter()
                 .filter_map(|a| a.as_str())
                 .collect();
@@ -86,17 +91,19 @@ pub fn describe_pools(facts: &Facts, namespace: &str) -> String {
 /// Addresses a Service requests, with where each came from.
 pub fn requested_ips(svc: &Object) -> Vec<(&'static str, String)> {
     let mut out = vec![];
-    if let Some(ip) = svc.str_at("/spec/loadBalancerIP").filter(|s| !s.is_empty()) {
+    let svc = Service::of(svc);
+    if let Some(ip) = svc.spec.load_balancer_ip.filter(|s| !s.is_empty()) {
         out.push(("spec.loadBalancerIP", ip.trim().to_string()));
     }
-    for (field, key) in [
-        ("annotation metallb.io/loadBalancerIPs", ANN_IPS),
+    let a = &svc.metadata.annotations;
+    for (field, value) in [
+        ("annotation metallb.io/loadBalancerIPs", a.metallb_ips),
         (
             "annotation metallb.universe.tf/loadBalancerIPs",
-            ANN_IPS_OLD,
+            a.metallb_ips_old,
         ),
     ] {
-        if let Some(v) = svc.annotation(key) {
+        if let Some(v) = value {
             out.extend(
                 v.split(',')
                     .map(str::trim)
@@ -110,9 +117,12 @@ pub fn requested_ips(svc: &Object) -> Vec<(&'static str, String)> {
 
 /// `status.loadBalancer.ingress[].ip`.
 pub fn ingress_ips(svc: &Object) -> Vec<String> {
-    svc.array_at("/status/loadBalancer/ingress")
+    Service::of(svc)
+        .status
+        .load_balancer
+        .ingress
         .iter()
-        .filter_map(|i| i.get("ip").and_then(|v| v.as_str()).map(str::to_string))
+        .filter_map(|i| i.ip.map(str::to_string))
         .collect()
 }
 

@@ -1,307 +1,33 @@
 //! Keeps what rules read and drops the rest — and, for Secrets, every value.
 //!
 //! Applied by every collector (live and offline) before an object is stored, so neither memory
-//! nor a snapshot ever holds managed fields, image lists or secret data.
+//! nor a snapshot ever holds managed fields, image lists or secret data. What is kept of a kind
+//! is derived from its view in [`crate::kinds`]: nothing here lists fields.
 
-use base64::Engine as _;
-use serde::de::DeserializeSeed;
-use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
+pub use crate::shape::{Discard, Shape, Skipping, keep};
+use serde_json::Value;
 
+/// Prunes one object of the given kind key: keeps what its view reads (see [`crate::kinds`]);
+/// a Secret is replaced by its redacted summary.
+pub fn prune(key: &str, obj: Value) -> Value {
+    if key == crate::kinds::secret::KEY {
+        return crate::kinds::secret::redact(&obj);
+    }
+    match crate::kinds::view_shape(key) {
+        Some(shape) => keep(shape, obj),
+        // Not a kind any rule reads: what it is and which (see `kinds::Identity`).
+        None => keep(crate::kinds::identity_shape(), obj),
+    }
+}
+
+#[cfg(test)]
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
-/// Prunes one object of the given kind key.
-pub fn prune(key: &str, mut obj: Value) -> Value {
-    if key == "secrets" {
-        return redact_secret(&obj);
-    }
-    prune_metadata(&mut obj);
-    match key {
-        "nodes" => obj = prune_node(obj),
-        "pods" => obj = prune_pod(obj),
-        "customresourcedefinitions.apiextensions.k8s.io" => prune_crd(&mut obj),
-        "sriovnetworknodestates.sriovnetwork.openshift.io" => obj = prune_node_state(obj),
-        _ => {}
-    }
-    obj
-}
-
-fn prune_metadata(obj: &mut Value) {
-    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-            // The last-applied annotation repeats the whole object — for a Secret applied with
-            // kubectl apply, its data too.
-            ann.remove(LAST_APPLIED);
-        }
-    }
-}
-
-fn pick(src: &Value, keys: &[&str]) -> Value {
-    let mut out = Map::new();
-    if let Some(m) = src.as_object() {
-        for k in keys {
-            if let Some(v) = m.get(*k) {
-                out.insert((*k).to_string(), v.clone());
-            }
-        }
-    }
-    Value::Object(out)
-}
-
-fn prune_pod(obj: Value) -> Value {
-    let containers = |list: Option<&Value>| -> Value {
-        Value::Array(
-            list.and_then(Value::as_array)
-                .map(|cs| {
-                    cs.iter()
-                        .map(|c| pick(c, &["name", "resources", "securityContext"]))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        )
-    };
-    let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
-    let mut s = pick(
-        &spec,
-        &["nodeName", "hostNetwork", "securityContext", "nodeSelector"],
-    );
-    s["containers"] = containers(spec.get("containers"));
-    if spec.get("initContainers").is_some() {
-        s["initContainers"] = containers(spec.get("initContainers"));
-    }
-    let status = obj.get("status").cloned().unwrap_or(Value::Null);
-    let mut st = pick(&status, &["phase", "conditions"]);
-    if let Some(cs) = status.get("containerStatuses").and_then(Value::as_array) {
-        st["containerStatuses"] = Value::Array(
-            cs.iter()
-                .map(|c| pick(c, &["name", "ready", "restartCount"]))
-                .collect(),
-        );
-    }
-    json!({
-        "apiVersion": obj.get("apiVersion").cloned().unwrap_or(json!("v1")),
-        "kind": "Pod",
-        "metadata": pick(obj.get("metadata").unwrap_or(&Value::Null),
-                         &["name", "namespace", "labels", "resourceVersion"]),
-        "spec": s,
-        "status": st,
-    })
-}
-
-/// Nodes keep what rules read: name, labels, the SR-IOV operator's annotations, taints,
-/// addresses, allocatable/capacity and each condition's type/status/reason/message. Dropped:
-/// images, volumes, nodeInfo, heartbeat times and every other annotation (a 5,000-node cluster's
-/// nodes shrink to a third).
-fn prune_node(mut obj: Value) -> Value {
-    let Some(m) = obj.as_object_mut() else {
-        return obj;
-    };
-    let meta = m.remove("metadata").unwrap_or(Value::Null);
-    // resourceVersion: which of two copies of an object is newer (see `Facts::dedupe`).
-    let mut metadata = pick(&meta, &["name", "labels", "resourceVersion"]);
-    if let Some(ann) = meta.get("annotations").and_then(Value::as_object) {
-        let kept: Map<String, Value> = ann
-            .iter()
-            .filter(|(k, _)| k.starts_with(NODE_ANNOTATION_PREFIX))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !kept.is_empty() {
-            metadata["annotations"] = Value::Object(kept);
-        }
-    }
-    let spec = pick(
-        m.get("spec").unwrap_or(&Value::Null),
-        &["taints", "unschedulable"],
-    );
-    let status = m.remove("status").unwrap_or(Value::Null);
-    let mut st = pick(&status, &["addresses", "allocatable", "capacity"]);
-    if let Some(conds) = status.get("conditions").and_then(Value::as_array) {
-        st["conditions"] = Value::Array(
-            conds
-                .iter()
-                .map(|c| pick(c, &["type", "status", "reason", "message"]))
-                .collect(),
-        );
-    }
-    json!({
-        "apiVersion": m.remove("apiVersion").unwrap_or(json!("v1")),
-        "kind": "Node",
-        "metadata": metadata,
-        "spec": spec,
-        "status": st,
-    })
-}
-
-/// SR-IOV node states keep metadata (with the operator's state annotations), the sync status
-/// and, per interface, what `sriov::interfaces` reads. Dropped: `spec` (the operator's copy of
-/// the policies) and per-interface VF lists, drivers, MTU and link speed.
-fn prune_node_state(mut obj: Value) -> Value {
-    let Some(m) = obj.as_object_mut() else {
-        return obj;
-    };
-    m.remove("spec");
-    if let Some(st) = m.get_mut("status").and_then(Value::as_object_mut) {
-        if let Some(ifaces) = st.get_mut("interfaces").and_then(Value::as_array_mut) {
-            for i in ifaces.iter_mut() {
-                *i = pick(
-                    i,
-                    &[
-                        "name",
-                        "pciAddress",
-                        "vendor",
-                        "deviceID",
-                        "linkType",
-                        "totalvfs",
-                        "numVfs",
-                    ],
-                );
-            }
-        }
-        st.retain(|k, _| matches!(k.as_str(), "interfaces" | "syncStatus" | "lastSyncError"));
-    }
-    obj
-}
-
-/// Node annotations kept: the SR-IOV operator's (`sriovnetwork.openshift.io/state`, SRIOV005).
-const NODE_ANNOTATION_PREFIX: &str = "sriovnetwork.openshift.io/";
-
-fn prune_crd(obj: &mut Value) {
-    // Schemas are large; only the SR-IOV operator config schema is ever read (SRIOV002).
-    let keep_schema = obj
-        .pointer("/spec/group")
-        .and_then(Value::as_str)
-        .is_some_and(|g| g == "sriovnetwork.openshift.io");
-    if keep_schema {
-        return;
-    }
-    if let Some(versions) = obj
-        .pointer_mut("/spec/versions")
-        .and_then(Value::as_array_mut)
-    {
-        for v in versions {
-            if let Some(m) = v.as_object_mut() {
-                m.remove("schema");
-                m.remove("additionalPrinterColumns");
-            }
-        }
-    }
-}
-
-/// Replaces a Secret by what rules may know of it: type, key names, registry hosts (with whether
-/// they carry credentials) and the SHA-256 of a `tls.crt`. No value survives.
-pub fn redact_secret(obj: &Value) -> Value {
-    let meta = obj.get("metadata").unwrap_or(&Value::Null);
-    let mut metadata = pick(
-        meta,
-        &[
-            "name",
-            "namespace",
-            "labels",
-            "creationTimestamp",
-            "resourceVersion",
-        ],
-    );
-    if let Some(ann) = meta.get("annotations").and_then(Value::as_object) {
-        // Annotation values can embed data (last-applied); keep names only.
-        let names: Vec<Value> = ann.keys().map(|k| json!(k)).collect();
-        metadata["annotationKeys"] = Value::Array(names);
-    }
-    let data = obj.get("data").and_then(Value::as_object);
-    let string_data = obj.get("stringData").and_then(Value::as_object);
-    let mut keys: Vec<String> = data
-        .map(|d| d.keys().cloned().collect())
-        .unwrap_or_default();
-    if let Some(sd) = string_data {
-        keys.extend(sd.keys().cloned());
-    }
-    keys.sort();
-    keys.dedup();
-
-    let value_of = |k: &str| -> Option<Vec<u8>> {
-        if let Some(s) = data.and_then(|d| d.get(k)).and_then(Value::as_str) {
-            return base64::engine::general_purpose::STANDARD
-                .decode(s.trim())
-                .ok();
-        }
-        string_data
-            .and_then(|d| d.get(k))
-            .and_then(Value::as_str)
-            .map(|s| s.as_bytes().to_vec())
-    };
-
-    let mut summary = json!({ "keys": keys });
-    if let Some(raw) = value_of(".dockerconfigjson").or_else(|| value_of(".dockercfg")) {
-        summary["dockerconfig"] = summarize_dockerconfig(&raw);
-    }
-    if let Some(crt) = value_of("tls.crt") {
-        summary["tlsCrtSha256"] = json!(crate::prune::sha256_hex(&crt));
-        // The served leaf is compared as DER (TLS005); the file hash above covers PEM bytes.
-        if let Some(leaf) = first_pem_cert(&crt) {
-            summary["tlsLeafSha256"] = json!(crate::prune::sha256_hex(&leaf));
-        }
-    }
-    json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": metadata,
-        "type": obj.get("type").cloned().unwrap_or(json!("Opaque")),
-        "summary": summary,
-    })
-}
-
-/// Registry hosts of a docker config and whether each has a credential, never the credential.
-fn summarize_dockerconfig(raw: &[u8]) -> Value {
-    let parsed: Result<Value, _> = serde_json::from_slice(raw);
-    let Ok(v) = parsed else {
-        return json!({"error": "not valid JSON"});
-    };
-    // `.dockerconfigjson` nests under `auths`; legacy `.dockercfg` is the map itself.
-    let auths = v.get("auths").or(Some(&v)).and_then(Value::as_object);
-    let Some(auths) = auths else {
-        return json!({"error": "no `auths` object"});
-    };
-    let registries: Vec<Value> = auths
-        .iter()
-        .map(|(server, entry)| {
-            let nonempty = |k: &str| {
-                entry
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| !s.is_empty())
-            };
-            json!({
-                "server": server,
-                "hasUsername": nonempty("username"),
-                "hasPassword": nonempty("password"),
-                "hasAuth": nonempty("auth"),
-            })
-        })
-        .collect();
-    json!({ "registries": registries })
-}
-
-/// Lower-case hex SHA-256.
-/// DER of the first certificate in PEM text (a `tls.crt` holds leaf first, then intermediates).
-fn first_pem_cert(pem: &[u8]) -> Option<Vec<u8>> {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
-    CertificateDer::pem_slice_iter(pem)
-        .next()
-        .and_then(Result::ok)
-        .map(|c| c.to_vec())
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use serde_json::json;
 
     #[test]
     fn secret_values_never_survive() {
@@ -364,7 +90,7 @@ mod tests {
             "spec": {"podCIDR": "10.0.0.0/24", "taints": [{"key": "k", "effect": "NoSchedule"}]},
             "status": {"nodeInfo": {"kubeletVersion": "v1.31.4"},
                        "addresses": [{"type": "InternalIP", "address": "127.0.0.2"}],
-                       "capacity": {"rdma/ib": "1"},
+                       "capacity": {"rdma/ib": "1"}, "allocatable": {"rdma/ib": "1"},
                        "conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady",
                                        "message": "PLEG is not healthy",
                                        "lastHeartbeatTime": "2026-11-23T10:01:02Z"}]}});
@@ -376,7 +102,7 @@ mod tests {
                              "annotations": {"sriovnetwork.openshift.io/state": "Draining"}},
                 "spec": {"taints": [{"key": "k", "effect": "NoSchedule"}]},
                 "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.2"}],
-                           "capacity": {"rdma/ib": "1"},
+                           "allocatable": {"rdma/ib": "1"},
                            "conditions": [{"type": "Ready", "status": "False",
                                            "reason": "KubeletNotReady",
                                            "message": "PLEG is not healthy"}]}})
@@ -384,364 +110,14 @@ mod tests {
     }
 }
 
-/// What of a value is built while parsing; the rest is read as strictly (see [`Discard`]) and
-/// dropped. A shape that does not fit the value (a map's shape on a list...) keeps all of it,
-/// so parsing to a shape never decides what `prune` keeps: it only avoids building what
-/// `prune` would drop anyway.
-#[derive(Debug)]
-pub enum Shape {
-    /// All of it.
-    All,
-    /// None of it.
-    Nothing,
-    /// A map: only these keys, each to its shape.
-    Only(&'static [(&'static str, Shape)]),
-    /// A map: every key, these to their shapes.
-    But(&'static [(&'static str, Shape)]),
-    /// A list: every element to this shape.
-    Each(&'static Shape),
-}
-
-impl Shape {
-    /// The shape of the value under `key`, when this shape applies to a map.
-    pub fn key(&self, key: &str) -> &Shape {
-        let find = |keys: &'static [(&'static str, Shape)]| {
-            keys.iter().find(|(k, _)| *k == key).map(|(_, s)| s)
-        };
-        match self {
-            Shape::Only(keys) => find(keys).unwrap_or(&Shape::Nothing),
-            Shape::But(keys) => find(keys).unwrap_or(&Shape::All),
-            _ => &Shape::All,
-        }
-    }
-}
-
-/// `prune_metadata`: managed fields and the last-applied annotation go.
-const METADATA: Shape = Shape::But(&[
-    ("managedFields", Shape::Nothing),
-    ("annotations", Shape::But(&[(LAST_APPLIED, Shape::Nothing)])),
-]);
-
-/// `prune_node`.
-const NODE: Shape = Shape::Only(&[
-    ("apiVersion", Shape::All),
-    (
-        "metadata",
-        Shape::Only(&[
-            ("name", Shape::All),
-            ("labels", Shape::All),
-            ("annotations", Shape::All),
-            ("resourceVersion", Shape::All),
-        ]),
-    ),
-    (
-        "spec",
-        Shape::Only(&[("taints", Shape::All), ("unschedulable", Shape::All)]),
-    ),
-    (
-        "status",
-        Shape::Only(&[
-            ("addresses", Shape::All),
-            ("allocatable", Shape::All),
-            ("capacity", Shape::All),
-            (
-                "conditions",
-                Shape::Each(&Shape::Only(&[
-                    ("type", Shape::All),
-                    ("status", Shape::All),
-                    ("reason", Shape::All),
-                    ("message", Shape::All),
-                ])),
-            ),
-        ]),
-    ),
-]);
-
-/// `prune_pod`'s containers.
-const CONTAINER: Shape = Shape::Only(&[
-    ("name", Shape::All),
-    ("resources", Shape::All),
-    ("securityContext", Shape::All),
-]);
-
-/// `prune_pod`.
-const POD: Shape = Shape::Only(&[
-    ("apiVersion", Shape::All),
-    (
-        "metadata",
-        Shape::Only(&[
-            ("name", Shape::All),
-            ("namespace", Shape::All),
-            ("labels", Shape::All),
-            ("resourceVersion", Shape::All),
-        ]),
-    ),
-    (
-        "spec",
-        Shape::Only(&[
-            ("nodeName", Shape::All),
-            ("hostNetwork", Shape::All),
-            ("securityContext", Shape::All),
-            ("nodeSelector", Shape::All),
-            ("containers", Shape::Each(&CONTAINER)),
-            ("initContainers", Shape::Each(&CONTAINER)),
-        ]),
-    ),
-    (
-        "status",
-        Shape::Only(&[
-            ("phase", Shape::All),
-            ("conditions", Shape::All),
-            (
-                "containerStatuses",
-                Shape::Each(&Shape::Only(&[
-                    ("name", Shape::All),
-                    ("ready", Shape::All),
-                    ("restartCount", Shape::All),
-                ])),
-            ),
-        ]),
-    ),
-]);
-
-/// `prune_node_state`.
-const NODE_STATE: Shape = Shape::But(&[
-    ("metadata", METADATA),
-    ("spec", Shape::Nothing),
-    (
-        "status",
-        Shape::Only(&[
-            (
-                "interfaces",
-                Shape::Each(&Shape::Only(&[
-                    ("name", Shape::All),
-                    ("pciAddress", Shape::All),
-                    ("vendor", Shape::All),
-                    ("deviceID", Shape::All),
-                    ("linkType", Shape::All),
-                    ("totalvfs", Shape::All),
-                    ("numVfs", Shape::All),
-                ])),
-            ),
-            ("syncStatus", Shape::All),
-            ("lastSyncError", Shape::All),
-        ]),
-    ),
-]);
-
-/// `redact_secret` lists every annotation's name, the last-applied one included.
-const SECRET: Shape = Shape::But(&[("metadata", Shape::But(&[("managedFields", Shape::Nothing)]))]);
-
-const OTHER: Shape = Shape::But(&[("metadata", METADATA)]);
-
 /// What [`prune`] keeps of objects of kind `key`, as a [`Shape`] to parse them to: live pages
 /// and kubectl dumps never build the rest. Node images, pod volumes and SR-IOV VF lists are
 /// most of a cluster's JSON.
 pub fn shape_at_parse(key: &str) -> &'static Shape {
-    match key {
-        "nodes" => &NODE,
-        "pods" => &POD,
-        "sriovnetworknodestates.sriovnetwork.openshift.io" => &NODE_STATE,
-        "secrets" => &SECRET,
-        _ => &OTHER,
+    if key == crate::kinds::secret::KEY {
+        return &crate::kinds::secret::AT_PARSE;
     }
-}
-
-/// Deserializes a value to a [`Shape`]. What is built is exactly what `serde_json::Value`
-/// would build there, and what is dropped is read as strictly (see [`Discard`]).
-#[derive(Clone, Copy)]
-pub struct Skipping {
-    pub shape: &'static Shape,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for Skipping {
-    type Value = Value;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        match self.shape {
-            Shape::All => <Value as serde::Deserialize>::deserialize(d),
-            _ => d.deserialize_any(self),
-        }
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Skipping {
-    type Value = Value;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any valid JSON value")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(k) = m.next_key_seed(Key)? {
-            match self.shape.key(&k) {
-                Shape::Nothing => m.next_value_seed(Discard)?,
-                shape => {
-                    let v = m.next_value_seed(Skipping { shape })?;
-                    out.insert(k.into_owned(), v);
-                }
-            }
-        }
-        Ok(Value::Object(out))
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Value, A::Error> {
-        let each = match self.shape {
-            Shape::Each(shape) => Skipping { shape },
-            _ => Skipping { shape: &Shape::All },
-        };
-        let mut out = Vec::new();
-        while let Some(v) = s.next_element_seed(each)? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Value, E> {
-        <Value as serde::Deserialize>::deserialize(serde::de::value::I128Deserializer::new(v))
-    }
-    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Value, E> {
-        <Value as serde::Deserialize>::deserialize(serde::de::value::U128Deserializer::new(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        self.deserialize(d)
-    }
-}
-
-/// Reads a value and keeps nothing, accepting and rejecting exactly what deserializing a
-/// `serde_json::Value` would (keys must be strings, numbers in range, escapes valid), so a value
-/// skipped is never more lenient than one built. `serde::de::IgnoredAny` is not: it takes any
-/// key, and serde_json skips numbers and escapes without checking them.
-#[derive(Clone, Copy)]
-pub struct Discard;
-
-impl<'de> serde::de::DeserializeSeed<'de> for Discard {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-/// A map key, read as `serde_json::Value` reads one (a string), borrowed from the input where
-/// it can be: the keys of what is dropped cost no allocation.
-struct Key;
-
-impl<'de> serde::de::DeserializeSeed<'de> for Key {
-    type Value = std::borrow::Cow<'de, str>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Key {
-    type Value = std::borrow::Cow<'de, str>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a string key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Owned(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Owned(v))
-    }
-}
-
-/// A map key, read as `serde_json::Value` reads one (a string) and dropped.
-struct DiscardKey;
-
-impl<'de> serde::de::DeserializeSeed<'de> for DiscardKey {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_string(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for DiscardKey {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a string key")
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Discard {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any valid JSON value")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
-        while m.next_key_seed(DiscardKey)?.is_some() {
-            m.next_value_seed(Discard)?;
-        }
-        Ok(())
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
-        while s.next_element_seed(Discard)?.is_some() {}
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<(), E> {
-        Skipping {
-            shape: &Shape::Nothing,
-        }
-        .visit_i128(v)
-        .map(drop)
-    }
-    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<(), E> {
-        Skipping {
-            shape: &Shape::Nothing,
-        }
-        .visit_u128(v)
-        .map(drop)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_none<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
+    crate::kinds::view_shape(key).unwrap_or_else(crate::kinds::identity_shape)
 }
 
 #[cfg(test)]
@@ -749,6 +125,7 @@ mod skip_tests {
     use super::*;
     use proptest::prelude::*;
     use serde::de::DeserializeSeed;
+    use serde_json::json;
 
     const KEYS: &[&str] = &[
         "nodes",
@@ -834,7 +211,11 @@ mod skip_tests {
             let mut de = serde_json::Deserializer::from_str(bad);
             assert!(serde_json::from_str::<Value>(bad).is_err());
             assert!(
-                Skipping { shape: &OTHER }.deserialize(&mut de).is_err(),
+                Skipping {
+                    shape: crate::kinds::identity_shape()
+                }
+                .deserialize(&mut de)
+                .is_err(),
                 "{bad}"
             );
         }

@@ -1,9 +1,12 @@
 //! SR-IOV Network Operator objects as the SRIOV rules read them: policies, node states and the
 //! rule the operator uses to decide which policy configures which physical function.
 
+use crate::kinds::View;
+use crate::kinds::node::Node;
+use crate::kinds::sriov_network_node_policy::SriovNetworkNodePolicy;
+use crate::kinds::sriov_network_node_state::SriovNetworkNodeState;
 use crate::object::Object;
 use crate::selector::LabelSelector;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub const POLICIES: &str = "sriovnetworknodepolicies.sriovnetwork.openshift.io";
@@ -67,6 +70,8 @@ pub struct Policy<'a> {
     pub device_id: Option<&'a str>,
     pub pf_names: Vec<PfName>,
     pub root_devices: Vec<&'a str>,
+    /// `spec.linkType` (`ib`, `eth`), empty read as unset.
+    pub link_type: Option<&'a str>,
     /// Malformed parts (bad pfNames), reported by the rules that care.
     pub problems: Vec<String>,
 }
@@ -74,31 +79,25 @@ pub struct Policy<'a> {
 impl<'a> Policy<'a> {
     pub fn of(obj: &'a Object) -> Policy<'a> {
         let mut problems = vec![];
-        let pf_names = obj
-            .array_at("/spec/nicSelector/pfNames")
+        let spec = SriovNetworkNodePolicy::of(obj).spec;
+        let nic = spec.nic_selector;
+        let pf_names = nic
+            .pf_names
             .iter()
-            .filter_map(Value::as_str)
             .filter_map(|s| PfName::parse(s).map_err(|e| problems.push(e)).ok())
             .collect();
         Policy {
             obj,
-            num_vfs: obj.i64_at("/spec/numVfs"),
+            num_vfs: spec.num_vfs,
             // The operator applies policies by priority, 0 highest; 99 is the API default.
-            priority: obj.i64_at("/spec/priority").unwrap_or(99),
-            resource_name: obj.str_at("/spec/resourceName").unwrap_or(""),
-            node_selector: LabelSelector::from_map(obj.at("/spec/nodeSelector")),
-            vendor: obj
-                .str_at("/spec/nicSelector/vendor")
-                .filter(|s| !s.is_empty()),
-            device_id: obj
-                .str_at("/spec/nicSelector/deviceID")
-                .filter(|s| !s.is_empty()),
+            priority: spec.priority.unwrap_or(99),
+            resource_name: spec.resource_name.unwrap_or(""),
+            node_selector: LabelSelector::from_map(spec.node_selector.as_ref()),
+            vendor: nic.vendor.filter(|s| !s.is_empty()),
+            device_id: nic.device_id.filter(|s| !s.is_empty()),
             pf_names,
-            root_devices: obj
-                .array_at("/spec/nicSelector/rootDevices")
-                .iter()
-                .filter_map(Value::as_str)
-                .collect(),
+            root_devices: nic.root_devices,
+            link_type: spec.link_type.filter(|t| !t.is_empty()),
             problems,
         }
     }
@@ -139,28 +138,28 @@ pub struct Interface<'a> {
 }
 
 pub fn interfaces(state: &Object) -> Vec<Interface<'_>> {
-    state
-        .array_at("/status/interfaces")
-        .iter()
-        .map(|i| {
-            let s = |k: &str| i.get(k).and_then(Value::as_str).unwrap_or("");
-            let n = |k: &str| i.get(k).and_then(Value::as_i64);
-            Interface {
-                name: s("name"),
-                pci: s("pciAddress"),
-                vendor: s("vendor"),
-                device_id: s("deviceID"),
-                link_type: s("linkType"),
-                total_vfs: n("totalvfs"),
-                num_vfs: n("numVfs"),
-            }
+    SriovNetworkNodeState::of(state)
+        .status
+        .interfaces
+        .into_iter()
+        .map(|i| Interface {
+            name: i.name.unwrap_or(""),
+            pci: i.pci_address.unwrap_or(""),
+            vendor: i.vendor.unwrap_or(""),
+            device_id: i.device_id.unwrap_or(""),
+            link_type: i.link_type.unwrap_or(""),
+            total_vfs: i.total_vfs,
+            num_vfs: i.num_vfs,
         })
         .collect()
 }
 
 /// Node name → labels, for selector evaluation.
 pub fn node_labels(nodes: &[Object]) -> BTreeMap<&str, BTreeMap<&str, &str>> {
-    nodes.iter().map(|n| (n.name(), n.labels())).collect()
+    nodes
+        .iter()
+        .map(|n| (n.name(), Node::of(n).metadata.labels))
+        .collect()
 }
 
 /// The policy that configures an interface on a node: highest priority (lowest number), then

@@ -263,10 +263,10 @@ fn node_address(facts: &Facts) -> Option<IpAddr> {
     let mut nodes: Vec<_> = facts.list("nodes").iter().filter(|n| is_ready(n)).collect();
     nodes.sort_by(|a, b| a.name().cmp(b.name()));
     nodes.into_iter().find_map(|n| {
-        n.array_at("/status/addresses")
-            .iter()
-            .find(|a| a.get("type").and_then(|t| t.as_str()) == Some("InternalIP"))
-            .and_then(|a| a.get("address").and_then(|v| v.as_str()))
+        use gpu_preflight_checks::kinds::{View, node::Node};
+        (Node::of(n).status.addresses.iter())
+            .find(|a| a.type_ == Some("InternalIP"))
+            .and_then(|a| a.address)
             .and_then(|s| s.parse().ok())
     })
 }

@@ -3,6 +3,7 @@
 use super::evidence::NO_BCM;
 use super::util::list;
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::{View, node::Node};
 use crate::model::Finding;
 use crate::parse::bcm::node_key;
 use serde::Deserialize;
@@ -86,7 +87,7 @@ impl TypedCheck for BcmLabelCategory {
         };
         let mut out = vec![];
         for (k, n) in &nodes {
-            let has = n.label(&p.label) == Some(p.value.as_str());
+            let has = Node::of(n).label_value(&p.label) == Some(p.value.as_str());
             if has && !intended.contains(k) {
                 out.push(
                     Finding::fail(
@@ -104,9 +105,9 @@ impl TypedCheck for BcmLabelCategory {
         }
         for k in &intended {
             match nodes.get(k) {
-                Some(n) if n.label(&p.label) != Some(p.value.as_str()) => {
-                    let now = n
-                        .label(&p.label)
+                Some(n) if Node::of(n).label_value(&p.label) != Some(p.value.as_str()) => {
+                    let now = Node::of(n)
+                        .label_value(&p.label)
                         .map(|v| format!("{}={v}", p.label))
                         .unwrap_or_else(|| format!("no {} label", p.label));
                     out.push(

@@ -1,9 +1,9 @@
 //! CRD001, CRD003: CustomResourceDefinitions exist (and serve a version).
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::crd::Crd;
 use crate::model::Finding;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub struct CrdsPresent;
 
@@ -41,21 +41,12 @@ impl TypedCheck for CrdsPresent {
             .map(|plural| {
                 let name = format!("{plural}.{}", p.group);
                 let target = format!("crd/{name}");
-                let Some(crd) = ctx.facts.get(
-                    "customresourcedefinitions.apiextensions.k8s.io",
-                    None,
-                    &name,
-                ) else {
+                let Some((_, crd)) = ctx.facts.view::<Crd>(None, &name) else {
                     return Finding::fail(&target, format!("CRD {name} is not installed"))
                         .expected("installed")
                         .observed("absent");
                 };
-                let served: Vec<String> = crd
-                    .array_at("/spec/versions")
-                    .iter()
-                    .filter(|v| v.get("served").and_then(Value::as_bool).unwrap_or(false))
-                    .filter_map(|v| v.get("name").and_then(Value::as_str).map(str::to_string))
-                    .collect();
+                let served: Vec<String> = crd.served().into_iter().map(str::to_string).collect();
                 match &p.served_version {
                     Some(want) if !served.contains(want) => Finding::fail(
                         &target,

@@ -1,8 +1,10 @@
 //! RDMA002: a DaemonSet is ready on every node its nodeSelector matches, and it matches some.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::daemon_set::DaemonSet;
+use crate::kinds::{View, node::Node};
 use crate::model::Finding;
-use crate::object::{Object, string_map};
+use crate::object::Object;
 use serde::Deserialize;
 
 pub struct DaemonsetSelectedNodes;
@@ -21,7 +23,10 @@ pub fn matching_nodes<'a>(
 ) -> Vec<&'a Object> {
     nodes
         .iter()
-        .filter(|n| selector.iter().all(|(k, v)| n.label(k) == Some(*v)))
+        .filter(|n| {
+            let labels = &Node::of(n).metadata.labels;
+            selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+        })
         .collect()
 }
 
@@ -36,10 +41,7 @@ impl TypedCheck for DaemonsetSelectedNodes {
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
         let target = format!("daemonset/{}/{}", p.namespace, p.name);
-        let Some(ds) = ctx
-            .facts
-            .get("daemonsets.apps", Some(&p.namespace), &p.name)
-        else {
+        let Some((_, ds)) = ctx.facts.view::<DaemonSet>(Some(&p.namespace), &p.name) else {
             return vec![
                 Finding::fail(
                     target,
@@ -51,7 +53,7 @@ impl TypedCheck for DaemonsetSelectedNodes {
                 .rests_on(&["daemonsets.apps"]),
             ];
         };
-        let selector = string_map(ds.at("/spec/template/spec/nodeSelector"));
+        let selector = &ds.spec.template.spec.node_selector;
         let sel_text = if selector.is_empty() {
             "no nodeSelector (all nodes)".to_string()
         } else {
@@ -61,9 +63,9 @@ impl TypedCheck for DaemonsetSelectedNodes {
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        let matched = matching_nodes(ctx.facts.list("nodes"), &selector);
-        let ready = ds.i64_at("/status/numberReady").unwrap_or(0);
-        let desired = ds.i64_at("/status/desiredNumberScheduled").unwrap_or(0);
+        let matched = matching_nodes(ctx.facts.list("nodes"), selector);
+        let ready = ds.status.number_ready.unwrap_or(0);
+        let desired = ds.status.desired_number_scheduled.unwrap_or(0);
         if matched.is_empty() {
             return vec![
                 Finding::fail(

@@ -1,6 +1,7 @@
 //! K8S003: exactly one default StorageClass.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::storage_class::StorageClass;
 use crate::model::Finding;
 use serde::Deserialize;
 
@@ -9,11 +10,6 @@ pub struct DefaultStorageClass;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {}
-
-const ANNOTATIONS: &[&str] = &[
-    "storageclass.kubernetes.io/is-default-class",
-    "storageclass.beta.kubernetes.io/is-default-class",
-];
 
 impl TypedCheck for DefaultStorageClass {
     type Params = Params;
@@ -27,10 +23,11 @@ impl TypedCheck for DefaultStorageClass {
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let all = ctx.facts.list("storageclasses.storage.k8s.io");
-        let defaults: Vec<String> = all
-            .iter()
-            .filter(|sc| ANNOTATIONS.iter().any(|a| sc.annotation(a) == Some("true")))
-            .map(|sc| sc.name().to_string())
+        let defaults: Vec<String> = ctx
+            .facts
+            .views::<StorageClass>()
+            .filter(|(_, sc)| sc.is_default())
+            .map(|(o, _)| o.name().to_string())
             .collect();
         let names: Vec<String> = all.iter().map(|s| s.name().to_string()).collect();
         // The class the fix makes the default: the first of several defaults, or the only class.

@@ -2,6 +2,7 @@
 //! least N replicas and all of them are ready.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::deployment::Deployment;
 use crate::model::Finding;
 use crate::site::Site;
 use serde::Deserialize;
@@ -66,8 +67,8 @@ impl TypedCheck for DeploymentReady {
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
         let found = p.candidates.iter().find_map(|c| {
             ctx.facts
-                .get("deployments.apps", Some(&c.namespace), &c.name)
-                .map(|d| (c, d))
+                .view::<Deployment>(Some(&c.namespace), &c.name)
+                .map(|(_, d)| (c, d))
         });
         let min = p
             .min_replicas_setting
@@ -95,8 +96,8 @@ impl TypedCheck for DeploymentReady {
             ];
         };
         let target = format!("deployment/{}/{}", loc.namespace, loc.name);
-        let replicas = d.i64_at("/spec/replicas").unwrap_or(1);
-        let ready = d.i64_at("/status/readyReplicas").unwrap_or(0);
+        let replicas = d.spec.replicas.unwrap_or(1);
+        let ready = d.status.ready_replicas.unwrap_or(0);
         let observed = format!("replicas={replicas}, ready={ready}");
         let expected = format!("replicas ≥ {min}, ready = replicas");
         let f = if replicas < i64::from(min) {

@@ -4,10 +4,14 @@
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::facts::Unavailable;
+use crate::kinds::View;
+use crate::kinds::cidr_pool::CidrPool;
+use crate::kinds::ip_pool::IpPool;
+use crate::kinds::sriov_ib_network::{Ipam, SriovIbNetwork};
+use crate::kinds::sriov_network_node_policy::SriovNetworkNodePolicy;
 use crate::model::Finding;
 use crate::sriov::{CIDRPOOLS, IB_NETWORKS, IPPOOLS, POLICIES};
 use serde::Deserialize;
-use serde_json::Value;
 
 pub struct IbNetworksWired;
 
@@ -27,9 +31,8 @@ impl TypedCheck for IbNetworksWired {
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let resources: Vec<&str> = ctx
             .facts
-            .list(POLICIES)
-            .iter()
-            .filter_map(|p| p.str_at("/spec/resourceName"))
+            .views::<SriovNetworkNodePolicy>()
+            .filter_map(|(_, p)| p.spec.resource_name)
             .collect();
         let nodes = ctx.facts.list("nodes");
         let labels = crate::sriov::node_labels(nodes);
@@ -41,12 +44,11 @@ impl TypedCheck for IbNetworksWired {
             .map(crate::sriov::Policy::of)
             .collect();
         ctx.facts
-            .list(IB_NETWORKS)
-            .iter()
-            .map(|net| {
+            .views::<SriovIbNetwork>()
+            .map(|(net, view)| {
                 let target = format!("sriovibnetwork/{}", net.qualified_name());
                 let name = net.qualified_name();
-                let rn = net.str_at("/spec/resourceName").unwrap_or("");
+                let rn = view.spec.resource_name.unwrap_or("");
                 let mut problems = super::Problems::default();
                 if !resources.contains(&rn) {
                     let mut have = resources.clone();
@@ -57,31 +59,31 @@ impl TypedCheck for IbNetworksWired {
                         if have.is_empty() { "none".into() } else { have.join(", ") }
                     ), &[IB_NETWORKS, POLICIES]);
                 }
-                let ipam = net.str_at("/spec/ipam").unwrap_or("").trim();
+                let ipam = view.spec.ipam.unwrap_or("").trim();
                 let mut pool_names: Vec<String> = vec![];
                 // nv-ipam pools are IPPools unless the ipam JSON says `"poolType": "cidrpool"`.
                 let mut cidr = false;
                 if ipam.is_empty() {
                     problems.push("spec.ipam is empty: pods on this network get no address", &[IB_NETWORKS]);
                 } else {
-                    match serde_json::from_str::<Value>(ipam) {
+                    match Ipam::parse(ipam) {
                         Err(e) => problems.push(format!(
                             "spec.ipam is not valid JSON (line {} column {}: {e})",
                             e.line(),
                             e.column()
                         ), &[IB_NETWORKS]),
                         Ok(v) => {
-                            let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
+                            let ty = v.type_.as_deref().unwrap_or("");
                             cidr = v
-                                .get("poolType")
-                                .and_then(Value::as_str)
+                                .pool_type
+                                .as_deref()
                                 .is_some_and(|t| t.eq_ignore_ascii_case("cidrpool"));
                             if ty != "nv-ipam" {
                                 problems.push(format!(
                                     "spec.ipam type is `{ty}`, not nv-ipam"
                                 ), &[IB_NETWORKS]);
                             }
-                            match v.get("poolName").and_then(Value::as_str) {
+                            match v.pool_name.as_deref() {
                                 None => problems.push("spec.ipam has no poolName", &[IB_NETWORKS]),
                                 // nv-ipam takes `v4pool,v6pool` for dual stack.
                                 Some(s) => pool_names = s.split(',').map(|p| p.trim().to_string()).collect(),
@@ -118,7 +120,8 @@ impl TypedCheck for IbNetworksWired {
                         ), by_name);
                         continue;
                     };
-                    let Some(sel) = pool.at("/spec/nodeSelector") else {
+                    let spec = if cidr { CidrPool::of(pool).spec } else { IpPool::of(pool).spec };
+                    let Some(sel) = &spec.node_selector else {
                         continue;
                     };
                     match crate::selector::NodeSelector::parse(sel) {

@@ -2,6 +2,9 @@
 //! the reserved IP and has been given it (`status.loadBalancer.ingress[].ip`).
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::View;
+use crate::kinds::deployment::Deployment;
+use crate::kinds::service::Service;
 use crate::metallb;
 use crate::model::Finding;
 use crate::object::Object;
@@ -59,7 +62,7 @@ impl TypedCheck for IngressLbService {
             p.deployment,
             metallb::ANN_IPS
         );
-        let Some(dep) = ctx.facts.get("deployments.apps", Some(ns), &p.deployment) else {
+        let Some((_, dep)) = ctx.facts.view::<Deployment>(Some(ns), &p.deployment) else {
             return vec![
                 Finding::fail(
                     format!("deployment/{ns}/{}", p.deployment),
@@ -73,18 +76,19 @@ impl TypedCheck for IngressLbService {
                 .rests_on(&["deployments.apps"]),
             ];
         };
-        let pod_labels = crate::object::string_map(dep.at("/spec/template/metadata/labels"));
+        let template_labels = dep.spec.template.metadata.labels.as_ref();
+        let pod_labels = crate::object::string_map(template_labels);
         let lbs: Vec<&Object> = ctx
             .facts
             .list("services")
             .iter()
             .filter(|s| s.namespace() == Some(ns))
-            .filter(|s| s.str_at("/spec/type") == Some("LoadBalancer"))
+            .filter(|s| Service::of(s).spec.type_ == Some("LoadBalancer"))
             .collect();
         let selecting: Vec<&&Object> = lbs
             .iter()
             .filter(|s| {
-                let sel = LabelSelector::from_map(s.at("/spec/selector"));
+                let sel = LabelSelector::from_map(Service::of(s).spec.selector.as_ref());
                 !sel.is_empty() && sel.matches(&pod_labels)
             })
             .collect();
@@ -95,7 +99,7 @@ impl TypedCheck for IngressLbService {
                     format!(
                         "{} selects {}",
                         s.name(),
-                        LabelSelector::from_map(s.at("/spec/selector"))
+                        LabelSelector::from_map(Service::of(s).spec.selector.as_ref())
                     )
                 })
                 .collect();
@@ -105,7 +109,7 @@ impl TypedCheck for IngressLbService {
                     format!(
                         "no Service of type LoadBalancer in {ns} selects the {} pods (template labels {})",
                         p.deployment,
-                        LabelSelector::from_map(dep.at("/spec/template/metadata/labels"))
+                        LabelSelector::from_map(template_labels)
                     ),
                 )
                 .expected(expected)

@@ -3,12 +3,15 @@
 
 use super::util::is_ready;
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::View;
+use crate::kinds::ip_address_pool::IpAddressPool;
+use crate::kinds::l2_advertisement::L2Advertisement as Advertisement;
+use crate::kinds::node::Node;
 use crate::metallb::{self, L2ADS, POOLS};
 use crate::model::Finding;
 use crate::object::Object;
 use crate::selector::LabelSelector;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub struct L2Advertisement;
 
@@ -25,19 +28,17 @@ fn d_ns() -> String {
 
 /// Whether an L2Advertisement covers a pool: listed, selected, or (neither given) all pools.
 fn covers(ad: &Object, pool: &Object) -> bool {
-    let names: Vec<&str> = ad
-        .array_at("/spec/ipAddressPools")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    let selectors = ad.array_at("/spec/ipAddressPoolSelectors");
+    let ad = Advertisement::of(ad);
+    let names = &ad.spec.ip_address_pools;
+    let selectors = &ad.spec.ip_address_pool_selectors;
     if names.is_empty() && selectors.is_empty() {
         return true;
     }
-    let labels = pool.labels();
+    let view = IpAddressPool::of(pool);
+    let labels = &view.metadata.labels;
     names.contains(&pool.name())
         || selectors.iter().any(|s| {
-            LabelSelector::parse(Some(s)).is_ok_and(|s| !s.is_empty() && s.matches(&labels))
+            LabelSelector::parse(Some(s)).is_ok_and(|s| !s.is_empty() && s.matches(labels))
         })
 }
 
@@ -91,11 +92,7 @@ impl TypedCheck for L2Advertisement {
             let seen: Vec<String> = ads
                 .iter()
                 .map(|a| {
-                    let pools: Vec<&str> = a
-                        .array_at("/spec/ipAddressPools")
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect();
+                    let pools = Advertisement::of(a).spec.ip_address_pools;
                     format!("{} → [{}]", a.name(), pools.join(", "))
                 })
                 .collect();
@@ -120,7 +117,7 @@ impl TypedCheck for L2Advertisement {
         let mut misses = vec![];
         for ad in &covering {
             let target = format!("l2advertisement/{}", ad.qualified_name());
-            let raw = ad.array_at("/spec/nodeSelectors");
+            let raw = Advertisement::of(ad).spec.node_selectors;
             let mut sels = vec![];
             for (i, s) in raw.iter().enumerate() {
                 match LabelSelector::parse(Some(s)) {
@@ -143,7 +140,7 @@ impl TypedCheck for L2Advertisement {
             let selected: Vec<&Object> = nodes
                 .iter()
                 .filter(|n| {
-                    let l = n.labels();
+                    let l = Node::of(n).metadata.labels;
                     sels.is_empty() || sels.iter().any(|s| s.matches(&l))
                 })
                 .collect();

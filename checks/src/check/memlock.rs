@@ -7,11 +7,10 @@
 use super::node_scope::{self, Scope, scope};
 use super::rdma_pod_privileges::{can_lock, requests_rdma};
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::pod::{Container, Pod};
 use crate::model::Finding;
 use crate::node_facts::{Memlock, Probe};
-use crate::object::Object;
 use serde::Deserialize;
-use serde_json::Value;
 use std::collections::HashMap;
 
 pub struct MemlockUnlimited;
@@ -43,8 +42,8 @@ impl TypedCheck for MemlockUnlimited {
         // RDMA pods by node, when the input has pods: (pod, whether each rdma container locks).
         let pods_known = ctx.facts.availability(PODS).is_ok();
         let mut rdma_pods: HashMap<&str, Vec<(String, bool)>> = HashMap::new();
-        for pod in ctx.facts.list(PODS) {
-            if let Some((node, locks)) = rdma_pod(pod) {
+        for (pod, view) in ctx.facts.views::<Pod>() {
+            if let Some((node, locks)) = rdma_pod(&view) {
                 rdma_pods
                     .entry(node)
                     .or_default()
@@ -166,10 +165,11 @@ impl TypedCheck for MemlockUnlimited {
 
 /// The node of a pod requesting `rdma/*`, and whether every container requesting it can lock
 /// memory.
-fn rdma_pod(pod: &Object) -> Option<(&str, bool)> {
-    let node = pod.str_at("/spec/nodeName").filter(|n| !n.is_empty())?;
-    let rdma: Vec<&Value> = pod
-        .array_at("/spec/containers")
+fn rdma_pod<'a>(pod: &Pod<'a>) -> Option<(&'a str, bool)> {
+    let node = pod.spec.node_name.filter(|n| !n.is_empty())?;
+    let rdma: Vec<&Container> = pod
+        .spec
+        .containers
         .iter()
         .filter(|c| !requests_rdma(c).is_empty())
         .collect();
@@ -184,7 +184,7 @@ mod tests {
     use crate::node_facts::testing::{healthy, local};
     use crate::node_facts::{Memlock, NodeFacts, RuntimeMemlock};
     use crate::site::Site;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     /// Facts as the shipped DaemonSet writes them: every capability dropped, an 8 MiB limit
     /// for the agent itself, and the runtime's limit as given.

@@ -2,6 +2,8 @@
 //! speaker DaemonSet is ready on every node it is scheduled to.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::daemon_set::DaemonSet;
+use crate::kinds::deployment::Deployment;
 use crate::model::Finding;
 use serde::Deserialize;
 
@@ -77,10 +79,7 @@ impl TypedCheck for MetallbInstalled {
         let ns = &p.namespace;
         let target = format!("deployment/{ns}/{}", p.controller);
         out.push(
-            match ctx
-                .facts
-                .get("deployments.apps", Some(ns), &p.controller)
-            {
+            match ctx.facts.view::<Deployment>(Some(ns), &p.controller) {
                 None => Finding::fail(
                     &target,
                     format!(
@@ -90,9 +89,9 @@ impl TypedCheck for MetallbInstalled {
                 )
                 .expected("Deployment present, all replicas ready")
                 .observed("absent"),
-                Some(d) => {
-                    let want = d.i64_at("/spec/replicas").unwrap_or(1);
-                    let ready = d.i64_at("/status/readyReplicas").unwrap_or(0);
+                Some((_, d)) => {
+                    let want = d.spec.replicas.unwrap_or(1);
+                    let ready = d.status.ready_replicas.unwrap_or(0);
                     let obs = format!("status.readyReplicas={ready}, spec.replicas={want}");
                     if want > 0 && ready >= want {
                         Finding::pass(
@@ -116,16 +115,16 @@ impl TypedCheck for MetallbInstalled {
 
         let target = format!("daemonset/{ns}/{}", p.speaker);
         out.push(
-            match ctx.facts.get("daemonsets.apps", Some(ns), &p.speaker) {
+            match ctx.facts.view::<DaemonSet>(Some(ns), &p.speaker) {
                 None => Finding::fail(
                     &target,
                     format!("MetalLB speaker DaemonSet {ns}/{} not found", p.speaker),
                 )
                 .expected("DaemonSet present, ready on all scheduled nodes")
                 .observed("absent"),
-                Some(ds) => {
-                    let desired = ds.i64_at("/status/desiredNumberScheduled").unwrap_or(0);
-                    let ready = ds.i64_at("/status/numberReady").unwrap_or(0);
+                Some((_, ds)) => {
+                    let desired = ds.status.desired_number_scheduled.unwrap_or(0);
+                    let ready = ds.status.number_ready.unwrap_or(0);
                     let obs = format!(
                         "status.numberReady={ready}, status.desiredNumberScheduled={desired}"
                     );

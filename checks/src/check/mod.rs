@@ -3,14 +3,18 @@
 //! One file per kind. A rule in `rules/*.yaml` names a kind and gives its parameters; several
 //! rules may share a kind (`deployment_ready` serves NET002, NET003, CRD002, CRD004).
 
+pub use crate::context::{Ctx, Needs};
 use crate::facts::{Facts, ObjectRef};
 use crate::fix::FixVariant;
-use crate::interest::PodSubset;
+use crate::kinds::Schema;
 use crate::model::Finding;
-use crate::site::Site;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::marker::PhantomData;
+
+/// Helpers the check kinds share, moved beside the model; re-exported so `super::evidence`
+/// paths in check kinds keep working.
+pub use crate::{endpoint, evidence, node_scope};
 
 pub mod api_reachable;
 pub mod arp_sysctls;
@@ -23,9 +27,7 @@ pub mod default_storageclass;
 pub mod deployment_ready;
 pub mod dns_resolves;
 pub mod dns_stray_aaaa;
-pub mod endpoint;
 pub mod etcd_odd;
-pub mod evidence;
 pub mod gpu_label_truthful;
 pub mod ib_networks_wired;
 pub mod ingress_lb_service;
@@ -36,7 +38,6 @@ pub mod metallb_installed;
 pub mod monitoring_endpoints;
 pub mod namespaces_exist;
 pub mod network_operator_ready;
-pub mod node_scope;
 pub mod node_states_synced;
 pub mod nodes_ready;
 pub mod numvfs_firmware;
@@ -61,88 +62,6 @@ pub mod tls_files;
 pub mod tls_name;
 pub mod tls_secret;
 
-/// What a check needs collected.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Needs {
-    /// Resource kind keys (see [`crate::kinds`]).
-    pub kinds: Vec<&'static str>,
-    /// Needs the API server even without listing kinds (K8S001).
-    pub api: bool,
-    /// Kinds listed when possible but not required: an input without them does not make the
-    /// rule `skip` (nv-ipam CIDRPools, which only some clusters use).
-    pub optional: Vec<&'static str>,
-    /// With `pods` among the kinds: the only pods this check reads (`None`: every pod). Pods
-    /// no selected rule reads are dropped on arrival (see [`crate::interest`]).
-    pub pods: Option<PodSubset>,
-    /// Kinds read only by name: the objects [`Check::named`] names are fetched with one GET
-    /// each, never listed (Secrets, ConfigMaps: least privilege).
-    pub named: Vec<&'static str>,
-    /// The kinds whose objects [`Check::named`] reads to name them (among `kinds` and
-    /// `optional`): collected before the named objects are fetched.
-    pub names_from: Vec<&'static str>,
-}
-
-impl Needs {
-    pub fn kinds(kinds: &[&'static str]) -> Self {
-        Needs {
-            kinds: kinds.to_vec(),
-            ..Needs::default()
-        }
-    }
-
-    /// Also reads these kinds when the input has them.
-    pub fn optional(mut self, kinds: &[&'static str]) -> Self {
-        for k in kinds {
-            if !self.optional.contains(k) && !self.kinds.contains(k) {
-                self.optional.push(k);
-            }
-        }
-        self
-    }
-
-    /// Reads objects of `kind` by name (see [`Check::named`]). Namespaces are listed when
-    /// possible, so an object whose namespace does not exist is known absent without a request
-    /// (before installation, a Role in that namespace cannot even be created).
-    pub fn by_name(mut self, kind: &'static str) -> Self {
-        self.named.push(kind);
-        self.optional(&["namespaces"]).names_from(&["namespaces"])
-    }
-
-    /// The names [`Check::named`] returns depend on these kinds' objects.
-    pub fn names_from(mut self, kinds: &[&'static str]) -> Self {
-        for k in kinds {
-            if !self.names_from.contains(k) {
-                self.names_from.push(k);
-            }
-        }
-        self
-    }
-
-    /// Reads only the pods of this namespace (besides any other subset it names).
-    pub fn pods_in_namespace(mut self, ns: &str) -> Self {
-        self.pods
-            .get_or_insert_with(PodSubset::default)
-            .namespaces
-            .insert(ns.to_string());
-        self
-    }
-
-    /// Reads only pods with a container requesting or limiting a resource named `prefix...`.
-    pub fn pods_requesting(mut self, prefix: &str) -> Self {
-        self.pods
-            .get_or_insert_with(PodSubset::default)
-            .resource_prefixes
-            .insert(prefix.to_string());
-        self
-    }
-}
-
-/// What a check kind sees.
-pub struct Ctx<'a> {
-    pub facts: &'a Facts,
-    pub site: &'a Site,
-}
-
 /// A check kind, type-erased for the registry.
 pub trait Check: Sync {
     fn name(&self) -> &'static str;
@@ -154,6 +73,59 @@ pub trait Check: Sync {
     fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding>;
     /// The cases it tells apart that may have their own fix (a rule's `remediation_variants`).
     fn fixes(&self) -> &'static [FixVariant];
+    /// Its parameters (a rule's `params`), traced from their type.
+    fn params(&self) -> Vec<Param>;
+}
+
+/// One parameter of a check kind, as docs/rules.md lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: &'static str,
+    /// Its JSON type in words: `string`, `list of string`, `object (namespace, name)`.
+    pub kind: String,
+    /// Whether a rule must give it.
+    pub required: bool,
+}
+
+fn describe(s: &Schema) -> String {
+    match s {
+        Schema::Str => "string".into(),
+        Schema::I64 | Schema::U64 => "integer".into(),
+        Schema::F64 => "number".into(),
+        Schema::Bool => "boolean".into(),
+        Schema::Any => "any".into(),
+        Schema::Option(s) => describe(s),
+        Schema::Seq(e) => format!("list of {}", describe(e)),
+        Schema::Map(v) => format!("map of {}", describe(v)),
+        Schema::Struct(fields) => format!(
+            "object ({})",
+            fields
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A value of schema `s`, to find which parameters a rule must give.
+fn sample(s: &Schema) -> Value {
+    match s {
+        Schema::Str => Value::from("x"),
+        Schema::I64 | Schema::U64 => Value::from(1),
+        Schema::F64 => Value::from(1.0),
+        Schema::Bool => Value::from(true),
+        Schema::Any => Value::Null,
+        Schema::Option(s) => sample(s),
+        Schema::Seq(e) => Value::Array(vec![sample(e)]),
+        Schema::Map(v) => Value::Object([("k".to_string(), sample(v))].into_iter().collect()),
+        Schema::Struct(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, s)| ((*k).to_string(), sample(s)))
+                .collect(),
+        ),
+    }
 }
 
 /// A check kind with typed parameters (`#[serde(deny_unknown_fields)]` structs).
@@ -225,6 +197,35 @@ impl<T: TypedCheck> Check for Kind<T> {
     }
     fn fixes(&self) -> &'static [FixVariant] {
         T::FIXES
+    }
+    fn params(&self) -> Vec<Param> {
+        let Schema::Struct(fields) = crate::kinds::view::trace::<T::Params>() else {
+            return Vec::new();
+        };
+        // Required: those serde reports missing, one at a time, until the rest parse.
+        let mut given = serde_json::Map::new();
+        let mut required = Vec::new();
+        for _ in 0..=fields.len() {
+            let Err(e) = Self::parse(&Value::Object(given.clone())) else {
+                break;
+            };
+            let missing = e
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next());
+            let Some((name, s)) = missing.and_then(|m| fields.iter().find(|(k, _)| *k == m)) else {
+                break;
+            };
+            required.push(*name);
+            given.insert((*name).to_string(), sample(s));
+        }
+        fields
+            .iter()
+            .map(|(name, s)| Param {
+                name,
+                kind: describe(s),
+                required: required.contains(name),
+            })
+            .collect()
     }
     fn eval(&self, ctx: &Ctx, params: &Value) -> Vec<Finding> {
         match Self::parse(params) {
@@ -358,30 +359,23 @@ impl Problems {
 
 /// Shared helpers for check kinds.
 pub mod util {
+    use crate::kinds::View;
+    use crate::kinds::node::Node;
     use crate::object::Object;
 
-    pub const CONTROL_PLANE_LABELS: &[&str] = &[
-        "node-role.kubernetes.io/control-plane",
-        "node-role.kubernetes.io/master",
-    ];
+    pub use crate::kinds::node::CONTROL_PLANE_LABELS;
 
     pub fn is_control_plane(node: &Object) -> bool {
-        CONTROL_PLANE_LABELS.iter().any(|l| node.label(l).is_some())
+        Node::of(node).is_control_plane()
     }
 
     /// Ready condition of a node: `Some((status, reason, message))`.
     pub fn node_ready(node: &Object) -> Option<(&str, &str, &str)> {
-        node.array_at("/status/conditions")
-            .iter()
-            .find(|c| c.get("type").and_then(|t| t.as_str()) == Some("Ready"))
-            .map(|c| {
-                let s = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("");
-                (s("status"), s("reason"), s("message"))
-            })
+        Node::of(node).ready()
     }
 
     pub fn is_ready(node: &Object) -> bool {
-        node_ready(node).is_some_and(|(s, _, _)| s == "True")
+        Node::of(node).is_ready()
     }
 
     pub use crate::text::list;
@@ -412,5 +406,36 @@ pub(crate) mod testing {
                    "status": if ready {"True"} else {"False"},
                    "reason": if ready {"KubeletReady"} else {"KubeletNotReady"},
                    "message": if ready {"kubelet is posting ready status"} else {"container runtime network not ready"}}]}})
+    }
+}
+
+#[cfg(test)]
+mod params_tests {
+    use super::*;
+
+    /// Parameters are traced from each kind's type: names, types, and which a rule must give.
+    #[test]
+    fn every_kind_lists_its_parameters() {
+        let deployment = find("deployment_ready").map(|c| c.params());
+        assert_eq!(
+            deployment,
+            Some(vec![
+                Param {
+                    name: "candidates",
+                    kind: "list of object (namespace, name)".into(),
+                    required: true
+                },
+                Param {
+                    name: "min_replicas",
+                    kind: "integer".into(),
+                    required: false
+                },
+                Param {
+                    name: "min_replicas_setting",
+                    kind: "string".into(),
+                    required: false
+                },
+            ])
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! NodePorts (site `expect.monitoring_ports`), and each answers HTTP on a node address.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::View;
+use crate::kinds::service::Service;
 use crate::model::Finding;
 use crate::object::Object;
 use crate::probe::HttpOutcome;
@@ -31,9 +33,11 @@ pub fn expected_ports(site: &crate::site::Site) -> [(&'static str, u16); 3] {
 }
 
 fn node_ports(svc: &Object) -> Vec<i64> {
-    svc.array_at("/spec/ports")
+    Service::of(svc)
+        .spec
+        .ports
         .iter()
-        .filter_map(|p| p.get("nodePort").and_then(|n| n.as_i64()))
+        .filter_map(|p| p.node_port)
         .collect()
 }
 
@@ -66,7 +70,7 @@ impl TypedCheck for MonitoringEndpoints {
                         Some(s) => Finding::fail(
                             format!("service/{ns}/{}", s.name()),
                             format!("Service {ns}/{} ({ui}) is not exposed on NodePort {port} (type {}, NodePorts {:?})",
-                                s.name(), s.str_at("/spec/type").unwrap_or("ClusterIP"), node_ports(s)),
+                                s.name(), Service::of(s).spec.type_.unwrap_or("ClusterIP"), node_ports(s)),
                         )
                         .observed(format!("NodePorts {:?}", node_ports(s))),
                         None => Finding::fail(

@@ -1,6 +1,7 @@
 //! RUNAI001: required namespaces exist (one result per namespace).
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::namespace::Namespace;
 use crate::model::Finding;
 use serde::Deserialize;
 
@@ -33,11 +34,11 @@ impl TypedCheck for NamespacesExist {
             .iter()
             .map(|name| {
                 let target = format!("namespace/{name}");
-                match ctx.facts.get("namespaces", None, name) {
+                match ctx.facts.view::<Namespace>(None, name) {
                     None => Finding::fail(target, format!("namespace {name} does not exist"))
                         .expected("present")
                         .observed("absent"),
-                    Some(ns) => match ns.str_at("/status/phase") {
+                    Some((_, ns)) => match ns.status.phase {
                         Some("Terminating") => Finding::fail(
                             target,
                             format!("namespace {name} is being deleted (phase Terminating)"),

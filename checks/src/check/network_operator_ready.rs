@@ -2,10 +2,12 @@
 //! in its namespace ready.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::View;
+use crate::kinds::nic_cluster_policy::NicClusterPolicy;
+use crate::kinds::pod::Pod;
 use crate::model::Finding;
 use crate::object::Object;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub struct NetworkOperatorReady;
 
@@ -29,22 +31,22 @@ const NCP: &str = "nicclusterpolicies.mellanox.com";
 
 /// Ready: finished (Succeeded), or Running with the Ready condition true.
 fn pod_ready(p: &Object) -> bool {
-    let phase = p.str_at("/status/phase").unwrap_or("");
+    let pod = Pod::of(p);
+    let phase = pod.status.phase.unwrap_or("");
     phase == "Succeeded"
         || (phase == "Running"
-            && p.array_at("/status/conditions").iter().any(|c| {
-                c.get("type").and_then(Value::as_str) == Some("Ready")
-                    && c.get("status").and_then(Value::as_str) == Some("True")
-            }))
+            && pod
+                .status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == Some("Ready") && c.status == Some("True")))
 }
 
 fn pod_state(p: &Object) -> String {
-    let phase = p.str_at("/status/phase").unwrap_or("Unknown");
-    let cs = p.array_at("/status/containerStatuses");
-    let ready = cs
-        .iter()
-        .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
-        .count();
+    let pod = Pod::of(p);
+    let phase = pod.status.phase.unwrap_or("Unknown");
+    let cs = &pod.status.container_statuses;
+    let ready = cs.iter().filter(|c| c.ready == Some(true)).count();
     format!(
         "{} ({phase}, {ready}/{} containers ready)",
         p.name(),
@@ -65,7 +67,7 @@ impl TypedCheck for NetworkOperatorReady {
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
         let mut out = vec![];
         let target = format!("nicclusterpolicy/{}", p.policy);
-        out.push(match ctx.facts.get(NCP, None, &p.policy) {
+        out.push(match ctx.facts.view::<NicClusterPolicy>(None, &p.policy) {
             None => Finding::fail(
                 &target,
                 format!(
@@ -75,29 +77,29 @@ impl TypedCheck for NetworkOperatorReady {
             )
             .expected("status.state: ready")
             .observed("absent"),
-            Some(ncp) => {
-                let state = ncp.str_at("/status/state").unwrap_or("");
+            Some((_, ncp)) => {
+                let state = ncp.status.state.unwrap_or("");
                 if state == "ready" {
                     Finding::pass(&target, format!("NicClusterPolicy {} is ready", p.policy))
                         .expected("status.state: ready")
                         .observed("status.state: ready")
                 } else {
                     let bad: Vec<String> = ncp
-                        .array_at("/status/appliedStates")
+                        .status
+                        .applied_states
                         .iter()
-                        .filter(|s| s.get("state").and_then(Value::as_str) != Some("ready"))
+                        .filter(|s| s.state != Some("ready"))
                         .map(|s| {
-                            let g = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("");
-                            let msg = g("message");
+                            let msg = s.message.unwrap_or("");
                             format!(
                                 "{}={}{}",
-                                g("name"),
-                                g("state"),
+                                s.name.unwrap_or(""),
+                                s.state.unwrap_or(""),
                                 if msg.is_empty() { String::new() } else { format!(" ({msg})") }
                             )
                         })
                         .collect();
-                    let reason = ncp.str_at("/status/reason").unwrap_or("");
+                    let reason = ncp.status.reason.unwrap_or("");
                     Finding::fail(
                         &target,
                         format!(
@@ -183,6 +185,7 @@ mod tests {
     use crate::check::testing::facts;
     use crate::model::Status;
     use crate::site::Site;
+    use serde_json::Value;
     use serde_json::json;
 
     fn pod(name: &str, ready: bool) -> Value {

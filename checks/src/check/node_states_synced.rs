@@ -2,6 +2,8 @@
 //! for a drain or reboot.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::node::Node;
+use crate::kinds::sriov_network_node_state::SriovNetworkNodeState;
 use crate::model::Finding;
 use crate::sriov::STATES;
 use serde::Deserialize;
@@ -13,11 +15,7 @@ pub struct NodeStatesSynced;
 pub struct Params {}
 
 /// Annotations the config daemon and operator use to coordinate drains and reboots: on the node
-/// state (newer operators) and on the Node (older ones).
-const STATE_ANNOTATIONS: &[&str] = &[
-    "sriovnetwork.openshift.io/desired-state",
-    "sriovnetwork.openshift.io/current-state",
-];
+/// state (newer operators, see `StateAnnotations`) and on the Node (older ones).
 const NODE_ANNOTATION: &str = "sriovnetwork.openshift.io/state";
 const BUSY: &[&str] = &["Reboot_Required", "Drain_Required"];
 
@@ -35,18 +33,16 @@ impl TypedCheck for NodeStatesSynced {
         // One lookup table, not a scan per state: linear on 5,000-node clusters.
         let node_state_ann: std::collections::HashMap<&str, &str> = ctx
             .facts
-            .list("nodes")
-            .iter()
-            .filter_map(|n| n.annotation(NODE_ANNOTATION).map(|a| (n.name(), a)))
+            .views::<Node>()
+            .filter_map(|(o, n)| n.metadata.annotations.sriov_state.map(|a| (o.name(), a)))
             .collect();
         ctx.facts
-            .list(STATES)
-            .iter()
-            .map(|s| {
+            .views::<SriovNetworkNodeState>()
+            .map(|(s, state)| {
                 let node = s.name();
                 let target = format!("sriovnetworknodestate/{}", s.qualified_name());
-                let sync = s.str_at("/status/syncStatus").unwrap_or("");
-                let err = s.str_at("/status/lastSyncError").unwrap_or("");
+                let sync = state.status.sync_status.unwrap_or("");
+                let err = state.status.last_sync_error.unwrap_or("");
                 let mut problems = vec![];
                 if sync != "Succeeded" {
                     problems.push(format!(
@@ -57,10 +53,14 @@ impl TypedCheck for NodeStatesSynced {
                 if !err.is_empty() {
                     problems.push(format!("status.lastSyncError: {err}"));
                 }
-                let mut anns: Vec<(String, &str)> = STATE_ANNOTATIONS
-                    .iter()
-                    .filter_map(|k| s.annotation(k).map(|v| (k.to_string(), v)))
-                    .collect();
+                let a = &state.metadata.annotations;
+                let mut anns: Vec<(String, &str)> = [
+                    ("sriovnetwork.openshift.io/desired-state", a.desired_state),
+                    ("sriovnetwork.openshift.io/current-state", a.current_state),
+                ]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v?)))
+                .collect();
                 if let Some(v) = node_state_ann.get(node) {
                     anns.push((format!("node annotation {NODE_ANNOTATION}"), v));
                 }

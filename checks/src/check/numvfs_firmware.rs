@@ -263,11 +263,7 @@ impl TypedCheck for NumvfsFirmware {
                 } else {
                     "LINK_TYPE_P1"
                 };
-                let link = pol
-                    .obj
-                    .str_at("/spec/linkType")
-                    .filter(|t| !t.is_empty())
-                    .map(|t| (link_param, t));
+                let link = pol.link_type.map(|t| (link_param, t));
                 if have_fw {
                     expected.push_str(&format!(
                         ", firmware Current NUM_OF_VFS = {fw_num}, SRIOV_EN = {}",

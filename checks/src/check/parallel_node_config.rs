@@ -7,6 +7,11 @@
 //! `maxUnavailable` > 1 (or a percentage) must select the SR-IOV nodes.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::View;
+use crate::kinds::crd::Crd;
+use crate::kinds::node::Node;
+use crate::kinds::sriov_network_pool_config::SriovNetworkPoolConfig;
+use crate::kinds::sriov_operator_config::SriovOperatorConfig;
 use crate::model::Finding;
 use crate::object::Object;
 use crate::selector::LabelSelector;
@@ -38,13 +43,9 @@ const FIELD: &str = "maxParallelNodeConfiguration";
 /// Whether the installed CRD's schema (served v1) has `spec.maxParallelNodeConfiguration`.
 /// `None` when the CRD is not installed or its schema was not kept.
 fn crd_has_field(crd: &Object) -> Option<bool> {
-    let versions = crd.array_at("/spec/versions");
-    let v = versions
-        .iter()
-        .find(|v| v.get("name").and_then(Value::as_str) == Some("v1"))
-        .or_else(|| versions.first())?;
-    let spec = v.pointer("/schema/openAPIV3Schema/properties/spec")?;
-    Some(spec.pointer(&format!("/properties/{FIELD}")).is_some())
+    let crd = Crd::of(crd);
+    let spec = crd.spec_schema("v1")?;
+    Some(spec.max_parallel_node_configuration.is_some())
 }
 
 /// `maxUnavailable` as the operator reads an IntOrString.
@@ -101,7 +102,8 @@ impl TypedCheck for ParallelNodeConfig {
         // One target per setting judged, so each has one result (waivers, SARIF, Prometheus).
         let target = format!("{config}/featureGates.parallelNicConfig");
         let mut out = vec![];
-        let gate = cfg.at("/spec/featureGates/parallelNicConfig");
+        let view = SriovOperatorConfig::of(cfg);
+        let gate = view.spec.feature_gates.parallel_nic_config.as_ref();
         out.push(if gate.and_then(Value::as_bool) == Some(true) {
             Finding::pass(&target, "spec.featureGates.parallelNicConfig is true")
                 .expected("spec.featureGates.parallelNicConfig: true")
@@ -143,7 +145,8 @@ impl TypedCheck for ParallelNodeConfig {
                 .rests_on(&[OPERATOR_CONFIGS, CRDS]),
             ),
             Some(true) => {
-                let v = cfg.i64_at(&format!("/spec/{FIELD}"));
+                let v = (view.spec.max_parallel_node_configuration.as_ref())
+                    .and_then(Value::as_i64);
                 let obs = v
                     .map(|n| n.to_string())
                     .unwrap_or_else(|| "absent (CRD default 1)".into());
@@ -198,22 +201,20 @@ fn pool_finding(ctx: &Ctx, p: &Params, target: &str, cfg: &Object) -> Finding {
         nodes
             .iter()
             .filter(|n| {
-                let l = n.labels();
+                let l = Node::of(n).metadata.labels;
                 policies.iter().any(|pol| pol.selects_node(&l))
             })
             .collect()
     };
     let pools: Vec<(&Object, Option<LabelSelector>, Option<MaxUnavailable>)> = ctx
         .facts
-        .list(POOL_CONFIGS)
-        .iter()
-        .filter(|o| o.namespace() == Some(&p.namespace))
-        .map(|o| {
+        .views::<SriovNetworkPoolConfig>()
+        .filter(|(o, _)| o.namespace() == Some(&p.namespace))
+        .map(|(o, pool)| {
             // The operator reads a nil nodeSelector as "no node"; `{}` selects every node.
-            let sel = o
-                .at("/spec/nodeSelector")
-                .and_then(|s| LabelSelector::parse(Some(s)).ok());
-            (o, sel, max_unavailable(o.at("/spec/maxUnavailable")))
+            let sel =
+                (pool.spec.node_selector.as_ref()).and_then(|s| LabelSelector::parse(Some(s)).ok());
+            (o, sel, max_unavailable(pool.spec.max_unavailable.as_ref()))
         })
         .collect();
     let parallel = |m: &Option<MaxUnavailable>| match m {
@@ -248,7 +249,7 @@ fn pool_finding(ctx: &Ctx, p: &Params, target: &str, cfg: &Object) -> Finding {
     let mut uncovered = vec![];
     let mut covered_by = vec![];
     for n in &sriov_nodes {
-        let l = n.labels();
+        let l = Node::of(n).metadata.labels;
         let matching: Vec<_> = pools
             .iter()
             .filter(|(_, sel, _)| sel.as_ref().is_some_and(|s| s.matches(&l)))
@@ -294,7 +295,8 @@ fn pool_finding(ctx: &Ctx, p: &Params, target: &str, cfg: &Object) -> Finding {
         .expected(expected)
         .observed(observed);
     }
-    let patched = if cfg.at(&format!("/spec/{FIELD}")).is_some() {
+    let view = SriovOperatorConfig::of(cfg);
+    let patched = if view.spec.max_parallel_node_configuration.is_some() {
         ""
     } else {
         " — it is absent from the live object"

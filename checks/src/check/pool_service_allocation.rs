@@ -4,6 +4,9 @@
 //! the live `spec` counts, and an absent field is explained as that trap.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::View;
+use crate::kinds::ip_address_pool::IpAddressPool;
+use crate::kinds::namespace::Namespace;
 use crate::metallb::{self, POOLS};
 use crate::model::Finding;
 use crate::selector::LabelSelector;
@@ -63,8 +66,9 @@ impl TypedCheck for PoolServiceAllocation {
             ];
         };
         let target = format!("ipaddresspool/{}", pool.qualified_name());
-        let Some(sa) = pool.at("/spec/serviceAllocation") else {
-            let auto = if pool.at("/spec/autoAssign").is_none() {
+        let view = IpAddressPool::of(pool);
+        let Some(sa) = &view.spec.service_allocation else {
+            let auto = if view.spec.auto_assign.is_none() {
                 " (spec.autoAssign is absent too)"
             } else {
                 ""
@@ -82,11 +86,7 @@ impl TypedCheck for PoolServiceAllocation {
                 .rests_on(&[POOLS]),
             ];
         };
-        let names: Vec<&str> = sa
-            .get("namespaces")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let names: Vec<&str> = sa.namespaces.iter().filter_map(Value::as_str).collect();
         if names.contains(&want.as_str()) {
             return vec![
                 Finding::pass(
@@ -104,14 +104,12 @@ impl TypedCheck for PoolServiceAllocation {
         // namespaceSelectors may select the namespace by label instead.
         let ns_labels = ctx
             .facts
-            .get("namespaces", None, want)
-            .map(|n| n.labels())
+            .view::<Namespace>(None, want)
+            .map(|(_, n)| n.metadata.labels)
             .unwrap_or_default();
         let by_selector = sa
-            .get("namespaceSelectors")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .namespace_selectors
+            .iter()
             .filter_map(|s| LabelSelector::parse(Some(s)).ok())
             .find(|s| !s.is_empty() && s.matches(&ns_labels));
         if let Some(s) = by_selector {

@@ -2,9 +2,9 @@
 //! DeepOps profile also run with `hostNetwork: true` (runbook 002, step 12).
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::pod::{Container, Pod};
 use crate::model::Finding;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub struct RdmaPodPrivileges;
 
@@ -17,39 +17,22 @@ pub struct Params {
 }
 
 /// The `rdma/*` resources a container requests (shared with RDMA006).
-pub(crate) fn requests_rdma(c: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for part in ["limits", "requests"] {
-        if let Some(m) = c
-            .pointer(&format!("/resources/{part}"))
-            .and_then(Value::as_object)
-        {
-            for k in m.keys() {
-                if k.starts_with("rdma/") && !out.contains(k) {
-                    out.push(k.clone());
-                }
-            }
-        }
-    }
-    out
+pub(crate) fn requests_rdma(c: &Container) -> Vec<String> {
+    c.resource_names()
+        .into_iter()
+        .filter(|k| k.starts_with("rdma/"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Whether a container can lock memory: IPC_LOCK added, or privileged (shared with RDMA006).
-pub(crate) fn can_lock(c: &Value) -> bool {
-    let sc = c.get("securityContext");
-    let privileged = sc
-        .and_then(|s| s.get("privileged"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let ipc = sc
-        .and_then(|s| s.pointer("/capabilities/add"))
-        .and_then(Value::as_array)
-        .is_some_and(|a| {
-            a.iter().filter_map(Value::as_str).any(|c| {
-                let c = c.to_ascii_uppercase();
-                c == "IPC_LOCK" || c == "CAP_IPC_LOCK" || c == "ALL"
-            })
-        });
+pub(crate) fn can_lock(c: &Container) -> bool {
+    let sc = &c.security_context;
+    let privileged = sc.privileged.unwrap_or(false);
+    let ipc = sc.capabilities.add.iter().any(|c| {
+        let c = c.to_ascii_uppercase();
+        c == "IPC_LOCK" || c == "CAP_IPC_LOCK" || c == "ALL"
+    });
     privileged || ipc
 }
 
@@ -65,16 +48,11 @@ impl TypedCheck for RdmaPodPrivileges {
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
         let mut out = Vec::new();
-        for pod in ctx.facts.list("pods") {
-            let containers = pod.array_at("/spec/containers");
+        for (pod, view) in ctx.facts.views::<Pod>() {
+            let containers = &view.spec.containers;
             let rdma: Vec<(&str, Vec<String>)> = containers
                 .iter()
-                .map(|c| {
-                    (
-                        c.get("name").and_then(Value::as_str).unwrap_or("?"),
-                        requests_rdma(c),
-                    )
-                })
+                .map(|c| (c.name.unwrap_or("?"), requests_rdma(c)))
                 .filter(|(_, r)| !r.is_empty())
                 .collect();
             if rdma.is_empty() {
@@ -83,14 +61,14 @@ impl TypedCheck for RdmaPodPrivileges {
             let target = format!("pod/{}", pod.qualified_name());
             let mut problems = Vec::new();
             for c in containers {
-                let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+                let name = c.name.unwrap_or("?");
                 if rdma.iter().any(|(n, _)| *n == name) && !can_lock(c) {
                     problems.push(format!(
                         "container {name} neither adds capability IPC_LOCK nor is privileged"
                     ));
                 }
             }
-            let host_net = pod.bool_at("/spec/hostNetwork").unwrap_or(false);
+            let host_net = view.spec.host_network.unwrap_or(false);
             if p.require_host_network && !host_net {
                 problems.push("hostNetwork is not true".to_string());
             }
@@ -146,6 +124,7 @@ mod tests {
     use crate::check::testing::facts;
     use crate::model::Status;
     use crate::site::Site;
+    use serde_json::Value;
     use serde_json::json;
 
     fn pod(name: &str, host_net: bool, caps: Value) -> Value {

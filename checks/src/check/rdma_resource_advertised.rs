@@ -2,11 +2,11 @@
 
 use super::rdma_device_plugin_config::{config_text, d_key, d_name, d_ns, validate_config};
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::node::Node;
 use crate::model::Finding;
 use crate::node_facts::{RDMA_CAPABLE_LABELS, labelled_rdma_capable};
 use crate::object::parse_quantity;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub struct RdmaResourceAdvertised;
 
@@ -52,25 +52,22 @@ impl TypedCheck for RdmaResourceAdvertised {
             configured.join(" or ")
         };
         let mut out = Vec::new();
-        for node in ctx.facts.list("nodes") {
+        for (node, view) in ctx.facts.views::<Node>() {
             if !labelled_rdma_capable(node) {
                 continue;
             }
-            let alloc = node.at("/status/allocatable").and_then(Value::as_object);
             let mut seen = Vec::new();
             let mut ok = false;
-            if let Some(m) = alloc {
-                for (k, v) in m {
-                    let relevant = if configured.is_empty() {
-                        k.starts_with("rdma/")
-                    } else {
-                        configured.iter().any(|c| c == k)
-                    };
-                    if relevant {
-                        let q = v.as_str().unwrap_or("");
-                        seen.push(format!("{k}={q}"));
-                        ok |= parse_quantity(q).is_some_and(|n| n >= 1.0);
-                    }
+            for (k, v) in &view.status.allocatable {
+                let relevant = if configured.is_empty() {
+                    k.starts_with("rdma/")
+                } else {
+                    configured.iter().any(|c| c == k)
+                };
+                if relevant {
+                    let q = v.text.unwrap_or("");
+                    seen.push(format!("{k}={q}"));
+                    ok |= parse_quantity(q).is_some_and(|n| n >= 1.0);
                 }
             }
             let target = format!("node/{}", node.name());
@@ -97,7 +94,7 @@ impl TypedCheck for RdmaResourceAdvertised {
                             node.name(),
                             RDMA_CAPABLE_LABELS
                                 .iter()
-                                .find(|l| node.label(l).is_some())
+                                .find(|l| view.label_value(l).is_some())
                                 .copied()
                                 .unwrap_or(RDMA_CAPABLE_LABELS[0])
                         ),

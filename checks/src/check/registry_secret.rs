@@ -1,12 +1,12 @@
 //! RUNAI002: the registry pull secret exists, has the right type and credentials for the registry.
-//! Reads only the redacted summary (see `prune::redact_secret`): never a credential. Reads that
+//! Reads only the redacted summary (see `kinds::secret::redact`): never a credential. Reads that
 //! one Secret by name (the site's `platform.registry_secret`, else the rule's parameters).
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::facts::ObjectRef;
+use crate::kinds::secret::Secret;
 use crate::model::Finding;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub struct RegistrySecret;
 
@@ -62,7 +62,7 @@ impl TypedCheck for RegistrySecret {
         let target = format!("secret/{}/{}", p.namespace, p.name);
         let want = registry_host(&p.registry);
         let expected = format!("type kubernetes.io/dockerconfigjson with credentials for {want}");
-        let Some(s) = ctx.facts.get("secrets", Some(&p.namespace), &p.name) else {
+        let Some((_, s)) = ctx.facts.view::<Secret>(Some(&p.namespace), &p.name) else {
             return vec![
                 Finding::fail(
                     &target,
@@ -81,7 +81,7 @@ impl TypedCheck for RegistrySecret {
                 .observed("absent"),
             ];
         };
-        let ty = s.str_at("/type").unwrap_or("Opaque");
+        let ty = s.type_.unwrap_or("Opaque");
         if ty != "kubernetes.io/dockerconfigjson" {
             return vec![
                 Finding::fail(
@@ -95,7 +95,7 @@ impl TypedCheck for RegistrySecret {
                 .observed(format!("type {ty}")),
             ];
         }
-        let Some(dc) = s.at("/summary/dockerconfig") else {
+        let Some(dc) = &s.summary.dockerconfig else {
             return vec![
                 Finding::fail(
                     &target,
@@ -108,7 +108,7 @@ impl TypedCheck for RegistrySecret {
                 .observed("no .dockerconfigjson"),
             ];
         };
-        if let Some(err) = dc.get("error").and_then(Value::as_str) {
+        if let Some(err) = dc.error {
             return vec![
                 Finding::fail(
                     &target,
@@ -121,23 +121,15 @@ impl TypedCheck for RegistrySecret {
                 .observed(format!("unparsable ({err})")),
             ];
         }
-        let regs = dc
-            .get("registries")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let regs = &dc.registries;
         let hosts: Vec<String> = regs
             .iter()
-            .filter_map(|r| r.get("server").and_then(Value::as_str))
+            .filter_map(|r| r.server)
             .map(registry_host)
             .collect();
-        let entry = regs.iter().find(|r| {
-            r.get("server")
-                .and_then(Value::as_str)
-                .map(registry_host)
-                .as_deref()
-                == Some(want.as_str())
-        });
+        let entry = regs
+            .iter()
+            .find(|r| r.server.map(registry_host).as_deref() == Some(want.as_str()));
         let Some(entry) = entry else {
             return vec![
                 Finding::fail(
@@ -153,8 +145,7 @@ impl TypedCheck for RegistrySecret {
                 .observed(format!("registries: {}", hosts.join(", "))),
             ];
         };
-        let flag = |k: &str| entry.get(k).and_then(Value::as_bool).unwrap_or(false);
-        if !(flag("hasPassword") || flag("hasAuth")) {
+        if !(entry.has_password.unwrap_or(false) || entry.has_auth.unwrap_or(false)) {
             return vec![
                 Finding::fail(
                     &target,

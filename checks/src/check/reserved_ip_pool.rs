@@ -2,6 +2,8 @@
 //! `autoAssign: false`) is noted when it differs.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::kinds::View;
+use crate::kinds::ip_address_pool::IpAddressPool;
 use crate::metallb::{self, POOLS};
 use crate::model::Finding;
 use serde::Deserialize;
@@ -65,7 +67,8 @@ impl TypedCheck for ReservedIpPool {
             ];
         };
         let target = format!("ipaddresspool/{}", pool.qualified_name());
-        let auto = pool.bool_at("/spec/autoAssign");
+        let view = IpAddressPool::of(pool);
+        let auto = view.spec.auto_assign.as_ref().and_then(|v| v.as_bool());
         let mut notes = vec![];
         if !range.is_single() {
             notes.push(format!(

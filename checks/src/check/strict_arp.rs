@@ -3,7 +3,9 @@
 use super::{Ctx, Needs, TypedCheck};
 use crate::facts::ObjectRef;
 use crate::fix::FixVariant;
+use crate::kinds::config_map::ConfigMap;
 use crate::model::Finding;
+use crate::parse::kube_proxy::KubeProxyConfig;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -43,14 +45,9 @@ pub fn config_map(p: &Params) -> ObjectRef {
 /// `Some(true)` when kube-proxy runs ipvs with strictARP, `Some(false)` when not, `None` when the
 /// configuration cannot be read (NET001 reports why). Shared with NODE003.
 pub fn strict_arp_on(facts: &crate::facts::Facts, p: &Params) -> Option<bool> {
-    let text = facts
-        .get("configmaps", Some(&p.namespace), &p.name)?
-        .at("/data")?
-        .get(&p.key)?
-        .as_str()?;
-    let cfg: Value = crate::yaml::from_str(text).ok()?;
-    let ipvs = cfg.get("mode").and_then(Value::as_str) == Some("ipvs");
-    Some(ipvs && cfg.pointer("/ipvs/strictARP").and_then(Value::as_bool) == Some(true))
+    let (_, cm) = facts.view::<ConfigMap>(Some(&p.namespace), &p.name)?;
+    let text = cm.data?.get(p.key.as_str()).copied()?;
+    Some(KubeProxyConfig::parse(text).ok()?.strict_arp_on())
 }
 
 impl TypedCheck for StrictArp {
@@ -83,7 +80,7 @@ impl TypedCheck for StrictArp {
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
         let target = format!("configmap/{}/{}", p.namespace, p.name);
-        let Some(cm) = ctx.facts.get("configmaps", Some(&p.namespace), &p.name) else {
+        let Some((_, cm)) = ctx.facts.view::<ConfigMap>(Some(&p.namespace), &p.name) else {
             return vec![
                 Finding::fail(
                     target,
@@ -96,11 +93,7 @@ impl TypedCheck for StrictArp {
                 .observed("absent"),
             ];
         };
-        let Some(text) = cm
-            .at("/data")
-            .and_then(|d| d.get(&p.key))
-            .and_then(Value::as_str)
-        else {
+        let Some(text) = cm.data.and_then(|d| d.get(p.key.as_str()).copied()) else {
             return vec![
                 Finding::fail(
                     target,
@@ -113,7 +106,7 @@ impl TypedCheck for StrictArp {
                 .observed("key absent"),
             ];
         };
-        let cfg: Value = match crate::yaml::from_str(text) {
+        let cfg = match KubeProxyConfig::parse(text) {
             Ok(v) => v,
             Err(e) => {
                 return vec![
@@ -129,7 +122,7 @@ impl TypedCheck for StrictArp {
                 ];
             }
         };
-        let mode = cfg.get("mode").and_then(Value::as_str).unwrap_or("");
+        let mode = cfg.mode.as_deref().unwrap_or("");
         if mode != "ipvs" {
             let shown = if mode.is_empty() {
                 "unset (iptables)"
@@ -142,7 +135,7 @@ impl TypedCheck for StrictArp {
             )
             .observed(format!("mode={shown}"))];
         }
-        let strict = cfg.pointer("/ipvs/strictARP");
+        let strict = cfg.strict_arp.as_ref();
         match strict {
             Some(Value::Bool(true)) => vec![
                 Finding::pass(target, "kube-proxy mode ipvs with ipvs.strictARP: true")
@@ -153,7 +146,7 @@ impl TypedCheck for StrictArp {
                 // Each case has its own command (the rule's remediation variants): a sed that
                 // rewrites `false` changes nothing when the key is absent.
                 let (observed, case) = match other {
-                    None if cfg.get("ipvs").is_none() => (
+                    None if !cfg.has_ipvs => (
                         "no ipvs section (strictARP defaults to false)".to_string(),
                         Some(FIX_NO_IPVS),
                     ),

@@ -11,10 +11,13 @@ use super::endpoint;
 use super::{Ctx, Needs, TypedCheck};
 use crate::cert;
 use crate::facts::ObjectRef;
+use crate::kinds::PodTemplate;
+use crate::kinds::daemon_set::DaemonSet;
+use crate::kinds::deployment::Deployment;
+use crate::kinds::ingress::Ingress;
+use crate::kinds::secret::Secret;
 use crate::model::Finding;
-use crate::object::Object;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub struct TlsSecret;
 
@@ -32,7 +35,6 @@ pub struct Params {
 /// What ingress-nginx serves when it has no usable default certificate.
 const FAKE_CN: &str = "Kubernetes Ingress Controller Fake Certificate";
 const INGRESSES: &str = "ingresses.networking.k8s.io";
-const WORKLOADS: [&str; 2] = ["deployments.apps", "daemonsets.apps"];
 const ARG: &str = "default-ssl-certificate";
 
 fn d_ns() -> String {
@@ -66,18 +68,12 @@ pub fn configured(ctx: &Ctx, p: &Params) -> Vec<Configured> {
         }
     };
     if let Some(fqdn) = fqdn {
-        for ing in ctx.facts.list(INGRESSES) {
+        for (ing, view) in ctx.facts.views::<Ingress>() {
             let ns = ing.namespace().unwrap_or("default");
-            for tls in ing.array_at("/spec/tls") {
-                let covers = tls
-                    .get("hosts")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .any(|h| cert::name_matches(h, fqdn));
+            for tls in &view.spec.tls {
+                let covers = tls.hosts.iter().any(|h| cert::name_matches(h, fqdn));
                 // A tls entry without secretName makes ingress-nginx serve its default.
-                let name = tls.get("secretName").and_then(Value::as_str);
+                let name = tls.secret_name;
                 if let Some(name) = name.filter(|n| covers && !n.is_empty()) {
                     push(
                         &mut out,
@@ -89,21 +85,23 @@ pub fn configured(ctx: &Ctx, p: &Params) -> Vec<Configured> {
         }
     }
     if out.is_empty() {
-        for key in WORKLOADS {
-            for w in ctx.facts.list(key) {
-                if w.namespace() != Some(p.namespace.as_str()) {
-                    continue;
-                }
-                for value in default_certificate_args(w) {
-                    match crate::facts::parse_namespaced("secrets", value) {
-                        Some(secret) => push(
-                            &mut out,
-                            secret,
-                            format!("--{ARG} of {} {}/{}", w.kind(), p.namespace, w.name()),
-                        ),
-                        // ingress-nginx itself refuses a value without a namespace.
-                        None => continue,
-                    }
+        // Deployments first, then DaemonSets.
+        let workloads = (ctx.facts.views::<Deployment>())
+            .map(|(o, d)| (o, d.spec.template))
+            .chain((ctx.facts.views::<DaemonSet>()).map(|(o, d)| (o, d.spec.template)));
+        for (w, template) in workloads {
+            if w.namespace() != Some(p.namespace.as_str()) {
+                continue;
+            }
+            for value in default_certificate_args(&template) {
+                match crate::facts::parse_namespaced("secrets", value) {
+                    Some(secret) => push(
+                        &mut out,
+                        secret,
+                        format!("--{ARG} of {} {}/{}", w.kind(), p.namespace, w.name()),
+                    ),
+                    // ingress-nginx itself refuses a value without a namespace.
+                    None => continue,
                 }
             }
         }
@@ -122,15 +120,10 @@ pub fn configured(ctx: &Ctx, p: &Params) -> Vec<Configured> {
 
 /// Values of `--default-ssl-certificate` (or Go's single-dash form; `=VALUE` or the next
 /// argument) in the containers' command and args.
-fn default_certificate_args(w: &Object) -> Vec<&str> {
+fn default_certificate_args<'a>(template: &PodTemplate<'a>) -> Vec<&'a str> {
     let mut out = Vec::new();
-    for c in w.array_at("/spec/template/spec/containers") {
-        let words: Vec<&str> = ["command", "args"]
-            .iter()
-            .filter_map(|k| c.get(*k).and_then(Value::as_array))
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+    for c in &template.spec.containers {
+        let words: Vec<&str> = c.command.iter().chain(&c.args).copied().collect();
         for (i, word) in words.iter().enumerate() {
             let Some(flag) = word
                 .strip_prefix("--")
@@ -169,11 +162,12 @@ impl TypedCheck for TlsSecret {
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {
         let configured = configured(ctx, p);
-        let secrets: Vec<(&Configured, Option<&Object>)> = configured
+        let secrets: Vec<(&Configured, Option<Secret>)> = configured
             .iter()
             .map(|c| {
                 let s = &c.secret;
-                (c, ctx.facts.get("secrets", s.namespace.as_deref(), &s.name))
+                let secret = ctx.facts.view::<Secret>(s.namespace.as_deref(), &s.name);
+                (c, secret.map(|(_, v)| v))
             })
             .collect();
         let sref = configured
@@ -189,16 +183,11 @@ impl TypedCheck for TlsSecret {
         // (Secret, SHA-256 of its leaf) for each configured Secret present with a parsable leaf.
         let wants: Vec<(String, &str)> = secrets
             .iter()
-            .filter_map(|(c, s)| {
-                Some((
-                    c.secret.key(),
-                    s.as_ref()?.str_at("/summary/tlsLeafSha256")?,
-                ))
-            })
+            .filter_map(|(c, s)| Some((c.secret.key(), s.as_ref()?.summary.tls_leaf_sha256?)))
             .collect();
         endpoint::each_tls(ctx, "TLS", |t, chain| {
             let target = endpoint::target(t);
-            let served = crate::prune::sha256_hex(&chain[0]);
+            let served = crate::cert::sha256_hex(&chain[0]);
             let subject = cert::parse(&chain[0])
                 .map(|i| i.subject)
                 .unwrap_or_else(|_| "?".into());
@@ -293,7 +282,7 @@ mod tests {
                 let raw = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
                     "metadata": {"name": "ingress-server-default-tls", "namespace": "ingress-nginx"},
                     "data": {"tls.crt": b64(pem(d).as_bytes()), "tls.key": b64(b"secret-key")}});
-                vec![Object(crate::prune::redact_secret(&raw))]
+                vec![Object(crate::kinds::secret::redact(&raw))]
             })
             .unwrap_or_default();
         facts
@@ -323,7 +312,7 @@ mod tests {
             f.message
                 .contains("Secret ingress-nginx/ingress-server-default-tls")
         );
-        let want = crate::prune::sha256_hex(&a.der);
+        let want = crate::cert::sha256_hex(&a.der);
         assert!(f.expected.as_deref().unwrap().contains(&want));
         assert!(!f.message.contains("secret-key"));
         let f = run(&a.der, None);
@@ -443,7 +432,7 @@ mod tests {
         let a = testpki::leaf("a", &["runai.example.com"], NOW - 1, NOW + 86_400, &ca);
         let b = testpki::leaf("b", &["runai.example.com"], NOW - 1, NOW + 86_400, &ca);
         let secret = |ns: &str, name: &str, der: &[u8]| {
-            crate::prune::redact_secret(&json!({"apiVersion": "v1", "kind": "Secret",
+            crate::kinds::secret::redact(&json!({"apiVersion": "v1", "kind": "Secret",
                 "type": "kubernetes.io/tls", "metadata": {"name": name, "namespace": ns},
                 "data": {"tls.crt": b64(pem(der).as_bytes())}}))
         };

@@ -3,5 +3,7 @@
 pub mod bcm;
 mod hostile;
 pub mod inventory;
+pub mod kube_proxy;
 pub mod mstconfig;
 pub mod perftest;
+pub mod rdma_device_plugin;

@@ -1,6 +1,6 @@
 //! Helpers shared by the platform endpoint check kinds (DNS, TLS, monitoring HTTP).
 
-use super::Ctx;
+use crate::context::Ctx;
 use crate::model::Finding;
 use crate::probe::{Probes, TlsOutcome, TlsProbe};
 

@@ -13,7 +13,7 @@
 //! no agent pod on it (`skip`), a pod whose facts could not be used (`error`, stale facts
 //! `skip`), or nothing readable at all (one `error` for the rule), each naming where to look.
 
-use super::Needs;
+use crate::context::Needs;
 use crate::facts::Facts;
 use crate::model::{Cause, Finding};
 use crate::node_facts::{

@@ -5,10 +5,12 @@
 //! can be added to it later without changing the rules.
 
 use crate::facts::Facts;
+use crate::kinds::View;
+use crate::kinds::node::Node;
+use crate::kinds::sriov_network_node_state::SriovNetworkNodeState;
 use crate::node_facts::{NodeFacts, match_nodes};
-use crate::object::{Object, parse_quantity};
+use crate::object::Object;
 use crate::parse::bcm::node_key;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Skip message for rules that need BCM facts.
@@ -21,22 +23,13 @@ pub use crate::node_facts::RDMA_CAPABLE_LABELS as RDMA_LABELS;
 
 /// Allocatable resources of a node whose name satisfies `pred`, as `(name, quantity)`.
 fn allocatable(node: &Object, pred: impl Fn(&str) -> bool) -> Vec<(&str, f64)> {
-    node.at("/status/allocatable")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| pred(k))
-                .map(|(k, v)| {
-                    let q = match v {
-                        Value::String(s) => parse_quantity(s).unwrap_or(0.0),
-                        Value::Number(n) => n.as_f64().unwrap_or(0.0),
-                        _ => 0.0,
-                    };
-                    (k.as_str(), q)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    Node::of(node)
+        .status
+        .allocatable
+        .into_iter()
+        .filter(|(k, _)| pred(k))
+        .map(|(k, q)| (k, q.value))
+        .collect()
 }
 
 fn show(res: &[(&str, f64)]) -> String {
@@ -100,18 +93,12 @@ pub fn rdma_evidence(node: &Object, cx: &RdmaContext) -> (Option<bool>, String) 
         return (Some(true), format!("allocatable {}", show(&res)));
     }
     let state = cx.states.get(&node_key(node.name()));
-    let ifaces = state
-        .map(|s| s.array_at("/status/interfaces"))
-        .unwrap_or(&[]);
+    let view = state.map(|s| SriovNetworkNodeState::of(s));
+    let ifaces = view.as_ref().map_or(&[][..], |v| &v.status.interfaces);
     let mellanox: Vec<String> = ifaces
         .iter()
-        .filter(|i| i.get("vendor").and_then(Value::as_str) == Some("15b3"))
-        .map(|i| {
-            i.get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string()
-        })
+        .filter(|i| i.vendor == Some("15b3"))
+        .map(|i| i.name.unwrap_or("?").to_string())
         .collect();
     if !mellanox.is_empty() {
         return (
@@ -190,13 +177,14 @@ pub fn gpu_evidence(node: &Object, cx: &GpuContext) -> (Option<bool>, String) {
     if let Some(q) = gpu_allocatable(node) {
         return (Some(q > 0.0), format!("allocatable {GPU_RESOURCE}={q}"));
     }
-    if let Some(c) = node.label("nvidia.com/gpu.count") {
+    let view = Node::of(node);
+    if let Some(c) = view.label_value("nvidia.com/gpu.count") {
         let n = c.parse::<u32>().unwrap_or(0);
         return (Some(n > 0), format!("label nvidia.com/gpu.count={c}"));
     }
     // NFD names PCI labels by vendor (`pci-10de.present`, as the GPU Operator configures it) or
     // by class and vendor (`pci-0302_10de.present`, NFD's default).
-    let labels = node.labels();
+    let labels = &view.metadata.labels;
     if let Some((k, v)) = labels.iter().find(|(k, _)| {
         k.strip_prefix("feature.node.kubernetes.io/pci-")
             .and_then(|r| r.strip_suffix(".present"))
@@ -276,18 +264,14 @@ fn node_facts_gpu(f: &NodeFacts) -> Option<(bool, String)> {
 
 /// The node's InternalIP addresses.
 pub fn internal_ips(node: &Object) -> Vec<&str> {
-    node.array_at("/status/addresses")
-        .iter()
-        .filter(|a| a.get("type").and_then(Value::as_str) == Some("InternalIP"))
-        .filter_map(|a| a.get("address").and_then(Value::as_str))
-        .collect()
+    Node::of(node).internal_ips()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::testing::{facts, node};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn with_alloc(mut n: Value, alloc: Value) -> Value {
         n["status"]["allocatable"] = alloc;
