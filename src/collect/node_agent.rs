@@ -466,20 +466,6 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
-/// `3d 4h`, `24h`, `2h 5m`, `45s`: ages and limits in messages (days from two on).
-pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    let (hours, mins) = (s / 3600, s % 3600 / 60);
-    match (hours, mins) {
-        (0, 0) => format!("{s}s"),
-        (0, m) => format!("{m}m"),
-        (h, 0) if h < 48 => format!("{h}h"),
-        (h, m) if h < 48 => format!("{h}h {m}m"),
-        (h, _) if h % 24 == 0 => format!("{}d", h / 24),
-        (h, _) => format!("{}d {}h", h / 24, h % 24),
-    }
-}
-
 /// Why a GET gave no body.
 enum Failure {
     /// The server answered with an error status, and its message.
@@ -762,12 +748,15 @@ mod tests {
 
     #[test]
     fn ages_read_like_a_person_writes_them() {
-        assert_eq!(human(Duration::from_secs(45)), "45s");
-        assert_eq!(human(Duration::from_secs(24 * 3600)), "24h");
-        assert_eq!(human(Duration::from_secs(36 * 3600 + 60)), "36h 1m");
-        assert_eq!(human(Duration::from_secs(90 * 60)), "1h 30m");
-        assert_eq!(human(Duration::from_secs(8 * 86_400 + 7200 + 60)), "8d 2h");
-        assert_eq!(human(Duration::from_secs(7 * 86_400)), "7d");
+        assert_eq!(ingest::human(Duration::from_secs(45)), "45s");
+        assert_eq!(ingest::human(Duration::from_secs(24 * 3600)), "24h");
+        assert_eq!(ingest::human(Duration::from_secs(36 * 3600 + 60)), "36h 1m");
+        assert_eq!(ingest::human(Duration::from_secs(90 * 60)), "1h 30m");
+        assert_eq!(
+            ingest::human(Duration::from_secs(8 * 86_400 + 7200 + 60)),
+            "8d 2h"
+        );
+        assert_eq!(ingest::human(Duration::from_secs(7 * 86_400)), "7d");
     }
 
     #[test]

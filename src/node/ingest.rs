@@ -2,7 +2,6 @@
 //! (`NODE*.txt` / `NODE*.json` perftest output). A malformed file is an input error naming it.
 
 use super::NodeInputArgs;
-use crate::collect::node_agent::human;
 use crate::exit;
 use gpu_preflight_checks::node_facts::{
     NodeFacts, NodeLocal, SCHEMA, UnreadReason, UnusedFile, same_node,
@@ -326,6 +325,20 @@ pub fn apply(facts: &mut gpu_preflight_checks::Facts, local: NodeLocal) {
         }
     }
     facts.node_local.merge(local);
+}
+
+/// `3d 4h`, `24h`, `2h 5m`, `45s`: ages and limits in messages (days from two on).
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    let (hours, mins) = (s / 3600, s % 3600 / 60);
+    match (hours, mins) {
+        (0, 0) => format!("{s}s"),
+        (0, m) => format!("{m}m"),
+        (h, 0) if h < 48 => format!("{h}h"),
+        (h, m) if h < 48 => format!("{h}h {m}m"),
+        (h, _) if h % 24 == 0 => format!("{}d", h / 24),
+        (h, _) => format!("{}d {}h", h / 24, h % 24),
+    }
 }
 
 #[cfg(test)]
