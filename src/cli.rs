@@ -323,13 +323,14 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
 }
 
 fn node(a: NodeArgs) -> anyhow::Result<i32> {
-    let facts = audit::agent::collect_node(&audit::agent::AgentRequest {
-        host_root: a.host_root,
-        node_name: a.node_name,
-        containerd_config: a.containerd_config,
-        firmware: !a.no_firmware,
-        firmware_timeout_secs: a.firmware_timeout,
-    })?;
+    let facts =
+        crate::agent::node_command::collect_node(&crate::agent::node_command::AgentRequest {
+            host_root: a.host_root,
+            node_name: a.node_name,
+            containerd_config: a.containerd_config,
+            firmware: !a.no_firmware,
+            firmware_timeout_secs: a.firmware_timeout,
+        })?;
     let mut body = serde_json::to_vec_pretty(&facts)?;
     body.push(b'\n');
     match &a.output {

@@ -5,7 +5,6 @@
 //! [`run`] is `check`, [`collect`] is `collect`; other commands compose the same steps. Rendering
 //! stays in [`crate::report`]; printing stays in the CLI.
 
-pub mod agent;
 pub mod evaluate;
 pub mod outcome;
 pub mod request;

@@ -7,10 +7,10 @@ use super::request::{
     ClusterSource, LiveCluster, NodeAgent, NodeFactsSource, Probes, SnapshotSource, Sources,
 };
 use super::select;
-use crate::collect::node_agent::{self, AgentOptions};
+use crate::agent::daemonset_logs::{self as node_agent, AgentOptions};
+use crate::agent::{NodeInputArgs, ingest};
 use crate::collect::{firmware, intent, kube as live, probes, snapshot};
 use crate::exit;
-use crate::node::{NodeInputArgs, ingest};
 use gpu_preflight_checks::intent::IntentFacts;
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::ResourceKind;

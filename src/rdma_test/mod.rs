@@ -16,11 +16,11 @@ pub mod plan;
 pub mod pods;
 pub mod run;
 
+use crate::agent::{NodeInputArgs, ingest};
 use crate::audit::select::Prepared;
 use crate::audit::{self, LiveCluster, Notice, Outcome, sources, waivers};
 use crate::collect::kube as live;
 use crate::exit;
-use crate::node::{NodeInputArgs, ingest};
 use api::Pods;
 use gpu_preflight_checks::facts::{ApiFact, Unavailable};
 use gpu_preflight_checks::interest::Interest;
@@ -415,7 +415,7 @@ async fn read(
     site: &Site,
     namespace: &str,
     force: bool,
-    agent: Option<&crate::collect::node_agent::AgentOptions>,
+    agent: Option<&crate::agent::daemonset_logs::AgentOptions>,
 ) -> anyhow::Result<Read> {
     let opts = sources::live_options(cluster)?;
     let (client, server) = live::connect(&opts).await?;
@@ -529,9 +529,13 @@ async fn read(
     });
     let agent_facts = match agent {
         Some(a) => {
-            let local =
-                crate::collect::node_agent::collect(&client, a, &opts, std::sync::Arc::new(|_| {}))
-                    .await;
+            let local = crate::agent::daemonset_logs::collect(
+                &client,
+                a,
+                &opts,
+                std::sync::Arc::new(|_| {}),
+            )
+            .await;
             if let Some(r) = &local.agent {
                 if let Some(why) = &r.failed {
                     notices.push(Notice::warning(format!(

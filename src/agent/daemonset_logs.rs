@@ -5,8 +5,8 @@
 //! the node. What keeps one node's facts out is a fact of that node ([`Unread`]); what keeps all
 //! of them out is one ([`AgentRead::failed`]). Never an abort.
 
-use super::kube::{LiveOptions, chain, non_empty, percent_encode};
-use crate::node::ingest;
+use crate::agent::ingest;
+use crate::collect::kube::{LiveOptions, chain, non_empty, percent_encode};
 use futures::stream::StreamExt;
 use gpu_preflight_checks::node_facts::{AgentRead, NodeFacts, NodeLocal, Unread, UnreadReason};
 use gpu_preflight_checks::selector::LabelSelector;

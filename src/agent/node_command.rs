@@ -1,8 +1,8 @@
 //! `node`: the collection that runs on each host (the agent) — this host's node-local facts, which
 //! a run then reads as a node-facts source.
 
+use crate::agent::host as agent;
 use crate::exit;
-use crate::node::agent;
 use gpu_preflight_checks::node_facts::NodeFacts;
 use std::path::PathBuf;
 use std::time::Duration;
