@@ -6,6 +6,7 @@
 //! stays in [`crate::report`]; printing stays in the CLI.
 
 pub mod evaluate;
+pub mod gather;
 pub mod outcome;
 pub mod request;
 pub mod select;
