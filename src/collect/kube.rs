@@ -1,13 +1,15 @@
 //! The Kubernetes API client, with kube-rs: connect (kubeconfig, context or in-cluster), the
-//! server's version, a paginated LIST of one kind ([`list::list`]), GETs of named objects (Secrets,
-//! ConfigMaps: never listed). Each request is bounded by the timeout; a failure becomes a fact.
-//! What is read, when and beside what is the gather's business (`crate::audit::gather`); the
-//! agent's logs are read in `crate::agent::daemonset_logs`.
+//! server's version, a paginated LIST of one kind ([`list::list`]), GETs of named objects
+//! (Secrets, ConfigMaps: never listed), GETs read as text and a container's log up to a cap
+//! ([`text`]). Each request is bounded by the timeout; a failure becomes a fact. What is read,
+//! when and beside what is the gather's business (`crate::audit::gather`).
 
 mod list;
 mod page;
+mod text;
 
 pub use list::list;
+pub use text::{Capped, Failure, get_capped, get_text};
 
 use crate::exit;
 use gpu_preflight_checks::facts::{ApiFact, KindFact, NamedRead, ObjectRef, ReadScope};
