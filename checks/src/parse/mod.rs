@@ -4,4 +4,5 @@ pub mod bcm;
 mod hostile;
 pub mod inventory;
 pub mod mstconfig;
+pub mod nvidia;
 pub mod perftest;

@@ -1,0 +1,119 @@
+//! GPU006: every NVIDIA GPU and Mellanox NIC links at its maximum PCIe width.
+
+use super::node_scope::{self, Scope, older_facts, scope};
+use super::{Ctx, Needs, TypedCheck};
+use crate::model::Finding;
+use crate::node_facts::Probe;
+use serde::Deserialize;
+
+pub struct PcieLinkWidth;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {}
+
+impl TypedCheck for PcieLinkWidth {
+    type Params = Params;
+    const NAME: &'static str = "pcie_link_width";
+    const SUMMARY: &'static str = "NVIDIA GPUs and Mellanox NICs link at their maximum PCIe width.";
+
+    fn needs(_: &Params) -> Needs {
+        node_scope::needs()
+    }
+
+    fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+        let (targets, mut out) = match scope(ctx.facts, Scope::NvidiaGpu) {
+            Ok(s) => s,
+            Err(skip) => return vec![skip],
+        };
+        for t in &targets {
+            let node = &t.node;
+            let links = match &t.facts.pci_links {
+                None => {
+                    out.push(older_facts(t, "PCIe link widths"));
+                    continue;
+                }
+                Some(Probe::Found { value }) => value,
+                Some(p) => {
+                    out.push(t.judged(
+                        Finding::skip(
+                            t.target(),
+                            format!("node {node}: PCIe links not read: {}", p.why_not()),
+                        ),
+                        &[],
+                    ));
+                    continue;
+                }
+            };
+            let mut narrow = Vec::new();
+            let mut slower = Vec::new();
+            let mut judged = 0;
+            let mut unknown = Vec::new();
+            for l in links {
+                let (Some(cur), Some(max)) = (l.current_link_width, l.max_link_width) else {
+                    unknown.push(l.address.clone());
+                    continue;
+                };
+                judged += 1;
+                if cur < max {
+                    narrow.push(format!("{} at x{cur} of x{max}", l.describe()));
+                }
+                if let (Some(c), Some(m)) = (&l.current_link_speed, &l.max_link_speed)
+                    && c != m
+                {
+                    slower.push(format!("{} {c} of {m}", l.address));
+                }
+            }
+            let note = {
+                let mut n = String::new();
+                if !slower.is_empty() {
+                    n.push_str(&format!(
+                        "; for information, below maximum speed (GPUs slow their links when idle): {}",
+                        slower.join(", ")
+                    ));
+                }
+                if !unknown.is_empty() {
+                    n.push_str(&format!(
+                        "; no link width in sysfs for {}",
+                        unknown.join(", ")
+                    ));
+                }
+                n
+            };
+            let f = if !narrow.is_empty() {
+                Finding::fail(
+                    t.target(),
+                    format!(
+                        "node {node}: {} below its maximum PCIe width: {}{note}",
+                        if narrow.len() == 1 {
+                            "1 device links"
+                        } else {
+                            "devices link"
+                        },
+                        narrow.join(", ")
+                    ),
+                )
+                .expected("every GPU and NIC at its max_link_width")
+                .observed(narrow.join(", "))
+            } else if judged == 0 {
+                Finding::skip(
+                    t.target(),
+                    format!(
+                        "node {node}: no NVIDIA GPU or Mellanox NIC with a PCIe link width in sysfs{note}"
+                    ),
+                )
+            } else {
+                Finding::pass(
+                    t.target(),
+                    format!(
+                        "node {node}: {judged} GPU(s)/NIC(s) at their maximum PCIe width{note}"
+                    ),
+                )
+                .expected("every GPU and NIC at its max_link_width")
+                .observed(format!("{judged} at max width"))
+            };
+            out.push(t.judged(f, &[]));
+        }
+        out
+    }
+}
