@@ -435,4 +435,154 @@ mod tests {
         assert!(smi_xml("not xml").unwrap_err().contains("nvidia-smi -q -x"));
         assert!(smi_xml("<nvidia_smi_log><gpu/></nvidia_smi_log>").is_err());
     }
+
+    /// `nvidia-smi -q -x` of six driver generations (fixtures/real-formats/nvidia-smi/README.md
+    /// names where each comes from): DTD v10 (no driver version), the un-versioned 418 output
+    /// with `single_bit`/`double_bit` ECC, v11 and v12 with `sram_`/`dram_` counters and row
+    /// remapping, v13 with `sram_uncorrectable_parity`/`_secded`.
+    #[test]
+    fn real_nvidia_smi_outputs_of_six_generations() {
+        macro_rules! real {
+            ($f:literal) => {
+                include_str!(concat!("../../../fixtures/real-formats/nvidia-smi/", $f))
+            };
+        }
+        let cases: [(&str, &str, Option<&str>, &str, SmiGpu); 6] = [
+            (
+                "gtx-1070-ti.xml",
+                real!("gtx-1070-ti.xml"),
+                None,
+                "0000:01:00",
+                SmiGpu {
+                    product: Some("GeForce GTX 1070 Ti".into()),
+                    ..SmiGpu::default()
+                },
+            ),
+            (
+                "quadro-p400.xml",
+                real!("quadro-p400.xml"),
+                Some("418.43"),
+                "0000:43:00",
+                SmiGpu {
+                    product: Some("Quadro P400".into()),
+                    ..SmiGpu::default()
+                },
+            ),
+            (
+                "tesla-t4.xml",
+                real!("tesla-t4.xml"),
+                Some("515.105.01"),
+                "0000:00:1e",
+                SmiGpu {
+                    product: Some("Tesla T4".into()),
+                    retirement_pending: Some(false),
+                    retired_dbe: Some(0),
+                    volatile_uncorrectable: Some(0),
+                    ..SmiGpu::default()
+                },
+            ),
+            (
+                "a10g.xml",
+                real!("a10g.xml"),
+                Some("515.105.01"),
+                "0000:00:1e",
+                SmiGpu {
+                    product: Some("NVIDIA A10G".into()),
+                    remap_pending: Some(false),
+                    remap_failure: Some(false),
+                    remapped_uncorrectable: Some(0),
+                    volatile_uncorrectable: Some(0),
+                    ..SmiGpu::default()
+                },
+            ),
+            (
+                "a100-sxm4-v12.xml",
+                real!("a100-sxm4-v12.xml"),
+                Some("535.54.03"),
+                "0000:01:00",
+                SmiGpu {
+                    product: Some("NVIDIA A100-SXM4-80GB".into()),
+                    volatile_uncorrectable: Some(0),
+                    ..SmiGpu::default()
+                },
+            ),
+            (
+                "rtx-4000-sff-ada-v13.xml",
+                real!("rtx-4000-sff-ada-v13.xml"),
+                Some("595.84"),
+                "0000:06:00",
+                SmiGpu {
+                    product: Some("NVIDIA RTX 4000 SFF Ada Generation".into()),
+                    remap_pending: Some(false),
+                    remap_failure: Some(false),
+                    remapped_uncorrectable: Some(0),
+                    ..SmiGpu::default()
+                },
+            ),
+        ];
+        for (name, text, driver, bus, want) in cases {
+            let log = smi_xml(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(log.driver_version.as_deref(), driver, "{name}");
+            assert_eq!(log.gpus.len(), 1, "{name}");
+            let want = SmiGpu {
+                bus: bus.into(),
+                ..want
+            };
+            assert_eq!(log.gpus[0], want, "{name}");
+        }
+    }
+
+    /// The states GPU008 fails on, set in a real v11 output the way the driver prints them.
+    #[test]
+    fn pending_remap_failure_and_uncorrectable_counts_are_read() {
+        let text = include_str!("../../../fixtures/real-formats/nvidia-smi/a10g.xml")
+            .replace(
+                "<remapped_row_pending>No</remapped_row_pending>",
+                "<remapped_row_pending>Yes</remapped_row_pending>",
+            )
+            .replace(
+                "<remapped_row_failure>No</remapped_row_failure>",
+                "<remapped_row_failure>Yes</remapped_row_failure>",
+            )
+            .replacen(
+                "<dram_uncorrectable>0</dram_uncorrectable>",
+                "<dram_uncorrectable>3</dram_uncorrectable>",
+                1,
+            );
+        let g = &smi_xml(&text).unwrap().gpus[0];
+        assert_eq!(g.remap_pending, Some(true));
+        assert_eq!(g.remap_failure, Some(true));
+        assert_eq!(g.volatile_uncorrectable, Some(3));
+    }
+
+    /// Kernel logs as other tools captured them (fixtures/real-formats/kernel-log/README.md):
+    /// `dmesg --ctime` with GSP timeouts (XID 119, driver 535+), `dmesg --decode --time-format
+    /// iso` with application XIDs 13 (quoted `pid='<unknown>'`) and 43, and `/dev/kmsg` records.
+    #[test]
+    fn real_kernel_logs() {
+        let ctime =
+            include_str!("../../../fixtures/real-formats/kernel-log/dmesg-ctime-xid-119-gsp.log");
+        let x: Vec<Xid> = ctime.lines().filter_map(xid_line).collect();
+        assert_eq!(x.len(), 5);
+        assert!(x.iter().all(|x| x.xid == 119 && x.device == "0000:9b:00"));
+        assert_eq!(x[0].at.as_deref(), Some("Sun Feb 23 16:24:18 2025"));
+        assert!(
+            x[0].text
+                .starts_with("pid=2024380, name=nvidia-smi, Timeout after 6s")
+        );
+        assert_eq!(xid_class(119).0, XidClass::Hardware);
+        let iso =
+            include_str!("../../../fixtures/real-formats/kernel-log/dmesg-decode-iso-xid-13.log");
+        let x: Vec<Xid> = iso.lines().filter_map(xid_line).collect();
+        assert_eq!(x.len(), iso.matches("NVRM: Xid").count());
+        assert!(x.iter().all(|x| x.device == "0000:38:00"));
+        assert_eq!(x.iter().filter(|x| x.xid == 13).count(), 16);
+        // XID 43 after the 13s, in the older unquoted `pid=N, name=...` form.
+        assert_eq!(x[16].xid, 43);
+        assert!(x[16].text.starts_with("pid=2924364, name=pt_main_thread"));
+        assert_eq!(x[0].at.as_deref(), Some("2025-01-21T04:41:44,283302+00:00"));
+        assert_eq!(xid_class(13).0, XidClass::Application);
+        let kmsg = include_str!("../../../fixtures/real-formats/kernel-log/kmsg-nvswitch.log");
+        assert_eq!(kmsg.lines().filter_map(xid_line).count(), 0);
+    }
 }
