@@ -102,7 +102,11 @@ pub fn nvswitches(pci: Vec<String>, dev_nvidia: &Probe<Vec<String>>) -> NvSwitch
             .value()
             .map(|d| {
                 d.iter()
-                    .filter(|n| n.starts_with("nvidia-nvswitch"))
+                    // nvidia-nvswitch0…; not the control node nvidia-nvswitchctl.
+                    .filter(|n| {
+                        n.strip_prefix("nvidia-nvswitch")
+                            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+                    })
                     .cloned()
                     .collect()
             })

@@ -84,11 +84,11 @@ impl TypedCheck for PcieLinkWidth {
                 Finding::fail(
                     t.target(),
                     format!(
-                        "node {node}: {} below its maximum PCIe width: {}{note}",
+                        "node {node}: {} maximum PCIe width: {}{note}",
                         if narrow.len() == 1 {
-                            "1 device links"
+                            "1 device links below its"
                         } else {
-                            "devices link"
+                            "devices link below their"
                         },
                         narrow.join(", ")
                     ),
