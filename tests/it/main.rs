@@ -6,6 +6,7 @@ mod docs;
 mod dumps;
 mod ecosystem;
 mod endpoint;
+mod gpu;
 mod hardening;
 mod intent;
 mod invariants;
