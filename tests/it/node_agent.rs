@@ -553,6 +553,17 @@ fn daemonset_manifest_runs_the_agent_on_every_node_read_only() {
     assert_eq!(agent["volumeMounts"][0]["readOnly"], true);
     assert_eq!(spec["volumes"][0]["hostPath"]["path"], "/");
     assert_eq!(agent["env"][0]["name"], "NODE_NAME");
+    // The one capability: reading the kernel log for GPU007 (issue #27); nothing else is added.
+    let sc = &agent["securityContext"];
+    assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(sc["capabilities"]["add"], serde_json::json!(["SYSLOG"]));
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert!(sc.get("privileged").is_none());
+    assert_eq!(
+        agent["volumeMounts"].as_array().unwrap().len(),
+        1,
+        "the host, read-only, only"
+    );
 }
 
 /// `collect --node-facts/--perf` stores both in the snapshot, even when the API server (here a
