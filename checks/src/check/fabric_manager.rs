@@ -117,3 +117,81 @@ impl TypedCheck for FabricManagerRunning {
 fn join(p: &[u32]) -> String {
     p.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Facts;
+    use crate::model::Status;
+    use crate::node_facts::testing::{healthy, local};
+    use crate::node_facts::{FabricManager, NvSwitches, Probe};
+    use crate::site::Site;
+
+    fn run(fm: FabricManager, driver: Probe<String>) -> Finding {
+        let mut f = healthy("gpu01");
+        f.revision = 2;
+        f.nvswitches = Some(NvSwitches {
+            pci: vec![],
+            dev: vec!["nvidia-nvswitch0".into()],
+        });
+        f.fabric_manager = Some(fm);
+        f.nvidia_driver = Some(driver);
+        let facts = Facts {
+            node_local: local(vec![("gpu01", f)]),
+            ..Facts::default()
+        };
+        let site = Site::default();
+        FabricManagerRunning::eval(
+            &Ctx {
+                facts: &facts,
+                site: &site,
+            },
+            &Params {},
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn unknown_versions_pass_saying_so_and_unlisted_processes_are_an_error() {
+        let fm = FabricManager {
+            pids: vec![42],
+            ..FabricManager::default()
+        };
+        let p = run(
+            fm.clone(),
+            Probe::Found {
+                value: "535.129.03".into(),
+            },
+        );
+        assert_eq!(p.status, Status::Pass);
+        assert!(
+            p.message
+                .contains("no version in /var/lib/dpkg/status or its log")
+        );
+        let d = run(
+            FabricManager {
+                version: Some("535.129.03".into()),
+                ..fm
+            },
+            Probe::Missing {
+                path: "/proc/driver/nvidia/version".into(),
+            },
+        );
+        assert_eq!(d.status, Status::Pass);
+        assert!(
+            d.message
+                .contains("driver version unknown (no /proc/driver/nvidia/version)")
+        );
+        let e = run(
+            FabricManager {
+                unreadable: Some("cannot read /proc: Permission denied".into()),
+                ..FabricManager::default()
+            },
+            Probe::Found {
+                value: "535.129.03".into(),
+            },
+        );
+        assert_eq!(e.status, Status::Error);
+        assert!(e.message.contains("Permission denied"));
+    }
+}

@@ -120,3 +120,78 @@ impl TypedCheck for GpuMemoryHealth {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Facts;
+    use crate::model::Status;
+    use crate::node_facts::NvidiaSmi;
+    use crate::node_facts::testing::{healthy, local};
+    use crate::parse::nvidia::{SmiGpu, SmiLog};
+    use crate::site::Site;
+
+    fn run(smi: NvidiaSmi) -> Finding {
+        let mut f = healthy("gpu01");
+        f.revision = 2;
+        f.nvidia_smi = Some(smi);
+        let facts = Facts {
+            node_local: local(vec![("gpu01", f)]),
+            ..Facts::default()
+        };
+        let site = Site::default();
+        GpuMemoryHealth::eval(
+            &Ctx {
+                facts: &facts,
+                site: &site,
+            },
+            &Params {},
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn uncorrectable_counts_alone_warn_in_a_pass_and_failures_of_the_tool_skip() {
+        let gpu = SmiGpu {
+            bus: "0000:07:00".into(),
+            volatile_uncorrectable: Some(4),
+            retirement_pending: Some(false),
+            ..SmiGpu::default()
+        };
+        let p = run(NvidiaSmi {
+            log: Some(SmiLog {
+                driver_version: Some("535.129.03".into()),
+                gpus: vec![gpu.clone()],
+            }),
+            ..NvidiaSmi::default()
+        });
+        assert_eq!(p.status, Status::Pass);
+        assert!(
+            p.message
+                .contains("warning: GPU 0000:07:00: 4 uncorrectable ECC")
+        );
+        let r = run(NvidiaSmi {
+            log: Some(SmiLog {
+                driver_version: None,
+                gpus: vec![SmiGpu {
+                    retirement_pending: Some(true),
+                    ..gpu
+                }],
+            }),
+            ..NvidiaSmi::default()
+        });
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.message.contains("page retirement pending"));
+        let s = run(NvidiaSmi {
+            command: Some("/host/usr/bin/nvidia-smi -q -x".into()),
+            exit_code: Some(9),
+            error: Some("exit 9: NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver".into()),
+            log: None,
+        });
+        assert_eq!(s.status, Status::Skip);
+        assert!(
+            s.message
+                .contains("couldn't communicate with the NVIDIA driver")
+        );
+    }
+}

@@ -130,3 +130,69 @@ impl TypedCheck for GpuXid {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Facts;
+    use crate::model::Status;
+    use crate::node_facts::KernelLog;
+    use crate::node_facts::testing::{healthy, local};
+    use crate::parse::nvidia::xid_line;
+    use crate::site::Site;
+
+    fn run(log: Option<Probe<KernelLog>>) -> Finding {
+        let mut f = healthy("gpu01");
+        f.revision = 2;
+        f.kernel_log = log;
+        let facts = Facts {
+            node_local: local(vec![("gpu01", f)]),
+            ..Facts::default()
+        };
+        let site = Site::default();
+        GpuXid::eval(
+            &Ctx {
+                facts: &facts,
+                site: &site,
+            },
+            &Params {},
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn unreadable_log_skips_with_the_reason_and_unknown_xids_are_information() {
+        let u = run(Some(Probe::Unreadable {
+            path: "syslog(2)".into(),
+            reason: "Operation not permitted (os error 1)".into(),
+        }));
+        assert_eq!(u.status, Status::Skip);
+        assert!(u.message.contains("Operation not permitted"));
+        let off = run(None);
+        assert!(off.message.contains("--no-kernel-log"), "{}", off.message);
+        let log = KernelLog {
+            source: "syslog(2)".into(),
+            lines: 2,
+            xids: [
+                "[1.0] NVRM: Xid (PCI:0000:07:00): 109, pid=1797828, name=pt_main_thread, Ch 00000008, errorString CTX SWITCH TIMEOUT",
+                "[2.0] NVRM: Xid (PCI:0000:07:00): 48, An uncorrectable double bit error (DBE) has been detected on GPU",
+            ]
+            .iter()
+            .filter_map(|l| xid_line(l))
+            .collect(),
+            xids_dropped: 3,
+        };
+        let mut only_other = log.clone();
+        only_other.xids.truncate(1);
+        let p = run(Some(Probe::Found { value: only_other }));
+        assert_eq!(p.status, Status::Pass);
+        assert!(p.message.contains("XID 109 (not in the judged catalogue)"));
+        let f = run(Some(Probe::Found { value: log }));
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message
+                .contains("XID 48 (Double-bit ECC error) x1 on GPU 0000:07:00")
+        );
+        assert!(f.message.contains("3 older XID line(s) not kept"));
+    }
+}

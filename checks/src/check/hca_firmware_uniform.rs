@@ -152,3 +152,95 @@ fn others(v: &BTreeMap<String, Vec<&str>>) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Facts;
+    use crate::model::Status;
+    use crate::node_facts::testing::{healthy, local};
+    use crate::node_facts::{NodeFacts, Probe};
+    use crate::site::Site;
+
+    fn node(host: &str, fw: &str) -> NodeFacts {
+        let mut f = healthy(host);
+        f.revision = 2;
+        if let Probe::Found { value } = &mut f.rdma_devices {
+            value[0].hca_type = Some("MT4123".into());
+            value[0].board_id = Some("MT_0000000223".into());
+            value[0].fw_ver = Some(fw.into());
+        }
+        f
+    }
+
+    fn eval(nodes: Vec<(&str, NodeFacts)>, site: &Site) -> Vec<Finding> {
+        let f = Facts {
+            node_local: local(nodes),
+            ..Facts::default()
+        };
+        HcaFirmwareUniform::eval(&Ctx { facts: &f, site }, &Params {})
+    }
+
+    fn by<'a>(r: &'a [Finding], t: &str) -> &'a Finding {
+        r.iter().find(|x| x.target == t).unwrap()
+    }
+
+    #[test]
+    fn a_tie_fails_every_node_of_the_model_naming_the_versions() {
+        let r = eval(
+            vec![
+                ("a", node("a", "20.35.1012")),
+                ("b", node("b", "20.31.1014")),
+            ],
+            &Site::default(),
+        );
+        for t in ["node/a", "node/b"] {
+            let f = by(&r, t);
+            assert_eq!(f.status, Status::Fail);
+            assert!(
+                f.message
+                    .contains("no majority: 20.31.1014 on b; 20.35.1012 on a"),
+                "{}",
+                f.message
+            );
+        }
+    }
+
+    #[test]
+    fn the_site_version_by_board_id_is_the_reference() {
+        let mut site = Site::default();
+        site.expect
+            .hca_firmware
+            .insert("MT_0000000223".into(), "20.31.1014".into());
+        let r = eval(
+            vec![
+                ("a", node("a", "20.35.1012")),
+                ("b", node("b", "20.35.1012")),
+                ("c", node("c", "20.31.1014")),
+            ],
+            &site,
+        );
+        assert_eq!(by(&r, "node/c").status, Status::Pass);
+        let a = by(&r, "node/a");
+        assert_eq!(a.status, Status::Fail);
+        assert!(a.message.contains("site expect.hca_firmware is 20.31.1014"));
+    }
+
+    /// A VF reports its PF's firmware: it neither counts towards the majority nor fails.
+    #[test]
+    fn virtual_functions_are_not_judged() {
+        let mut b = node("b", "20.35.1012");
+        if let Probe::Found { value } = &mut b.rdma_devices {
+            let mut vf = value[0].clone();
+            vf.name = "mlx5_9".into();
+            vf.is_vf = true;
+            vf.fw_ver = Some("0.0.0".into());
+            value.push(vf);
+        }
+        let r = eval(
+            vec![("a", node("a", "20.35.1012")), ("b", b)],
+            &Site::default(),
+        );
+        assert_eq!(by(&r, "node/b").status, Status::Pass);
+    }
+}

@@ -131,3 +131,22 @@ fn thresholds(max: &BTreeMap<String, u64>) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_threshold_for_a_counter_the_agent_does_not_read_is_refused() {
+        let p: Params =
+            serde_json::from_value(serde_json::json!({"max": {"symbol_errors": 1}})).unwrap();
+        let e = IbPortCounters::validate(&p).unwrap_err();
+        assert!(
+            e.contains("`max.symbol_errors`: not a counter the agent reads"),
+            "{e}"
+        );
+        let ok: Params =
+            serde_json::from_value(serde_json::json!({"max": {"symbol_error": 1}})).unwrap();
+        assert!(IbPortCounters::validate(&ok).is_ok());
+    }
+}

@@ -117,3 +117,69 @@ impl TypedCheck for PcieLinkWidth {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Facts;
+    use crate::model::Status;
+    use crate::node_facts::testing::{healthy, local};
+    use crate::node_facts::{NVIDIA_VENDOR, PciLink};
+    use crate::site::Site;
+
+    fn run(f: crate::node_facts::NodeFacts) -> Finding {
+        let facts = Facts {
+            node_local: local(vec![("gpu01", f)]),
+            ..Facts::default()
+        };
+        let site = Site::default();
+        let mut r = PcieLinkWidth::eval(
+            &Ctx {
+                facts: &facts,
+                site: &site,
+            },
+            &Params {},
+        );
+        assert_eq!(r.len(), 1);
+        r.remove(0)
+    }
+
+    fn gpu(cur: Option<u32>, max: Option<u32>) -> PciLink {
+        PciLink {
+            address: "0000:07:00.0".into(),
+            vendor: NVIDIA_VENDOR.into(),
+            class: "0x030200".into(),
+            current_link_width: cur,
+            max_link_width: max,
+            ..PciLink::default()
+        }
+    }
+
+    #[test]
+    fn older_facts_and_unknown_widths_skip_saying_why() {
+        let old = run(healthy("gpu01"));
+        assert_eq!(old.status, Status::Skip);
+        assert!(old.message.contains("revision 1"), "{}", old.message);
+        let mut f = healthy("gpu01");
+        f.revision = 2;
+        f.pci_links = Some(Probe::Found {
+            value: vec![gpu(None, Some(16))],
+        });
+        let u = run(f.clone());
+        assert_eq!(u.status, Status::Skip);
+        assert!(
+            u.message
+                .contains("no link width in sysfs for 0000:07:00.0")
+        );
+        f.pci_links = Some(Probe::Found {
+            value: vec![gpu(Some(4), Some(16))],
+        });
+        let n = run(f);
+        assert_eq!(n.status, Status::Fail);
+        assert!(
+            n.message.contains("GPU 0000:07:00.0 at x4 of x16"),
+            "{}",
+            n.message
+        );
+    }
+}
