@@ -650,3 +650,59 @@ fn procfs_infiniband_sysfs_gives_board_firmware_and_counters() {
     assert_eq!(mlx5["fw_ver"], "14.28.2006");
     assert_eq!(mlx5["ports"][0]["counters"]["link_downed"], 0);
 }
+
+/// An HGX A100 as gpud recorded `lspci -nn` (fixtures/real-formats/sysfs/): each listed function
+/// laid out in sysfs with the class and IDs lspci printed. The agent finds the six NVSwitches
+/// (`Bridge [0680]` from NVIDIA) and the eight GPUs.
+#[test]
+fn lspci_of_an_hgx_a100_gives_its_nvswitches_and_gpus() {
+    let text = std::fs::read_to_string(real("sysfs/lspci-nn-a100-nvswitch.txt")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for line in text.lines() {
+        // `0005:00:00.0 Bridge [0680]: NVIDIA Corporation Device [10de:1af1] (rev a1)`
+        let (addr, rest) = line.split_once(' ').unwrap();
+        let class = &rest[rest.find('[').unwrap() + 1..][..4];
+        let ids = &rest[rest
+            .rfind("[")
+            .filter(|i| rest[*i..].contains(':'))
+            .unwrap()
+            + 1..];
+        let ids = if ids.contains(']') {
+            &ids[..ids.find(']').unwrap()]
+        } else {
+            ids
+        };
+        let (vendor, device) = ids.split_once(':').unwrap();
+        let d = dir.path().join("sys/bus/pci/devices").join(addr);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("vendor"), format!("0x{vendor}\n")).unwrap();
+        std::fs::write(d.join("device"), format!("0x{device}\n")).unwrap();
+        std::fs::write(d.join("class"), format!("0x{class}00\n")).unwrap();
+        n += 1;
+    }
+    assert_eq!(n, text.lines().count());
+    let out = bin()
+        .args(["node", "--no-firmware", "--no-kernel-log", "--host-root"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        f["nvswitches"]["pci"],
+        serde_json::json!([
+            "0005:00:00.0",
+            "0006:00:00.0",
+            "0007:00:00.0",
+            "0008:00:00.0",
+            "0009:00:00.0",
+            "000a:00:00.0"
+        ])
+    );
+    let links = f["pci_links"]["value"].as_array().unwrap();
+    assert_eq!(links.iter().filter(|l| l["vendor"] == "0x10de").count(), 8);
+    // A VM guest: its ConnectX VFs have no `physfn` (their PFs are on the hypervisor), so their
+    // links are the NICs' links it can see.
+    assert_eq!(links.iter().filter(|l| l["vendor"] == "0x15b3").count(), 9);
+}
