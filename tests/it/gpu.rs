@@ -335,3 +335,41 @@ fn explain_works_for_every_gpu_node_rule() {
         assert!(text.contains("How to fix"), "{rule}");
     }
 }
+
+/// Facts are hostile input: a facts file forging escape sequences into a GPU model, a firmware
+/// version, a kernel log line and a counter name cannot reach the terminal, and a counter the
+/// agent does not read is neither judged nor printed.
+#[test]
+fn forged_facts_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("gpu/facts/hgx03.json")).unwrap())
+            .unwrap();
+    let esc = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    f["pci_links"]["value"][0]["model"] = format!("A100{esc}").into();
+    f["pci_links"]["value"][0]["current_link_width"] = 4.into();
+    f["rdma_devices"]["value"][0]["fw_ver"] = format!("1.2{esc}").into();
+    f["kernel_log"]["value"]["xids"][0]["text"] = format!("boom{esc}").into();
+    f["nvidia_smi"]["log"]["gpus"][0]["product"] = format!("H100{esc}").into();
+    f["rdma_devices"]["value"][0]["ports"][0]["counters"][format!("x{esc}")] = 99.into();
+    std::fs::write(dir.path().join("hgx03.json"), f.to_string()).unwrap();
+    for format in ["table", "json"] {
+        let out = bin()
+            .arg("check")
+            .arg("--node-facts")
+            .arg(dir.path())
+            .args(["--only", RULES, "--format", format])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{format}: {text}"
+        );
+        assert!(text.contains("A100"), "{format}");
+        assert!(
+            !text.contains("x\u{fffd}"),
+            "{format}: an unknown counter was printed"
+        );
+    }
+}

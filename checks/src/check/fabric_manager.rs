@@ -110,7 +110,7 @@ impl TypedCheck for FabricManagerRunning {
             };
             out.push(t.judged(finding, &[]));
         }
-        out
+        node_scope::printable(out)
     }
 }
 

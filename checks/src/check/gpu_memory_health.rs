@@ -117,7 +117,7 @@ impl TypedCheck for GpuMemoryHealth {
             };
             out.push(t.judged(f, &[]));
         }
-        out
+        node_scope::printable(out)
     }
 }
 

@@ -127,7 +127,7 @@ impl TypedCheck for GpuXid {
             };
             out.push(t.judged(f, &[]));
         }
-        out
+        node_scope::printable(out)
     }
 }
 

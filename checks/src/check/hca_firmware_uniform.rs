@@ -141,7 +141,7 @@ impl TypedCheck for HcaFirmwareUniform {
             };
             out.push(t.judged(f, &[]));
         }
-        out
+        node_scope::printable(out)
     }
 }
 

@@ -59,6 +59,12 @@ impl TypedCheck for IbPortCounters {
                 for port in d.ports.iter().filter(|p| p.link_layer == "InfiniBand") {
                     let Some(c) = &port.counters else { continue };
                     ports += 1;
+                    // Only the counters the agent reads: a forged facts file's other keys are
+                    // neither judged nor printed.
+                    let c: Vec<(&String, &u64)> = c
+                        .iter()
+                        .filter(|(k, _)| IB_ERROR_COUNTERS.contains(&k.as_str()))
+                        .collect();
                     let nonzero: Vec<String> = c
                         .iter()
                         .filter(|(_, v)| **v > 0)
@@ -68,7 +74,7 @@ impl TypedCheck for IbPortCounters {
                         values.push(format!("{}/{}: {}", d.name, port.port, nonzero.join(" ")));
                     }
                     for (k, v) in c {
-                        if let Some(m) = max.get(k)
+                        if let Some(m) = max.get(k.as_str())
                             && v > m
                         {
                             over.push(format!("{}/{} {k}={v} (max {m})", d.name, port.port));
@@ -121,7 +127,7 @@ impl TypedCheck for IbPortCounters {
             };
             out.push(f);
         }
-        out
+        node_scope::printable(out)
     }
 }
 

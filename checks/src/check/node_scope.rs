@@ -63,6 +63,31 @@ pub fn nvidia_gpu(object: Option<&Object>, facts: &NodeFacts) -> Option<String> 
     (!why.is_empty()).then(|| why.join(", "))
 }
 
+/// Findings whose text carries values from node facts (model names, versions, kernel log text)
+/// made safe to print: every control character (an escape sequence, a newline forged into a
+/// facts file) becomes U+FFFD, so a hostile facts file cannot drive the terminal.
+pub fn printable(findings: Vec<Finding>) -> Vec<Finding> {
+    fn clean(s: &str) -> String {
+        s.chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect()
+    }
+    findings
+        .into_iter()
+        .map(|mut f| {
+            if f.message.chars().any(char::is_control) {
+                f.message = clean(&f.message);
+            }
+            for v in [&mut f.expected, &mut f.observed].into_iter().flatten() {
+                if v.chars().any(char::is_control) {
+                    *v = clean(v).into();
+                }
+            }
+            f
+        })
+        .collect()
+}
+
 /// The skip for a node whose facts were written before revision 2 (the GPU pack's facts).
 pub fn older_facts(t: &Target, what: &str) -> Finding {
     t.judged(

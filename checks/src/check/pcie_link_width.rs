@@ -114,7 +114,7 @@ impl TypedCheck for PcieLinkWidth {
             };
             out.push(t.judged(f, &[]));
         }
-        out
+        node_scope::printable(out)
     }
 }
 
