@@ -436,6 +436,29 @@ pub struct FabricManager {
     /// Why the processes could not be listed, when they could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unreadable: Option<String>,
+    /// The name of PID 1 in the `/proc` read (`systemd` on a host; a container's own entrypoint
+    /// when the agent ran in a pod without the host's `/proc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid1: Option<String>,
+}
+
+/// Names of PID 1 that mean the processes listed are a host's, not a container's.
+pub const HOST_INITS: &[&str] = &[
+    "systemd",
+    "init",
+    "machined",
+    "runit",
+    "s6-svscan",
+    "openrc-init",
+];
+
+impl FabricManager {
+    /// Whether the `/proc` read is a container's, so a missing nv-fabricmanager proves nothing.
+    pub fn sees_container_only(&self) -> bool {
+        self.pid1
+            .as_deref()
+            .is_some_and(|p| !HOST_INITS.contains(&p))
+    }
 }
 
 /// NVRM Xid lines from the kernel log.

@@ -143,6 +143,9 @@ pub(super) fn fabric_manager(r: &mut Root) -> FabricManager {
     let mut fm = FabricManager::default();
     match r.list("/proc") {
         Probe::Found { value } => {
+            if let Probe::Found { value: init } = r.read("/proc/1/comm") {
+                fm.pid1 = Some(init.chars().take(64).collect());
+            }
             for pid in value.iter().filter_map(|p| p.parse::<u32>().ok()) {
                 // A process may exit between the listing and the read: not a problem.
                 if let Probe::Found { value: comm } = r.read(&format!("/proc/{pid}/comm"))

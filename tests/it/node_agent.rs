@@ -576,6 +576,8 @@ fn daemonset_manifest_runs_the_agent_on_every_node_read_only() {
     assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
     assert_eq!(sc["capabilities"]["add"], serde_json::json!(["SYSLOG"]));
     assert_eq!(sc["allowPrivilegeEscalation"], false);
+    // CAP_SYSLOG is effective only for uid 0; every other capability stays dropped.
+    assert_eq!(sc["runAsUser"], 0);
     assert!(sc.get("privileged").is_none());
     assert_eq!(
         agent["volumeMounts"].as_array().unwrap().len(),

@@ -49,6 +49,15 @@ impl TypedCheck for FabricManagerRunning {
                         sw.describe()
                     ),
                 )
+            } else if fm.pids.is_empty() && fm.sees_container_only() {
+                Finding::skip(
+                    t.target(),
+                    format!(
+                        "node {node} has {}, but the agent saw a container's processes (PID 1 is `{}`), not the host's: whether nv-fabricmanager runs is unknown; run the agent with the host's /proc (the DaemonSet's `--host-root /host`, or on the host)",
+                        sw.describe(),
+                        fm.pid1.as_deref().unwrap_or("?")
+                    ),
+                )
             } else if fm.pids.is_empty() {
                 Finding::fail(
                     t.target(),
@@ -193,5 +202,27 @@ mod tests {
         );
         assert_eq!(e.status, Status::Error);
         assert!(e.message.contains("Permission denied"));
+        // Run in a pod without the host's /proc: no process list proves nothing.
+        let c = run(
+            FabricManager {
+                pid1: Some("sleep".into()),
+                ..FabricManager::default()
+            },
+            Probe::Found {
+                value: "535.129.03".into(),
+            },
+        );
+        assert_eq!(c.status, Status::Skip);
+        assert!(c.message.contains("PID 1 is `sleep`"), "{}", c.message);
+        let h = run(
+            FabricManager {
+                pid1: Some("systemd".into()),
+                ..FabricManager::default()
+            },
+            Probe::Found {
+                value: "535.129.03".into(),
+            },
+        );
+        assert_eq!(h.status, Status::Fail);
     }
 }
