@@ -297,7 +297,8 @@ fn read_kernel_buffer() -> std::io::Result<String> {
 /// host's libraries), else one on PATH (the NVIDIA container runtime mounts it into the pod).
 pub fn nvidia_smi(host_root: &Path, timeout: Duration) -> NvidiaSmi {
     let host_bin = host_root.join("usr/bin/nvidia-smi");
-    let (bin, env) = if host_bin.is_file() {
+    let mut candidates: Vec<(PathBuf, Vec<(&str, String)>)> = Vec::new();
+    if host_bin.is_file() {
         let libs: Vec<String> = [
             "usr/lib/x86_64-linux-gnu",
             "usr/lib/aarch64-linux-gnu",
@@ -314,10 +315,12 @@ pub fn nvidia_smi(host_root: &Path, timeout: Duration) -> NvidiaSmi {
         } else {
             vec![("LD_LIBRARY_PATH", libs.join(":"))]
         };
-        (host_bin, env)
-    } else if let Some(p) = super::agent::which("nvidia-smi") {
-        (p, vec![])
-    } else {
+        candidates.push((host_bin.clone(), env));
+    }
+    if let Some(p) = super::agent::which("nvidia-smi").filter(|p| *p != host_bin) {
+        candidates.push((p, vec![]));
+    }
+    if candidates.is_empty() {
         return NvidiaSmi {
             error: Some(format!(
                 "no nvidia-smi: neither {} nor one on PATH",
@@ -325,31 +328,40 @@ pub fn nvidia_smi(host_root: &Path, timeout: Duration) -> NvidiaSmi {
             )),
             ..NvidiaSmi::default()
         };
-    };
+    }
     let args = ["-q", "-x"];
-    let command = format!("{} {}", bin.display(), args.join(" "));
-    let (code, out, err) = run_with_timeout(&bin, &args, &env, timeout);
-    let mut r = NvidiaSmi {
-        command: Some(command),
-        exit_code: code,
-        ..NvidiaSmi::default()
-    };
-    if code != Some(0) {
-        let err: String = err.trim().chars().take(400).collect();
-        let out1: String = out.trim().chars().take(200).collect();
-        r.error = Some(match code {
-            None => format!("did not finish: {err}"),
-            Some(c) => format!("exit {c}: {}", if err.is_empty() { out1 } else { err }),
-        });
-        return r;
-    }
-    if out.len() > SMI_MAX {
-        r.error = Some(format!("output larger than {SMI_MAX} bytes"));
-        return r;
-    }
-    match nvidia::smi_xml(&out) {
-        Ok(log) => r.log = Some(log),
-        Err(e) => r.error = Some(e),
+    let mut r = NvidiaSmi::default();
+    let mut not_run = Vec::new();
+    for (bin, env) in &candidates {
+        let (code, out, err) = run_with_timeout(bin, &args, env, timeout);
+        r = NvidiaSmi {
+            command: Some(format!("{} {}", bin.display(), args.join(" "))),
+            exit_code: code,
+            ..NvidiaSmi::default()
+        };
+        // The host's binary may not start in the agent's image (no loader, another libc): then
+        // the one on PATH (the NVIDIA container runtime's) is tried.
+        if code.is_none() && err.starts_with("cannot run") {
+            not_run.push(format!("{}: {}", bin.display(), err.trim()));
+            r.error = Some(not_run.join("; "));
+            continue;
+        }
+        if code != Some(0) {
+            let err: String = err.trim().chars().take(400).collect();
+            let out1: String = out.trim().chars().take(200).collect();
+            r.error = Some(match code {
+                None => format!("did not finish: {err}"),
+                Some(c) => format!("exit {c}: {}", if err.is_empty() { out1 } else { err }),
+            });
+        } else if out.len() > SMI_MAX {
+            r.error = Some(format!("output larger than {SMI_MAX} bytes"));
+        } else {
+            match nvidia::smi_xml(&out) {
+                Ok(log) => r.log = Some(log),
+                Err(e) => r.error = Some(e),
+            }
+        }
+        break;
     }
     r
 }
@@ -366,6 +378,23 @@ Package: nvidia-fabricmanager-dev-535\nStatus: install ok installed\nVersion: 53
         assert_eq!(dpkg_fabric_manager(status).as_deref(), Some("535.129.03"));
         let removed = "Package: nvidia-fabricmanager-535\nStatus: deinstall ok config-files\nVersion: 535.129.03-1\n";
         assert_eq!(dpkg_fabric_manager(removed), None);
+    }
+
+    /// A host binary that cannot start in the agent's image is recorded, not fatal.
+    #[test]
+    fn a_host_nvidia_smi_that_cannot_start_is_recorded() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("usr/bin/nvidia-smi");
+        std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+        // An interpreter that does not exist here, as a host ELF whose loader the image lacks.
+        std::fs::write(&bin, b"#!/no/such/interpreter\n").unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let r = nvidia_smi(dir.path(), Duration::from_secs(5));
+        assert!(r.log.is_none());
+        let e = r.error.unwrap();
+        assert!(e.contains("cannot run"), "{e}");
+        assert!(e.contains("usr/bin/nvidia-smi"), "{e}");
     }
 
     #[test]
