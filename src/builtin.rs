@@ -24,6 +24,10 @@ pub const PACKS: &[(&str, &str)] = &[
         "rules/rdma-node.yaml",
         include_str!("../rules/rdma-node.yaml"),
     ),
+    (
+        "rules/gpu-node.yaml",
+        include_str!("../rules/gpu-node.yaml"),
+    ),
 ];
 
 /// The embedded rules. They are validated by a test, so this cannot fail in a release.

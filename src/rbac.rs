@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug, Clone)]
 pub struct RbacArgs {
-    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else all);
+    /// Rule profile: core, runai-bcm, deepops-rdma, gpu or all (default: the site file's, else all);
     /// or rdma-test: the namespaced Role `gpu-preflight rdma-test` needs for its pods.
     #[arg(long)]
     pub profile: Option<String>,

@@ -5,6 +5,7 @@
 
 pub mod containerd;
 pub mod daemonset_logs;
+pub mod gpu;
 pub mod host;
 pub mod ingest;
 pub mod node_command;

@@ -584,8 +584,9 @@ pub fn parse_profile(s: &str) -> anyhow::Result<Option<Profile>> {
         "core" => Ok(Some(Profile::Core)),
         "runai-bcm" => Ok(Some(Profile::RunaiBcm)),
         "deepops-rdma" => Ok(Some(Profile::DeepopsRdma)),
+        "gpu" => Ok(Some(Profile::Gpu)),
         other => Err(exit::input(format!(
-            "unknown profile `{other}` (one of: core, runai-bcm, deepops-rdma, all)"
+            "unknown profile `{other}` (one of: core, runai-bcm, deepops-rdma, gpu, all)"
         ))),
     }
 }

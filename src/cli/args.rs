@@ -78,7 +78,7 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct SelectArgs {
-    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else the
+    /// Rule profile: core, runai-bcm, deepops-rdma, gpu or all (default: the site file's, else the
     /// profiles the cluster shows, said on stderr).
     #[arg(long)]
     pub profile: Option<String>,
@@ -219,7 +219,7 @@ pub struct CollectArgs {
 
 #[derive(Args, Debug)]
 pub struct RulesArgs {
-    /// Only rules of this profile (core, runai-bcm, deepops-rdma, all).
+    /// Only rules of this profile (core, runai-bcm, deepops-rdma, gpu, all).
     #[arg(long)]
     pub profile: Option<String>,
     /// table (ID, name, severity, phase, profiles, title) or json (also the area, check kind
@@ -308,6 +308,17 @@ pub struct NodeArgs {
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS",
           value_parser = bounds::seconds_flag(bounds::PROBE_TIMEOUT_MAX))]
     pub firmware_timeout: f64,
+    /// Read NVRM Xid lines from FILE (saved `dmesg` or `journalctl -k -b` output) instead of the
+    /// kernel's log buffer (syslog(2); needs CAP_SYSLOG where kernel.dmesg_restrict=1).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_kernel_log")]
+    pub kernel_log: Option<PathBuf>,
+    /// Do not read the kernel log (GPU007 then skips).
+    #[arg(long)]
+    pub no_kernel_log: bool,
+    /// Do not run nvidia-smi (GPU008 then skips). It runs only on hosts with NVIDIA GPUs,
+    /// bounded by --firmware-timeout.
+    #[arg(long)]
+    pub no_nvidia_smi: bool,
 }
 
 /// `gpu-preflight rdma-test`.

@@ -8,6 +8,7 @@ mod ecosystem;
 mod endpoint;
 mod fleet_report;
 mod gather;
+mod gpu;
 mod hardening;
 mod intent;
 mod invariants;
