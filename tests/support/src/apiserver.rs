@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -90,26 +90,146 @@ pub struct Logged {
     pub query: String,
 }
 
+impl Logged {
+    /// The request's verb as the API server's audit log names it: `get`, `list`, `watch`
+    /// (a GET with `watch=1`), or for other methods `create`, `update`, `patch`, `delete`.
+    pub fn verb(&self) -> &'static str {
+        match self.method.as_str() {
+            "GET" => {}
+            "POST" => return "create",
+            "PUT" => return "update",
+            "PATCH" => return "patch",
+            "DELETE" => return "delete",
+            _ => return "other",
+        }
+        let watch = self
+            .query
+            .split('&')
+            .any(|kv| matches!(kv, "watch=1" | "watch=true"));
+        if watch {
+            return "watch";
+        }
+        let segs: Vec<&str> = self.path.split('/').filter(|s| !s.is_empty()).collect();
+        let rest = match segs.as_slice() {
+            ["api", "v1", rest @ ..] => rest,
+            ["apis", _, _, rest @ ..] => rest,
+            _ => return "get",
+        };
+        match rest {
+            [_] => "list",
+            ["namespaces", _, _] => "list",
+            _ => "get",
+        }
+    }
+}
+
 struct State {
     token: String,
     cfg: Config,
-    /// kind key → objects of that kind.
-    by_kind: BTreeMap<&'static str, Vec<Value>>,
-    /// kind key → each object as it appears in a list (compact JSON, built-in kinds without
-    /// apiVersion/kind), encoded once like the real server's watch cache, so the cost of
-    /// serving a page is a copy and the benchmark measures the client, not this server.
-    encoded: BTreeMap<&'static str, Vec<String>>,
+    /// The objects served, changed by [`ApiServer::apply`] and [`ApiServer::delete`].
+    data: RwLock<Data>,
     served: Vec<&'static ResourceKind>,
     log: Mutex<Vec<Logged>>,
     denied: Mutex<Vec<Logged>>,
     expired: Mutex<HashMap<String, u32>>,
     /// Pods when [`Config::pod_writes`] is set.
     pod_store: Option<crate::pods::Store>,
+    /// Every change, to the open watches (sent while `data` is write-locked).
+    changes: tokio::sync::broadcast::Sender<Arc<Change>>,
+    /// Bumped by [`ApiServer::kill_watches`]: every open watch connection is dropped.
+    kill: tokio::sync::watch::Sender<u64>,
+    /// While true ([`ApiServer::hold_watches`]), a new watch waits before it answers.
+    hold: tokio::sync::watch::Sender<bool>,
+}
+
+/// The objects served and their history, as the real server's watch cache keeps them.
+struct Data {
+    /// kind key → objects of that kind.
+    by_kind: BTreeMap<&'static str, Vec<Value>>,
+    /// kind key → each object as it appears in a list (compact JSON, built-in kinds without
+    /// apiVersion/kind), encoded once like the real server's watch cache, so the cost of
+    /// serving a page is a copy and the benchmark measures the client, not this server.
+    encoded: BTreeMap<&'static str, Vec<String>>,
     /// `NS/NAME` → index in `by_kind["pods"]`: a log request finds its pod without a scan.
     pod_index: HashMap<String, usize>,
     /// kind key → namespace → indexes in `by_kind`: a namespaced LIST (with a label selector,
     /// page after page) reads only its namespace's objects, as the real server's index does.
     by_namespace: BTreeMap<&'static str, HashMap<String, Vec<usize>>>,
+    /// The current resourceVersion (lists say it; each change bumps it).
+    rv: u64,
+    /// Changes after `oldest`, in order; a watch from an older resourceVersion is answered
+    /// 410 Gone.
+    history: Vec<Arc<Change>>,
+    oldest: u64,
+}
+
+/// One change to one object, as a watch sends it.
+#[derive(Debug)]
+struct Change {
+    rv: u64,
+    kind: &'static str,
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    kind_of_change: &'static str,
+    object: Value,
+}
+
+/// The resourceVersion the server starts at (what every LIST said before watches existed).
+const FIRST_RV: u64 = 4242;
+
+/// How often an open watch that asked for bookmarks gets one.
+const BOOKMARK_EVERY: Duration = Duration::from_millis(500);
+
+impl Data {
+    /// Re-encodes and re-indexes one kind after a change.
+    fn index(&mut self, key: &'static str) {
+        let crd = kinds::KINDS.iter().any(|k| k.key == key && k.crd);
+        let objs: &[Value] = self.by_kind.get(key).map(Vec::as_slice).unwrap_or(&[]);
+        let items = objs
+            .iter()
+            .map(|o| {
+                let mut o = o.clone();
+                // Like the real server, typed lists of built-in kinds omit apiVersion/kind on
+                // items.
+                if !crd && let Some(m) = o.as_object_mut() {
+                    m.remove("apiVersion");
+                    m.remove("kind");
+                }
+                o.to_string()
+            })
+            .collect();
+        self.encoded.insert(key, items);
+        let mut m: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, o) in objs.iter().enumerate() {
+            if let Some(ns) = o.pointer("/metadata/namespace").and_then(Value::as_str) {
+                m.entry(ns.to_string()).or_default().push(i);
+            }
+        }
+        self.by_namespace.insert(key, m);
+        if key == "pods" {
+            self.pod_index = objs
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");
+                    (
+                        format!("{}/{}", s("/metadata/namespace"), s("/metadata/name")),
+                        i,
+                    )
+                })
+                .collect();
+        }
+    }
+}
+
+/// `namespace/name` of an object (`/name` when cluster-scoped).
+fn object_key(o: &Value) -> (String, String) {
+    let s = |p: &str| {
+        o.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    (s("/metadata/namespace"), s("/metadata/name"))
 }
 
 /// A running server. Dropping it stops the server thread.
@@ -158,70 +278,36 @@ impl ApiServer {
             .iter()
             .filter(|k| !k.crd || crd_names.contains(k.key))
             .collect();
-        let encoded = by_kind
-            .iter()
-            .map(|(key, objs)| {
-                let crd = kinds::KINDS.iter().any(|k| k.key == *key && k.crd);
-                let items = objs
-                    .iter()
-                    .map(|o| {
-                        let mut o = o.clone();
-                        // Like the real server, typed lists of built-in kinds omit
-                        // apiVersion/kind on items.
-                        if !crd && let Some(m) = o.as_object_mut() {
-                            m.remove("apiVersion");
-                            m.remove("kind");
-                        }
-                        o.to_string()
-                    })
-                    .collect();
-                (*key, items)
-            })
-            .collect();
-        let pod_index = by_kind
-            .get("pods")
-            .map(|v| {
-                v.iter()
-                    .enumerate()
-                    .map(|(i, o)| {
-                        let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");
-                        (
-                            format!("{}/{}", s("/metadata/namespace"), s("/metadata/name")),
-                            i,
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let by_namespace = by_kind
-            .iter()
-            .map(|(key, objs)| {
-                let mut m: HashMap<String, Vec<usize>> = HashMap::new();
-                for (i, o) in objs.iter().enumerate() {
-                    if let Some(ns) = o.pointer("/metadata/namespace").and_then(Value::as_str) {
-                        m.entry(ns.to_string()).or_default().push(i);
-                    }
-                }
-                (*key, m)
-            })
-            .collect();
         let token = format!("test-token-{}", std::process::id());
         let pod_store = cfg
             .pod_writes
             .clone()
             .map(|w| crate::pods::Store::new(w, &cfg.objects));
+        let mut data = Data {
+            by_kind,
+            encoded: BTreeMap::new(),
+            pod_index: HashMap::new(),
+            by_namespace: BTreeMap::new(),
+            rv: FIRST_RV,
+            history: Vec::new(),
+            oldest: FIRST_RV,
+        };
+        let keys: Vec<&'static str> = data.by_kind.keys().copied().collect();
+        for key in keys {
+            data.index(key);
+        }
         let state = Arc::new(State {
             token: token.clone(),
             cfg,
-            by_kind,
-            encoded,
+            data: RwLock::new(data),
             served,
             log: Mutex::new(Vec::new()),
             denied: Mutex::new(Vec::new()),
             expired: Mutex::new(HashMap::new()),
             pod_store,
-            pod_index,
-            by_namespace,
+            changes: tokio::sync::broadcast::channel(1 << 16).0,
+            kill: tokio::sync::watch::channel(0).0,
+            hold: tokio::sync::watch::channel(false).0,
         });
 
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -259,7 +345,10 @@ impl ApiServer {
                                             });
                                             return Err(std::io::Error::other("injected reset"));
                                         }
-                                        Ok(handle(st, req).await)
+                                        if is_watch(&req) {
+                                            return Ok(watch(st, &req));
+                                        }
+                                        Ok(handle(st, req).await.map(Body::Full))
                                     }
                                 });
                                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -366,6 +455,108 @@ impl ApiServer {
             .unwrap_or_default()
     }
 
+    /// Adds `object` (with apiVersion and kind), or replaces the object of its kind with its
+    /// namespace and name, as a client's create or update would: bumps the resourceVersion
+    /// (written into the object's metadata) and tells the open watches. Returns the new
+    /// resourceVersion. Panics on an object of a kind the server does not know (a test's bug).
+    pub fn apply(&self, mut object: Value) -> u64 {
+        let av = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let k = object.get("kind").and_then(Value::as_str).unwrap_or("");
+        let kind = kinds::by_api_version_kind(av, k).expect("an object of a known kind");
+        let mut data = self.state.data.write().expect("data");
+        data.rv += 1;
+        let rv = data.rv;
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let key = object_key(&object);
+        let objs = data.by_kind.entry(kind.key).or_default();
+        let change = match objs.iter().position(|o| object_key(o) == key) {
+            Some(i) => {
+                objs[i] = object.clone();
+                "MODIFIED"
+            }
+            None => {
+                objs.push(object.clone());
+                "ADDED"
+            }
+        };
+        data.index(kind.key);
+        self.record(&mut data, kind.key, change, object);
+        rv
+    }
+
+    /// Deletes the object of kind `key` (`nodes`, `daemonsets.apps`) with this namespace
+    /// (`""` when cluster-scoped) and name; tells the open watches. Returns whether it existed.
+    pub fn delete(&self, key: &str, namespace: &str, name: &str) -> bool {
+        let Some(kind) = kinds::by_key(key) else {
+            return false;
+        };
+        let mut data = self.state.data.write().expect("data");
+        let want = (namespace.to_string(), name.to_string());
+        let Some(objs) = data.by_kind.get_mut(kind.key) else {
+            return false;
+        };
+        let Some(i) = objs.iter().position(|o| object_key(o) == want) else {
+            return false;
+        };
+        let mut gone = objs.remove(i);
+        data.rv += 1;
+        gone["metadata"]["resourceVersion"] = json!(data.rv.to_string());
+        data.index(kind.key);
+        self.record(&mut data, kind.key, "DELETED", gone);
+        true
+    }
+
+    /// Forgets the history so far, as etcd's compaction does: a watch from any earlier
+    /// resourceVersion is answered 410 Gone, and the client must list again.
+    pub fn compact(&self) {
+        let mut data = self.state.data.write().expect("data");
+        data.oldest = data.rv;
+        data.history.clear();
+    }
+
+    /// Drops every open watch connection (without an answer's end, as a broken connection).
+    pub fn kill_watches(&self) {
+        self.state.kill.send_modify(|g| *g += 1);
+    }
+
+    /// Drops every open watch connection and makes new ones wait, answering nothing, until
+    /// [`ApiServer::release_watches`]: changes made meanwhile reach the client only when it
+    /// resumes (or, after [`ApiServer::compact`], only by listing again).
+    pub fn hold_watches(&self) {
+        self.state.hold.send_replace(true);
+        self.kill_watches();
+    }
+
+    /// Lets held watches answer.
+    pub fn release_watches(&self) {
+        self.state.hold.send_replace(false);
+    }
+
+    /// The open watch connections.
+    pub fn open_watches(&self) -> usize {
+        self.state.changes.receiver_count()
+    }
+
+    /// The current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.state.data.read().expect("data").rv
+    }
+
+    fn record(&self, data: &mut Data, kind: &'static str, change: &'static str, object: Value) {
+        let c = Arc::new(Change {
+            rv: data.rv,
+            kind,
+            kind_of_change: change,
+            object,
+        });
+        data.history.push(c.clone());
+        // No receiver is not an error: no watch is open.
+        let _ = self.state.changes.send(c);
+    }
+
     pub fn clear_log(&self) {
         self.state.log.lock().expect("log").clear();
         self.state.denied.lock().expect("log").clear();
@@ -384,6 +575,281 @@ impl Drop for ApiServer {
 }
 
 type Resp = Response<Full<Bytes>>;
+
+/// A response body: whole, or a watch's stream of events (an error drops the connection).
+pub(crate) enum Body {
+    Full(Full<Bytes>),
+    Stream(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>),
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        match self.get_mut() {
+            Body::Full(f) => std::pin::Pin::new(f)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
+            Body::Stream(rx) => rx
+                .poll_recv(cx)
+                .map(|o| o.map(|r| r.map(hyper::body::Frame::data))),
+        }
+    }
+}
+
+fn query_params(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_string(), percent_decode(v))
+        })
+        .collect()
+}
+
+/// A GET with `watch=1` (or `true`).
+fn is_watch(req: &Request<Incoming>) -> bool {
+    req.method() == Method::GET
+        && query_params(req.uri().query().unwrap_or(""))
+            .get("watch")
+            .is_some_and(|w| w == "1" || w == "true")
+}
+
+/// `GET .../PLURAL?watch=1&resourceVersion=N[&allowWatchBookmarks=true][&timeoutSeconds=S]`,
+/// as the real server answers it: every change after N (ADDED, MODIFIED, DELETED with the
+/// object), BOOKMARK events with the resourceVersion reached when asked for, and for an N older
+/// than the history kept a 200 whose one event is an ERROR with a 410 Status. Without N (or
+/// N=0), an ADDED event for each object first. RBAC verb `watch`.
+fn watch(st: Arc<State>, req: &Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    st.log.lock().expect("log").push(Logged {
+        method: req.method().to_string(),
+        path: path.clone(),
+        query: query.clone(),
+    });
+    let whole = |r: Resp| r.map(Body::Full);
+    let authorized = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {}", st.token));
+    if !authorized {
+        return whole(status(401, "Unauthorized", "Unauthorized"));
+    }
+    let params = query_params(&query);
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g, v, rest @ ..] => (g, v, rest),
+        _ => {
+            return whole(status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ));
+        }
+    };
+    let (ns, plural) = match rest {
+        [p] => (None, *p),
+        ["namespaces", n, p] => (Some(n.to_string()), *p),
+        _ => {
+            return whole(status(
+                405,
+                "MethodNotAllowed",
+                "watch a collection, not an object",
+            ));
+        }
+    };
+    let Some(kind) = st
+        .served
+        .iter()
+        .copied()
+        .find(|k| k.group == group && k.version == version && k.plural == plural)
+    else {
+        return whole(status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ));
+    };
+    let allowed = !st.cfg.forbidden.contains(kind.key)
+        && st.cfg.rbac.as_ref().is_none_or(|r| {
+            r.allows(&crate::rbac::Request::Resource {
+                verb: "watch",
+                group,
+                resource: kind.plural,
+                namespace: ns.as_deref(),
+                name: None,
+            })
+        });
+    if !allowed {
+        st.denied.lock().expect("log").push(Logged {
+            method: "GET".into(),
+            path: path.clone(),
+            query,
+        });
+        return whole(status(
+            403,
+            "Forbidden",
+            &format!(
+                "{} is forbidden: User \"{USER}\" cannot watch resource \"{}\" in API group \"{group}\"",
+                kind.plural, kind.plural
+            ),
+        ));
+    }
+    if let Some(Fault::Status(code)) = st.cfg.faults.get(kind.key) {
+        return whole(status(
+            *code,
+            "InternalError",
+            &format!("injected fault on {}", kind.key),
+        ));
+    }
+    let selector = match params.get("labelSelector").map(|s| parse_label_selector(s)) {
+        None => Vec::new(),
+        Some(Ok(reqs)) => reqs,
+        Some(Err(e)) => return whole(status(400, "BadRequest", &e)),
+    };
+    let bookmarks = params
+        .get("allowWatchBookmarks")
+        .is_some_and(|b| b == "true" || b == "1");
+    let timeout = params
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1800));
+    let from: Option<u64> = params
+        .get("resourceVersion")
+        .and_then(|r| r.parse().ok())
+        .filter(|r| *r > 0);
+    let matches = move |c: &Change| {
+        c.kind == kind.key
+            && ns.as_deref().is_none_or(|n| {
+                c.object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    == Some(n)
+            })
+            && selector.iter().all(|r| r.matches(&c.object))
+    };
+    let event = |kind_of_change: &str, object: &Value| {
+        let mut line = json!({"type": kind_of_change, "object": object}).to_string();
+        line.push('\n');
+        Bytes::from(line)
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    let mut kill = st.kill.subscribe();
+    kill.mark_unchanged();
+    let mut hold = st.hold.subscribe();
+    let bookmark = move |rv: u64| {
+        event(
+            "BOOKMARK",
+            &json!({"kind": kind.kind, "apiVersion": kind.api_version(),
+                    "metadata": {"resourceVersion": rv.to_string()}}),
+        )
+    };
+    tokio::spawn(async move {
+        // Held by the test: the watch waits, answering nothing yet.
+        while *hold.borrow_and_update() {
+            tokio::select! {
+                _ = hold.changed() => {}
+                _ = kill.changed() => {
+                    let _ = tx.send(Err(std::io::Error::other("watch killed by the test"))).await;
+                    return;
+                }
+            }
+        }
+        let mut first: Vec<Bytes> = Vec::new();
+        let opened = {
+            let data = st.data.read().expect("data");
+            match from {
+                Some(n) if n < data.oldest => {
+                    // As the real server does: a 200 whose one event is a 410 Status.
+                    let gone = json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure", "reason": "Expired", "code": 410,
+                        "message": format!("too old resource version: {n} ({})", data.oldest)});
+                    Err(event("ERROR", &gone))
+                }
+                Some(n) => {
+                    for c in data.history.iter().filter(|c| c.rv > n) {
+                        if matches(c) {
+                            first.push(event(c.kind_of_change, &c.object));
+                        }
+                    }
+                    Ok((st.changes.subscribe(), data.rv))
+                }
+                None => {
+                    for o in data.by_kind.get(kind.key).into_iter().flatten() {
+                        let c = Change {
+                            rv: 0,
+                            kind: kind.key,
+                            kind_of_change: "ADDED",
+                            object: o.clone(),
+                        };
+                        if matches(&c) {
+                            first.push(event("ADDED", o));
+                        }
+                    }
+                    Ok((st.changes.subscribe(), data.rv))
+                }
+            }
+        };
+        let (mut changes, mut seen) = match opened {
+            Ok(o) => o,
+            Err(gone) => {
+                let _ = tx.send(Ok(gone)).await;
+                return;
+            }
+        };
+        for b in first {
+            if tx.send(Ok(b)).await.is_err() {
+                return;
+            }
+        }
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let mut tick = tokio::time::interval(BOOKMARK_EVERY);
+        tick.tick().await;
+        loop {
+            let out = tokio::select! {
+                _ = &mut deadline => return,
+                _ = kill.changed() => {
+                    let _ = tx.send(Err(std::io::Error::other("watch killed by the test"))).await;
+                    return;
+                }
+                _ = tick.tick(), if bookmarks => bookmark(seen),
+                c = changes.recv() => match c {
+                    Ok(c) => {
+                        // A bookmark never names a version whose change this watch has not
+                        // sent.
+                        seen = c.rv;
+                        if !matches(&c) {
+                            continue;
+                        }
+                        event(c.kind_of_change, &c.object)
+                    }
+                    Err(_) => {
+                        let _ = tx.send(Err(std::io::Error::other("watch fell behind"))).await;
+                        return;
+                    }
+                },
+                _ = tx.closed() => return,
+            };
+            if tx.send(Ok(out)).await.is_err() {
+                return;
+            }
+        }
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(Body::Stream(rx))
+        .expect("response")
+}
 
 /// Whether a request hits a `ResetMidList` fault.
 fn resets(st: &State, req: &Request<Incoming>) -> bool {
@@ -704,7 +1170,6 @@ async fn objects(
             ),
         );
     }
-    let all: &[Value] = st.by_kind.get(kind.key).map(Vec::as_slice).unwrap_or(&[]);
     let in_ns = |o: &&Value| match ns {
         Some(n) => o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(n),
         None => true,
@@ -723,6 +1188,8 @@ async fn objects(
         }
         _ => {}
     }
+    let data = st.data.read().expect("data");
+    let all: &[Value] = data.by_kind.get(kind.key).map(Vec::as_slice).unwrap_or(&[]);
     if let Some(name) = name {
         let found = all
             .iter()
@@ -769,9 +1236,9 @@ async fn objects(
         Some(Ok(reqs)) => reqs,
         Some(Err(e)) => return status(400, "BadRequest", &e),
     };
-    let encoded: &[String] = st.encoded.get(kind.key).map(Vec::as_slice).unwrap_or(&[]);
+    let encoded: &[String] = data.encoded.get(kind.key).map(Vec::as_slice).unwrap_or(&[]);
     let candidates: Vec<usize> = match ns {
-        Some(n) => st
+        Some(n) => data
             .by_namespace
             .get(kind.key)
             .and_then(|m| m.get(n))
@@ -794,7 +1261,7 @@ async fn objects(
         .unwrap_or(usize::MAX);
     let end = start.saturating_add(limit).min(matching.len());
     let page = &matching[start.min(end)..end];
-    let mut meta = json!({"resourceVersion": "4242"});
+    let mut meta = json!({"resourceVersion": data.rv.to_string()});
     if end < matching.len() {
         meta["continue"] = json!(format!("offset-{end}"));
         meta["remainingItemCount"] = json!(matching.len() - end);
@@ -876,10 +1343,13 @@ async fn pod_log(st: &State, ns: &str, pod: &str, params: &HashMap<String, Strin
             ),
         );
     }
-    let found = st
-        .pod_index
-        .get(&format!("{ns}/{pod}"))
-        .and_then(|i| st.by_kind.get("pods").and_then(|pods| pods.get(*i)));
+    let found = {
+        let data = st.data.read().expect("data");
+        data.pod_index
+            .get(&format!("{ns}/{pod}"))
+            .and_then(|i| data.by_kind.get("pods").and_then(|pods| pods.get(*i)))
+            .cloned()
+    };
     let Some(found) = found else {
         return status(404, "NotFound", &format!("pods \"{pod}\" not found"));
     };
