@@ -129,6 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Node(a) => node(a),
         Command::Explain { ids, rules } => explain(&ids, &rules),
         Command::Rbac(a) => print_stdout(&crate::rbac::run(&a)?),
+        Command::Serve(a) => crate::serve::run(a.request()?),
         Command::RdmaTest(a) => rdma_test(a),
         Command::Diff { old, new, format } => crate::drift::run(&old, &new, &format),
         Command::Completions { shell } => {

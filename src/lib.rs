@@ -18,6 +18,7 @@ pub mod output;
 pub mod rbac;
 pub mod rdma_test;
 pub mod report;
+pub mod serve;
 pub mod site;
 pub mod version;
 

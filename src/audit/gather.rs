@@ -31,6 +31,16 @@ pub trait ListedKinds: Send + Sync {
     ) -> BoxFuture<'static, KindFact>;
 }
 
+/// A [`ListedKinds`] a request carries (`serve`'s watched store).
+#[derive(Clone)]
+pub struct Source(pub std::sync::Arc<dyn ListedKinds>);
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ListedKinds")
+    }
+}
+
 /// The one-shot source: one paginated LIST per kind, from the API server.
 pub struct Lister {
     client: Client,

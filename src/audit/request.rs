@@ -89,6 +89,9 @@ pub struct LiveCluster {
     pub page_size: u32,
     /// A progress line on stderr while listing, when stderr is a terminal (never in CI).
     pub progress: bool,
+    /// Where the listed kinds come from: `None`, a LIST of each (the one-shot audit); `serve`
+    /// hands its watched store.
+    pub listed: Option<super::gather::Source>,
 }
 
 impl Default for LiveCluster {
@@ -99,6 +102,7 @@ impl Default for LiveCluster {
             timeout_secs: 10.0,
             page_size: 500,
             progress: false,
+            listed: None,
         }
     }
 }

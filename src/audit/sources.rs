@@ -404,7 +404,7 @@ pub fn list(
     );
     let res = rt.block_on(async {
         tokio::select! {
-            r = list_from(&opts, &kinds, &named, &progress, interest, initial, early, agent) => r,
+            r = list_from(&opts, c.listed.as_ref(), &kinds, &named, &progress, interest, initial, early, agent) => r,
             _ = tokio::signal::ctrl_c() => Err(anyhow::Error::new(exit::Interrupted)),
         }
     });
@@ -415,6 +415,7 @@ pub fn list(
 #[allow(clippy::too_many_arguments)]
 async fn list_from(
     opts: &live::LiveOptions,
+    listed: Option<&gather::Source>,
     kinds: &[&'static ResourceKind],
     named: &NamedReads<'_>,
     progress: &Progress,
@@ -431,8 +432,12 @@ async fn list_from(
         interest,
         agent: agent.map(|a| (a, progress.logs())),
     };
-    let source = gather::Lister::new(&client, opts);
-    let mut g = gather::Gather::start(&client, &server, opts, &source, plan, initial).await;
+    let lister = gather::Lister::new(&client, opts);
+    let source: &dyn gather::ListedKinds = match listed {
+        Some(s) => s.0.as_ref(),
+        None => &lister,
+    };
+    let mut g = gather::Gather::start(&client, &server, opts, source, plan, initial).await;
     while let Some(event) = g.next().await {
         match event {
             gather::Event::Kind(key) => progress.kind(key),

@@ -40,6 +40,9 @@ pub enum Command {
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
     },
+    /// Run the audit as a read-only service: watch the cluster, audit on an interval and on
+    /// change, serve /metrics, /results, /drift, /healthz and /readyz (see docs/serve.md).
+    Serve(ServeArgs),
     /// Print the least-privilege RBAC for the selected rules: a ClusterRole (get/list), Roles
     /// granting get on the Secrets and ConfigMaps read by name, and their bindings.
     Rbac(crate::rbac::RbacArgs),
@@ -171,6 +174,45 @@ pub struct CheckArgs {
     pub node: NodeInputArgs,
     /// NIC firmware queries (`mstconfig -e -d <pci> q` outputs): DIR/<node>/<pci>.txt or
     /// DIR/<node>_<pci>.txt. Read from disk only.
+    #[arg(long, value_name = "DIR")]
+    pub firmware: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: Verbosity,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Reads only (GET, LIST, WATCH): `gpu-preflight rbac --watch` prints the RBAC it needs. Runs until SIGTERM or SIGINT. See docs/serve.md."
+)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Time between two audits, each wait jittered by ±10 % (e.g. 10m, 1h, 90s).
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    pub interval: String,
+    /// After a watched object changes, wait this long for more changes, then audit (e.g. 5s,
+    /// 500ms).
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub debounce: String,
+    /// Address to serve on: :PORT (every IPv4 address) or HOST:PORT.
+    #[arg(long, default_value = ":8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Transitions /drift keeps (the oldest are dropped first).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub drift_history: usize,
+    /// Lowest severity whose failure counts as failing the audit: error, warning or info.
+    #[arg(long, default_value = "error", value_parser = ["error", "warning", "info"])]
+    pub fail_on: String,
+    /// Waivers file: accepted failures with a reason and an optional expiry date.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    #[command(flatten)]
+    pub probes: ProbeArgs,
+    #[command(flatten)]
+    pub node: NodeInputArgs,
+    /// NIC firmware queries (see `check --firmware`), read again each audit.
     #[arg(long, value_name = "DIR")]
     pub firmware: Option<PathBuf>,
     #[command(flatten)]

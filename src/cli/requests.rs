@@ -11,6 +11,7 @@ impl Command {
             Command::Check(a) => a.log.verbose,
             Command::Collect(a) => a.log.verbose,
             Command::RdmaTest(a) => a.log.verbose,
+            Command::Serve(a) => a.log.verbose,
             _ => 0,
         }
     }
@@ -41,6 +42,7 @@ impl ClusterArgs {
             timeout_secs: self.timeout,
             page_size: self.page_size,
             progress,
+            listed: None,
         }
     }
 }
@@ -109,6 +111,42 @@ impl CheckArgs {
                 },
                 waivers: a.waivers.clone(),
             },
+        })
+    }
+}
+
+impl ServeArgs {
+    /// What `serve` runs: the `check` audit of the live cluster, on an interval and on change.
+    pub(super) fn request(&self) -> anyhow::Result<crate::serve::ServeRequest> {
+        let a = self;
+        let mut sources = sources(&a.select, &a.probes, &a.node, &a.firmware);
+        sources.cluster = audit::ClusterSource::Live(a.cluster.live(false));
+        let duration = |flag: &str, v: &str| {
+            crate::serve::parse_duration(v).map_err(|e| exit::input(format!("--{flag} {v}: {e}")))
+        };
+        let listen = crate::serve::parse_listen(&a.listen)
+            .map_err(|e| exit::input(format!("--listen {}: {e}", a.listen)))?;
+        if a.drift_history == 0 {
+            return Err(exit::input("--drift-history must be at least 1"));
+        }
+        Ok(crate::serve::ServeRequest {
+            audit: audit::Request {
+                rules: a.select.rules(),
+                site: a.select.site.clone(),
+                sources,
+                options: audit::Options {
+                    fail_on: match a.fail_on.as_str() {
+                        "warning" => Severity::Warning,
+                        "info" => Severity::Info,
+                        _ => Severity::Error,
+                    },
+                    waivers: a.waivers.clone(),
+                },
+            },
+            interval: duration("interval", &a.interval)?,
+            debounce: duration("debounce", &a.debounce)?,
+            listen,
+            drift_history: a.drift_history,
         })
     }
 }

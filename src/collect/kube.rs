@@ -7,8 +7,9 @@
 mod list;
 mod page;
 mod text;
+pub mod watch;
 
-pub use list::list;
+pub use list::{list, list_versioned};
 pub use text::{Capped, Failure, get_capped, get_text};
 
 use crate::exit;
@@ -66,6 +67,14 @@ pub struct NoCluster(pub String);
 
 /// A client for the kubeconfig/context (or in-cluster config), and the server URL it talks to.
 pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
+    connect_with(opts, Some(opts.timeout)).await
+}
+
+/// [`connect`], with its own read timeout: a watch waits for changes longer than a request.
+pub async fn connect_with(
+    opts: &LiveOptions,
+    read_timeout: Option<Duration>,
+) -> anyhow::Result<(Client, String)> {
     let kco = KubeConfigOptions {
         context: opts.context.clone(),
         ..KubeConfigOptions::default()
@@ -96,7 +105,7 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
         })?,
     };
     config.connect_timeout = Some(opts.timeout);
-    config.read_timeout = Some(opts.timeout);
+    config.read_timeout = read_timeout;
     config.write_timeout = Some(opts.timeout);
     let server = config.cluster_url.to_string();
     let client = Client::try_from(config)

@@ -8,7 +8,8 @@
 use super::Report;
 use std::fmt::Write as _;
 
-fn esc(s: &str) -> String {
+/// A label value as the text exposition format writes it.
+pub fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

@@ -26,7 +26,7 @@ fn run_format(format: &str, extra: &[&str]) -> (i32, String) {
     )
 }
 
-fn in_ci() -> bool {
+pub(crate) fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| v == "true")
 }
 

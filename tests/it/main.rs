@@ -22,5 +22,6 @@ mod real_formats;
 mod release;
 mod remediation;
 mod reports;
+mod serve;
 mod support;
 mod verdicts;

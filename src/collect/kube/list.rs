@@ -1,6 +1,6 @@
 //! LIST of one kind, all pages, pipelined: the next page is requested while this one is parsed.
 
-use super::page::{continue_token, parse_page};
+use super::page::{list_meta, parse_page};
 use super::{LiveOptions, chain, non_empty, percent_encode};
 use gpu_preflight_checks::facts::KindFact;
 use gpu_preflight_checks::interest::Interest;
@@ -26,6 +26,17 @@ pub async fn list(
     opts: &LiveOptions,
     interest: &Interest,
 ) -> KindFact {
+    list_versioned(client, kind, opts, interest).await.0
+}
+
+/// [`list`], and the list's resourceVersion (its first page's, which every page of a paginated
+/// list shares): where a watch of the kind picks up.
+pub async fn list_versioned(
+    client: &Client,
+    kind: &'static ResourceKind,
+    opts: &LiveOptions,
+    interest: &Interest,
+) -> (KindFact, Option<String>) {
     let api_version = kind.api_version();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Fetched>();
     let parser = {
@@ -59,6 +70,7 @@ pub async fn list(
         }
     };
     let fetcher = async move {
+        let mut version: Option<String> = None;
         let mut cont: Option<String> = None;
         let mut pages = 0u32;
         let mut restarted = false;
@@ -135,8 +147,13 @@ pub async fn list(
                 Ok(Err(e)) => return Err(KindFact::Failed { reason: chain(&e) }),
                 Ok(Ok(text)) => text,
             };
-            let next = match continue_token(&text) {
-                Ok(c) => c,
+            let next = match list_meta(&text) {
+                Ok((c, v)) => {
+                    if cont.is_none() {
+                        version = v;
+                    }
+                    c
+                }
                 Err(e) => {
                     return Err(KindFact::Failed {
                         reason: format!("malformed list response (page {pages}): {e}"),
@@ -152,16 +169,19 @@ pub async fn list(
                 None => break,
             }
         }
-        Ok(pages)
+        Ok((pages, version))
     };
     let (fetched, parsed) = futures::join!(fetcher, parser);
     match (fetched, parsed) {
-        (Err(fact), _) => fact,
-        (Ok(_), Err(reason)) => KindFact::Failed { reason },
-        (Ok(pages), Ok(items)) => KindFact::Listed {
-            items,
-            pages,
-            read: None,
-        },
+        (Err(fact), _) => (fact, None),
+        (Ok(_), Err(reason)) => (KindFact::Failed { reason }, None),
+        (Ok((pages, version)), Ok(items)) => (
+            KindFact::Listed {
+                items,
+                pages,
+                read: None,
+            },
+            version,
+        ),
     }
 }

@@ -12,7 +12,14 @@ use serde_json::Value;
 /// A page's continue token, read before its items are parsed so the next page is requested at
 /// once. Reading stops at `metadata`, which the API server writes before `items`; the parser
 /// reads the whole page and reports a malformed one.
+#[cfg(test)]
 pub(super) fn continue_token(text: &str) -> Result<Option<String>, serde_json::Error> {
+    list_meta(text).map(|(c, _)| c)
+}
+
+/// A page's continue token and resourceVersion (where a watch of the kind starts from), read
+/// as [`continue_token`] reads it.
+pub(super) fn list_meta(text: &str) -> Result<(Option<String>, Option<String>), serde_json::Error> {
     use serde::de::{Deserializer, Error, IgnoredAny, MapAccess, Visitor};
     const STOP: &str = "gpu-preflight: metadata read";
     struct V<'a>(&'a mut Option<ListMeta>);
@@ -35,8 +42,11 @@ pub(super) fn continue_token(text: &str) -> Result<Option<String>, serde_json::E
     let mut meta = None;
     let res = serde_json::Deserializer::from_str(text).deserialize_map(V(&mut meta));
     match (res, meta) {
-        (_, Some(m)) => Ok(m.continue_.filter(|c| !c.is_empty())),
-        (Ok(()), None) => Ok(None),
+        (_, Some(m)) => Ok((
+            m.continue_.filter(|c| !c.is_empty()),
+            m.resource_version.filter(|c| !c.is_empty()),
+        )),
+        (Ok(()), None) => Ok((None, None)),
         (Err(e), None) => Err(e),
     }
 }
@@ -45,6 +55,30 @@ pub(super) fn continue_token(text: &str) -> Result<Option<String>, serde_json::E
 struct ListMeta {
     #[serde(default, rename = "continue")]
     continue_: Option<String>,
+    #[serde(default, rename = "resourceVersion")]
+    resource_version: Option<String>,
+}
+
+/// One object as a list page or a watch event gives it, already parsed (to what
+/// [`gpu_preflight_checks::prune::shape_at_parse`] keeps, or whole): `None` when the interest
+/// does not keep it; else with apiVersion/kind restored and pruned to its kind's view.
+pub(super) fn item(
+    kind: &'static ResourceKind,
+    api_version: &str,
+    interest: &Interest,
+    mut item: Value,
+) -> Option<Object> {
+    if !interest.keeps(kind.key, &item) {
+        return None;
+    }
+    if let Some(m) = item.as_object_mut() {
+        // List items carry no apiVersion/kind; restore them so snapshots read like kubectl's.
+        m.entry("apiVersion")
+            .or_insert_with(|| Value::String(api_version.to_string()));
+        m.entry("kind")
+            .or_insert_with(|| Value::String(kind.kind.to_string()));
+    }
+    Some(Object(prune(kind.key, item)))
 }
 
 /// Parses one page: each item the interest keeps, with apiVersion/kind restored and pruned as
@@ -105,21 +139,10 @@ pub(super) fn parse_page(
             let mut out = Vec::new();
             // What prune would drop (node images, VF lists...) is never built.
             let shape = gpu_preflight_checks::prune::shape_at_parse(kind.key);
-            while let Some(mut item) =
+            while let Some(v) =
                 seq.next_element_seed(gpu_preflight_checks::prune::Skipping { shape })?
             {
-                if !interest.keeps(kind.key, &item) {
-                    continue;
-                }
-                if let Some(m) = item.as_object_mut() {
-                    // List items carry no apiVersion/kind; restore them so snapshots read like
-                    // kubectl's.
-                    m.entry("apiVersion")
-                        .or_insert_with(|| Value::String(api_version.to_string()));
-                    m.entry("kind")
-                        .or_insert_with(|| Value::String(kind.kind.to_string()));
-                }
-                out.push(Object(prune(kind.key, item)));
+                out.extend(item(kind, api_version, interest, v));
             }
             Ok(out)
         }
