@@ -207,6 +207,25 @@ pub fn render(state: &State) -> String {
                 h.objects
             );
         }
+        let (events, spent) = store.event_cost();
+        head(
+            &mut out,
+            "gpu_preflight_watch_events_total",
+            "counter",
+            "Watch events (added, modified, deleted objects) applied to the store.",
+        );
+        let _ = writeln!(out, "gpu_preflight_watch_events_total {events}");
+        head(
+            &mut out,
+            "gpu_preflight_watch_event_seconds_total",
+            "counter",
+            "Time spent applying watch events to the store, in seconds (divide by gpu_preflight_watch_events_total for the cost of one).",
+        );
+        let _ = writeln!(
+            out,
+            "gpu_preflight_watch_event_seconds_total {:.9}",
+            spent.as_secs_f64()
+        );
         head(
             &mut out,
             "gpu_preflight_store_synced",

@@ -302,6 +302,8 @@ fn serve_follows_the_cluster_through_changes_broken_watches_and_410() {
         );
     }
 
+    docs_name_the_metrics_served(&metrics);
+
     // The fix: the verdict flips in /results, the failing series is gone, /drift says so.
     server.apply(typha(&objects, 5));
     let fixed = until("NET002 passes after the fix", || {
@@ -524,4 +526,52 @@ fn deploy_serve_yaml_rbac_is_what_rbac_watch_prints() {
         svc["spec"]["selector"],
         deploy["spec"]["selector"]["matchLabels"]
     );
+}
+
+/// Every metric family `/metrics` serves is described in docs/serve.md, and every metric that
+/// docs/serve.md, the alert rules and the dashboard name is one it serves.
+fn docs_name_the_metrics_served(metrics: &str) {
+    let served: std::collections::BTreeSet<String> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    let names = |text: &str| -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("gpu_preflight_") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            out.insert(tail[..end].to_string());
+            rest = &tail[end..];
+        }
+        out
+    };
+    let doc = std::fs::read_to_string(root().join("docs/serve.md")).unwrap();
+    for m in &served {
+        assert!(
+            doc.contains(&format!("`{m}`")),
+            "docs/serve.md does not describe {m}"
+        );
+    }
+    for file in [
+        "docs/serve.md",
+        "deploy/prometheus-rules.yaml",
+        "deploy/grafana-dashboard.json",
+    ] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        for m in names(&text) {
+            assert!(
+                served.contains(&m),
+                "{file} names {m}, which /metrics does not serve"
+            );
+        }
+    }
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("deploy/grafana-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(!dashboard["panels"].as_array().unwrap().is_empty());
 }

@@ -180,24 +180,29 @@ const FIRST_RV: u64 = 4242;
 const BOOKMARK_EVERY: Duration = Duration::from_millis(500);
 
 impl Data {
-    /// Re-encodes and re-indexes one kind after a change.
-    fn index(&mut self, key: &'static str) {
+    /// One object as a list shows it: compact JSON; like the real server, typed lists of
+    /// built-in kinds omit apiVersion/kind on items.
+    fn encode(key: &str, o: &Value) -> String {
         let crd = kinds::KINDS.iter().any(|k| k.key == key && k.crd);
+        let mut o = o.clone();
+        if !crd && let Some(m) = o.as_object_mut() {
+            m.remove("apiVersion");
+            m.remove("kind");
+        }
+        o.to_string()
+    }
+
+    /// Encodes and indexes one kind whole (at start).
+    fn index(&mut self, key: &'static str) {
         let objs: &[Value] = self.by_kind.get(key).map(Vec::as_slice).unwrap_or(&[]);
-        let items = objs
-            .iter()
-            .map(|o| {
-                let mut o = o.clone();
-                // Like the real server, typed lists of built-in kinds omit apiVersion/kind on
-                // items.
-                if !crd && let Some(m) = o.as_object_mut() {
-                    m.remove("apiVersion");
-                    m.remove("kind");
-                }
-                o.to_string()
-            })
-            .collect();
+        let items = objs.iter().map(|o| Data::encode(key, o)).collect();
         self.encoded.insert(key, items);
+        self.reindex(key);
+    }
+
+    /// Re-indexes one kind after a change (its encodings already updated).
+    fn reindex(&mut self, key: &'static str) {
+        let objs: &[Value] = self.by_kind.get(key).map(Vec::as_slice).unwrap_or(&[]);
         let mut m: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, o) in objs.iter().enumerate() {
             if let Some(ns) = o.pointer("/metadata/namespace").and_then(Value::as_str) {
@@ -471,18 +476,27 @@ impl ApiServer {
         let rv = data.rv;
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
         let key = object_key(&object);
+        let encoded = Data::encode(kind.key, &object);
         let objs = data.by_kind.entry(kind.key).or_default();
-        let change = match objs.iter().position(|o| object_key(o) == key) {
+        let (change, at) = match objs.iter().position(|o| object_key(o) == key) {
             Some(i) => {
                 objs[i] = object.clone();
-                "MODIFIED"
+                ("MODIFIED", Some(i))
             }
             None => {
                 objs.push(object.clone());
-                "ADDED"
+                ("ADDED", None)
             }
         };
-        data.index(kind.key);
+        let list = data.encoded.entry(kind.key).or_default();
+        match at {
+            // Same namespace and name: the indexes still hold.
+            Some(i) => list[i] = encoded,
+            None => {
+                list.push(encoded);
+                data.reindex(kind.key);
+            }
+        }
         self.record(&mut data, kind.key, change, object);
         rv
     }
@@ -502,9 +516,12 @@ impl ApiServer {
             return false;
         };
         let mut gone = objs.remove(i);
+        if let Some(list) = data.encoded.get_mut(kind.key) {
+            list.remove(i);
+        }
         data.rv += 1;
         gone["metadata"]["resourceVersion"] = json!(data.rv.to_string());
-        data.index(kind.key);
+        data.reindex(kind.key);
         self.record(&mut data, kind.key, "DELETED", gone);
         true
     }

@@ -7,6 +7,7 @@
 //!   bench --offline-only                  # offline checks only: own snapshot, kubectl dumps
 //!   bench --node-facts-only               # only the node-facts rows (--node-facts cluster)
 //!   bench --no-node-facts                 # without them
+//!   bench --serve-mode --sizes 100,1000   # `gpu-preflight serve`: ready, re-audit, RSS, events, scrape
 //!
 //! Run it through `bench/run`, which builds release binaries first.
 
@@ -24,6 +25,8 @@ usage: bench [--sizes 100,1000,5000] [--runs 5] [--delay-ms 20] [--bin PATH] [--
        bench --offline-only                  offline checks only: own snapshot, kubectl dumps
        bench --node-facts-only               only the node-facts rows (--node-facts cluster)
        bench --no-node-facts                 without them
+       bench --serve-mode [--sizes ...]      `gpu-preflight serve`: ready time, re-audit from the store,
+                                             steady RSS, watch event cost, /metrics scrape time
 Run it through bench/run, which builds release binaries first; never at 5,000 nodes on a busy machine.
 ";
 
@@ -46,6 +49,8 @@ struct Args {
     node_facts: bool,
     /// Only that.
     node_facts_only: bool,
+    /// Measure `gpu-preflight serve` instead.
+    serve_mode: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -61,6 +66,7 @@ fn parse_args() -> Result<Args, String> {
         serve: None,
         node_facts: true,
         node_facts_only: false,
+        serve_mode: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -84,6 +90,7 @@ fn parse_args() -> Result<Args, String> {
             "--offline-only" => a.offline_only = true,
             "--no-node-facts" => a.node_facts = false,
             "--node-facts-only" => a.node_facts_only = true,
+            "--serve-mode" => a.serve_mode = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -446,6 +453,21 @@ fn main() {
         std::process::exit(2);
     }
     let dir = tempfile_dir();
+    if a.serve_mode {
+        let mut t = String::new();
+        for &n in &a.sizes {
+            eprintln!("bench: serve at {n} nodes ...");
+            let sub = dir.join(format!("s{n}"));
+            std::fs::create_dir_all(&sub).expect("dir");
+            let row = serve_row(&a, n, &sub);
+            eprintln!("{row}");
+            t.push_str(&row);
+            t.push('\n');
+        }
+        println!("{}{t}", serve_header(&a));
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     let mut rows = Vec::new();
     for &n in a.sizes.iter().filter(|_| !a.node_facts_only) {
         eprintln!("bench: {n} nodes ...");
@@ -709,4 +731,227 @@ fn jiff_now() -> String {
         .output();
     out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default()
+}
+
+/// The table head of `--serve-mode`.
+fn serve_header(a: &Args) -> String {
+    format!(
+        "### `gpu-preflight serve`\n\nServer delay {} ms per request; `serve --profile all --interval 1h --debounce 100ms`; \
+ready = start to /readyz 200 (initial lists + first audit); re-audit = `gpu_preflight_audit_duration_seconds` of an audit \
+started by a changed Node (median of {}); one-shot = `check --profile all --format json` of the same cluster (wall, peak RSS); \
+steady RSS = VmRSS after the re-audits; event = 1,000 Node changes applied back to back, time until the store has them all \
+(end to end: server, TLS, parse, prune, store) ÷ 1,000, and the store's own apply time per event; scrape = GET /metrics, median of 20.\n\n\
+| nodes | objects | ready (s) | re-audit (s) | one-shot check (s) | steady RSS (MiB) | one-shot RSS (MiB) | event end to end / apply (µs) | scrape (ms) | /metrics (KB) | failing series |\n\
+|---|---|---|---|---|---|---|---|---|---|---|\n",
+        a.delay.as_millis(),
+        a.runs
+    )
+}
+
+/// `GET path` over HTTP/1.1 on loopback: (status, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return (0, String::new());
+    };
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, body.to_string())
+}
+
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "bench: timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// One size of `--serve-mode`: a row of the table.
+fn serve_row(a: &Args, n: usize, dir: &Path) -> String {
+    let objects = synth::cluster(n);
+    let count = objects.len();
+    let node = objects
+        .iter()
+        .find(|o| o["kind"] == "Node")
+        .expect("a node")
+        .clone();
+    let server = ApiServer::start(Config {
+        objects,
+        delay: a.delay,
+        ..Config::default()
+    });
+    let kc = server.write_kubeconfig(dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let site = dir.join("site.yaml");
+    std::fs::write(&site, "platform:\n  reserved_ip: 127.0.5.10\n").expect("site");
+    let kc_s = kc.display().to_string();
+    let site_s = site.display().to_string();
+
+    // The one-shot audit of the same cluster, for comparison.
+    let (oneshot, oneshot_rss, _) = measure(
+        Command::new(&a.bin)
+            .args(["check", "--kubeconfig", &kc_s, "--site", &site_s])
+            .args(["--profile", "all", "--format", "json"])
+            .env("HOME", &home)
+            .env("GPU_PREFLIGHT_NO_PROBES", "1")
+            .env_remove("KUBECONFIG"),
+    );
+
+    let started = Instant::now();
+    let mut child = Command::new(&a.bin)
+        .args(["serve", "--kubeconfig", &kc_s, "--site", &site_s])
+        .args([
+            "--profile",
+            "all",
+            "--interval",
+            "1h",
+            "--debounce",
+            "100ms",
+        ])
+        .args(["--listen", "127.0.0.1:0"])
+        .env("HOME", &home)
+        .env("GPU_PREFLIGHT_NO_PROBES", "1")
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let addr = {
+        use std::io::BufRead;
+        let err = child.stderr.take().expect("stderr");
+        let mut lines = std::io::BufReader::new(err).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .and_then(Result::ok)
+                .expect("serve says where it serves");
+            if let Some(rest) = line.split("serving on http://").nth(1) {
+                break rest.split_whitespace().next().unwrap_or("").to_string();
+            }
+        };
+        // Keep draining stderr so serve never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        addr
+    };
+    wait_for("ready", Duration::from_secs(600), || {
+        http_get(&addr, "/readyz").0 == 200
+    });
+    let ready = started.elapsed();
+
+    // Re-audits from the store, each started by a changed Node.
+    let mut reaudits = Vec::new();
+    for i in 0..a.runs {
+        let before =
+            metric(&http_get(&addr, "/metrics").1, "gpu_preflight_audits_total").unwrap_or(0.0);
+        let mut changed = node.clone();
+        changed["metadata"]["labels"]["bench/touch"] = format!("r{i}").into();
+        server.apply(changed);
+        let mut text = String::new();
+        wait_for("a re-audit", Duration::from_secs(600), || {
+            text = http_get(&addr, "/metrics").1;
+            metric(&text, "gpu_preflight_audits_total").unwrap_or(0.0) > before
+        });
+        let d = metric(&text, "gpu_preflight_audit_duration_seconds").unwrap_or(f64::NAN);
+        reaudits.push(Duration::from_secs_f64(d.max(0.0)));
+    }
+    let reaudit = median(reaudits);
+
+    // Watch events: 1,000 changes back to back, until the store has applied them all.
+    let text = http_get(&addr, "/metrics").1;
+    let events0 = metric(&text, "gpu_preflight_watch_events_total").unwrap_or(0.0);
+    let spent0 = metric(&text, "gpu_preflight_watch_event_seconds_total").unwrap_or(0.0);
+    const EVENTS: usize = 1000;
+    let t = Instant::now();
+    for i in 0..EVENTS {
+        let mut changed = node.clone();
+        changed["metadata"]["labels"]["bench/event"] = format!("e{i}").into();
+        server.apply(changed);
+    }
+    eprintln!(
+        "bench: the test server took {:.0} µs per change (its own cost, inside the end-to-end figure)",
+        t.elapsed().as_secs_f64() * 1e6 / EVENTS as f64
+    );
+    let mut text = String::new();
+    wait_for("the watch events", Duration::from_secs(600), || {
+        text = http_get(&addr, "/metrics").1;
+        metric(&text, "gpu_preflight_watch_events_total").unwrap_or(0.0) >= events0 + EVENTS as f64
+    });
+    let end_to_end = t.elapsed() / EVENTS as u32;
+    let apply = (metric(&text, "gpu_preflight_watch_event_seconds_total").unwrap_or(0.0) - spent0)
+        / EVENTS as f64;
+    // Let the audit the events started finish before RSS is read.
+    let audits = metric(&text, "gpu_preflight_audits_total").unwrap_or(0.0);
+    wait_for(
+        "the audit after the events",
+        Duration::from_secs(600),
+        || {
+            metric(&http_get(&addr, "/metrics").1, "gpu_preflight_audits_total").unwrap_or(0.0)
+                > audits
+        },
+    );
+    let rss_kib = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+
+    // Scrapes.
+    let mut scrapes = Vec::new();
+    let mut size = 0;
+    let mut failing = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let (_, body) = http_get(&addr, "/metrics");
+        scrapes.push(t.elapsed());
+        size = body.len();
+        failing = body
+            .lines()
+            .filter(|l| l.starts_with("gpu_preflight_result{"))
+            .count();
+    }
+    let scrape = median(scrapes);
+    let _ = child.kill();
+    let _ = child.wait();
+    format!(
+        "| {n} | {count} | {} | {} | {} | {} | {} | {:.0} / {:.1} | {:.2} | {:.0} | {failing} |",
+        secs(ready),
+        secs(reaudit),
+        secs(oneshot),
+        rss_kib / 1024,
+        oneshot_rss / 1024,
+        end_to_end.as_secs_f64() * 1e6,
+        apply * 1e6,
+        scrape.as_secs_f64() * 1e3,
+        size as f64 / 1024.0
+    )
 }
