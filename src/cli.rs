@@ -309,8 +309,16 @@ fn rdma_cleanup(a: &RdmaTestArgs) -> anyhow::Result<i32> {
     for f in &c.failed {
         text.push_str(&format!("could not delete {f}\n"));
     }
+    if !c.terminating.is_empty() {
+        text.push_str(&format!(
+            "{} of them still terminating after {} s (each holds its port and RDMA resource until gone): {}; wait, then run --cleanup again to confirm\n",
+            c.terminating.len(),
+            a.timeout.min(30),
+            c.terminating.join(", ")
+        ));
+    }
     print_stdout(&text)?;
-    Ok(if c.failed.is_empty() {
+    Ok(if c.failed.is_empty() && c.terminating.is_empty() {
         exit::OK
     } else {
         exit::ERRORED

@@ -926,6 +926,44 @@ fn cleanup_removes_only_leftovers_by_label() {
     );
 }
 
+/// Deleted pods stay Terminating for a while, holding their ports: `--cleanup` waits for them
+/// (bounded by --timeout) before it says it is done, and when they outlast the wait it names
+/// them and does not exit 0 (a run started right after would meet their ports).
+#[test]
+fn cleanup_waits_for_terminating_pods_or_names_them() {
+    let mut w = writes();
+    w.terminating_reads = 3;
+    let server = start(w, &["rdma-test/leftovers.yaml"], None);
+    let dir = tempfile::tempdir().unwrap();
+    // `rdma` asserts that nothing is left, Terminating pods included.
+    let ran = rdma(&server, dir.path(), &["--cleanup"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.starts_with("deleted 2 rdma-test pod(s)"),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains("terminating"), "{}", ran.stdout);
+
+    let mut w = writes();
+    w.terminating_reads = 100_000;
+    let server = start(w, &["rdma-test/leftovers.yaml"], None);
+    let kc = server.write_kubeconfig(dir.path());
+    let out = bin()
+        .args(["rdma-test", "--cleanup", "--timeout", "1", "--kubeconfig"])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "2 of them still terminating after 1 s (each holds its port and RDMA resource until gone): rdma-test-0ldrun01-000-client, rdma-test-0ldrun01-000-server"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+}
+
 #[test]
 fn bad_input_fails_before_any_pod() {
     let server = start(writes(), &[], None);
