@@ -466,7 +466,9 @@ async fn read(
         }
     }
     let pods = Pods::new(client.clone(), namespace);
-    let mut notices = Vec::new();
+    // Node facts read but not used (another node's, too old, dated ahead, a pod the agent's
+    // DaemonSet does not control) are said, as `check` says them: the plan ran without them.
+    let mut notices = sources::set_aside_notices(&facts);
     match pods.namespace().await {
         Ok(None) => {
             return Err(exit::input(format!(

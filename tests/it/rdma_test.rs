@@ -1837,3 +1837,48 @@ fn node_facts_from_the_agents_logs_plan_as_the_folder_does() {
     );
     assert_eq!(report["summary"]["pass"], 4, "{report:#}");
 }
+
+/// Node facts the run read but set aside (here a file for gpu03 that names gpu01) are said on
+/// stderr as `check` says them, not dropped in silence: the plan ran without them.
+#[test]
+fn set_aside_node_facts_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let facts = dir.path().join("facts");
+    std::fs::create_dir(&facts).unwrap();
+    for n in ["gpu01", "gpu02", "gpu03"] {
+        let mut v: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("rdma-test/node-facts/{n}.json"))).unwrap(),
+        )
+        .unwrap();
+        if n == "gpu03" {
+            v["node_name"] = serde_json::json!("gpu01");
+        }
+        std::fs::write(facts.join(format!("{n}.json")), v.to_string()).unwrap();
+    }
+    let server = start(writes(), &[], None);
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            facts.to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("node facts of 1 node(s) were not used: gpu03 (")
+            && ran
+                .stderr
+                .contains("the facts name node gpu01 (node_name), not gpu03"),
+        "{}",
+        ran.stderr
+    );
+}
