@@ -59,12 +59,48 @@ pub struct Last {
     pub last_error: Option<String>,
 }
 
-/// A finished audit: its report and the part of `/metrics` that comes from it, rendered once.
+/// A finished audit, as the endpoints need it, rendered once: the report as `/results` serves it
+/// (JSON, about a tenth of what the results cost as values), the report without its results
+/// (for the other formats, which read the results back from the JSON), and the part of
+/// `/metrics` that comes from it.
 pub struct Finished {
-    pub report: Report,
+    pub json: Vec<u8>,
+    pub head: Report,
     pub metrics: String,
     /// The API server answered (K8S001 not unreachable).
     pub api_up: bool,
+}
+
+impl Finished {
+    fn of(mut report: Report) -> Result<Finished, String> {
+        let metrics = metrics::from_report(&report);
+        let api_up = !report.results.iter().any(|r| {
+            &*r.rule == crate::report::API_RULE && r.cause.is_some_and(|c| c.is_api_down())
+        });
+        let mut json = Vec::new();
+        crate::report::json::render_to(&report, &mut json)
+            .map_err(|e| format!("cannot render the report: {e:#}"))?;
+        json.shrink_to_fit();
+        report.results = Vec::new();
+        Ok(Finished {
+            json,
+            head: report,
+            metrics,
+            api_up,
+        })
+    }
+
+    /// The whole report again, its results read back from the JSON.
+    pub fn report(&self) -> anyhow::Result<Report> {
+        #[derive(serde::Deserialize)]
+        struct Results {
+            results: Vec<gpu_preflight_checks::RuleResult>,
+        }
+        let r: Results = serde_json::from_slice(&self.json)?;
+        let mut report = self.head.clone();
+        report.results = r.results;
+        Ok(report)
+    }
 }
 
 impl State {
@@ -92,16 +128,8 @@ impl State {
         let now = jiff::Timestamp::now().as_millisecond() as f64 / 1e3;
         let finished = match outcome {
             Ok(o) => {
-                let metrics = metrics::from_report(&o.report);
-                let api_up = !o.report.results.iter().any(|r| {
-                    &*r.rule == crate::report::API_RULE && r.cause.is_some_and(|c| c.is_api_down())
-                });
                 self.drift.update(&o.report);
-                Ok(Arc::new(Finished {
-                    report: o.report,
-                    metrics,
-                    api_up,
-                }))
+                Finished::of(o.report).map(Arc::new)
             }
             Err(e) => Err(e),
         };

@@ -378,7 +378,17 @@ fn serve_follows_the_cluster_through_changes_broken_watches_and_410() {
 
     // Only GET, LIST and WATCH over the whole test, and nothing but GET is served.
     assert_eq!(request(&addr, "POST", "/results").0, 405);
-    assert_eq!(get(&addr, "/results?format=sarif").0, 200);
+    for (format, says) in [
+        ("sarif", "\"ruleId\": \"NET001\""),
+        ("junit", "<testsuites"),
+        ("markdown", "NET001"),
+        ("html", "NET001"),
+    ] {
+        let (code, body) = get(&addr, &format!("/results?format={format}"));
+        assert_eq!(code, 200, "{format}: {body}");
+        assert!(body.contains(says), "{format}: {body}");
+    }
+    assert_eq!(get(&addr, "/results?format=table").0, 400);
     assert_eq!(get(&addr, "/nothing").0, 404);
     log.extend(server.requests());
     let verbs: std::collections::BTreeSet<&str> = log.iter().map(|r| r.verb()).collect();
