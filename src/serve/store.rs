@@ -305,26 +305,42 @@ impl Keeper {
             .into_iter()
             .map(|o| (watch::key_of(&o.0), o))
             .collect();
-        {
+        let changed = {
             let mut kinds = lock(&self.shared.kinds);
-            if let Some(s) = kinds.get_mut(self.kind.key) {
-                s.objects = Some(objects);
-                s.unusable = None;
-                s.pages = pages;
+            match kinds.get_mut(self.kind.key) {
+                Some(s) => {
+                    // A list again (after a 410) that finds what the store had changes nothing.
+                    let changed = s.unusable.is_some() || s.objects.as_ref() != Some(&objects);
+                    s.objects = Some(objects);
+                    s.unusable = None;
+                    s.pages = pages;
+                    changed
+                }
+                None => false,
             }
+        };
+        if changed {
+            self.shared.changed.send_modify(|g| *g += 1);
         }
-        self.shared.changed.send_modify(|g| *g += 1);
     }
 
     fn unusable(&self, fact: KindFact) {
-        {
+        let changed = {
             let mut kinds = lock(&self.shared.kinds);
-            if let Some(s) = kinds.get_mut(self.kind.key) {
-                s.unusable = Some(fact);
-                s.restarts += u64::from(s.objects.is_some());
+            match kinds.get_mut(self.kind.key) {
+                Some(s) => {
+                    // Each retry that fails the same way is not a change to audit.
+                    let changed = s.unusable.as_ref() != Some(&fact);
+                    s.restarts += u64::from(s.objects.is_some() || s.unusable.is_some());
+                    s.unusable = Some(fact);
+                    changed
+                }
+                None => false,
             }
+        };
+        if changed {
+            self.shared.changed.send_modify(|g| *g += 1);
         }
-        self.shared.changed.send_modify(|g| *g += 1);
     }
 
     fn restarted(&self) {

@@ -402,8 +402,11 @@ fn serve_follows_the_cluster_through_changes_broken_watches_and_410() {
 
 #[test]
 fn serve_exits_promptly_on_sigterm_and_refuses_bad_flags() {
+    // Nodes forbidden: the store keeps that cause (rules report it), retries with backoff, and
+    // a retry that fails the same way starts no audit.
     let server = ApiServer::start(Config {
         objects: load_objects(&fixture("demo/runai-bcm.yaml")),
+        forbidden: ["nodes".to_string()].into_iter().collect(),
         ..Config::default()
     });
     let dir = tempfile::tempdir().unwrap();
@@ -412,6 +415,27 @@ fn serve_exits_promptly_on_sigterm_and_refuses_bad_flags() {
     until("/readyz says ready", || {
         (get(&served.addr, "/readyz").0 == 200).then_some(())
     });
+    let metrics = until("two retries of the forbidden kind", || {
+        let m = get(&served.addr, "/metrics").1;
+        (sample(&m, "gpu_preflight_watch_restarts_total{kind=\"nodes\"}")? >= 2.0).then_some(m)
+    });
+    assert_eq!(
+        sample(&metrics, "gpu_preflight_audits_total"),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "gpu_preflight_store_synced{kind=\"nodes\"}"),
+        Some(0.0)
+    );
+    let report = results(&served.addr);
+    let forbidden = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["cause"] == "forbidden")
+        .count();
+    assert!(forbidden > 0, "rules reading nodes say forbidden");
     let sent = Instant::now();
     // SAFETY: kill(2) on the child this test started and has not reaped.
     let rc = unsafe { libc::kill(served.child.id() as libc::pid_t, libc::SIGTERM) };

@@ -739,9 +739,9 @@ fn serve_header(a: &Args) -> String {
         "### `gpu-preflight serve`\n\nServer delay {} ms per request; `serve --profile all --interval 1h --debounce 100ms`; \
 ready = start to /readyz 200 (initial lists + first audit); re-audit = `gpu_preflight_audit_duration_seconds` of an audit \
 started by a changed Node (median of {}); one-shot = `check --profile all --format json` of the same cluster (wall, peak RSS); \
-steady RSS = VmRSS after the re-audits; event = 1,000 Node changes applied back to back, time until the store has them all \
+steady / peak RSS = VmRSS 3 s after the last audit / VmHWM; event = 1,000 Node changes applied back to back, time until the store has them all \
 (end to end: server, TLS, parse, prune, store) ÷ 1,000, and the store's own apply time per event; scrape = GET /metrics, median of 20.\n\n\
-| nodes | objects | ready (s) | re-audit (s) | one-shot check (s) | steady RSS (MiB) | one-shot RSS (MiB) | event end to end / apply (µs) | scrape (ms) | /metrics (KB) | failing series |\n\
+| nodes | objects | ready (s) | re-audit (s) | one-shot check (s) | serve RSS steady / peak (MiB) | one-shot peak RSS (MiB) | event end to end / apply (µs) | scrape (ms) | /metrics (KB) | failing series |\n\
 |---|---|---|---|---|---|---|---|---|---|---|\n",
         a.delay.as_millis(),
         a.runs
@@ -915,15 +915,20 @@ fn serve_row(a: &Args, n: usize, dir: &Path) -> String {
                 > audits
         },
     );
-    let rss_kib = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
+    // Steady: a few seconds after that audit, when the allocator has given back what the
+    // audit's transient copy of the facts and its results used (the peak is VmHWM).
+    std::thread::sleep(Duration::from_secs(3));
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let kib = |field: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let (rss_kib, peak_kib) = (kib("VmRSS:"), kib("VmHWM:"));
 
     // Scrapes.
     let mut scrapes = Vec::new();
@@ -943,11 +948,12 @@ fn serve_row(a: &Args, n: usize, dir: &Path) -> String {
     let _ = child.kill();
     let _ = child.wait();
     format!(
-        "| {n} | {count} | {} | {} | {} | {} | {} | {:.0} / {:.1} | {:.2} | {:.0} | {failing} |",
+        "| {n} | {count} | {} | {} | {} | {} / {} | {} | {:.0} / {:.1} | {:.2} | {:.0} | {failing} |",
         secs(ready),
         secs(reaudit),
         secs(oneshot),
         rss_kib / 1024,
+        peak_kib / 1024,
         oneshot_rss / 1024,
         end_to_end.as_secs_f64() * 1e6,
         apply * 1e6,
