@@ -739,7 +739,7 @@ fn serve_header(a: &Args) -> String {
         "### `gpu-preflight serve`\n\nServer delay {} ms per request; `serve --profile all --interval 1h --debounce 100ms`; \
 ready = start to /readyz 200 (initial lists + first audit); re-audit = `gpu_preflight_audit_duration_seconds` of an audit \
 started by a changed Node (median of {}); one-shot = `check --profile all --format json` of the same cluster (wall, peak RSS); \
-steady / peak RSS = VmRSS 3 s after the last audit / VmHWM; event = 1,000 Node changes applied back to back, time until the store has them all \
+1 % of the nodes NotReady (failing series); steady / peak RSS = VmRSS 3 s after the last audit / VmHWM; event = 1,000 Node changes applied back to back, time until the store has them all \
 (end to end: server, TLS, parse, prune, store) ÷ 1,000, and the store's own apply time per event; scrape = GET /metrics, median of 20.\n\n\
 | nodes | objects | ready (s) | re-audit (s) | one-shot check (s) | serve RSS steady / peak (MiB) | one-shot peak RSS (MiB) | event end to end / apply (µs) | scrape (ms) | /metrics (KB) | failing series |\n\
 |---|---|---|---|---|---|---|---|---|---|---|\n",
@@ -793,7 +793,22 @@ fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 
 /// One size of `--serve-mode`: a row of the table.
 fn serve_row(a: &Args, n: usize, dir: &Path) -> String {
-    let objects = synth::cluster(n);
+    let mut objects = synth::cluster(n);
+    // 1 % of the nodes NotReady, so /metrics carries failing series as a real fleet's would.
+    for (i, o) in objects
+        .iter_mut()
+        .filter(|o| o["kind"] == "Node")
+        .enumerate()
+    {
+        if i % 100 == 99
+            && let Some(conds) = o["status"]["conditions"].as_array_mut()
+        {
+            for c in conds.iter_mut().filter(|c| c["type"] == "Ready") {
+                c["status"] = "False".into();
+                c["reason"] = "KubeletNotReady".into();
+            }
+        }
+    }
     let count = objects.len();
     let node = objects
         .iter()
