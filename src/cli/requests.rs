@@ -147,6 +147,7 @@ impl ServeArgs {
             debounce: duration("debounce", &a.debounce)?,
             listen,
             drift_history: a.drift_history,
+            program: super::prefix(),
         })
     }
 }

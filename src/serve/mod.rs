@@ -34,6 +34,8 @@ pub struct ServeRequest {
     pub listen: SocketAddr,
     /// Transitions `/drift` keeps.
     pub drift_history: usize,
+    /// How messages on stderr name the program (`gpu-preflight`, or `kubectl gpu-preflight`).
+    pub program: &'static str,
 }
 
 /// Everything the endpoints read: written by the audit loop, read by scrapes.
@@ -128,6 +130,14 @@ impl State {
         let now = jiff::Timestamp::now().as_millisecond() as f64 / 1e3;
         let finished = match outcome {
             Ok(o) => {
+                // What `check` prints beside its report goes to the log, each audit.
+                for n in &o.notices {
+                    let text = crate::report::printable(&n.text);
+                    match n.level {
+                        audit::Level::Warning => tracing::warn!("{text}"),
+                        audit::Level::Note => tracing::info!("{text}"),
+                    }
+                }
                 self.drift.update(&o.report);
                 Finished::of(o.report).map(Arc::new)
             }
@@ -181,7 +191,7 @@ pub fn run(req: ServeRequest) -> anyhow::Result<i32> {
         let state = Arc::new(State::new(Some(store.clone()), req.drift_history));
         eprintln!(
             "{}: serving on http://{addr} (/metrics /results /drift /healthz /readyz), auditing {server} every {}",
-            crate::cli::command_name(std::env::args_os().next().as_deref()),
+            req.program,
             human(req.interval)
         );
         tokio::spawn(http::serve(listener, state.clone()));
@@ -197,7 +207,7 @@ pub fn run(req: ServeRequest) -> anyhow::Result<i32> {
             req.debounce,
             move || audit::run(&audit_req),
         ));
-        let code = stopped().await;
+        let code = stopped(req.program).await;
         audits.abort();
         Ok::<i32, anyhow::Error>(code)
     })?;
@@ -207,7 +217,7 @@ pub fn run(req: ServeRequest) -> anyhow::Result<i32> {
 }
 
 /// Waits for SIGTERM or SIGINT; the exit code.
-async fn stopped() -> i32 {
+async fn stopped(program: &str) -> i32 {
     use tokio::signal::unix::{SignalKind, signal};
     let term = signal(SignalKind::terminate());
     let int = signal(SignalKind::interrupt());
@@ -223,7 +233,7 @@ async fn stopped() -> i32 {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
-    eprintln!("gpu-preflight: stopping");
+    eprintln!("{program}: stopping");
     exit::OK
 }
 
