@@ -609,3 +609,82 @@ fn docs_name_the_metrics_served(metrics: &str) {
     .unwrap();
     assert!(!dashboard["panels"].as_array().unwrap().is_empty());
 }
+
+/// The test server's watch speaks what the real kubectl expects: `kubectl get --watch` sees a
+/// change made while it watches, as a MODIFIED event with the new object.
+#[test]
+fn real_kubectl_watches_the_test_server() {
+    if std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !crate::ecosystem::in_ci(),
+            "kubectl is required under CI=true"
+        );
+        eprintln!("notice: kubectl not installed; skipping");
+        return;
+    }
+    let objects = load_objects(&fixture("demo/runai-bcm.yaml"));
+    let server = ApiServer::start(Config {
+        objects: objects.clone(),
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let mut child = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .env("HOME", dir.path())
+        .env_remove("KUBECONFIG")
+        .args(["get", "deployments", "-n", "kube-system", "--watch-only"])
+        .args(["-o", "json", "--output-watch-events", "--request-timeout=0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = String::new();
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            buf.push_str(&line);
+            buf.push('\n');
+            // kubectl prints each event as a JSON document, over one line or several.
+            if serde_json::from_str::<Value>(&buf).is_ok() {
+                let _ = tx.send(std::mem::take(&mut buf));
+            }
+        }
+    });
+    until("kubectl's watch is open", || {
+        (server.open_watches() > 0).then_some(())
+    });
+    server.apply(typha(&objects, 5));
+    let Ok(text) = rx.recv_timeout(DEADLINE) else {
+        let _ = child.kill();
+        let mut err = String::new();
+        let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+        panic!(
+            "kubectl printed no change; its stderr: {err}\nrequests: {:?}",
+            server.requests()
+        );
+    };
+    let event: Value = serde_json::from_str(&text).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(event["type"], "MODIFIED", "{event}");
+    assert_eq!(event["object"]["metadata"]["name"], "calico-typha");
+    assert_eq!(event["object"]["spec"]["replicas"], 5);
+    let watched = server
+        .requests()
+        .into_iter()
+        .find(|r| r.verb() == "watch")
+        .expect("kubectl's watch request is logged as a watch");
+    assert!(
+        watched
+            .path
+            .ends_with("/namespaces/kube-system/deployments")
+    );
+}
