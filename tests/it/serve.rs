@@ -333,12 +333,37 @@ fn serve_follows_the_cluster_through_changes_broken_watches_and_410() {
     // A broken watch connection: the change made while it is down is not lost (the watch
     // resumes from the last version seen and gets it).
     until("watches open", || (server.open_watches() > 0).then_some(()));
+    let mark = server.requests().len();
     server.hold_watches();
     server.apply(typha(&objects, 1));
     server.release_watches();
     until("NET002 fails again after the revert", || {
         (status_of(&results(&addr), "NET002") == ["fail"]).then_some(())
     });
+    // Resumed, not listed again: a watch from a version past the first list's (4242, the test
+    // server's first), the one the fix's event carried or a bookmark's.
+    let after = server.requests()[mark..].to_vec();
+    let deployments =
+        |r: &&gpu_preflight_testkit::apiserver::Logged| r.path == "/apis/apps/v1/deployments";
+    assert!(
+        !after.iter().filter(deployments).any(|r| r.verb() == "list"),
+        "{after:?}"
+    );
+    let resumed_from: Vec<u64> = after
+        .iter()
+        .filter(deployments)
+        .filter(|r| r.verb() == "watch")
+        .filter_map(|r| {
+            r.query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("resourceVersion="))
+                .and_then(|v| v.parse().ok())
+        })
+        .collect();
+    assert!(
+        !resumed_from.is_empty() && resumed_from.iter().all(|v| *v > 4242),
+        "{after:?}"
+    );
     until("the failing series is back", || {
         (failing_series(&get(&addr, "/metrics").1, "NET002") == 1).then_some(())
     });
