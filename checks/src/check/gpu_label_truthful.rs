@@ -2,7 +2,7 @@
 
 use super::evidence::{GPU_RESOURCE, gpu_allocatable};
 use super::{Ctx, Needs, TypedCheck};
-use crate::kinds::{View, node::Node};
+use crate::kinds::node;
 use crate::model::Finding;
 use serde::Deserialize;
 
@@ -33,7 +33,7 @@ impl TypedCheck for GpuLabelTruthful {
         let sel = format!("{}=true", p.label);
         let mut out = vec![];
         for n in ctx.facts.list("nodes") {
-            if Node::of(n).label_value(&p.label) != Some("true") {
+            if node::label(n, &p.label) != Some("true") {
                 continue;
             }
             let name = n.name();

@@ -372,22 +372,22 @@ impl Problems {
 /// Shared helpers for check kinds.
 pub mod util {
     use crate::kinds::View;
-    use crate::kinds::node::Node;
+    use crate::kinds::node::NodeReadiness;
     use crate::object::Object;
 
     pub use crate::kinds::node::CONTROL_PLANE_LABELS;
 
     pub fn is_control_plane(node: &Object) -> bool {
-        Node::of(node).is_control_plane()
+        crate::kinds::node::is_control_plane(node)
     }
 
     /// Ready condition of a node: `Some((status, reason, message))`.
     pub fn node_ready(node: &Object) -> Option<(&str, &str, &str)> {
-        Node::of(node).ready()
+        NodeReadiness::of(node).ready()
     }
 
     pub fn is_ready(node: &Object) -> bool {
-        Node::of(node).is_ready()
+        node_ready(node).is_some_and(|(s, _, _)| s == "True")
     }
 
     pub use crate::text::list;
