@@ -24,6 +24,7 @@ pub const PACKS: &[(&str, &str)] = &[
         "rules/rdma-node.yaml",
         include_str!("../rules/rdma-node.yaml"),
     ),
+    ("rules/gpu-api.yaml", include_str!("../rules/gpu-api.yaml")),
 ];
 
 /// The embedded rules. They are validated by a test, so this cannot fail in a release.

@@ -87,6 +87,8 @@ pub enum Profile {
     Core,
     RunaiBcm,
     DeepopsRdma,
+    /// The GPU rule pack (GPU001–GPU004): clusters with NVIDIA GPUs.
+    Gpu,
 }
 
 impl Profile {
@@ -95,6 +97,7 @@ impl Profile {
             Profile::Core => "core",
             Profile::RunaiBcm => "runai-bcm",
             Profile::DeepopsRdma => "deepops-rdma",
+            Profile::Gpu => "gpu",
         }
     }
 }

@@ -78,7 +78,7 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct SelectArgs {
-    /// Rule profile: core, runai-bcm, deepops-rdma or all (default: the site file's, else the
+    /// Rule profile: core, runai-bcm, deepops-rdma, gpu or all (default: the site file's, else the
     /// profiles the cluster shows, said on stderr).
     #[arg(long)]
     pub profile: Option<String>,
@@ -219,7 +219,7 @@ pub struct CollectArgs {
 
 #[derive(Args, Debug)]
 pub struct RulesArgs {
-    /// Only rules of this profile (core, runai-bcm, deepops-rdma, all).
+    /// Only rules of this profile (core, runai-bcm, deepops-rdma, gpu, all).
     #[arg(long)]
     pub profile: Option<String>,
     /// table (ID, name, severity, phase, profiles, title) or json (also the area, check kind

@@ -7,6 +7,7 @@ mod dumps;
 mod ecosystem;
 mod endpoint;
 mod fleet_report;
+mod gpu;
 mod hardening;
 mod intent;
 mod invariants;
