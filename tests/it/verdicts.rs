@@ -252,7 +252,7 @@ fn selecting_nothing_is_an_error_and_explicit_wins() {
                 "--profile",
                 "deepops-rdma",
                 "--skip",
-                "K8S001,K8S002,K8S003,NET001,RDMA001,RDMA002,RDMA003,RDMA004,RDMA005,RDMA006,RDMA007,LBL003,LBL004,LBL005,LBL006,NODE001,NODE002,NODE003,MON001",
+                "K8S001,K8S002,K8S003,NET001,RDMA001,RDMA002,RDMA003,RDMA004,RDMA005,RDMA006,RDMA007,LBL003,LBL004,LBL005,LBL006,NODE001,NODE002,NODE003,MON001,GPU001,GPU002,GPU003,GPU004",
             ],
             "--skip",
         ),

@@ -73,10 +73,10 @@ impl TypedCheck for GpuLabelTruthful {
                     Finding::fail(
                         target,
                         format!(
-                            "node {name} carries {sel} but has {obs} and no nvidia.com/mig-* device: the GPU driver or device plugin is not working there, and GPU pods scheduled to it stay Pending"
+                            "node {name} carries {sel} but has {obs}: the GPU driver or device plugin is not working there, and GPU pods scheduled to it stay Pending"
                         ),
                     )
-                    .expected(format!("allocatable {GPU_RESOURCE} > 0, or nvidia.com/mig-* > 0"))
+                    .expected(format!("allocatable {GPU_RESOURCE} > 0"))
                     .observed(obs)
                 }
             });

@@ -139,7 +139,7 @@ impl TypedCheck for GpuOperatorReady {
                     )
                     .expected("ready on every node it selects")
                     .observed(observed)
-                    .rests_on(&["daemonsets.apps"])
+                    .rests_on(&[CP, "daemonsets.apps"])
                 } else if desired == 0 {
                     Finding::fail(
                         &target,
@@ -149,7 +149,7 @@ impl TypedCheck for GpuOperatorReady {
                     )
                     .expected("ready on every node it selects, at least one")
                     .observed(observed)
-                    .rests_on(&["daemonsets.apps"])
+                    .rests_on(&[CP, "daemonsets.apps"])
                 } else {
                     Finding::fail(
                         &target,
@@ -159,7 +159,7 @@ impl TypedCheck for GpuOperatorReady {
                     )
                     .expected(format!("{desired}/{desired} ready"))
                     .observed(observed)
-                    .rests_on(&["daemonsets.apps"])
+                    .rests_on(&[CP, "daemonsets.apps"])
                 });
             }
         }
