@@ -25,6 +25,10 @@ pub const PACKS: &[(&str, &str)] = &[
         include_str!("../rules/rdma-node.yaml"),
     ),
     ("rules/gpu-api.yaml", include_str!("../rules/gpu-api.yaml")),
+    (
+        "rules/gpu-node.yaml",
+        include_str!("../rules/gpu-node.yaml"),
+    ),
 ];
 
 /// The embedded rules. They are validated by a test, so this cannot fail in a release.

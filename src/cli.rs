@@ -329,6 +329,12 @@ fn node(a: NodeArgs) -> anyhow::Result<i32> {
         containerd_config: a.containerd_config,
         firmware: !a.no_firmware,
         firmware_timeout_secs: a.firmware_timeout,
+        kernel_log: match (a.no_kernel_log, a.kernel_log) {
+            (true, _) => crate::node::gpu::KernelLogSource::Off,
+            (false, Some(f)) => crate::node::gpu::KernelLogSource::File(f),
+            (false, None) => crate::node::gpu::KernelLogSource::Syslog,
+        },
+        nvidia_smi: !a.no_nvidia_smi,
     })?;
     let mut body = serde_json::to_vec_pretty(&facts)?;
     body.push(b'\n');

@@ -138,6 +138,8 @@ json node-one-file --snapshot "$nd/cluster.yaml" --node-facts "$nd/facts/dgx01.j
 json node-no-cluster --node-facts "$nd/facts" --perf "$nd/perf" --profile all
 json node-no-cluster-local --node-facts "$nd/facts" --perf "$nd/perf" \
     --only NODE001,NODE002,RDMA005,RDMA006,RDMA007
+# The GPU pack's nodes (issue #27): hgx01 passes, hgx02/hgx03 fail each rule for its reason.
+json gpu-facts --node-facts "$fx/gpu/facts" --only GPU005,GPU006,GPU007,GPU008,RDMA008,RDMA009
 
 # No cluster: the endpoint rules alone (probes off: the site's files are still read).
 json no-cluster-endpoint --site "$fx/demo/site.yaml" --only DNS001,DNS002,TLS001,TLS002,TLS004
@@ -164,8 +166,14 @@ cmd completions-bash completions bash
 cmd rules rules
 cmd rbac rbac
 cmd explain explain NET001
-for t in "$nd"/trees/*/; do
-    cmd "node-agent-$(basename "$t")" node --host-root "$t" --no-firmware --node-name x
+# The tree's saved kernel log, never this machine's (it changes between runs), where the
+# binary reads one at all (issue #27).
+klog=()
+if "$bin" node --help 2>/dev/null | grep -q -- --kernel-log; then klog=(--no-kernel-log); fi
+for t in "$nd"/trees/*/ "$fx"/gpu/trees/*/; do
+    log=("${klog[@]}")
+    if [ ${#klog[@]} -gt 0 ] && [ -f "$t/var/log/kern.log" ]; then log=(--kernel-log "$t/var/log/kern.log"); fi
+    cmd "node-agent-$(basename "$t")" node --host-root "$t" --no-firmware --node-name x "${log[@]}"
 done
 cmd node-agent-bad-timeout node --firmware-timeout 0
 cmd node-agent-bad-root node --host-root "$work/missing"

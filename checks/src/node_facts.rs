@@ -12,6 +12,25 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const SCHEMA: &str = "gpu-preflight.node-facts/v1";
 
+/// Revision of the facts within the schema: 1 before the GPU pack's facts (`pci_links`,
+/// `nvidia_driver`, `nvswitches`, `fabric_manager`, `kernel_log`, `nvidia_smi`, HCA `board_id` and
+/// port `counters`), 2 with them. A reader takes a missing `revision` as 1; the rules that need a
+/// fact an older agent did not write skip, saying so.
+pub const REVISION: u32 = 2;
+
+/// XID lines kept per node (the newest); older ones are counted in [`KernelLog::xids_dropped`].
+pub const XID_KEEP: usize = 64;
+
+/// The InfiniBand port error counters the agent reads (`ports/N/counters/NAME`), RDMA009's.
+pub const IB_ERROR_COUNTERS: &[&str] = &[
+    "link_downed",
+    "symbol_error",
+    "port_rcv_errors",
+    "link_error_recovery",
+    "excessive_buffer_overrun_errors",
+    "local_link_integrity_errors",
+];
+
 /// Labels Node Feature Discovery sets on nodes with a Mellanox PCI device (new and old spelling).
 pub const RDMA_CAPABLE_LABELS: &[&str] = &[
     "feature.node.kubernetes.io/rdma.capable",
@@ -70,6 +89,9 @@ impl<T> Default for Probe<T> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeFacts {
     pub schema: String,
+    /// [`REVISION`] of the agent that wrote them; 1 when absent.
+    #[serde(default = "revision_1")]
+    pub revision: u32,
     /// `gpu-preflight VERSION` that wrote it.
     #[serde(default)]
     pub tool: String,
@@ -137,6 +159,26 @@ pub struct NodeFacts {
     /// containerd's CRI configuration.
     #[serde(default)]
     pub containerd: Probe<Containerd>,
+    /// Revision 2: PCIe links of every NVIDIA GPU and Mellanox physical function
+    /// (`/sys/bus/pci/devices/*/{current,max}_link_{width,speed}`, `numa_node`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pci_links: Option<Probe<Vec<PciLink>>>,
+    /// Revision 2: the driver version from `/proc/driver/nvidia/version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nvidia_driver: Option<Probe<String>>,
+    /// Revision 2: NVSwitches: NVIDIA bridges (class `0x0680`) on the PCI bus and
+    /// `/dev/nvidia-nvswitch*` device nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nvswitches: Option<NvSwitches>,
+    /// Revision 2: the Fabric Manager: its process and installed version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fabric_manager: Option<FabricManager>,
+    /// Revision 2: NVRM Xid lines of the kernel log since boot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_log: Option<Probe<KernelLog>>,
+    /// Revision 2: `nvidia-smi -q -x` memory health, when the host has nvidia-smi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nvidia_smi: Option<NvidiaSmi>,
     /// Files below a probe that could not be read (the probe itself succeeded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
@@ -186,6 +228,9 @@ pub struct RdmaDevice {
     pub fw_ver: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_guid: Option<String>,
+    /// Revision 2: `board_id` (the vendor's part number: `MT_0000000223`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_id: Option<String>,
     /// The PCI function is an SR-IOV VF (`device/physfn` exists). Absent in facts written
     /// before it was recorded: see [`NodeFacts::is_vf_device`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -211,6 +256,10 @@ pub struct RdmaPort {
     /// Network interfaces of this port (`device/net/*`, matched by `dev_port`).
     #[serde(default)]
     pub netdevs: Vec<String>,
+    /// Revision 2: the [`IB_ERROR_COUNTERS`] read from `counters/` (a counter that is absent or
+    /// not a number, as `N/A (no PMA)`, is left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters: Option<BTreeMap<String, u64>>,
 }
 
 impl RdmaPort {
@@ -309,6 +358,147 @@ pub struct Gpu {
     pub bus: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+}
+
+fn revision_1() -> u32 {
+    1
+}
+
+/// The PCIe link of a GPU or NIC as sysfs reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PciLink {
+    pub address: String,
+    pub vendor: String,
+    pub device: String,
+    pub class: String,
+    /// The GPU model (`/proc/driver/nvidia/gpus/*/information`), or the HCA's `hca_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_link_width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_link_width: Option<u32>,
+    /// As in sysfs: `16.0 GT/s PCIe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_link_speed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_link_speed: Option<String>,
+    /// `numa_node` (-1: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numa_node: Option<i32>,
+}
+
+impl PciLink {
+    pub fn is_gpu(&self) -> bool {
+        self.vendor == NVIDIA_VENDOR && self.class.starts_with("0x03")
+    }
+    /// `GPU 0000:07:00.0 (NVIDIA A100-SXM4-80GB)`, `NIC 0000:0c:00.0 (MT4123)`.
+    pub fn describe(&self) -> String {
+        let what = if self.is_gpu() { "GPU" } else { "NIC" };
+        match &self.model {
+            Some(m) => format!("{what} {} ({m})", self.address),
+            None => format!("{what} {}", self.address),
+        }
+    }
+}
+
+/// NVSwitch evidence on a host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NvSwitches {
+    /// PCI addresses of NVIDIA devices of class `0x0680` (NVSwitch bridges).
+    pub pci: Vec<String>,
+    /// `/dev/nvidia-nvswitch*` names.
+    pub dev: Vec<String>,
+}
+
+impl NvSwitches {
+    pub fn present(&self) -> bool {
+        !self.pci.is_empty() || !self.dev.is_empty()
+    }
+    pub fn describe(&self) -> String {
+        let mut v = Vec::new();
+        if !self.pci.is_empty() {
+            v.push(format!("{} NVSwitch(es) on the PCI bus", self.pci.len()));
+        }
+        if !self.dev.is_empty() {
+            v.push(format!("/dev/{}", self.dev.join(", /dev/")));
+        }
+        v.join(", ")
+    }
+}
+
+/// The NVIDIA Fabric Manager on a host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FabricManager {
+    /// PIDs of `nv-fabricmanager` processes (`/proc/*/comm` under the host root).
+    pub pids: Vec<u32>,
+    /// Its version, when installed: the package's (`/var/lib/dpkg/status`) or the version line of
+    /// its log (`/var/log/fabricmanager.log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Where the version was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_from: Option<String>,
+    /// Why the processes could not be listed, when they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+    /// The name of PID 1 in the `/proc` read (`systemd` on a host; a container's own entrypoint
+    /// when the agent ran in a pod without the host's `/proc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid1: Option<String>,
+}
+
+/// Names of PID 1 that mean the processes listed are a host's, not a container's.
+pub const HOST_INITS: &[&str] = &[
+    "systemd",
+    "init",
+    "machined",
+    "runit",
+    "s6-svscan",
+    "openrc-init",
+];
+
+impl FabricManager {
+    /// Whether the `/proc` read is a container's, so a missing nv-fabricmanager proves nothing.
+    pub fn sees_container_only(&self) -> bool {
+        self.pid1
+            .as_deref()
+            .is_some_and(|p| !HOST_INITS.contains(&p))
+    }
+}
+
+/// NVRM Xid lines from the kernel log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KernelLog {
+    /// `syslog(2)` (the kernel's ring buffer since boot) or the file given with `--kernel-log`.
+    pub source: String,
+    /// Lines read.
+    pub lines: u64,
+    /// The newest [`XID_KEEP`] Xid lines, oldest first.
+    pub xids: Vec<crate::parse::nvidia::Xid>,
+    /// Older Xid lines not kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub xids_dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// `nvidia-smi -q -x` as the agent ran it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NvidiaSmi {
+    /// The command line run; `None`: the host has no nvidia-smi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Why there is no parsed output (not found, timed out, failed, not XML), in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The parsed output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::parse::nvidia::SmiLog>,
 }
 
 /// RLIMIT_MEMLOCK, `null` meaning unlimited.
@@ -708,6 +898,7 @@ pub(crate) mod testing {
             },
             link_layer: "InfiniBand".into(),
             rate: rate.into(),
+            counters: None,
             netdevs: if netdev.is_empty() {
                 vec![]
             } else {
@@ -720,6 +911,7 @@ pub(crate) mod testing {
     pub fn healthy(host: &str) -> NodeFacts {
         NodeFacts {
             schema: SCHEMA.into(),
+            revision: 1,
             tool: "test".into(),
             collected_at: String::new(),
             host_root: "/".into(),
@@ -808,6 +1000,12 @@ pub(crate) mod testing {
                     ..Default::default()
                 },
             },
+            pci_links: None,
+            nvidia_driver: None,
+            nvswitches: None,
+            fabric_manager: None,
+            kernel_log: None,
+            nvidia_smi: None,
             problems: vec![],
         }
     }

@@ -41,6 +41,67 @@ pub enum Scope {
     All,
     /// RDMA-capable nodes (see the module documentation).
     RdmaCapable,
+    /// Nodes with NVIDIA GPUs: in their facts (the driver's GPUs, `/dev/nvidiaN`, NVIDIA display
+    /// controllers on the PCI bus) or labelled `nvidia.com/gpu.present=true` (GPU Feature
+    /// Discovery). The GPU pack's node rules (GPU005–GPU008) judge these.
+    NvidiaGpu,
+}
+
+/// The GPU Feature Discovery label of nodes with NVIDIA GPUs.
+pub const GPU_PRESENT_LABEL: &str = "nvidia.com/gpu.present";
+
+fn labelled_gpu(node: &Object) -> bool {
+    node.label(GPU_PRESENT_LABEL).is_some_and(|v| v == "true")
+}
+
+/// Whether a node has NVIDIA GPUs, and why: `Some(reason)` or `None`.
+pub fn nvidia_gpu(object: Option<&Object>, facts: &NodeFacts) -> Option<String> {
+    let mut why = facts.gpu_evidence();
+    if object.is_some_and(labelled_gpu) {
+        why.insert(0, format!("labelled {GPU_PRESENT_LABEL}=true"));
+    }
+    (!why.is_empty()).then(|| why.join(", "))
+}
+
+/// Findings whose text carries values from node facts (model names, versions, kernel log text)
+/// made safe to print: every control character (an escape sequence, a newline forged into a
+/// facts file) becomes U+FFFD, so a hostile facts file cannot drive the terminal.
+pub fn printable(findings: Vec<Finding>) -> Vec<Finding> {
+    fn clean(s: &str) -> String {
+        s.chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect()
+    }
+    findings
+        .into_iter()
+        .map(|mut f| {
+            if f.message.chars().any(char::is_control) {
+                f.message = clean(&f.message);
+            }
+            for v in [&mut f.expected, &mut f.observed].into_iter().flatten() {
+                if v.chars().any(char::is_control) {
+                    *v = clean(v).into();
+                }
+            }
+            f
+        })
+        .collect()
+}
+
+/// The skip for a node whose facts were written before revision 2 (the GPU pack's facts).
+pub fn older_facts(t: &Target, what: &str) -> Finding {
+    t.judged(
+        Finding::skip(
+            t.target(),
+            format!(
+                "node {}: its node facts (revision {}, written by `{}`) do not include {what}; rerun the agent of this version (`gpu-preflight node`, or restart the DaemonSet)",
+                t.node,
+                t.facts.revision,
+                if t.facts.tool.is_empty() { "an older gpu-preflight" } else { &t.facts.tool }
+            ),
+        ),
+        &[],
+    )
 }
 
 /// A node a rule judges: its name, its facts and its Node object when the input has one.
@@ -112,10 +173,14 @@ pub fn scope<'a>(
     let mut extra = Vec::new();
     for ((name, f), key) in m.pairs.into_iter().zip(m.keys) {
         let object = obj(&name);
-        let hardware = !f.rdma_evidence().is_empty();
+        let hardware = match scope {
+            Scope::NvidiaGpu => !f.gpu_evidence().is_empty(),
+            _ => !f.rdma_evidence().is_empty(),
+        };
         let why = match scope {
             Scope::All => Some(String::new()),
             Scope::RdmaCapable => rdma_capable(object, f),
+            Scope::NvidiaGpu => nvidia_gpu(object, f),
         };
         match why {
             Some(why) => {
@@ -130,6 +195,20 @@ pub fn scope<'a>(
                     rests_on: if by_facts { &[] } else { &[NODES] },
                 });
             }
+            None if scope == Scope::NvidiaGpu => extra.push(
+                Finding::skip(
+                    format!("node/{name}"),
+                    format!(
+                        "node {name} has no NVIDIA GPU: none in /proc/driver/nvidia/gpus, no /dev/nvidiaN, no NVIDIA display controller on the PCI bus{}",
+                        if known {
+                            format!(", no {GPU_PRESENT_LABEL}=true label")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                )
+                .rests_on(&[NODES]),
+            ),
             None => extra.push(
                 Finding::skip(
                     format!("node/{name}"),
@@ -148,7 +227,10 @@ pub fn scope<'a>(
         }
     }
     for name in m.nodes_without {
-        let labelled = obj(&name).is_some_and(labelled_rdma_capable);
+        let labelled = match scope {
+            Scope::NvidiaGpu => obj(&name).is_some_and(labelled_gpu),
+            _ => obj(&name).is_some_and(labelled_rdma_capable),
+        };
         if scope == Scope::All || labelled {
             let f = match (local.unused.get(&name), agent) {
                 (Some(u), _) => unused_file(&name, u),

@@ -113,7 +113,7 @@ pub fn area_for_prefix(prefix: &str) -> &'static str {
         "CRD" => "CRDs and controllers",
         "SRIOV" => "SR-IOV and Network Operator",
         "RDMA" => "RDMA",
-        "GPU" => "GPUs",
+        "GPU" => "GPUs and fabric",
         "LBL" => "Intent versus reality",
         "NODE" => "Node-local",
         "MON" => "Monitoring",

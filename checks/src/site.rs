@@ -176,6 +176,14 @@ pub struct Expect {
     /// RDMA005: the fewest ports (ACTIVE, LinkUp, of physical functions) a GPU node must have.
     #[serde(default)]
     pub rdma_active_ports: Option<u32>,
+    /// RDMA008: the HCA firmware (`fw_ver`) each HCA model must run, keyed by `hca_type`
+    /// (`MT4123`) or `board_id` (`MT_0000000223`); unset models are judged by the majority.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub hca_firmware: std::collections::BTreeMap<String, String>,
+    /// RDMA009: the highest value each InfiniBand port error counter may have, overriding the
+    /// rule's defaults (`symbol_error: 100`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ib_counter_max: std::collections::BTreeMap<String, u64>,
     /// NodePorts of the monitoring UIs (DeepOps defaults).
     #[serde(default)]
     pub monitoring_ports: MonitoringPorts,
@@ -251,6 +259,8 @@ impl Default for Expect {
             rdma_bandwidth_fraction: d_fraction(),
             rdma_port_gbps: None,
             rdma_active_ports: None,
+            hca_firmware: Default::default(),
+            ib_counter_max: Default::default(),
             monitoring_ports: MonitoringPorts::default(),
             nvidia_driver: None,
             mig_config_uniform: true,

@@ -132,3 +132,39 @@ proptest! {
         prop_assert!(!glob(&longer, &text));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Kernel log lines are hostile input: any text parses to an Xid or to nothing, never a
+    /// panic; a parsed device is always a normalised `dddd:bb:dd`, its text bounded and free of
+    /// control characters; and a well-formed line round-trips its XID and device.
+    #[test]
+    fn xid_lines_never_panic_and_round_trip(
+        junk in ".{0,80}",
+        prefix in prop::sample::select(vec!["", "[ 12.5] ", "4,1,2,-;", "Oct 02 10:41:07 h kernel: "]),
+        dom in 0u32..0x10000, bus in 0u32..0x100, dev in 0u32..0x20, xid in 0u32..200,
+        tail in "[ -~]{0,400}",
+    ) {
+        use gpu_preflight_checks::parse::nvidia::{xid_line, normalize_bus, XID_TEXT_MAX};
+        if let Some(x) = xid_line(&junk) {
+            prop_assert_eq!(normalize_bus(&x.device), Some(x.device.clone()));
+        }
+        let line = format!("{prefix}NVRM: Xid (PCI:{dom:04x}:{bus:02x}:{dev:02x}): {xid}, {tail}");
+        let x = xid_line(&line).expect("a well-formed line parses");
+        prop_assert_eq!(x.xid, xid);
+        prop_assert_eq!(x.device, format!("{dom:04x}:{bus:02x}:{dev:02x}"));
+        prop_assert!(x.text.chars().count() <= XID_TEXT_MAX);
+        prop_assert!(!x.text.chars().any(char::is_control));
+    }
+
+    /// nvidia-smi output and the driver's version file never panic the parsers, whatever they hold.
+    #[test]
+    fn nvidia_outputs_never_panic(text in ".{0,300}", inner in "[<>/a-z_ 0-9\"=:.]{0,200}") {
+        use gpu_preflight_checks::parse::nvidia::{driver_version, smi_xml, fabric_manager_version};
+        let _ = driver_version(&text);
+        let _ = fabric_manager_version(&text);
+        let _ = smi_xml(&text);
+        let _ = smi_xml(&format!("<nvidia_smi_log>{inner}</nvidia_smi_log>"));
+    }
+}

@@ -20,6 +20,10 @@ pub struct AgentRequest {
     pub firmware: bool,
     /// Seconds each firmware query may take (0 < t <= 600).
     pub firmware_timeout_secs: f64,
+    /// Where NVRM Xid lines are read.
+    pub kernel_log: crate::node::gpu::KernelLogSource,
+    /// Run nvidia-smi on hosts with NVIDIA GPUs.
+    pub nvidia_smi: bool,
 }
 
 /// Checks the request and reads this host's facts.
@@ -31,6 +35,14 @@ pub fn collect_node(r: &AgentRequest) -> anyhow::Result<NodeFacts> {
         return Err(exit::input(format!(
             "--host-root {}: not a folder",
             r.host_root.display()
+        )));
+    }
+    if let crate::node::gpu::KernelLogSource::File(f) = &r.kernel_log
+        && !f.is_file()
+    {
+        return Err(exit::input(format!(
+            "--kernel-log {}: not a file (expected saved `dmesg` or `journalctl -k -b` output)",
+            f.display()
         )));
     }
     if !r.containerd_config.starts_with('/') {
@@ -45,5 +57,7 @@ pub fn collect_node(r: &AgentRequest) -> anyhow::Result<NodeFacts> {
         containerd_config: r.containerd_config.clone(),
         firmware: r.firmware,
         firmware_timeout: Duration::from_secs_f64(t),
+        kernel_log: r.kernel_log.clone(),
+        nvidia_smi: r.nvidia_smi,
     }))
 }

@@ -20,7 +20,7 @@ pub struct Request {
 /// Which rules run: the built-in ones and extra packs, narrowed by profile, phase, `only`, `skip`.
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
-    /// `core`, `runai-bcm`, `deepops-rdma` or `all`; `None`: the site file's, else `all`.
+    /// `core`, `runai-bcm`, `deepops-rdma`, `gpu` or `all`; `None`: the site file's, else `all`.
     pub profile: Option<String>,
     /// `None` (or `Both`): both phases.
     pub phase: Option<Phase>,

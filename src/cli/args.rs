@@ -308,6 +308,17 @@ pub struct NodeArgs {
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS",
           value_parser = bounds::seconds_flag(bounds::PROBE_TIMEOUT_MAX))]
     pub firmware_timeout: f64,
+    /// Read NVRM Xid lines from FILE (saved `dmesg` or `journalctl -k -b` output) instead of the
+    /// kernel's log buffer (syslog(2); needs CAP_SYSLOG where kernel.dmesg_restrict=1).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_kernel_log")]
+    pub kernel_log: Option<PathBuf>,
+    /// Do not read the kernel log (GPU007 then skips).
+    #[arg(long)]
+    pub no_kernel_log: bool,
+    /// Do not run nvidia-smi (GPU008 then skips). It runs only on hosts with NVIDIA GPUs,
+    /// bounded by --firmware-timeout.
+    #[arg(long)]
+    pub no_nvidia_smi: bool,
 }
 
 /// `gpu-preflight rdma-test`.

@@ -6,8 +6,9 @@
 //! fails because a host lacks RDMA or GPUs.
 
 use gpu_preflight_checks::node_facts::{
-    Containerd, FirmwareQuery, Gpu, Interface, Kernel, MELLANOX_VENDOR, Memlock, NVIDIA_VENDOR,
-    NetPciFunction, NodeFacts, PciDevice, Probe, RdmaDevice, RdmaPort, SCHEMA,
+    Containerd, FirmwareQuery, Gpu, IB_ERROR_COUNTERS, Interface, Kernel, MELLANOX_VENDOR, Memlock,
+    NVIDIA_VENDOR, NetPciFunction, NodeFacts, PciDevice, Probe, REVISION, RdmaDevice, RdmaPort,
+    SCHEMA,
 };
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -22,21 +23,25 @@ pub struct Options {
     pub containerd_config: String,
     pub firmware: bool,
     pub firmware_timeout: Duration,
+    /// Where NVRM Xid lines are read.
+    pub kernel_log: super::gpu::KernelLogSource,
+    /// Run `nvidia-smi -q -x` (on hosts with NVIDIA GPUs), bounded by `firmware_timeout`.
+    pub nvidia_smi: bool,
 }
 
 /// Reads paths under the host root, collecting problems with files below a probe.
-struct Root {
-    root: PathBuf,
-    problems: Vec<String>,
+pub(super) struct Root {
+    pub(super) root: PathBuf,
+    pub(super) problems: Vec<String>,
 }
 
 impl Root {
-    fn path(&self, abs: &str) -> PathBuf {
+    pub(super) fn path(&self, abs: &str) -> PathBuf {
         self.root.join(abs.trim_start_matches('/'))
     }
 
     /// A whole probe: missing and unreadable are facts.
-    fn read(&self, abs: &str) -> Probe<String> {
+    pub(super) fn read(&self, abs: &str) -> Probe<String> {
         match std::fs::read_to_string(self.path(abs)) {
             Ok(s) => Probe::Found {
                 value: s.trim().to_string(),
@@ -50,7 +55,7 @@ impl Root {
     }
 
     /// Sorted entry names of a folder.
-    fn list(&self, abs: &str) -> Probe<Vec<String>> {
+    pub(super) fn list(&self, abs: &str) -> Probe<Vec<String>> {
         match std::fs::read_dir(self.path(abs)) {
             Ok(rd) => {
                 let mut v: Vec<String> = rd
@@ -71,7 +76,7 @@ impl Root {
     }
 
     /// A detail file inside a probe: missing is `None`, unreadable is noted in `problems`.
-    fn opt(&mut self, abs: &str) -> Option<String> {
+    pub(super) fn opt(&mut self, abs: &str) -> Option<String> {
         match self.read(abs) {
             Probe::Found { value } => Some(value),
             Probe::Missing { .. } => None,
@@ -94,7 +99,7 @@ impl Root {
             .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
     }
 
-    fn exists(&self, abs: &str) -> bool {
+    pub(super) fn exists(&self, abs: &str) -> bool {
         self.path(abs).exists()
     }
 }
@@ -184,8 +189,22 @@ pub fn collect(opts: &Options) -> NodeFacts {
         v.into_iter().filter(|n| n.starts_with("nvidia")).collect()
     });
     let containerd = containerd(&mut r, &opts.containerd_config);
+    let models: Vec<(String, Option<String>)> = nvidia_gpus
+        .value()
+        .map(|g| g.iter().map(|g| (g.bus.clone(), g.model.clone())).collect())
+        .unwrap_or_default();
+    let (pci_links, switch_pci) = super::gpu::pci(&mut r, &models);
+    let nvswitches = super::gpu::nvswitches(switch_pci, &dev_nvidia);
+    let nvidia_driver = super::gpu::driver(&r);
+    let fabric_manager = super::gpu::fabric_manager(&mut r);
+    let kernel_log = super::gpu::kernel_log(&opts.kernel_log);
+    let has_gpu =
+        nvidia_driver.value().is_some() || nvidia_gpus.value().is_some_and(|g| !g.is_empty());
+    let nvidia_smi = (opts.nvidia_smi && has_gpu)
+        .then(|| super::gpu::nvidia_smi(&opts.host_root, opts.firmware_timeout));
     NodeFacts {
         schema: SCHEMA.into(),
+        revision: REVISION,
         tool: format!("gpu-preflight {}", env!("CARGO_PKG_VERSION")),
         collected_at: jiff::Timestamp::now().to_string(),
         host_root: opts.host_root.display().to_string(),
@@ -208,6 +227,12 @@ pub fn collect(opts: &Options) -> NodeFacts {
         nvidia_pci,
         mellanox_pci,
         containerd,
+        pci_links: Some(pci_links),
+        nvidia_driver: Some(nvidia_driver),
+        nvswitches: Some(nvswitches),
+        fabric_manager: Some(fabric_manager),
+        kernel_log,
+        nvidia_smi,
         problems: r.problems,
     }
 }
@@ -316,6 +341,7 @@ fn rdma_devices(r: &mut Root) -> Probe<Vec<RdmaDevice>> {
                 phys_state: r.opt(&format!("{pb}/phys_state")).unwrap_or_default(),
                 link_layer: r.opt(&format!("{pb}/link_layer")).unwrap_or_default(),
                 rate: r.opt(&format!("{pb}/rate")).unwrap_or_default(),
+                counters: counters(r, &pb),
                 // mlx5 exposes one port per device (dev_port 0 for all its netdevs); only
                 // multi-port devices (mlx4) need dev_port to tell ports apart.
                 netdevs: netdevs
@@ -331,12 +357,29 @@ fn rdma_devices(r: &mut Root) -> Probe<Vec<RdmaDevice>> {
             hca_type: r.opt(&format!("{base}/hca_type")),
             fw_ver: r.opt(&format!("{base}/fw_ver")),
             node_guid: r.opt(&format!("{base}/node_guid")),
+            board_id: r.opt(&format!("{base}/board_id")),
             is_vf: r.exists(&format!("{base}/device/physfn")),
             name,
             ports,
         });
     }
     Probe::Found { value: devices }
+}
+
+/// The port's error counters; `None` when the port has no `counters/` folder.
+fn counters(r: &mut Root, port: &str) -> Option<std::collections::BTreeMap<String, u64>> {
+    let dir = format!("{port}/counters");
+    r.list(&dir).value()?;
+    Some(
+        IB_ERROR_COUNTERS
+            .iter()
+            .filter_map(|c| {
+                r.opt(&format!("{dir}/{c}"))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|v| (c.to_string(), v))
+            })
+            .collect(),
+    )
 }
 
 fn net_pci(r: &mut Root) -> Probe<Vec<NetPciFunction>> {
@@ -510,7 +553,7 @@ fn expand_glob(r: &Root, pattern: &str) -> Vec<String> {
 }
 
 /// Finds an executable on PATH.
-fn which(tool: &str) -> Option<PathBuf> {
+pub(super) fn which(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(tool))
@@ -533,7 +576,7 @@ fn firmware(mlx: &Probe<Vec<PciDevice>>, timeout: Duration) -> Vec<FirmwareQuery
     for d in devs.iter().filter(|d| d.class.starts_with("0x02")) {
         let args = ["-e", "-d", d.address.as_str(), "q"];
         let command = format!("{tool} {}", args.join(" "));
-        let (exit_code, output, stderr) = run_with_timeout(&path, &args, timeout);
+        let (exit_code, output, stderr) = run_with_timeout(&path, &args, &[], timeout);
         out.push(FirmwareQuery {
             pci_address: d.address.clone(),
             tool: tool.to_string(),
@@ -546,14 +589,16 @@ fn firmware(mlx: &Probe<Vec<PciDevice>>, timeout: Duration) -> Vec<FirmwareQuery
     out
 }
 
-fn run_with_timeout(
+pub(super) fn run_with_timeout(
     path: &Path,
     args: &[&str],
+    env: &[(&str, String)],
     timeout: Duration,
 ) -> (Option<i32>, String, String) {
     use std::process::{Command, Stdio};
     let child = Command::new(path)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -619,12 +664,17 @@ mod tests {
         let (code, out, _) = run_with_timeout(
             Path::new("/bin/echo"),
             &["-e", "-d", "x", "q"],
+            &[],
             Duration::from_secs(5),
         );
         assert_eq!(code, Some(0));
         assert!(out.contains("x q"));
-        let (code, _, err) =
-            run_with_timeout(Path::new("/bin/sleep"), &["5"], Duration::from_millis(200));
+        let (code, _, err) = run_with_timeout(
+            Path::new("/bin/sleep"),
+            &["5"],
+            &[],
+            Duration::from_millis(200),
+        );
         assert_eq!(code, None);
         assert!(err.contains("timed out"));
     }

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod containerd;
+pub mod gpu;
 pub mod ingest;
 pub mod runtime;
 

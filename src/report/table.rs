@@ -433,13 +433,16 @@ fn row(
             6 + 1 + rules.chars().count().max(9) + 1 + 7 + 1,
         )
     } else {
-        (
-            format!("{status} {rules} "),
-            6 + 1 + rules.chars().count() + 1,
-        )
+        // The IDs flow like the targets after them, so a long list wraps at the width.
+        (format!("{status} "), 6 + 1)
     };
     // The targets, each whole, after the head and on lines of their own when they do not fit.
-    let names: Vec<String> = match t {
+    let ids = if also.is_empty() {
+        Vec::new()
+    } else {
+        rules.split(' ').map(str::to_string).collect()
+    };
+    let targets: Vec<String> = match t {
         Target::One(t) => vec![printable(t).into_owned()],
         Target::Many(rows) => {
             let mut v = vec![format!("{}:", count_targets(rows))];
@@ -458,6 +461,7 @@ fn row(
             v
         }
     };
+    let names: Vec<String> = ids.into_iter().chain(targets).collect();
     out.push_str(&head);
     let mut col = head_len;
     let mut first = true;

@@ -47,3 +47,24 @@ fn node_facts_schema_example_matches_the_agent() {
         "the page says when `problems` is left out"
     );
 }
+
+/// docs/gpu.md's table of the XIDs GPU007 judges is the catalogue the rule uses, row for row.
+#[test]
+fn gpu_xid_table_is_the_judged_catalogue() {
+    use gpu_preflight::checks::parse::nvidia::{XID_CATALOGUE, XidClass};
+    let page = std::fs::read_to_string(root().join("docs/gpu.md")).unwrap();
+    let table = &page[page.find("### XIDs GPU007 judges").unwrap()..];
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(rows.len(), XID_CATALOGUE.len(), "{rows:#?}");
+    for ((xid, class, name), row) in XID_CATALOGUE.iter().zip(rows) {
+        let class = match class {
+            XidClass::Hardware => "hardware",
+            XidClass::Application => "application",
+            XidClass::Other => "other",
+        };
+        assert_eq!(row, format!("| {xid} | {class} | {name} |"));
+    }
+}

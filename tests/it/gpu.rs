@@ -1,238 +1,375 @@
-//! The GPU rules from the API (GPU001–GPU004) and LBL006 under the MIG `mixed` strategy, through
-//! the binary: every GPU rule passes on the demo, the DeepOps fixtures and fixtures/gpu/good.yaml;
-//! each fixtures/gpu/broken-* case fails its rule naming the object, the observed and the
-//! expected values; GPU Feature Discovery's real label sets (fixtures/real-formats/gfd/) read.
+//! Issue #27, node-facts half: the GPU rules (GPU005–GPU008) and RDMA008/RDMA009 judged by the
+//! `check` binary on the agent's real output for fixtures/gpu/trees (hgx01 passes every rule;
+//! hgx02 and hgx03 each fail some for the reason the rule names), the agent reading those trees
+//! (a real `sh` nvidia-smi, a real kernel-log capture), older facts, and `explain`.
 
 use crate::support::*;
 use serde_json::Value;
 
-const GPU_RULES: &[&str] = &["GPU001", "GPU002", "GPU003", "GPU004"];
+const RULES: &str = "GPU005,GPU006,GPU007,GPU008,RDMA008,RDMA009";
 
-fn run(snapshot: &str, site: Option<&str>) -> Value {
-    let snap = fixture(snapshot);
-    let site = site.map(fixture);
-    let mut args = vec!["--snapshot", snap.to_str().unwrap(), "--profile", "all"];
-    if let Some(s) = &site {
-        args.extend(["--site", s.to_str().unwrap()]);
-    }
-    check_json(&args).1
+fn report(facts: &str, extra: &[&str]) -> (i32, Value) {
+    let dir = fixture(facts);
+    let mut args = vec!["--node-facts", dir.to_str().unwrap(), "--only", RULES];
+    args.extend_from_slice(extra);
+    check_json(&args)
 }
 
-fn statuses(report: &Value, rule: &str) -> Vec<(String, String)> {
-    results_of(report, rule)
-        .iter()
-        .map(|r| {
-            (
-                r["target"].as_str().unwrap().to_string(),
-                r["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+/// The one result of `rule` for `node/NODE`.
+fn on<'a>(r: &'a Value, rule: &str, node: &str) -> &'a Value {
+    let t = format!("node/{node}");
+    let hits: Vec<&Value> = results_of(r, rule)
+        .into_iter()
+        .filter(|x| x["target"] == t.as_str())
+        .collect();
+    assert_eq!(hits.len(), 1, "{rule} on {t}: {hits:#?}");
+    hits[0]
+}
+
+/// Status, and every needle in the message, expected or observed.
+fn assert_says(r: &Value, status: &str, needles: &[&str]) {
+    assert_eq!(r["status"], status, "{r:#}");
+    let text = format!(
+        "{} | {} | {}",
+        r["message"].as_str().unwrap_or(""),
+        r["expected"].as_str().unwrap_or(""),
+        r["observed"].as_str().unwrap_or("")
+    );
+    for n in needles {
+        assert!(text.contains(n), "missing {n:?} in {text}");
+    }
 }
 
 #[test]
-fn every_gpu_rule_passes_on_the_good_clusters() {
-    for (snap, site, gpu_nodes) in [
-        ("demo/runai-bcm.yaml", Some("demo/site.yaml"), 6),
-        ("gpu/good.yaml", None, 4),
-        ("gpu/mig-mixed.yaml", None, 2),
-        ("node/cluster.yaml", None, 4),
-    ] {
-        let report = run(snap, site);
-        for rule in GPU_RULES {
-            let s = statuses(&report, rule);
-            assert!(!s.is_empty(), "{snap} {rule}: no result");
-            // The DeepOps RDMA cluster has no MIG manager: GPU004 does not apply there.
-            if snap == "node/cluster.yaml" && *rule == "GPU004" {
-                let r = results_of(&report, rule);
-                assert_eq!(
-                    (r.len(), &r[0]["status"], &r[0]["cause"]),
-                    (1, &Value::from("skip"), &Value::from("not-applicable"))
-                );
-                continue;
-            }
-            assert!(s.iter().all(|(_, st)| st == "pass"), "{snap} {rule}: {s:?}");
-        }
-        for rule in ["GPU002", "GPU003"] {
-            assert_eq!(statuses(&report, rule).len(), gpu_nodes, "{snap} {rule}");
-        }
-        let lbl = statuses(&report, "LBL006");
+fn healthy_hgx_passes_every_gpu_rule() {
+    let (_, r) = report("gpu/facts", &[]);
+    for rule in RULES.split(',') {
+        let x = on(&r, rule, "hgx01");
+        assert_eq!(x["status"], "pass", "{rule}: {x:#}");
         assert!(
-            lbl.iter().all(|(_, st)| st == "pass"),
-            "{snap} LBL006: {lbl:?}"
+            x["message"].as_str().unwrap().contains("node hgx01"),
+            "{x:#}"
         );
     }
-    // The DeepOps inventory cluster: nodes only (no ClusterPolicy in the dump, no MIG manager).
-    let report = run("intent/cluster.yaml", Some("intent/site.yaml"));
-    for rule in ["GPU002", "GPU003"] {
-        let s = statuses(&report, rule);
-        assert!(s.iter().all(|(_, st)| st == "pass"), "intent {rule}: {s:?}");
+    // The DeepOps-style DGX of the node fixtures passes them too.
+    let (_, r) = report("node/facts", &[]);
+    for rule in RULES.split(',') {
+        assert_eq!(on(&r, rule, "dgx01")["status"], "pass", "{rule}");
     }
 }
 
-/// `(fixture, rule, target, message parts, expected, observed)` of a planted failure.
-type Case = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static [&'static str],
-    &'static str,
-    &'static str,
-);
+#[test]
+fn each_failure_names_node_device_observed_and_expected() {
+    let (code, r) = report("gpu/facts", &[]);
+    assert_eq!(code, 1, "GPU005-GPU008 are errors");
+    // GPU005: NVSwitches without the Fabric Manager; and a version other than the driver's.
+    assert_says(
+        on(&r, "GPU005", "hgx02"),
+        "fail",
+        &[
+            "node hgx02",
+            "6 NVSwitch(es)",
+            "no nv-fabricmanager process runs",
+            "802",
+            "nv-fabricmanager running",
+            "not running",
+        ],
+    );
+    assert_says(
+        on(&r, "GPU005", "hgx03"),
+        "fail",
+        &[
+            "node hgx03",
+            "535.104.05",
+            "the driver is 535.129.03",
+            "Fabric Manager 535.129.03 (the driver's version)",
+        ],
+    );
+    // GPU006: the narrow GPU and NIC by address, widths observed and maximum.
+    assert_says(
+        on(&r, "GPU006", "hgx02"),
+        "fail",
+        &[
+            "node hgx02",
+            "GPU 0000:2a:00.0 (NVIDIA A100-SXM4-80GB) at x8 of x16",
+            "NIC 0000:9a:00.0 at x8 of x16",
+            "max_link_width",
+        ],
+    );
+    // A lower speed alone is information.
+    assert_says(
+        on(&r, "GPU006", "hgx01"),
+        "pass",
+        &["below maximum speed", "2.5 GT/s PCIe of 16.0 GT/s PCIe"],
+    );
+    // GPU007: the real XID 119 capture fails, naming XID, meaning and GPU; application XIDs
+    // from the real capture are information on a pass.
+    assert_says(
+        on(&r, "GPU007", "hgx03"),
+        "fail",
+        &[
+            "node hgx03",
+            "XID 119 (GSP RPC timeout) x5 on GPU 0000:ab:00",
+            "Timeout after 6s",
+            "no hardware XID since boot",
+        ],
+    );
+    assert_says(
+        on(&r, "GPU007", "hgx02"),
+        "pass",
+        &["XID 13 (Graphics engine exception) x16", "XID 43"],
+    );
+    // GPU008: the pending remap and the failure per GPU; uncorrectable ECC as a warning.
+    assert_says(
+        on(&r, "GPU008", "hgx03"),
+        "fail",
+        &[
+            "node hgx03",
+            "GPU 0000:ab:00 (NVIDIA A100-SXM4-80GB): a row remap is pending",
+            "GPU 0000:bd:00 (NVIDIA A100-SXM4-80GB): row remapping failed",
+            "warning: GPU 0000:ab:00 (NVIDIA A100-SXM4-80GB): 2 uncorrectable ECC",
+        ],
+    );
+    // RDMA008: the outlier, its firmware, the majority's and who runs what.
+    assert_says(
+        on(&r, "RDMA008", "hgx02"),
+        "fail",
+        &[
+            "node hgx02",
+            "mlx5_3 (MT4129 board MT_0000000838) runs 28.37.1014",
+            "the majority is 28.39.1002",
+            "28.39.1002 on hgx01, hgx02, hgx03",
+        ],
+    );
+    assert_eq!(on(&r, "RDMA008", "hgx03")["status"], "pass");
+    // RDMA009: counters over threshold with their values per port.
+    assert_says(
+        on(&r, "RDMA009", "hgx03"),
+        "fail",
+        &[
+            "node hgx03",
+            "mlx5_1/1 symbol_error=57 (max 10)",
+            "mlx5_1/1 link_downed=3 (max 1)",
+            "symbol_error <= 10",
+            "port_rcv_errors=2",
+        ],
+    );
+}
 
 #[test]
-fn each_broken_case_fails_its_rule_naming_what_and_why() {
-    let cases: &[Case] = &[
-        (
-            "gpu/broken-GPU001-operator-not-ready.yaml",
-            "GPU001",
-            "clusterpolicy/cluster-policy",
-            &["ClusterPolicy cluster-policy", "`notReady`", "state-driver"],
-            "status.state: ready",
-            "status.state: notReady",
-        ),
-        (
-            "gpu/broken-GPU001-operator-not-ready.yaml",
-            "GPU001",
-            "daemonset/gpu-operator/nvidia-operator-validator",
-            &["ready on 3 of the 4 node(s)"],
-            "4/4 ready",
-            "3/4 ready",
-        ),
-        (
-            "gpu/broken-GPU002-gpu-unhealthy.yaml",
-            "GPU002",
-            "node/dgx-02",
-            &[
-                "node dgx-02",
-                "7 of its 8 nvidia.com/gpu allocatable",
-                "unhealthy",
-            ],
-            "allocatable = capacity = GPU Feature Discovery's count",
-            "allocatable nvidia.com/gpu=7, capacity nvidia.com/gpu=8, label nvidia.com/gpu.count=8",
-        ),
-        (
-            "gpu/broken-GPU003-driver-outlier.yaml",
-            "GPU003",
-            "node/dgx-04",
-            &[
-                "node dgx-04",
-                "runs driver 535.183.01 while 3 of the 4 NVIDIA-H100-80GB-HBM3 nodes run 550.127.05",
-                "CUDA 12.2",
-            ],
-            "driver 550.127.05, the majority of the NVIDIA-H100-80GB-HBM3 nodes",
-            "driver 535.183.01, CUDA 12.2",
-        ),
-        (
-            "gpu/broken-GPU004-mig-failed.yaml",
-            "GPU004",
-            "node/dgx-01",
-            &["node dgx-01", "failed to apply all-1g.10gb", "3 of the 4"],
-            "nvidia.com/mig.config.state=success, nvidia.com/mig.config=all-disabled",
-            "nvidia.com/mig.config=all-1g.10gb, nvidia.com/mig.config.state=failed",
-        ),
-    ];
-    for (snap, rule, target, parts, expected, observed) in cases {
-        let report = run(snap, None);
-        let fails: Vec<&Value> = results_of(&report, rule)
-            .into_iter()
-            .filter(|r| r["status"] == "fail")
-            .collect();
-        let f = fails
-            .iter()
-            .find(|r| r["target"] == *target)
-            .unwrap_or_else(|| panic!("{snap}: no {rule} failure on {target}: {fails:?}"));
-        let msg = f["message"].as_str().unwrap();
-        for p in *parts {
-            assert!(msg.contains(p), "{snap} {rule}: `{p}` not in {msg}");
-        }
-        assert_eq!(f["expected"], *expected, "{snap} {rule}");
-        assert_eq!(f["observed"], *observed, "{snap} {rule}");
-        // Only the planted deviation fails among the GPU rules.
-        for other in GPU_RULES {
-            let n = results_of(&report, other)
-                .iter()
-                .filter(|r| r["status"] == "fail")
-                .count();
-            if other != rule {
-                assert_eq!(n, 0, "{snap}: {other} fails too");
-            }
-        }
-        // `explain` names the fixture that fails the rule.
-        let out = bin().args(["explain", rule]).output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            text.contains(snap.trim_start_matches("gpu/")),
-            "explain {rule}:\n{text}"
+fn site_thresholds_and_firmware_override_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "expect:\n  hca_firmware:\n    MT4129: 28.37.1014\n  ib_counter_max:\n    symbol_error: 100\n    link_downed: 5\n",
+    )
+    .unwrap();
+    let (_, r) = report("gpu/facts", &["--site", site.to_str().unwrap()]);
+    // The site's version is the reference: hgx02's outlier is now the only one right.
+    assert_says(
+        on(&r, "RDMA008", "hgx01"),
+        "fail",
+        &["runs 28.39.1002, site expect.hca_firmware is 28.37.1014"],
+    );
+    assert_eq!(on(&r, "RDMA009", "hgx03")["status"], "pass");
+}
+
+#[test]
+fn nodes_without_gpus_or_newer_facts_skip_saying_why() {
+    let (_, r) = report("node/facts", &[]);
+    for rule in ["GPU005", "GPU006", "GPU007", "GPU008"] {
+        assert_says(
+            on(&r, rule, "mgmt01"),
+            "skip",
+            &["node mgmt01 has no NVIDIA GPU"],
         );
     }
-}
-
-/// GFD's real label sets: the driver and CUDA version read from whichever naming is there, and
-/// MIG devices counted under both strategies.
-#[test]
-fn real_gfd_label_sets_read_in_every_naming() {
-    let report = run("real-formats/gfd/cluster", None);
-    let observed = |rule: &str, node: &str| -> String {
-        results_of(&report, rule)
-            .iter()
-            .find(|r| r["target"] == format!("node/{node}"))
-            .unwrap_or_else(|| panic!("{rule} {node}"))["observed"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    assert_eq!(observed("GPU003", "nori"), "driver 550.90.07, CUDA 12.4");
-    assert_eq!(observed("GPU003", "gfd-v03"), "driver 418.30.40, CUDA 10.1");
-    assert_eq!(
-        observed("GPU002", "gfd-v03-mig-mixed"),
-        "allocatable nvidia.com/mig-3g.20gb=2, capacity nvidia.com/mig-3g.20gb=2, label nvidia.com/mig-3g.20gb.count=2"
-    );
-    assert_eq!(
-        observed("GPU002", "gfd-v03-mig-single"),
-        "allocatable nvidia.com/gpu=56, capacity nvidia.com/gpu=56, label nvidia.com/gpu.count=56"
-    );
-    for rule in ["GPU002", "GPU003", "LBL006"] {
-        let s = statuses(&report, rule);
-        assert!(s.iter().all(|(_, st)| st == "pass"), "{rule}: {s:?}");
+    assert_says(on(&r, "GPU005", "gpu02"), "skip", &["has no NVSwitch"]);
+    assert_says(on(&r, "GPU008", "gpu02"), "skip", &["no nvidia-smi"]);
+    // Facts an agent wrote before revision 2 (the rdma-test fixtures): every GPU-pack rule skips
+    // naming the revision and the agent.
+    let (_, r) = report("rdma-test/node-facts", &[]);
+    for rule in ["GPU005", "GPU006", "GPU007", "GPU008", "RDMA009"] {
+        assert_says(
+            on(&r, rule, "gpu01"),
+            "skip",
+            &["node gpu01: its node facts (revision 1, written by `gpu-preflight 0.1.0`)"],
+        );
     }
+    // hca_type and fw_ver were recorded before revision 2: RDMA008 judges them.
+    assert_says(on(&r, "RDMA008", "gpu01"), "pass", &["mlx5_0 20.35.1012"]);
 }
 
-/// A cluster with the GPU Operator's ClusterPolicy or GPU nodes selects the `gpu` profile.
+/// The agent on the fixture trees: nvidia-smi is the tree's `/usr/bin/nvidia-smi` (a `sh`
+/// script), run through the host root; the Fabric Manager from /proc and dpkg's status.
 #[test]
-fn gpu_clusters_select_the_gpu_profile() {
-    let snap = fixture("gpu/good.yaml");
+fn agent_reads_the_gpu_facts_of_a_host_tree() {
+    let tree = fixture("gpu/trees/hgx03");
     let out = bin()
-        .args([
-            "check",
-            "--snapshot",
-            snap.to_str().unwrap(),
-            "--format",
-            "json",
-        ])
+        .args(["node", "--no-firmware", "--host-root"])
+        .arg(&tree)
+        .arg("--kernel-log")
+        .arg(tree.join("var/log/kern.log"))
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("profile gpu detected (ClusterPolicy cluster-policy)"),
-        "{err}"
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(!results_of(&report, "GPU002").is_empty());
-    assert!(results_of(&report, "SRIOV001").is_empty());
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["revision"], 2);
+    assert_eq!(f["nvidia_driver"]["value"], "535.129.03");
+    assert_eq!(f["fabric_manager"]["pids"], serde_json::json!([2113]));
+    assert_eq!(f["fabric_manager"]["version"], "535.104.05");
+    assert_eq!(f["nvswitches"]["pci"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        f["nvswitches"]["dev"].as_array().unwrap().len(),
+        6,
+        "not nvidia-nvswitchctl"
+    );
+    let smi = &f["nvidia_smi"];
+    assert_eq!(smi["exit_code"], 0, "{smi:#}");
+    assert!(
+        smi["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("/usr/bin/nvidia-smi -q -x")
+    );
+    assert_eq!(smi["log"]["gpus"].as_array().unwrap().len(), 4);
+    assert_eq!(smi["log"]["gpus"][2]["remap_pending"], true);
+    let log = &f["kernel_log"]["value"];
+    assert_eq!(log["xids"].as_array().unwrap().len(), 5);
+    assert_eq!(log["xids"][0]["xid"], 119);
+    let links = f["pci_links"]["value"].as_array().unwrap();
+    let g = links
+        .iter()
+        .find(|l| l["address"] == "0000:18:00.0")
+        .unwrap();
+    assert_eq!(
+        (
+            g["current_link_width"].as_u64(),
+            g["max_link_width"].as_u64()
+        ),
+        (Some(16), Some(16))
+    );
+    assert_eq!(g["model"], "NVIDIA A100-SXM4-80GB");
+    assert_eq!(g["numa_node"], 0);
+    let d = &f["rdma_devices"]["value"][1];
+    assert_eq!(d["board_id"], "MT_0000000838");
+    assert_eq!(d["ports"][0]["counters"]["symbol_error"], 57);
 }
 
-/// `rbac` grants reading ClusterPolicies, and only get/list.
+/// A hung nvidia-smi is bounded by --firmware-timeout and recorded, never fatal; a missing
+/// --kernel-log file is an input error naming it.
 #[test]
-fn rbac_grants_reading_cluster_policies() {
-    let out = bin().args(["rbac", "--profile", "gpu"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+fn a_hung_nvidia_smi_is_bounded_and_bad_kernel_log_is_exit_2() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // A GPU host (the driver lists one GPU) whose nvidia-smi hangs.
+    let gpu = dir.path().join("proc/driver/nvidia/gpus/0000:07:00.0");
+    std::fs::create_dir_all(&gpu).unwrap();
+    std::fs::write(
+        gpu.join("information"),
+        "Model: \t\t NVIDIA A100-SXM4-80GB\n",
+    )
+    .unwrap();
+    let smi = dir.path().join("usr/bin/nvidia-smi");
+    std::fs::create_dir_all(smi.parent().unwrap()).unwrap();
+    std::fs::write(&smi, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&smi, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let t = std::time::Instant::now();
+    let out = bin()
+        .args([
+            "node",
+            "--no-firmware",
+            "--no-kernel-log",
+            "--firmware-timeout",
+            "0.5",
+            "--host-root",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(t.elapsed() < std::time::Duration::from_secs(20));
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
-        text.contains(
-            "  - apiGroups: [\"nvidia.com\"]\n    resources: [\"clusterpolicies\"]\n    verbs: [\"get\", \"list\"]\n"
-        ),
-        "{text}"
+        f["nvidia_smi"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{:#}",
+        f["nvidia_smi"]
     );
-    assert!(!text.contains("\"watch\""), "{text}");
+    assert!(f.get("kernel_log").is_none());
+    let out = bin()
+        .args(["node", "--no-firmware", "--kernel-log"])
+        .arg(dir.path().join("no-such.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--kernel-log") && err.contains("no-such.log"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_works_for_every_gpu_node_rule() {
+    for (rule, needle) in [
+        ("GPU005", "Fabric Manager"),
+        ("GPU006", "max_link_width"),
+        ("GPU007", "XID"),
+        ("GPU008", "remapped_row_pending"),
+        ("RDMA008", "fw_ver"),
+        ("RDMA009", "symbol_error"),
+    ] {
+        let out = bin().args(["explain", rule]).output().unwrap();
+        assert!(out.status.success(), "{rule}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with(rule), "{text}");
+        assert!(text.contains(needle), "{rule}: {text}");
+        assert!(text.contains("How to fix"), "{rule}");
+    }
+}
+
+/// Facts are hostile input: a facts file forging escape sequences into a GPU model, a firmware
+/// version, a kernel log line and a counter name cannot reach the terminal, and a counter the
+/// agent does not read is neither judged nor printed.
+#[test]
+fn forged_facts_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("gpu/facts/hgx03.json")).unwrap())
+            .unwrap();
+    let esc = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    f["pci_links"]["value"][0]["model"] = format!("A100{esc}").into();
+    f["pci_links"]["value"][0]["current_link_width"] = 4.into();
+    f["rdma_devices"]["value"][0]["fw_ver"] = format!("1.2{esc}").into();
+    f["kernel_log"]["value"]["xids"][0]["text"] = format!("boom{esc}").into();
+    f["nvidia_smi"]["log"]["gpus"][0]["product"] = format!("H100{esc}").into();
+    f["rdma_devices"]["value"][0]["ports"][0]["counters"][format!("x{esc}")] = 99.into();
+    std::fs::write(dir.path().join("hgx03.json"), f.to_string()).unwrap();
+    for format in ["table", "json"] {
+        let out = bin()
+            .arg("check")
+            .arg("--node-facts")
+            .arg(dir.path())
+            .args(["--only", RULES, "--format", format])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{format}: {text}"
+        );
+        assert!(text.contains("A100"), "{format}");
+        assert!(
+            !text.contains("x\u{fffd}"),
+            "{format}: an unknown counter was printed"
+        );
+    }
 }

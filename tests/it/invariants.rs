@@ -212,6 +212,16 @@ fn inputs() -> Vec<Input> {
     facts_only.node_facts = Some(fixture("node/facts"));
     facts_only.perf = Some(fixture("node/perf"));
     out.push(facts_only);
+    // The GPU pack's nodes (issue #27): one passing every GPU rule, two failing them.
+    let mut gpu = Input::new("gpu facts, no cluster");
+    gpu.node_facts = Some(fixture("gpu/facts"));
+    out.push(gpu);
+    // Beside the node fixtures' cluster: its Node objects name none of them.
+    let mut gpu = Input::new("node/cluster + gpu facts");
+    gpu.snapshots = vec![fixture("node/cluster.yaml")];
+    gpu.site = Some(fixture("demo/site.yaml"));
+    gpu.node_facts = Some(fixture("gpu/facts"));
+    out.push(gpu);
 
     // Real-world tool outputs: each folder's perf/, firmware/ and facts/ as given.
     let real = fixture("real-formats");

@@ -8,6 +8,7 @@ mod ecosystem;
 mod endpoint;
 mod fleet_report;
 mod gpu;
+mod gpu_api;
 mod hardening;
 mod intent;
 mod invariants;

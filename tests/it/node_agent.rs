@@ -140,7 +140,25 @@ fn agent_output_on_fixture_trees_matches_committed_facts() {
         ("gpu03", "gpu03"),
     ] {
         let root = fixture(&format!("node/trees/{tree}"));
-        let mut got = node_json(&["--host-root", root.to_str().unwrap(), "--no-firmware"]);
+        let log = root.join("var/log/kern.log");
+        let mut args = vec!["--host-root", root.to_str().unwrap(), "--no-firmware"];
+        // The tree's saved kernel log, not this machine's (make_facts.py does the same).
+        if log.exists() {
+            args.extend(["--kernel-log", log.to_str().unwrap()]);
+        } else {
+            args.push("--no-kernel-log");
+        }
+        let got = node_json(&args);
+        // Paths under the tree read as they do on the node; the log is recorded as the kernel's.
+        let mut got: Value = serde_json::from_str(
+            &serde_json::to_string(&got)
+                .unwrap()
+                .replace(root.to_str().unwrap().trim_end_matches('/'), ""),
+        )
+        .unwrap();
+        if got["kernel_log"]["status"] == "found" {
+            got["kernel_log"]["value"]["source"] = "syslog(2)".into();
+        }
         let want: Value = serde_json::from_str(
             &std::fs::read_to_string(fixture(&format!("node/facts/{name}.json"))).unwrap(),
         )
@@ -555,6 +573,19 @@ fn daemonset_manifest_runs_the_agent_on_every_node_read_only() {
     assert_eq!(agent["volumeMounts"][0]["readOnly"], true);
     assert_eq!(spec["volumes"][0]["hostPath"]["path"], "/");
     assert_eq!(agent["env"][0]["name"], "NODE_NAME");
+    // The one capability: reading the kernel log for GPU007 (issue #27); nothing else is added.
+    let sc = &agent["securityContext"];
+    assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(sc["capabilities"]["add"], serde_json::json!(["SYSLOG"]));
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    // CAP_SYSLOG is effective only for uid 0; every other capability stays dropped.
+    assert_eq!(sc["runAsUser"], 0);
+    assert!(sc.get("privileged").is_none());
+    assert_eq!(
+        agent["volumeMounts"].as_array().unwrap().len(),
+        1,
+        "the host, read-only, only"
+    );
 }
 
 /// `collect --node-facts/--perf` stores both in the snapshot, even when the API server (here a

@@ -563,3 +563,146 @@ fn a_gpu_node_short_of_the_site_minimum_of_active_ports_fails_naming_the_count()
     ]);
     assert_eq!(the(&r, "RDMA005", "node/gpu01")["status"], "pass");
 }
+
+// ---------------------------------------------------------------------------------------------
+// InfiniBand sysfs as prometheus/procfs recorded it (fixtures/real-formats/sysfs/README.md) →
+// the agent's RDMA device facts: board_id, fw_ver, hca_type and the port error counters.
+
+/// Unpacks a ttar archive (procfs' test fixture format) under `to`, dropping its `fixtures/`
+/// prefix: `Directory: P`, or `Path: P` / `Lines: N` / N lines (the last ending in `EOF` when the
+/// file has no final newline).
+fn untar_ttar(text: &str, to: &Path) {
+    let mut lines = text.lines();
+    while let Some(l) = lines.next() {
+        if let Some(d) = l.strip_prefix("Directory: ") {
+            std::fs::create_dir_all(to.join(d.trim_start_matches("fixtures/"))).unwrap();
+        } else if let Some(p) = l.strip_prefix("Path: ") {
+            let n: usize = lines
+                .next()
+                .and_then(|l| l.strip_prefix("Lines: "))
+                .and_then(|n| n.parse().ok())
+                .expect("Lines: N after Path:");
+            let mut body = String::new();
+            for _ in 0..n {
+                let line = lines.next().expect("the file's lines");
+                match line.strip_suffix("EOF") {
+                    Some(last) => body.push_str(last),
+                    None => {
+                        body.push_str(line);
+                        body.push('\n');
+                    }
+                }
+            }
+            let dest = to.join(p.trim_start_matches("fixtures/"));
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(dest, body).unwrap();
+        }
+    }
+}
+
+#[test]
+fn procfs_infiniband_sysfs_gives_board_firmware_and_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    untar_ttar(
+        &std::fs::read_to_string(real("sysfs/procfs-infiniband.ttar")).unwrap(),
+        dir.path(),
+    );
+    let out = bin()
+        .args(["node", "--no-firmware", "--no-kernel-log", "--host-root"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let devs = f["rdma_devices"]["value"].as_array().unwrap();
+    let dev = |n: &str| devs.iter().find(|d| d["name"] == n).unwrap();
+    // Omni-Path: no hca_type file; the board id is a sentence.
+    let hfi = dev("hfi1_0");
+    assert_eq!(hfi["fw_ver"], "1.27.0");
+    assert!(hfi.get("hca_type").is_none());
+    assert!(
+        hfi["board_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("HPE 100Gb 1-port OP101")
+    );
+    // mlx4: two ports, port_xmit_wait non-zero but not an error counter, so not kept.
+    let mlx4 = dev("mlx4_0");
+    assert_eq!(
+        (&mlx4["hca_type"], &mlx4["fw_ver"], &mlx4["board_id"]),
+        (
+            &Value::from("MT4099"),
+            &Value::from("2.31.5050"),
+            &Value::from("SM_1141000001000")
+        )
+    );
+    assert_eq!(mlx4["ports"].as_array().unwrap().len(), 2);
+    let c = &mlx4["ports"][1]["counters"];
+    assert_eq!(c.as_object().unwrap().len(), 6, "{c}");
+    assert_eq!(c["symbol_error"], 0);
+    assert!(c.get("port_xmit_wait").is_none());
+    // mlx5 with hw_counters beside counters: only counters/ is read.
+    let mlx5 = dev("mlx5_0");
+    assert_eq!(mlx5["fw_ver"], "14.28.2006");
+    assert_eq!(mlx5["ports"][0]["counters"]["link_downed"], 0);
+}
+
+/// An HGX A100 as gpud recorded `lspci -nn` (fixtures/real-formats/sysfs/): each listed function
+/// laid out in sysfs with the class and IDs lspci printed. The agent finds the six NVSwitches
+/// (`Bridge [0680]` from NVIDIA) and the eight GPUs.
+#[test]
+fn lspci_of_an_hgx_a100_gives_its_nvswitches_and_gpus() {
+    let text = std::fs::read_to_string(real("sysfs/lspci-nn-a100-nvswitch.txt")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for line in text.lines() {
+        // `0005:00:00.0 Bridge [0680]: NVIDIA Corporation Device [10de:1af1] (rev a1)`
+        let (addr, rest) = line.split_once(' ').unwrap();
+        let class = &rest[rest.find('[').unwrap() + 1..][..4];
+        let ids = &rest[rest
+            .rfind("[")
+            .filter(|i| rest[*i..].contains(':'))
+            .unwrap()
+            + 1..];
+        let ids = if ids.contains(']') {
+            &ids[..ids.find(']').unwrap()]
+        } else {
+            ids
+        };
+        let (vendor, device) = ids.split_once(':').unwrap();
+        let d = dir.path().join("sys/bus/pci/devices").join(addr);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("vendor"), format!("0x{vendor}\n")).unwrap();
+        std::fs::write(d.join("device"), format!("0x{device}\n")).unwrap();
+        std::fs::write(d.join("class"), format!("0x{class}00\n")).unwrap();
+        n += 1;
+    }
+    assert_eq!(n, text.lines().count());
+    let out = bin()
+        .args(["node", "--no-firmware", "--no-kernel-log", "--host-root"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        f["nvswitches"]["pci"],
+        serde_json::json!([
+            "0005:00:00.0",
+            "0006:00:00.0",
+            "0007:00:00.0",
+            "0008:00:00.0",
+            "0009:00:00.0",
+            "000a:00:00.0"
+        ])
+    );
+    let links = f["pci_links"]["value"].as_array().unwrap();
+    assert_eq!(links.iter().filter(|l| l["vendor"] == "0x10de").count(), 8);
+    // A VM guest: its ConnectX VFs have no `physfn` (their PFs are on the hypervisor), so their
+    // links are the NICs' links it can see.
+    assert_eq!(links.iter().filter(|l| l["vendor"] == "0x15b3").count(), 9);
+}

@@ -514,11 +514,12 @@ SRIOV002 parallel-node-configuration, SRIOV003 policies-cover-nics, SRIOV004 num
 SRIOV005 node-states-synced, SRIOV006 ib-networks-wired, RDMA001 device-plugin-config, \
 RDMA002 device-plugin-running, RDMA003 rdma-resource-advertised, RDMA004 rdma-pods-privileges, \
 RDMA005 rdma-devices-visible, RDMA006 memlock, RDMA007 write-bandwidth, \
-LBL001 runai-label-matches-category, LBL002 cpu-nodes-on-cpuonly-overlay, LBL003 rdma-label-truthful, \
+RDMA008 hca-firmware, RDMA009 ib-port-counters, LBL001 runai-label-matches-category, LBL002 cpu-nodes-on-cpuonly-overlay, LBL003 rdma-label-truthful, \
 LBL004 inventory-matches-nodes, LBL005 etcd-odd, LBL006 gpu-label-truthful, \
 NODE001 rdma-kernel-modules, NODE002 cpu-node-containerd-runtime, NODE003 arp-sysctls, \
 MON001 monitoring-endpoints, GPU001 gpu-operator-ready, GPU002 gpus-all-advertised, \
-GPU003 one-driver-per-gpu-model, GPU004 mig-config-applied";
+GPU003 one-driver-per-gpu-model, GPU004 mig-config-applied, GPU005 fabric-manager, \
+GPU006 pcie-link-width, GPU007 gpu-xid, GPU008 gpu-memory-health";
     assert_eq!(ids.join(", "), want);
 }
 

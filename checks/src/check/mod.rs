@@ -28,11 +28,16 @@ pub mod deployment_ready;
 pub mod dns_resolves;
 pub mod dns_stray_aaaa;
 pub mod etcd_odd;
+pub mod fabric_manager;
 pub mod gpu_driver_uniform;
 pub mod gpu_label_truthful;
+pub mod gpu_memory_health;
 pub mod gpu_operator_ready;
+pub mod gpu_xid;
 pub mod gpus_advertised;
+pub mod hca_firmware_uniform;
 pub mod ib_networks_wired;
+pub mod ib_port_counters;
 pub mod ingress_lb_service;
 pub mod inventory_nodes;
 pub mod l2_advertisement;
@@ -46,6 +51,7 @@ pub mod node_states_synced;
 pub mod nodes_ready;
 pub mod numvfs_firmware;
 pub mod parallel_node_config;
+pub mod pcie_link_width;
 pub mod policies_cover_nics;
 pub mod pool_service_allocation;
 pub mod rdma_bandwidth;
@@ -290,6 +296,12 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<gpus_advertised::GpusAdvertised>::new(),
     &Kind::<gpu_driver_uniform::GpuDriverUniform>::new(),
     &Kind::<mig_config_applied::MigConfigApplied>::new(),
+    &Kind::<fabric_manager::FabricManagerRunning>::new(),
+    &Kind::<pcie_link_width::PcieLinkWidth>::new(),
+    &Kind::<gpu_xid::GpuXid>::new(),
+    &Kind::<gpu_memory_health::GpuMemoryHealth>::new(),
+    &Kind::<hca_firmware_uniform::HcaFirmwareUniform>::new(),
+    &Kind::<ib_port_counters::IbPortCounters>::new(),
 ];
 
 /// Every check kind.

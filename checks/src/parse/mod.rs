@@ -5,5 +5,6 @@ mod hostile;
 pub mod inventory;
 pub mod kube_proxy;
 pub mod mstconfig;
+pub mod nvidia;
 pub mod perftest;
 pub mod rdma_device_plugin;
