@@ -52,6 +52,20 @@ fn every_gpu_rule_passes_on_the_good_clusters() {
                 );
                 continue;
             }
+            // Its gpu03 has no GFD labels: without its node facts GPU003 cannot tell its driver
+            // (the_deepops_fixture_with_node_facts_passes_every_gpu_rule gives them).
+            if snap == "node/cluster.yaml" && *rule == "GPU003" {
+                let r = results_of(&report, rule);
+                let gpu03 = r.iter().find(|r| r["target"] == "node/gpu03").unwrap();
+                assert_eq!(gpu03["status"], "skip", "{gpu03}");
+                assert!(
+                    gpu03["message"].as_str().unwrap().contains("node facts"),
+                    "{gpu03}"
+                );
+                let others = s.iter().filter(|(t, _)| t != "node/gpu03");
+                assert!(others.clone().all(|(_, st)| st == "pass"), "{s:?}");
+                continue;
+            }
             assert!(s.iter().all(|(_, st)| st == "pass"), "{snap} {rule}: {s:?}");
         }
         for rule in ["GPU002", "GPU003"] {
@@ -236,4 +250,67 @@ fn rbac_grants_reading_cluster_policies() {
         "{text}"
     );
     assert!(!text.contains("\"watch\""), "{text}");
+}
+
+/// The DeepOps fixture with its node facts: every GPU rule (the API's and the node facts') passes
+/// or skips for a stated reason on its GPU nodes, and the API's rules read the node facts where
+/// GFD's labels are missing (gpu03: no GFD, its driver from /proc/driver/nvidia/version) and
+/// compare the GPUs each node's driver sees.
+#[test]
+fn the_deepops_fixture_with_node_facts_passes_every_gpu_rule() {
+    let snap = fixture("node/cluster.yaml");
+    let facts = fixture("node/facts");
+    let (_, report) = check_json(&[
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--node-facts",
+        facts.to_str().unwrap(),
+        "--profile",
+        "gpu",
+    ]);
+    let rules = [
+        "GPU001", "GPU002", "GPU003", "GPU004", "GPU005", "GPU006", "GPU007", "GPU008", "RDMA008",
+        "RDMA009",
+    ];
+    for rule in rules {
+        let rs = results_of(&report, rule);
+        assert!(!rs.is_empty(), "{rule}: no result");
+        for r in rs {
+            let st = r["status"].as_str().unwrap();
+            assert!(st == "pass" || st == "skip", "{rule}: {r}");
+        }
+    }
+    let on = |rule: &str, node: &str| -> Value {
+        results_of(&report, rule)
+            .into_iter()
+            .find(|r| r["target"] == format!("node/{node}"))
+            .unwrap_or_else(|| panic!("{rule} {node}"))
+            .clone()
+    };
+    // Every GPU node with facts passes the rules it can be judged by.
+    for node in ["dgx01", "gpu02", "gpu03"] {
+        for rule in ["GPU002", "GPU003", "GPU006", "GPU007", "RDMA008", "RDMA009"] {
+            assert_eq!(on(rule, node)["status"], "pass", "{rule} {node}");
+        }
+    }
+    assert_eq!(on("GPU005", "dgx01")["status"], "pass");
+    assert_eq!(on("GPU008", "dgx01")["status"], "pass");
+    let gpu03 = on("GPU003", "gpu03");
+    assert_eq!(
+        gpu03["observed"],
+        "driver 535.129.03 (node facts), CUDA (no label)"
+    );
+    assert!(
+        gpu03["message"]
+            .as_str()
+            .unwrap()
+            .contains("(NVIDIA-A100-SXM4-80GB)"),
+        "{gpu03}"
+    );
+    assert_eq!(
+        on("GPU002", "dgx01")["observed"],
+        "allocatable nvidia.com/gpu=8, capacity nvidia.com/gpu=8, label nvidia.com/gpu.count=8, node facts 8 GPU(s)"
+    );
+    // gpu04 has no facts: the API's rules judge it by its labels.
+    assert_eq!(on("GPU003", "gpu04")["status"], "pass");
 }

@@ -1,13 +1,17 @@
 //! GPU003: one driver and CUDA version per GPU model — among nodes with the same
 //! `nvidia.com/gpu.product`, GPU Feature Discovery's driver and CUDA labels (every naming its
-//! releases used) agree, or the driver equals the site's `expect.nvidia_driver`.
+//! releases used) agree, or the driver equals the site's `expect.nvidia_driver`. A GPU node
+//! without GFD's driver labels is judged by its own node facts when given: the driver in
+//! `/proc/driver/nvidia/version` (else nvidia-smi's), the model from `/proc/driver/nvidia/gpus`.
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::gfd::{self, Reading};
 use crate::kinds::{View, node::Node};
 use crate::model::{Cause, Finding};
+use crate::node_facts::{NodeFacts, match_nodes};
+use crate::node_scope::printable;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub struct GpuDriverUniform;
 
@@ -15,11 +19,41 @@ pub struct GpuDriverUniform;
 #[serde(deny_unknown_fields)]
 pub struct Params {}
 
-/// One GPU node's versions as labelled.
+/// One GPU node's versions as labelled (or, without labels, as its node facts say).
 struct Versions<'a> {
     name: &'a str,
     driver: Reading,
     runtime: Reading,
+    /// The driver came from the node's facts, not from GFD's labels.
+    from_facts: bool,
+}
+
+/// What a node's own facts say of its driver: `/proc/driver/nvidia/version`, else the version
+/// nvidia-smi printed.
+fn facts_driver(f: &NodeFacts) -> Option<&str> {
+    f.nvidia_driver
+        .as_ref()
+        .and_then(|p| p.value())
+        .or_else(|| {
+            f.nvidia_smi
+                .as_ref()
+                .and_then(|s| s.log.as_ref())
+                .and_then(|l| l.driver_version.as_ref())
+        })
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+/// The GPU model a node's facts name (`/proc/driver/nvidia/gpus/*/information`), spelt as GFD
+/// labels it (`NVIDIA A100-SXM4-80GB` → `NVIDIA-A100-SXM4-80GB`): the first GPU's, when all
+/// the node's GPUs are one model.
+fn facts_model(f: &NodeFacts) -> Option<String> {
+    let gpus = f.nvidia_gpus.value()?;
+    let first = gpus.first()?.model.as_deref()?.trim();
+    let one = gpus
+        .iter()
+        .all(|g| g.model.as_deref().map(str::trim) == Some(first));
+    (one && !first.is_empty()).then(|| first.replace(' ', "-"))
 }
 
 fn value(r: &Reading) -> Option<&str> {
@@ -46,7 +80,7 @@ fn conflict(what: &str, r: &Reading) -> Option<String> {
 impl TypedCheck for GpuDriverUniform {
     type Params = Params;
     const NAME: &'static str = "gpu_driver_uniform";
-    const SUMMARY: &'static str = "Nodes of one GPU model (nvidia.com/gpu.product) run one NVIDIA driver and CUDA version (GFD's cuda.driver*/cuda.runtime* labels), or the site's expect.nvidia_driver.";
+    const SUMMARY: &'static str = "Nodes of one GPU model (nvidia.com/gpu.product) run one NVIDIA driver and CUDA version (GFD's cuda.driver*/cuda.runtime* labels; without them, the node's own facts), or the site's expect.nvidia_driver.";
 
     fn needs(_: &Params) -> Needs {
         Needs::kinds(&["nodes"])
@@ -55,33 +89,65 @@ impl TypedCheck for GpuDriverUniform {
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let expected_driver = ctx.site.expect.nvidia_driver.as_deref();
         let mut out = Vec::new();
-        let mut by_model: BTreeMap<&str, Vec<Versions>> = BTreeMap::new();
-        for o in ctx.facts.list("nodes") {
+        let mut by_model: BTreeMap<String, Vec<Versions>> = BTreeMap::new();
+        let nodes = ctx.facts.list("nodes");
+        // Each node's own facts (matched by the name they were filed under, never by what they
+        // say of themselves): a fact counts only for the node it came from.
+        let own: HashMap<String, &NodeFacts> = match_nodes(&ctx.facts.node_local, nodes)
+            .pairs
+            .into_iter()
+            .collect();
+        for o in nodes {
             let n = Node::of(o);
             if !gfd::is_gpu_node(&n) {
                 continue;
             }
             let name = o.name();
-            let (driver, runtime) = (gfd::driver_version(&n), gfd::runtime_version(&n));
+            let (mut driver, mut runtime) = (gfd::driver_version(&n), gfd::runtime_version(&n));
+            let mut model = gfd::model(&n).map(str::to_string);
+            let mut from_facts = false;
             if driver == Reading::Absent {
-                out.push(
-                    Finding::skip(
-                        format!("node/{name}"),
-                        format!(
-                            "node {name} has NVIDIA GPUs but no driver version label (nvidia.com/cuda.driver-version.* or nvidia.com/cuda.driver.*): GPU Feature Discovery does not run there"
-                        ),
-                    )
-                    .cause(Cause::NotInInput),
-                );
-                continue;
+                let facts = own.get(name).copied();
+                match facts.and_then(facts_driver) {
+                    Some(d) => {
+                        driver = Reading::One {
+                            value: d.to_string(),
+                            from: vec!["node facts".into()],
+                        };
+                        // The facts carry no CUDA version: a CUDA label alone is not compared.
+                        runtime = Reading::Absent;
+                        from_facts = true;
+                        if model.is_none() {
+                            model = facts.and_then(facts_model);
+                        }
+                    }
+                    None => {
+                        out.push(
+                            Finding::skip(
+                                format!("node/{name}"),
+                                format!(
+                                    "node {name} has NVIDIA GPUs but no driver version label (nvidia.com/cuda.driver-version.* or nvidia.com/cuda.driver.*): GPU Feature Discovery does not run there; {}",
+                                    if facts.is_some() {
+                                        "its node facts record no driver version either (/proc/driver/nvidia/version)"
+                                    } else {
+                                        "its node facts (`--node-facts`) would give the driver version"
+                                    }
+                                ),
+                            )
+                            .cause(Cause::NotInInput),
+                        );
+                        continue;
+                    }
+                }
             }
             by_model
-                .entry(gfd::model(&n).unwrap_or("(no nvidia.com/gpu.product)"))
+                .entry(model.unwrap_or_else(|| "(no nvidia.com/gpu.product)".into()))
                 .or_default()
                 .push(Versions {
                     name,
                     driver,
                     runtime,
+                    from_facts,
                 });
         }
         for (model, nodes) in &by_model {
@@ -136,8 +202,9 @@ impl TypedCheck for GpuDriverUniform {
                     }
                 }
                 let observed = format!(
-                    "driver {}, CUDA {}",
+                    "driver {}{}, CUDA {}",
                     driver.unwrap_or("(labels disagree)"),
+                    if v.from_facts { " (node facts)" } else { "" },
                     match &v.runtime {
                         Reading::Absent => "(no label)",
                         _ => runtime.unwrap_or("(labels disagree)"),
@@ -168,7 +235,8 @@ impl TypedCheck for GpuDriverUniform {
                 Finding::skip("cluster", "no node with NVIDIA GPUs").cause(Cause::NotApplicable),
             );
         }
-        out
+        // Versions and models from node facts are hostile text: printed only made printable.
+        printable(out)
     }
 }
 
@@ -269,5 +337,111 @@ mod tests {
             "{}",
             r[1].message
         );
+    }
+
+    /// A GPU node without GFD's labels is judged by its own node facts: the driver from
+    /// /proc/driver/nvidia/version, the model from /proc/driver/nvidia/gpus; facts filed under
+    /// another node's name never stand for it.
+    #[test]
+    fn without_labels_the_node_facts_give_the_driver() {
+        use crate::facts::Facts;
+        use crate::node_facts::Probe;
+        use crate::node_facts::testing::{healthy, local};
+        let a100 = "NVIDIA-A100-SXM4-80GB";
+        let bare = |name: &str| {
+            let mut n = node(name, true, json!({}));
+            n["status"]["capacity"] = json!({"nvidia.com/gpu": "1"});
+            n
+        };
+        let with_driver = |host: &str, v: &str| {
+            let mut f = healthy(host);
+            f.revision = 2;
+            f.nvidia_driver = Some(Probe::Found { value: v.into() });
+            f
+        };
+        let mut facts = Facts {
+            node_local: local(vec![
+                ("lab-1", with_driver("lab-1", "535.129.03")),
+                ("lab-2", with_driver("lab-2", "535.104.05")),
+                // Filed under a name no node has: it speaks for no node.
+                ("lab-9", with_driver("lab-3", "535.129.03")),
+            ]),
+            ..Facts::default()
+        };
+        let labelled = gpu("gfd-1", a100, "535.129.03", "12.2");
+        let labelled2 = gpu("gfd-2", a100, "535.129.03", "12.2");
+        facts.resources = super::super::testing::facts(&[(
+            "nodes",
+            vec![
+                labelled,
+                labelled2,
+                bare("lab-1"),
+                bare("lab-2"),
+                bare("lab-3"),
+            ],
+        )])
+        .resources;
+        let r = GpuDriverUniform::eval(
+            &Ctx {
+                facts: &facts,
+                site: &Site::default(),
+            },
+            &Params {},
+        );
+        let on = |t: &str| r.iter().find(|f| f.target == format!("node/{t}")).unwrap();
+        assert_eq!(r.len(), 5, "{r:?}");
+        let l1 = on("lab-1");
+        assert_eq!(l1.status, Status::Pass, "{l1:?}");
+        assert_eq!(
+            l1.observed.as_deref(),
+            Some("driver 535.129.03 (node facts), CUDA (no label)")
+        );
+        assert!(l1.message.contains(a100), "{}", l1.message);
+        let l2 = on("lab-2");
+        assert_eq!(l2.status, Status::Fail, "{l2:?}");
+        assert!(
+            l2.message.contains(&format!(
+                "runs driver 535.104.05 while 3 of the 4 {a100} nodes run 535.129.03"
+            )),
+            "{}",
+            l2.message
+        );
+        let l3 = on("lab-3");
+        assert_eq!(l3.status, Status::Skip, "{l3:?}");
+        assert!(
+            l3.message
+                .contains("node facts (`--node-facts`) would give"),
+            "{}",
+            l3.message
+        );
+    }
+
+    /// A forged driver version in node facts is printed without its control characters.
+    #[test]
+    fn facts_versions_are_printed_safely() {
+        use crate::facts::Facts;
+        use crate::node_facts::Probe;
+        use crate::node_facts::testing::{healthy, local};
+        let mut f = healthy("lab-1");
+        f.revision = 2;
+        f.nvidia_driver = Some(Probe::Found {
+            value: "535\u{1b}[2J.1".into(),
+        });
+        let mut n = node("lab-1", true, json!({}));
+        n["status"]["capacity"] = json!({"nvidia.com/gpu": "1"});
+        let mut facts = Facts {
+            node_local: local(vec![("lab-1", f)]),
+            ..Facts::default()
+        };
+        facts.resources = super::super::testing::facts(&[("nodes", vec![n])]).resources;
+        let r = GpuDriverUniform::eval(
+            &Ctx {
+                facts: &facts,
+                site: &Site::default(),
+            },
+            &Params {},
+        );
+        assert!(!r[0].message.contains('\u{1b}'), "{r:?}");
+        assert!(!r[0].observed.as_deref().unwrap().contains('\u{1b}'));
     }
 }

@@ -1,13 +1,16 @@
 //! GPU002: every GPU node advertises all its GPUs — allocatable `nvidia.com/gpu` equals capacity
 //! and GPU Feature Discovery's `nvidia.com/gpu.count`; under the MIG `mixed` strategy each
-//! `nvidia.com/mig-<profile>` resource equals GFD's `nvidia.com/mig-<profile>.count`.
+//! `nvidia.com/mig-<profile>` resource equals GFD's `nvidia.com/mig-<profile>.count`. With the
+//! node's own facts (`--node-facts`) and no MIG, the GPUs its driver sees
+//! (`/proc/driver/nvidia/gpus`) count too.
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::gfd::{self, GPU_RESOURCE, MIG_PREFIX};
 use crate::kinds::{View, node::Node};
 use crate::model::{Cause, Finding};
+use crate::node_facts::match_nodes;
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 pub struct GpusAdvertised;
 
@@ -26,11 +29,14 @@ struct Counts {
     allocatable: Option<f64>,
     capacity: Option<f64>,
     labelled: Option<f64>,
+    /// The GPUs the node's driver sees, from its own node facts (`/proc/driver/nvidia/gpus`);
+    /// only for `nvidia.com/gpu` without MIG.
+    seen: Option<f64>,
 }
 
 impl Counts {
     fn observed(&self) -> String {
-        format!(
+        let mut o = format!(
             "allocatable {}={}, capacity {}={}, label {}={}",
             self.what,
             num(self.allocatable),
@@ -38,7 +44,41 @@ impl Counts {
             num(self.capacity),
             self.label,
             num(self.labelled)
-        )
+        );
+        if let Some(k) = self.seen {
+            o.push_str(&format!(", node facts {k} GPU(s)"));
+        }
+        o
+    }
+
+    /// What the node's facts say against the API's numbers; `None` when they agree or are not
+    /// given.
+    fn facts_problem(&self) -> Option<String> {
+        let k = self.seen?;
+        let c = self.capacity.or(self.labelled)?;
+        if k > c {
+            Some(format!(
+                "its driver sees {k} GPU(s) (/proc/driver/nvidia/gpus in its node facts) but {} {}={c}: the device plugin does not see {} of them",
+                if self.capacity.is_some() {
+                    "capacity"
+                } else {
+                    "label"
+                },
+                if self.capacity.is_some() {
+                    &self.what
+                } else {
+                    &self.label
+                },
+                k - c
+            ))
+        } else if k < c {
+            Some(format!(
+                "its driver sees only {k} GPU(s) (/proc/driver/nvidia/gpus in its node facts) of the {c} the API shows: {} GPU(s) fell off the bus since the device plugin counted them, or the facts are older",
+                c - k
+            ))
+        } else {
+            None
+        }
     }
 
     /// What is wrong, in words; `None` when the numbers agree.
@@ -85,7 +125,7 @@ impl Counts {
 impl TypedCheck for GpusAdvertised {
     type Params = Params;
     const NAME: &'static str = "gpus_advertised";
-    const SUMMARY: &'static str = "Every GPU node's allocatable nvidia.com/gpu equals its capacity and GFD's nvidia.com/gpu.count (MIG mixed strategy: each nvidia.com/mig-* resource equals its nvidia.com/mig-*.count label).";
+    const SUMMARY: &'static str = "Every GPU node's allocatable nvidia.com/gpu equals its capacity, GFD's nvidia.com/gpu.count and, with node facts and no MIG, the GPUs its driver sees (MIG mixed strategy: each nvidia.com/mig-* resource equals its nvidia.com/mig-*.count label).";
 
     fn needs(_: &Params) -> Needs {
         Needs::kinds(&["nodes"])
@@ -93,7 +133,18 @@ impl TypedCheck for GpusAdvertised {
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let mut out = Vec::new();
-        for o in ctx.facts.list("nodes") {
+        let nodes = ctx.facts.list("nodes");
+        // The GPUs each node's driver sees, from its own facts (matched by the name they were
+        // filed under): a fact counts only for the node it came from.
+        let seen: HashMap<String, f64> = match_nodes(&ctx.facts.node_local, nodes)
+            .pairs
+            .into_iter()
+            .filter_map(|(name, f)| {
+                let g = f.nvidia_gpus.value().filter(|g| !g.is_empty())?;
+                Some((name, g.len() as f64))
+            })
+            .collect();
+        for o in nodes {
             let n = Node::of(o);
             if !gfd::is_gpu_node(&n) {
                 continue;
@@ -101,6 +152,12 @@ impl TypedCheck for GpusAdvertised {
             let name = o.name();
             let target = format!("node/{name}");
             let mixed = gfd::mig_strategy(&n) == Some("mixed");
+            // Without MIG, `nvidia.com/gpu` counts the physical GPUs the driver sees; under the
+            // `single` strategy it counts MIG devices, under `mixed` only the GPUs not in MIG
+            // mode: then the facts' count is not comparable.
+            let no_mig = matches!(gfd::mig_strategy(&n), None | Some("none"))
+                && gfd::mig_resources(&n.status.capacity).is_empty()
+                && gfd::mig_resources(&n.status.allocatable).is_empty();
             let mut counts = Vec::new();
             if mixed {
                 let labels = gfd::mig_label_counts(&n);
@@ -118,6 +175,7 @@ impl TypedCheck for GpusAdvertised {
                         allocatable: alloc.get(p).copied(),
                         capacity: cap.get(p).copied(),
                         labelled: labels.get(p).copied(),
+                        seen: None,
                     });
                 }
                 // Full GPUs beside MIG ones: what is allocatable is all there is.
@@ -127,6 +185,7 @@ impl TypedCheck for GpusAdvertised {
                     allocatable: gfd::allocatable_gpus(&n),
                     capacity: gfd::capacity_gpus(&n),
                     labelled: None,
+                    seen: None,
                 });
             } else {
                 counts.push(Counts {
@@ -135,6 +194,7 @@ impl TypedCheck for GpusAdvertised {
                     allocatable: gfd::allocatable_gpus(&n),
                     capacity: gfd::capacity_gpus(&n),
                     labelled: n.label_value(gfd::COUNT).map(|c| c.parse().unwrap_or(-1.0)),
+                    seen: seen.get(name).copied().filter(|_| no_mig),
                 });
             }
             // Under `mixed`, a node whose GPUs are all MIG advertises no nvidia.com/gpu at all.
@@ -152,7 +212,11 @@ impl TypedCheck for GpusAdvertised {
                 .map(Counts::observed)
                 .collect::<Vec<_>>()
                 .join("; ");
-            let problems: Vec<String> = counts.iter().filter_map(Counts::problem).collect();
+            let problems: Vec<String> = counts
+                .iter()
+                .flat_map(|c| [c.problem(), c.facts_problem()])
+                .flatten()
+                .collect();
             let strategy = if mixed { " (MIG mixed strategy)" } else { "" };
             if counts.is_empty() || counts.iter().all(|c| c.allocatable.unwrap_or(0.0) == 0.0) {
                 let shown = if observed.is_empty() {
@@ -172,12 +236,17 @@ impl TypedCheck for GpusAdvertised {
                 );
                 continue;
             }
+            let expected = if counts.iter().any(|c| c.seen.is_some()) {
+                "allocatable = capacity = GPU Feature Discovery's count = the GPUs its driver sees"
+            } else {
+                "allocatable = capacity = GPU Feature Discovery's count"
+            };
             out.push(if problems.is_empty() {
                 Finding::pass(
                     &target,
                     format!("node {name} advertises all its GPUs{strategy}: {observed}"),
                 )
-                .expected("allocatable = capacity = GPU Feature Discovery's count")
+                .expected(expected)
                 .observed(observed)
             } else {
                 Finding::fail(
@@ -187,7 +256,7 @@ impl TypedCheck for GpusAdvertised {
                         problems.join("; ")
                     ),
                 )
-                .expected("allocatable = capacity = GPU Feature Discovery's count")
+                .expected(expected)
                 .observed(observed)
             });
         }
@@ -328,5 +397,106 @@ mod tests {
         let r = run(vec![node("cpu", true, json!({}))]);
         assert_eq!((r.len(), r[0].status), (1, Status::Skip));
         assert_eq!(r[0].cause, Some(Cause::NotApplicable));
+    }
+
+    /// With node facts and no MIG, the GPUs the driver sees count too: a GPU the device plugin
+    /// does not see fails naming the numbers; under MIG the facts are not compared; facts filed
+    /// under another node's name never stand for it.
+    #[test]
+    fn node_facts_gpus_count_without_mig() {
+        use crate::facts::Facts;
+        use crate::node_facts::testing::{healthy, local};
+        use crate::node_facts::{Gpu, Probe};
+        let with_gpus = |host: &str, n: usize| {
+            let mut f = healthy(host);
+            f.nvidia_gpus = Probe::Found {
+                value: (0..n)
+                    .map(|i| Gpu {
+                        bus: format!("0000:{i:02x}:00.0"),
+                        model: Some("NVIDIA A100-SXM4-80GB".into()),
+                    })
+                    .collect(),
+            };
+            f
+        };
+        let eight = json!({"nvidia.com/gpu": "8"});
+        let count8 = json!({"nvidia.com/gpu.count": "8"});
+        let mig = json!({"nvidia.com/gpu.count": "56", "nvidia.com/mig.strategy": "single"});
+        let fifty_six = json!({"nvidia.com/gpu": "56"});
+        let mut facts = Facts {
+            node_local: local(vec![
+                ("ok", with_gpus("ok", 8)),
+                ("more", with_gpus("more", 9)),
+                ("fewer", with_gpus("fewer", 7)),
+                ("mig", with_gpus("mig", 8)),
+                ("other", with_gpus("nobody", 1)),
+            ]),
+            ..Facts::default()
+        };
+        facts.resources = facts_of(vec![
+            gpu("ok", count8.clone(), eight.clone(), eight.clone()),
+            gpu("more", count8.clone(), eight.clone(), eight.clone()),
+            gpu("fewer", count8.clone(), eight.clone(), eight.clone()),
+            gpu("mig", mig, fifty_six.clone(), fifty_six),
+            gpu("none", count8, eight.clone(), eight),
+        ]);
+        let r = GpusAdvertised::eval(
+            &Ctx {
+                facts: &facts,
+                site: &Site::default(),
+            },
+            &Params {},
+        );
+        let on = |t: &str| r.iter().find(|f| f.target == format!("node/{t}")).unwrap();
+        assert_eq!(on("ok").status, Status::Pass, "{r:?}");
+        assert_eq!(
+            on("ok").observed.as_deref(),
+            Some(
+                "allocatable nvidia.com/gpu=8, capacity nvidia.com/gpu=8, label nvidia.com/gpu.count=8, node facts 8 GPU(s)"
+            )
+        );
+        let more = on("more");
+        assert_eq!(more.status, Status::Fail, "{more:?}");
+        assert!(
+            more.message.contains("its driver sees 9 GPU(s)")
+                && more.message.contains("capacity nvidia.com/gpu=8")
+                && more.message.contains("does not see 1 of them"),
+            "{}",
+            more.message
+        );
+        assert!(
+            more.expected
+                .as_deref()
+                .unwrap()
+                .contains("the GPUs its driver sees")
+        );
+        let fewer = on("fewer");
+        assert_eq!(fewer.status, Status::Fail, "{fewer:?}");
+        assert!(
+            fewer.message.contains("sees only 7 GPU(s)"),
+            "{}",
+            fewer.message
+        );
+        // MIG `single`: nvidia.com/gpu counts MIG devices; the facts' 8 GPUs are not compared.
+        assert_eq!(on("mig").status, Status::Pass, "{r:?}");
+        assert!(
+            !on("mig")
+                .observed
+                .as_deref()
+                .unwrap()
+                .contains("node facts")
+        );
+        assert_eq!(on("none").status, Status::Pass, "{r:?}");
+        assert!(
+            !on("none")
+                .observed
+                .as_deref()
+                .unwrap()
+                .contains("node facts")
+        );
+    }
+
+    fn facts_of(nodes: Vec<Value>) -> std::collections::BTreeMap<String, crate::facts::KindFact> {
+        facts(&[("nodes", nodes)]).resources
     }
 }
