@@ -323,19 +323,20 @@ fn collect(a: CollectArgs) -> anyhow::Result<i32> {
 }
 
 fn node(a: NodeArgs) -> anyhow::Result<i32> {
-    let facts = audit::agent::collect_node(&audit::agent::AgentRequest {
-        host_root: a.host_root,
-        node_name: a.node_name,
-        containerd_config: a.containerd_config,
-        firmware: !a.no_firmware,
-        firmware_timeout_secs: a.firmware_timeout,
-        kernel_log: match (a.no_kernel_log, a.kernel_log) {
-            (true, _) => crate::node::gpu::KernelLogSource::Off,
-            (false, Some(f)) => crate::node::gpu::KernelLogSource::File(f),
-            (false, None) => crate::node::gpu::KernelLogSource::Syslog,
-        },
-        nvidia_smi: !a.no_nvidia_smi,
-    })?;
+    let facts =
+        crate::agent::node_command::collect_node(&crate::agent::node_command::AgentRequest {
+            host_root: a.host_root,
+            node_name: a.node_name,
+            containerd_config: a.containerd_config,
+            firmware: !a.no_firmware,
+            firmware_timeout_secs: a.firmware_timeout,
+            kernel_log: match (a.no_kernel_log, a.kernel_log) {
+                (true, _) => crate::agent::gpu::KernelLogSource::Off,
+                (false, Some(f)) => crate::agent::gpu::KernelLogSource::File(f),
+                (false, None) => crate::agent::gpu::KernelLogSource::Syslog,
+            },
+            nvidia_smi: !a.no_nvidia_smi,
+        })?;
     let mut body = serde_json::to_vec_pretty(&facts)?;
     body.push(b'\n');
     match &a.output {

@@ -3,6 +3,7 @@
 //! the CLI parses flags into an [`audit::Request`]. Pass/fail is decided only in
 //! `gpu-preflight-checks`.
 
+pub mod agent;
 pub mod audit;
 pub mod bounds;
 pub mod builtin;
@@ -13,7 +14,6 @@ pub mod drift;
 pub mod exit;
 pub mod input;
 pub mod man;
-pub mod node;
 pub mod output;
 pub mod rbac;
 pub mod rdma_test;

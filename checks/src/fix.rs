@@ -163,6 +163,12 @@ pub static PLACEHOLDERS: &[Placeholder] = &[
         site: None,
     },
     Placeholder {
+        name: "server_ip",
+        readable: "<server RDMA IP>",
+        meaning: "the address of the server end of a perftest measurement (`rdma-test` knows it; `--perf` files do not say it)",
+        site: None,
+    },
+    Placeholder {
         name: "device",
         readable: "<device>",
         meaning: "the RDMA device (`mlx5_3`)",

@@ -300,6 +300,13 @@ impl Finding {
             .push((name, value.into()));
         self
     }
+    /// [`Finding::fill`] when the value is known.
+    pub fn fill_some(self, name: &'static str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.fill(name, v),
+            None => self,
+        }
+    }
     /// Says why this `skip` or `error` is not a verdict (see [`Cause`]); ignored on a pass or
     /// failure.
     pub fn cause(mut self, cause: Cause) -> Self {

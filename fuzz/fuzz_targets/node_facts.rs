@@ -5,7 +5,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let _ = gpu_preflight::node::containerd::parse(text);
     let _ = gpu_preflight_checks::check::rdma_device_plugin_config::validate_config(text);
-    let Ok(nf) = gpu_preflight::node::ingest::parse_facts(std::path::Path::new("fuzz.json"), text)
+    let Ok(nf) = gpu_preflight::agent::ingest::parse_facts(std::path::Path::new("fuzz.json"), text)
     else {
         return;
     };

@@ -5,8 +5,8 @@
 //! [`run`] is `check`, [`collect`] is `collect`; other commands compose the same steps. Rendering
 //! stays in [`crate::report`]; printing stays in the CLI.
 
-pub mod agent;
 pub mod evaluate;
+pub mod gather;
 pub mod outcome;
 pub mod request;
 pub mod select;

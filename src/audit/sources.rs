@@ -6,18 +6,18 @@ use super::Notice;
 use super::request::{
     ClusterSource, LiveCluster, NodeAgent, NodeFactsSource, Probes, SnapshotSource, Sources,
 };
-use super::select;
-use crate::collect::node_agent::{self, AgentOptions};
+use super::{gather, select};
+use crate::agent::daemonset_logs::{self as node_agent, AgentOptions};
+use crate::agent::{NodeInputArgs, ingest};
 use crate::collect::{firmware, intent, kube as live, probes, snapshot};
 use crate::exit;
-use crate::node::{NodeInputArgs, ingest};
 use gpu_preflight_checks::intent::IntentFacts;
 use gpu_preflight_checks::interest::Interest;
 use gpu_preflight_checks::kinds::ResourceKind;
 use gpu_preflight_checks::named::NamedReads;
 use gpu_preflight_checks::node_facts::{AgentRead, NodeLocal, UnreadReason};
 use gpu_preflight_checks::site::NamespacedName;
-use gpu_preflight_checks::{ApiFact, Facts, RuleDef, Site};
+use gpu_preflight_checks::{Facts, RuleDef, Site};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -379,9 +379,10 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Lists the kinds the rules need into `initial` (local inputs already in it), keeping the
-/// objects of `interest`, and reads node facts from the agent DaemonSet beside them when
-/// `agent` is set; Ctrl-C stops it. Returns the facts and the server URL.
+/// Gathers what the rules need from the cluster into `initial` (local inputs already in it),
+/// keeping the objects of `interest`, with node facts from the agent DaemonSet when `agent` is
+/// set; `early` is run once on the facts when all but one kind is in ([`gather::Event::AllButOne`]).
+/// Ctrl-C stops it. Returns the facts and the server URL.
 pub fn list(
     c: &LiveCluster,
     rules: &[&RuleDef],
@@ -401,9 +402,6 @@ pub fn list(
         agent.is_some(),
         c.progress,
     );
-    let agent_names = agent
-        .as_ref()
-        .map(|a| (a.namespace.clone(), a.name.clone()));
     let res = rt.block_on(async {
         tokio::select! {
             r = list_from(&opts, &kinds, &named, &progress, interest, initial, early, agent) => r,
@@ -411,25 +409,7 @@ pub fn list(
         }
     });
     progress.finish();
-    let (mut facts, server) = res?;
-    if let Some((namespace, daemonset)) = agent_names
-        && facts.node_local.agent.is_none()
-    {
-        // The agent's logs were never all read: every node rule says why.
-        let why = match &facts.api {
-            ApiFact::Unreachable { cause, .. } => {
-                format!("the API server is unreachable (K8S001): {cause}")
-            }
-            _ => "the node facts collection stopped (see the log with -v)".to_string(),
-        };
-        facts.node_local.agent = Some(AgentRead {
-            namespace,
-            daemonset,
-            failed: Some(why),
-            ..AgentRead::default()
-        });
-    }
-    Ok((facts, server))
+    res
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -445,24 +425,23 @@ async fn list_from(
 ) -> anyhow::Result<(Facts, String)> {
     let (client, server) = live::connect(opts).await?;
     tracing::info!(server, kinds = kinds.len(), keeps = %interest.describe(), "collecting");
-    let on_kind = |key: &str| progress.kind(key);
-    let side = agent.map(|a| -> live::Side {
-        let (client, opts, on) = (client.clone(), opts.clone(), progress.logs());
-        Box::pin(async move {
-            let local = node_agent::collect(&client, &a, &opts, on).await;
-            Box::new(move |f: &mut Facts| ingest::apply(f, local)) as live::Merge
-        })
-    });
-    let hooks = live::Hooks {
-        on_kind: &on_kind,
-        early,
-        side,
+    let plan = gather::Plan {
+        kinds,
+        named,
+        interest,
+        agent: agent.map(|a| (a, progress.logs())),
     };
-    let facts = live::collect(
-        &client, &server, kinds, named, opts, interest, initial, hooks,
-    )
-    .await;
-    Ok((facts, server))
+    let source = gather::Lister::new(&client, opts);
+    let mut g = gather::Gather::start(&client, &server, opts, &source, plan, initial).await;
+    while let Some(event) = g.next().await {
+        match event {
+            gather::Event::Kind(key) => progress.kind(key),
+            gather::Event::NodeFacts => {}
+            // The listing goes on on the runtime's workers; this thread is not one of them.
+            gather::Event::AllButOne => early(g.facts()),
+        }
+    }
+    Ok((g.finish(), server))
 }
 
 /// Live progress lines on stderr — only on a terminal, never in CI logs or pipes: kinds listed,

@@ -9,7 +9,6 @@ pub mod intent;
 pub mod inventory;
 pub mod kube;
 pub mod mapped;
-pub mod node_agent;
 pub mod probes;
 pub mod snapshot;
 pub mod tls;

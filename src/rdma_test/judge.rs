@@ -36,10 +36,10 @@ pub fn results(
     let mut by_key: BTreeMap<String, &Test> = BTreeMap::new();
     for (t, m) in measured {
         if let Measured::Log { result, .. } = m {
-            facts
-                .node_local
-                .perf
-                .insert(perf_key(t), (**result).clone());
+            // The address the client connected to, for the fix's command line.
+            let mut result = (**result).clone();
+            result.server = Some(t.server_ip.to_string());
+            facts.node_local.perf.insert(perf_key(t), result);
             by_key.insert(perf_key(t), t);
         }
     }

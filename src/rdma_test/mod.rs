@@ -16,11 +16,11 @@ pub mod plan;
 pub mod pods;
 pub mod run;
 
+use crate::agent::{NodeInputArgs, ingest};
 use crate::audit::select::Prepared;
-use crate::audit::{self, LiveCluster, Notice, Outcome, sources, waivers};
+use crate::audit::{self, LiveCluster, Notice, Outcome, gather, sources, waivers};
 use crate::collect::kube as live;
 use crate::exit;
-use crate::node::{NodeInputArgs, ingest};
 use api::Pods;
 use gpu_preflight_checks::facts::{ApiFact, Unavailable};
 use gpu_preflight_checks::interest::Interest;
@@ -142,7 +142,7 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
         )?),
         _ => None,
     };
-    let mut local = match agent {
+    let local = match agent {
         Some(_) => gpu_preflight_checks::node_facts::NodeLocal::default(),
         None => ingest::load(&NodeInputArgs {
             node_facts: req.node_facts.clone(),
@@ -165,11 +165,11 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
     // Reads: GETs only.
     let read = rt.block_on(async {
         tokio::select! {
-            r = read(&cluster, &prepared.site, &req.namespace, req.force, agent.as_ref()) => r,
+            r = read(&cluster, &prepared.site, &req.namespace, req.force, agent.as_ref(), local) => r,
             s = signals.recv() => Err(interrupted(s, "before any pod was created")),
         }
     })?;
-    let (client, server_url, facts, mut notices, held, cluster_pods) = match read {
+    let (client, server_url, facts, mut notices, held, cluster_pods, local) = match read {
         Read::Blocked(why) => {
             let results = vec![judge::result(
                 rule,
@@ -187,12 +187,15 @@ pub fn run(req: &Request) -> anyhow::Result<Done> {
                 Vec::new(),
             ))));
         }
-        Read::Ready(r) => {
-            if let Some(from_agent) = r.agent_facts {
-                local = from_agent;
-            }
-            (r.client, r.server, r.facts, r.notices, r.held, r.pods)
-        }
+        Read::Ready(r) => (
+            r.client,
+            r.server,
+            r.facts,
+            r.notices,
+            r.held,
+            r.pods,
+            r.node_facts,
+        ),
     };
     let nodes = facts.list(NODES).to_vec();
     let plan = plan::plan(&plan::Input {
@@ -406,8 +409,8 @@ struct Ready {
     held: BTreeMap<String, BTreeMap<u16, String>>,
     /// Pods that may use the nodes' RDMA resource (every namespace when readable).
     pods: Option<Vec<gpu_preflight_checks::Object>>,
-    /// `--node-facts cluster`: what the agent's logs gave.
-    agent_facts: Option<gpu_preflight_checks::node_facts::NodeLocal>,
+    /// The node facts: `--node-facts DIR`'s, or the agent's logs' (`--node-facts cluster`).
+    node_facts: gpu_preflight_checks::node_facts::NodeLocal,
 }
 
 async fn read(
@@ -415,7 +418,8 @@ async fn read(
     site: &Site,
     namespace: &str,
     force: bool,
-    agent: Option<&crate::collect::node_agent::AgentOptions>,
+    agent: Option<&crate::agent::daemonset_logs::AgentOptions>,
+    local: gpu_preflight_checks::node_facts::NodeLocal,
 ) -> anyhow::Result<Read> {
     let opts = sources::live_options(cluster)?;
     let (client, server) = live::connect(&opts).await?;
@@ -426,21 +430,22 @@ async fn read(
     let keys: Vec<&'static str> = wanted.iter().map(|k| k.key).collect();
     let interest = Interest::of([(keys.as_slice(), None)]);
     let named = NamedReads::of(&[], site);
-    let facts = live::collect(
-        &client,
-        &server,
-        &wanted,
-        &named,
-        &opts,
-        &interest,
-        Facts::default(),
-        live::Hooks {
-            on_kind: &|_| {},
-            early: &mut |_| {},
-            side: None,
-        },
-    )
-    .await;
+    let mut initial = Facts::default();
+    ingest::apply(&mut initial, local);
+    // Node facts from the agent's logs are read beside the lists, by the audit's one gather.
+    let plan = gather::Plan {
+        kinds: &wanted,
+        named: &named,
+        interest: &interest,
+        agent: agent.map(|a| {
+            let quiet: crate::agent::daemonset_logs::OnProgress = std::sync::Arc::new(|_| {});
+            (a.clone(), quiet)
+        }),
+    };
+    let source = gather::Lister::new(&client, &opts);
+    let mut g = gather::Gather::start(&client, &server, &opts, &source, plan, initial).await;
+    while g.next().await.is_some() {}
+    let mut facts = g.finish();
     if let ApiFact::Unreachable { cause, .. } = &facts.api {
         return Ok(Read::Blocked(format!(
             "the API server {server} is unreachable: {cause}"
@@ -527,29 +532,24 @@ async fn read(
             .map(gpu_preflight_checks::Object)
             .collect()
     });
-    let agent_facts = match agent {
-        Some(a) => {
-            let local =
-                crate::collect::node_agent::collect(&client, a, &opts, std::sync::Arc::new(|_| {}))
-                    .await;
-            if let Some(r) = &local.agent {
-                if let Some(why) = &r.failed {
-                    notices.push(Notice::warning(format!(
-                        "--node-facts cluster: no node facts from DaemonSet {}/{}: {why}",
-                        r.namespace, r.daemonset
-                    )));
-                }
-                for (node, u) in &r.unread {
-                    notices.push(Notice::warning(format!(
-                        "--node-facts cluster: node {node}: the facts of agent pod {} are not used: {}",
-                        u.pod, u.detail
-                    )));
-                }
-            }
-            Some(local)
+    // The node facts, by the one way into facts; the plan reads them as node-local inputs.
+    let node_facts = std::mem::take(&mut facts.node_local);
+    if agent.is_some()
+        && let Some(r) = &node_facts.agent
+    {
+        if let Some(why) = &r.failed {
+            notices.push(Notice::warning(format!(
+                "--node-facts cluster: no node facts from DaemonSet {}/{}: {why}",
+                r.namespace, r.daemonset
+            )));
         }
-        None => None,
-    };
+        for (node, u) in &r.unread {
+            notices.push(Notice::warning(format!(
+                "--node-facts cluster: node {node}: the facts of agent pod {} are not used: {}",
+                u.pod, u.detail
+            )));
+        }
+    }
     Ok(Read::Ready(Box::new(Ready {
         client,
         server,
@@ -557,7 +557,7 @@ async fn read(
         notices,
         held,
         pods: cluster_pods,
-        agent_facts,
+        node_facts,
     })))
 }
 

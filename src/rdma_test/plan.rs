@@ -4,6 +4,9 @@
 
 use crate::exit;
 use gpu_preflight_checks::Object;
+use gpu_preflight_checks::kinds::View;
+use gpu_preflight_checks::kinds::node::Node;
+use gpu_preflight_checks::kinds::sriov_network_node_policy::SriovNetworkNodePolicy;
 use gpu_preflight_checks::node_facts::{NodeFacts, NodeLocal, labelled_rdma_capable, match_nodes};
 use gpu_preflight_checks::object::parse_quantity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -579,11 +582,10 @@ fn devices_of(
 /// The first IPv4 InternalIP (else the first IPv6 one) of a node, parsed as an address; else
 /// why there is none. A value that is not an address is never used.
 pub fn internal_ip(node: &Object) -> Result<IpAddr, String> {
-    let given: Vec<&str> = node
-        .array_at("/status/addresses")
-        .iter()
-        .filter(|a| a.get("type").and_then(|t| t.as_str()) == Some("InternalIP"))
-        .filter_map(|a| a.get("address").and_then(|t| t.as_str()))
+    let view = Node::of(node);
+    let given: Vec<&str> = (view.status.addresses.iter())
+        .filter(|a| a.type_ == Some("InternalIP"))
+        .filter_map(|a| a.address)
         .collect();
     let ips: Vec<IpAddr> = given.iter().filter_map(|a| a.parse().ok()).collect();
     if let Some(ip) = ips.iter().find(|a| a.is_ipv4()).or(ips.first()) {
@@ -633,8 +635,9 @@ fn allocatable(node: &Object) -> Vec<(String, f64)> {
 fn sriov_resources(policies: &[Object]) -> Vec<String> {
     let mut v: Vec<String> = policies
         .iter()
-        .filter(|p| p.bool_at("/spec/isRdma").unwrap_or(false))
-        .filter_map(|p| p.str_at("/spec/resourceName").map(str::to_string))
+        .map(SriovNetworkNodePolicy::of)
+        .filter(|p| p.spec.is_rdma.unwrap_or(false))
+        .filter_map(|p| p.spec.resource_name.map(str::to_string))
         .collect();
     v.sort();
     v.dedup();
@@ -683,18 +686,16 @@ fn resource_of(
 }
 
 fn placement(node: &Object, resource: String) -> Placement {
-    let tolerations = node
-        .array_at("/spec/taints")
+    let tolerations = Node::of(node)
+        .spec
+        .taints
         .iter()
         .filter_map(|t| {
-            let key = t.get("key")?.as_str()?.to_string();
-            let effect = t.get("effect")?.as_str()?.to_string();
-            let value = t
-                .get("value")
-                .and_then(|v| v.as_str())
-                .filter(|v| !v.is_empty())
-                .map(str::to_string);
-            Some(Taint { key, value, effect })
+            Some(Taint {
+                key: t.key?.to_string(),
+                value: t.value.filter(|v| !v.is_empty()).map(str::to_string),
+                effect: t.effect?.to_string(),
+            })
         })
         // The node lifecycle taints (not-ready, unreachable, unschedulable = cordoned, pressure)
         // say the node should not take work now: tolerating them would defeat a cordon.

@@ -16,8 +16,8 @@
 //! rule or fixture is checked without writing a test for it.
 
 use crate::support::{copy_tree, fixture};
+use gpu_preflight::agent::NodeInputArgs;
 use gpu_preflight::collect::{firmware, intent, probes, snapshot};
-use gpu_preflight::node::NodeInputArgs;
 use gpu_preflight_checks::facts::{Facts, KindFact};
 use gpu_preflight_checks::model::{Finding, RuleResult, Status};
 use gpu_preflight_checks::{EvalOptions, RuleDef, Site, engine, evaluate};
@@ -72,11 +72,11 @@ impl Input {
         } else {
             snapshot::load_all(&paths)?.facts
         };
-        let local = gpu_preflight::node::ingest::load(&NodeInputArgs {
+        let local = gpu_preflight::agent::ingest::load(&NodeInputArgs {
             node_facts: self.node_facts.clone(),
             perf: self.perf.clone(),
         })?;
-        gpu_preflight::node::ingest::apply(&mut facts, local);
+        gpu_preflight::agent::ingest::apply(&mut facts, local);
         if let Some(dir) = &self.firmware {
             firmware::load_into(dir, &mut facts)?;
         }

@@ -7,6 +7,7 @@ mod dumps;
 mod ecosystem;
 mod endpoint;
 mod fleet_report;
+mod gather;
 mod gpu;
 mod gpu_api;
 mod hardening;

@@ -318,12 +318,13 @@ fn a_full_run_gives_one_rdma007_verdict_per_pair_and_device() {
         msg.contains("client gpu02 → server gpu03 (10.0.0.203:18515)"),
         "{msg}"
     );
+    // The fix names the server's address the client connected to, never a placeholder.
+    let fix = fail["remediation"].as_str().unwrap();
     assert!(
-        fail["remediation"]
-            .as_str()
-            .unwrap()
-            .contains("ib_write_bw")
+        fix.contains("ib_write_bw -F -d mlx5_0 10.0.0.203 -D 10"),
+        "{fix}"
     );
+    assert!(!fix.contains("<server RDMA IP>"), "{fix}");
     let skip = result(&report, "pair/gpu02/mlx5_1/gpu03/mlx5_1");
     assert_eq!(skip["status"], "skip");
     assert!(

@@ -180,6 +180,7 @@ impl TypedCheck for RdmaBandwidth {
                     .expected(expected)
                     .observed(format!("{:.2} Gb/s", r.bw_average_gbps))
                     .fill("device", dev)
+                    .fill_some("server_ip", r.server.as_deref())
                 })
                 .rests_on(rests_on),
             );

@@ -62,6 +62,10 @@ pub struct PerfResult {
     /// Warnings printed by perftest and unit corrections.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The address the client connected to, when the run that measured it knows it
+    /// (`rdma-test`); perftest's output does not say it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }
 
 impl PerfResult {
@@ -451,6 +455,7 @@ fn finish(
         msg_rate_mpps: best.rate,
         rows: n,
         notes,
+        server: None,
     })
 }
 

@@ -1,11 +1,14 @@
-//! Node-local facts: the agent that runs on each host (`gpu-preflight node`, run by
-//! [`crate::audit::agent`]) and the loading of its output (`--node-facts DIR`) and of perftest
-//! results (`--perf DIR`) into a run.
+//! Node-local facts, in one home: the agent that runs on each host ([`host`], started by the
+//! `gpu-preflight node` command, [`node_command`]), the reading of its output from the agent
+//! DaemonSet's logs ([`daemonset_logs`], `--node-facts cluster`), and the loading of node facts
+//! (`--node-facts DIR`) and perftest results (`--perf DIR`) into a run's facts ([`ingest`]).
 
-pub mod agent;
 pub mod containerd;
+pub mod daemonset_logs;
 pub mod gpu;
+pub mod host;
 pub mod ingest;
+pub mod node_command;
 pub mod runtime;
 
 use std::path::PathBuf;

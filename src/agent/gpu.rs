@@ -2,7 +2,7 @@
 //! NVSwitches, the Fabric Manager, NVRM Xid lines of the kernel log, and `nvidia-smi -q -x`
 //! memory health. Every path is read under the host root; nothing is written.
 
-use super::agent::{Root, run_with_timeout};
+use super::host::{Root, run_with_timeout};
 use gpu_preflight_checks::node_facts::{
     FabricManager, KernelLog, MELLANOX_VENDOR, NVIDIA_VENDOR, NvSwitches, NvidiaSmi, PciLink,
     Probe, XID_KEEP,
@@ -317,7 +317,7 @@ pub fn nvidia_smi(host_root: &Path, timeout: Duration) -> NvidiaSmi {
         };
         candidates.push((host_bin.clone(), env));
     }
-    if let Some(p) = super::agent::which("nvidia-smi").filter(|p| *p != host_bin) {
+    if let Some(p) = super::host::which("nvidia-smi").filter(|p| *p != host_bin) {
         candidates.push((p, vec![]));
     }
     if candidates.is_empty() {

@@ -1,8 +1,8 @@
 //! `node`: the collection that runs on each host (the agent) — this host's node-local facts, which
 //! a run then reads as a node-facts source.
 
+use crate::agent::host as agent;
 use crate::exit;
-use crate::node::agent;
 use gpu_preflight_checks::node_facts::NodeFacts;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,7 +21,7 @@ pub struct AgentRequest {
     /// Seconds each firmware query may take (0 < t <= 600).
     pub firmware_timeout_secs: f64,
     /// Where NVRM Xid lines are read.
-    pub kernel_log: crate::node::gpu::KernelLogSource,
+    pub kernel_log: crate::agent::gpu::KernelLogSource,
     /// Run nvidia-smi on hosts with NVIDIA GPUs.
     pub nvidia_smi: bool,
 }
@@ -37,7 +37,7 @@ pub fn collect_node(r: &AgentRequest) -> anyhow::Result<NodeFacts> {
             r.host_root.display()
         )));
     }
-    if let crate::node::gpu::KernelLogSource::File(f) = &r.kernel_log
+    if let crate::agent::gpu::KernelLogSource::File(f) = &r.kernel_log
         && !f.is_file()
     {
         return Err(exit::input(format!(
