@@ -314,3 +314,98 @@ fn the_deepops_fixture_with_node_facts_passes_every_gpu_rule() {
     // gpu04 has no facts: the API's rules judge it by its labels.
     assert_eq!(on("GPU003", "gpu04")["status"], "pass");
 }
+
+/// `rbac --user/--group` (issue 25 item 13): the engineer's identity is bound instead of a
+/// service account, and what it grants is enough for the GPU rules against the test API server
+/// enforcing it (real HTTPS): no rule is refused, GPU001 reads the ClusterPolicy.
+#[test]
+fn rbac_for_an_engineer_grants_what_the_gpu_rules_read() {
+    use gpu_preflight_testkit::apiserver::{ApiServer, Config, load_objects};
+    use gpu_preflight_testkit::rbac::Rbac;
+    let out = bin()
+        .args([
+            "rbac",
+            "--profile",
+            "gpu",
+            "--user",
+            "oidc:alice@example.com",
+        ])
+        .args(["--group", "oidc:gpu-admins"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    let docs: Vec<Value> = gpu_preflight::checks::yaml::from_multi(&text).unwrap();
+    assert!(
+        !docs.iter().any(|d| d["kind"] == "ServiceAccount"),
+        "{text}"
+    );
+    let binding = docs
+        .iter()
+        .find(|d| d["kind"] == "ClusterRoleBinding")
+        .unwrap_or_else(|| panic!("{text}"));
+    let subjects: Vec<(&str, &str)> = binding["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap(), s["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            ("User", "oidc:alice@example.com"),
+            ("Group", "oidc:gpu-admins")
+        ]
+    );
+    let server = ApiServer::start(Config {
+        objects: load_objects(&fixture("demo/runai-bcm.yaml")),
+        rbac: Some(Rbac::from_yaml(&text).unwrap()),
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path());
+    let site = fixture("demo/site.yaml");
+    let (_, report) = check_json(&[
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--site",
+        site.to_str().unwrap(),
+        "--profile",
+        "gpu",
+    ]);
+    for r in report["results"].as_array().unwrap() {
+        assert_ne!(r["status"], "error", "{r}");
+        let m = r["message"].as_str().unwrap();
+        assert!(
+            !m.contains("forbidden") && !m.contains("not allowed"),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        results_of(&report, "GPU001")[0]["target"],
+        "clusterpolicy/cluster-policy"
+    );
+    assert_eq!(results_of(&report, "GPU001")[0]["status"], "pass");
+    // Without the ClusterPolicy grant the same run is refused it: the grant is needed.
+    let without = text.replace(
+        "  - apiGroups: [\"nvidia.com\"]\n    resources: [\"clusterpolicies\"]\n    verbs: [\"get\", \"list\"]\n",
+        "",
+    );
+    assert_ne!(without, text);
+    let server = ApiServer::start(Config {
+        objects: load_objects(&fixture("demo/runai-bcm.yaml")),
+        rbac: Some(Rbac::from_yaml(&without).unwrap()),
+        ..Config::default()
+    });
+    let kc = server.write_kubeconfig(dir.path());
+    let (_, report) = check_json(&[
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--site",
+        site.to_str().unwrap(),
+        "--profile",
+        "gpu",
+    ]);
+    let gpu001 = &results_of(&report, "GPU001")[0];
+    assert_ne!(gpu001["status"], "pass", "{gpu001}");
+}
