@@ -42,14 +42,42 @@ pub fn main() -> i32 {
             exit::INTERRUPTED
         }
         Err(e) => {
-            if e.downcast_ref::<InputError>().is_some() {
-                eprintln!("{}: {}", prefix(), report::printable(&e.to_string()));
-            } else {
-                eprintln!("{}: {}", prefix(), report::printable(&format!("{e:#}")));
-            }
+            eprintln!("{}: {}", prefix(), error_line(&e));
             exit::INPUT
         }
     }
+}
+
+/// An error as stderr shows it: an error in the user's input (a collector's typed
+/// [`crate::collect::Error`] or an [`InputError`]) in its own words, saying what to fix; anything
+/// else with its chain of causes. Control characters from hostile input are made visible.
+fn error_line(e: &anyhow::Error) -> String {
+    let typed = match (
+        e.downcast_ref::<InputError>(),
+        e.downcast_ref::<crate::collect::Error>(),
+    ) {
+        (Some(t), _) => Some(t.to_string()),
+        (None, Some(t)) => Some(t.to_string()),
+        (None, None) => None,
+    };
+    let line = match typed {
+        // The causes up to the typed error (context added around it), then its message: what
+        // lies under it is already in its words.
+        Some(msg) => {
+            let mut parts = Vec::new();
+            for link in e.chain() {
+                let shown = link.to_string();
+                let last = shown == msg;
+                parts.push(shown);
+                if last {
+                    break;
+                }
+            }
+            parts.join(": ")
+        }
+        None => format!("{e:#}"),
+    };
+    report::printable(&line).into_owned()
 }
 
 /// The name usage lines give the command: `kubectl gpu-preflight` when it runs as the kubectl
@@ -281,8 +309,16 @@ fn rdma_cleanup(a: &RdmaTestArgs) -> anyhow::Result<i32> {
     for f in &c.failed {
         text.push_str(&format!("could not delete {f}\n"));
     }
+    if !c.terminating.is_empty() {
+        text.push_str(&format!(
+            "{} of them still terminating after {} s (each holds its port and RDMA resource until gone): {}; wait, then run --cleanup again to confirm\n",
+            c.terminating.len(),
+            a.timeout.min(30),
+            c.terminating.join(", ")
+        ));
+    }
     print_stdout(&text)?;
-    Ok(if c.failed.is_empty() {
+    Ok(if c.failed.is_empty() && c.terminating.is_empty() {
         exit::OK
     } else {
         exit::ERRORED

@@ -3,7 +3,8 @@
 //! is replaced as `mv` and `install` replace it: the rename never follows a link. A symbolic link
 //! is followed (the file it names gets the output, the link stays) only when it is safe to: the
 //! link is owned by this user (or root), and does not sit in a world-writable sticky folder like
-//! /tmp, where any local user could have planted it; any other link is refused, naming why.
+//! /tmp, where any local user could have planted it; any other link is refused, naming why. The
+//! same holds for every folder on the way (`/tmp/x` in `/tmp/x/report.json`).
 //! A file that is replaced keeps its mode and owner (a 0600 report stays 0600); a new one gets
 //! the mode a shell redirection would give it (0666 less the umask), not the temporary file's
 //! 0600: node facts written as root must be readable by Ansible's `fetch`, reports by CI
@@ -129,6 +130,7 @@ fn follow_safe_links(path: &Path) -> std::io::Result<Resolved> {
     let (me, _) = effective_ids();
     let mut cur = path.to_path_buf();
     for _ in 0..MAX_LINKS {
+        safe_folders(&cur, me)?;
         let meta = match std::fs::symlink_metadata(&cur) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Resolved::Path(cur)),
@@ -157,18 +159,8 @@ fn follow_safe_links(path: &Path) -> std::io::Result<Resolved> {
                 ),
             )
         };
-        if meta.uid() != me && meta.uid() != 0 {
-            return Err(refuse(format!(
-                "owned by uid {}, not by this user (uid {me})",
-                meta.uid()
-            )));
-        }
-        let d = std::fs::metadata(&dir)?;
-        if d.mode() & 0o1002 == 0o1002 {
-            return Err(refuse(format!(
-                "in {}, a world-writable sticky folder",
-                dir.display()
-            )));
+        if let Err(why) = link_is_safe(&meta, &dir, me)? {
+            return Err(refuse(why));
         }
         let to = std::fs::read_link(&cur)?;
         let next = if to.is_absolute() { to } else { dir.join(to) };
@@ -194,6 +186,64 @@ fn follow_safe_links(path: &Path) -> std::io::Result<Resolved> {
             path.display()
         ),
     ))
+}
+
+/// Whether a link may be followed: owned by this user or root, and not in a world-writable
+/// sticky folder. `Err` holds why not.
+fn link_is_safe(
+    link: &std::fs::Metadata,
+    dir: &Path,
+    me: u32,
+) -> std::io::Result<Result<(), String>> {
+    if link.uid() != me && link.uid() != 0 {
+        return Ok(Err(format!(
+            "owned by uid {}, not by this user (uid {me})",
+            link.uid()
+        )));
+    }
+    let d = std::fs::metadata(dir)?;
+    if d.mode() & 0o1002 == 0o1002 {
+        return Ok(Err(format!(
+            "in {}, a world-writable sticky folder",
+            dir.display()
+        )));
+    }
+    Ok(Ok(()))
+}
+
+/// The folders on the way to `path` are held to the same rule as the file: a symbolic link
+/// among them (`/tmp/x` in `/tmp/x/report.json`) planted by another user would move the write
+/// anywhere, as surely as a link at the file. Each one the path names, as written, is checked.
+fn safe_folders(path: &Path, me: u32) -> std::io::Result<()> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    let mut prefix = PathBuf::new();
+    for c in parent.components() {
+        prefix.push(c);
+        let Ok(meta) = std::fs::symlink_metadata(&prefix) else {
+            // Missing: the write fails there, with the system's words.
+            return Ok(());
+        };
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        let dir = match prefix.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if let Err(why) = link_is_safe(&meta, &dir, me)? {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{}: the folder {} is a symbolic link {why}: refusing to follow it, as another user could point it at any folder; remove the link, or write to a folder only you can write to",
+                    path.display(),
+                    prefix.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Opens a device, pipe or socket for writing, never through a link unless `through` (a link

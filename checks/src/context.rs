@@ -24,6 +24,42 @@ pub struct Needs {
     /// The kinds whose objects `Check::named` reads to name them (among `kinds` and
     /// `optional`): collected before the named objects are fetched.
     pub names_from: Vec<&'static str>,
+    /// What is asked of this host rather than the cluster: probes it runs (DNS, TLS, HTTP) and
+    /// files the site names that it reads (CA bundle, certificate files).
+    pub probes: ProbeNeeds,
+}
+
+/// The probes and site files a check reads (see `Needs::probes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeNeeds {
+    /// The endpoint's name resolved at the cluster's DNS servers.
+    pub dns: bool,
+    /// A TLS handshake with the endpoint (its served chain).
+    pub tls: bool,
+    /// HTTP GETs of the monitoring endpoints.
+    pub http: bool,
+    /// The site's CA bundle file.
+    pub ca_bundle: bool,
+    /// The site's certificate and key files.
+    pub cert_files: bool,
+}
+
+impl ProbeNeeds {
+    /// Anything at all.
+    pub fn any(&self) -> bool {
+        self.dns || self.tls || self.http || self.ca_bundle || self.cert_files
+    }
+
+    /// Both sets' probes.
+    pub fn union(self, o: ProbeNeeds) -> ProbeNeeds {
+        ProbeNeeds {
+            dns: self.dns || o.dns,
+            tls: self.tls || o.tls,
+            http: self.http || o.http,
+            ca_bundle: self.ca_bundle || o.ca_bundle,
+            cert_files: self.cert_files || o.cert_files,
+        }
+    }
 }
 
 impl Needs {
@@ -50,6 +86,12 @@ impl Needs {
     pub fn by_name(mut self, kind: &'static str) -> Self {
         self.named.push(kind);
         self.optional(&["namespaces"]).names_from(&["namespaces"])
+    }
+
+    /// Also asks this host for these probes and site files.
+    pub fn probing(mut self, probes: ProbeNeeds) -> Self {
+        self.probes = self.probes.union(probes);
+        self
     }
 
     /// The names `Check::named` returns depend on these kinds' objects.

@@ -2,7 +2,7 @@
 //! (`NODE*.txt` / `NODE*.json` perftest output). A malformed file is an input error naming it.
 
 use super::NodeInputArgs;
-use crate::exit;
+use crate::collect::Error;
 use gpu_preflight_checks::node_facts::{
     NodeFacts, NodeLocal, SCHEMA, UnreadReason, UnusedFile, same_node,
 };
@@ -202,7 +202,7 @@ pub fn load_with(a: &NodeInputArgs, fresh: &Freshness) -> anyhow::Result<NodeLoc
         for f in files(dir, &["txt", "json", "log"], "--perf")? {
             let text = read(&f)?;
             let r = perftest::parse(&text).map_err(|e| {
-                exit::input(format!("{}: not ib_write_bw output: {e}", f.display()))
+                Error::invalid(format!("{}: not ib_write_bw output: {e}", f.display()))
             })?;
             let key = f
                 .file_name()
@@ -220,7 +220,7 @@ pub fn load_with(a: &NodeInputArgs, fresh: &Freshness) -> anyhow::Result<NodeLoc
 
 /// Parses one node-facts file; errors name the file, the line and what was expected.
 pub fn parse_facts(path: &Path, text: &str) -> anyhow::Result<NodeFacts> {
-    parse_facts_text(text).map_err(|e| exit::input(format!("{}: {e}", path.display())))
+    parse_facts_text(text).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))
 }
 
 /// Parses node facts (`gpu-preflight node` output); the error says where in the text and what
@@ -265,13 +265,13 @@ fn files(path: &Path, exts: &[&str], flag: &str) -> anyhow::Result<Vec<PathBuf>>
         return Ok(vec![path.to_path_buf()]);
     }
     if !path.is_dir() {
-        return Err(exit::input(format!(
+        return Err(Error::unreadable(format!(
             "{flag} {}: no such file or folder",
             path.display()
         )));
     }
     let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| exit::input(format!("{}: cannot read folder: {e}", path.display())))?
+        .map_err(|e| Error::unreadable(format!("{}: cannot read folder: {e}", path.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.is_file()
@@ -282,7 +282,7 @@ fn files(path: &Path, exts: &[&str], flag: &str) -> anyhow::Result<Vec<PathBuf>>
         .collect();
     v.sort();
     if v.is_empty() {
-        return Err(exit::input(format!(
+        return Err(Error::invalid(format!(
             "{flag} {}: the folder has no .{} files",
             path.display(),
             exts.join(" or .")

@@ -2,7 +2,7 @@
 //! a run then reads as a node-facts source.
 
 use crate::agent::host as agent;
-use crate::exit;
+use crate::collect::Error;
 use gpu_preflight_checks::node_facts::NodeFacts;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,9 +30,9 @@ pub struct AgentRequest {
 pub fn collect_node(r: &AgentRequest) -> anyhow::Result<NodeFacts> {
     let t = r.firmware_timeout_secs;
     crate::bounds::seconds(t, crate::bounds::PROBE_TIMEOUT_MAX)
-        .map_err(|e| exit::input(format!("--firmware-timeout {t}: {e}")))?;
+        .map_err(|e| Error::flag(format!("--firmware-timeout {t}: {e}")))?;
     if !r.host_root.is_dir() {
-        return Err(exit::input(format!(
+        return Err(Error::flag(format!(
             "--host-root {}: not a folder",
             r.host_root.display()
         )));
@@ -40,13 +40,13 @@ pub fn collect_node(r: &AgentRequest) -> anyhow::Result<NodeFacts> {
     if let crate::agent::gpu::KernelLogSource::File(f) = &r.kernel_log
         && !f.is_file()
     {
-        return Err(exit::input(format!(
+        return Err(Error::flag(format!(
             "--kernel-log {}: not a file (expected saved `dmesg` or `journalctl -k -b` output)",
             f.display()
         )));
     }
     if !r.containerd_config.starts_with('/') {
-        return Err(exit::input(format!(
+        return Err(Error::flag(format!(
             "--containerd-config {}: expected an absolute path on the host",
             r.containerd_config
         )));

@@ -178,6 +178,7 @@ impl RdmaTestArgs {
             cluster: self.cluster(),
             namespace: self.namespace.clone(),
             dry_run: self.dry_run,
+            wait: std::time::Duration::from_secs(u64::from(self.timeout)),
         }
     }
 

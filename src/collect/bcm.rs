@@ -1,7 +1,7 @@
 //! Reads BCM facts: the YAML/JSON export, a folder of saved cmsh outputs, or `cmsh` itself
 //! (read-only `list` commands) on the head node. Parsing is in `gpu_preflight_checks::parse::bcm`.
 
-use crate::exit;
+use super::Error;
 use gpu_preflight_checks::parse::bcm::{self, BcmFacts, CmshOutputs};
 use std::io::Read;
 use std::path::Path;
@@ -27,7 +27,7 @@ pub fn load(spec: &Path) -> anyhow::Result<BcmFacts> {
     let mut facts = if spec.as_os_str() == "cmsh" {
         from_cmsh_command()?
     } else if !spec.exists() {
-        return Err(exit::input(format!(
+        return Err(Error::unreadable(format!(
             "{}: no such file or folder; --bcm takes a BCM export file, a folder of saved cmsh outputs, or `cmsh` (see docs/bcm.md)",
             spec.display()
         )));
@@ -35,7 +35,7 @@ pub fn load(spec: &Path) -> anyhow::Result<BcmFacts> {
         from_folder(spec)?
     } else {
         let name = spec.display().to_string();
-        bcm::from_yaml(&name, &read_text(spec)?).map_err(|e| exit::input(e.to_string()))?
+        bcm::from_yaml(&name, &read_text(spec)?).map_err(|e| Error::invalid(e.to_string()))?
     };
     // An empty export is an input error like every other empty input, not a BCM with no nodes
     // (whose every node would read as unknown to BCM: false LBL001 failures).
@@ -45,7 +45,7 @@ pub fn load(spec: &Path) -> anyhow::Result<BcmFacts> {
         && facts.overlays.is_empty()
         && facts.labelsets.is_empty()
     {
-        return Err(exit::input(format!(
+        return Err(Error::invalid(format!(
             "{}: the BCM export is empty (no devices, overlays or labelsets); export it again (docs/bcm.md)",
             spec.display()
         )));
@@ -62,7 +62,7 @@ fn from_folder(dir: &Path) -> anyhow::Result<BcmFacts> {
     let file = |name: &str, cmd: &str| -> anyhow::Result<(String, String)> {
         let p = dir.join(name);
         if !p.is_file() {
-            return Err(exit::input(format!(
+            return Err(Error::unreadable(format!(
                 "{}: missing; save it on the head node with: cmsh -c \"{cmd}\" > {name} (see docs/bcm.md)",
                 p.display()
             )));
@@ -78,7 +78,7 @@ fn from_folder(dir: &Path) -> anyhow::Result<BcmFacts> {
     let cdir = dir.join("containerd");
     if cdir.is_dir() {
         let mut files: Vec<_> = std::fs::read_dir(&cdir)
-            .map_err(|e| exit::input(format!("{}: cannot read folder: {e}", cdir.display())))?
+            .map_err(|e| Error::unreadable(format!("{}: cannot read folder: {e}", cdir.display())))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("txt"))
             .collect();
@@ -93,7 +93,7 @@ fn from_folder(dir: &Path) -> anyhow::Result<BcmFacts> {
                 .push((overlay, p.display().to_string(), read_text(&p)?));
         }
     }
-    bcm::from_cmsh(&out).map_err(|e| exit::input(e.to_string()))
+    bcm::from_cmsh(&out).map_err(|e| Error::invalid(e.to_string()))
 }
 
 /// How long one cmsh command may run (`GPU_PREFLIGHT_CMSH_TIMEOUT`, seconds; default 120): a
@@ -116,7 +116,7 @@ fn cmsh(cmd: &str) -> anyhow::Result<String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| {
-            exit::input(format!(
+            Error::command(format!(
                 "--bcm cmsh: cannot run cmsh ({e}); run on the BCM head node, or save the outputs into a folder as docs/bcm.md shows"
             ))
         })?;
@@ -150,7 +150,7 @@ fn cmsh(cmd: &str) -> anyhow::Result<String> {
             None if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(exit::input(format!(
+                return Err(Error::command(format!(
                     "cmsh -c \"{cmd}\" did not finish within {limit:?} (GPU_PREFLIGHT_CMSH_TIMEOUT); is CMDaemon responding?"
                 )));
             }
@@ -160,13 +160,13 @@ fn cmsh(cmd: &str) -> anyhow::Result<String> {
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();
     if !status.success() {
-        return Err(exit::input(format!(
+        return Err(Error::command(format!(
             "cmsh -c \"{cmd}\" failed ({status}): {}",
             String::from_utf8_lossy(&stderr).trim()
         )));
     }
     String::from_utf8(stdout)
-        .map_err(|_| exit::input(format!("cmsh -c \"{cmd}\": output is not UTF-8")))
+        .map_err(|_| Error::command(format!("cmsh -c \"{cmd}\": output is not UTF-8")))
 }
 
 /// Overlay and role names go into a cmsh command line; only plain names are accepted, so a
@@ -186,7 +186,7 @@ fn from_cmsh_command() -> anyhow::Result<BcmFacts> {
         containerd: vec![],
     };
     // First pass without configurations, to learn which overlays carry the containerd role.
-    let first = bcm::from_cmsh(&out).map_err(|e| exit::input(e.to_string()))?;
+    let first = bcm::from_cmsh(&out).map_err(|e| Error::invalid(e.to_string()))?;
     for o in &first.overlays {
         let Some(role) = o
             .roles
@@ -196,7 +196,7 @@ fn from_cmsh_command() -> anyhow::Result<BcmFacts> {
             continue;
         };
         if !plain_name(&o.name) || !plain_name(role) {
-            return Err(exit::input(format!(
+            return Err(Error::invalid(format!(
                 "cmsh: overlay `{}` / role `{role}`: unexpected characters in a name",
                 o.name
             )));
@@ -205,5 +205,5 @@ fn from_cmsh_command() -> anyhow::Result<BcmFacts> {
         out.containerd
             .push((o.name.clone(), src(&cmd), cmsh(&cmd)?));
     }
-    bcm::from_cmsh(&out).map_err(|e| exit::input(e.to_string()))
+    bcm::from_cmsh(&out).map_err(|e| Error::invalid(e.to_string()))
 }

@@ -11,7 +11,7 @@
 //! the file name (queries by `/dev/mst/...` path). Both given and different is an error: a
 //! capture saved under another PF's address would otherwise judge the wrong PF.
 
-use crate::exit;
+use super::Error;
 use gpu_preflight_checks::Facts;
 use gpu_preflight_checks::parse::mstconfig::{self, normalize_pci};
 use std::path::Path;
@@ -23,7 +23,7 @@ const MAX_BYTES: u64 = 1 << 20;
 pub fn load_into(dir: &Path, facts: &mut Facts) -> anyhow::Result<usize> {
     let entries = read_dir_sorted(dir)?;
     if entries.is_empty() {
-        return Err(exit::input(format!(
+        return Err(Error::invalid(format!(
             "{}: firmware folder is empty; expected <node>/<pci>.txt or <node>_<pci>.txt files",
             dir.display()
         )));
@@ -43,7 +43,7 @@ pub fn load_into(dir: &Path, facts: &mut Facts) -> anyhow::Result<usize> {
             let (node, pci) = match stem.split_once('_') {
                 Some((node, pci)) => {
                     let p = normalize_pci(pci).ok_or_else(|| {
-                        exit::input(format!(
+                        Error::invalid(format!(
                             "{}: `{pci}` after `_` is not a PCI address (expected <node>_<pci>.txt, e.g. dgx-01_0000:1a:00.0.txt)",
                             path.display()
                         ))
@@ -66,14 +66,14 @@ fn load_file(
 ) -> anyhow::Result<usize> {
     let shown = path.display();
     let bytes = crate::input::read(path, MAX_BYTES).map_err(|e| match e {
-        crate::input::ReadError::Io(e) => exit::input(format!("{shown}: {e}")),
-        e => exit::input(format!(
+        crate::input::ReadError::Io(e) => Error::unreadable(format!("{shown}: {e}")),
+        e => Error::invalid(format!(
             "{shown}: too large for mstconfig query output: {e}"
         )),
     })?;
     let text = String::from_utf8_lossy(&bytes);
     let q = mstconfig::parse(&text).map_err(|e| {
-        exit::input(format!(
+        Error::invalid(format!(
             "{shown}: {e} (expected the output of `mstconfig -e -d <pci> q`)"
         ))
     })?;
@@ -82,7 +82,7 @@ fn load_file(
     for d in q.devices {
         let pci = match (&d.pci, &pci_from_name) {
             (Some(a), Some(b)) if a != b && !several => {
-                return Err(exit::input(format!(
+                return Err(Error::invalid(format!(
                     "{shown}: the file name says PCI {b} but its {} line says {a}",
                     d.pci_source()
                 )));
@@ -90,7 +90,7 @@ fn load_file(
             (Some(a), _) => a.clone(),
             (None, Some(b)) if !several => b.clone(),
             _ => {
-                return Err(exit::input(format!(
+                return Err(Error::invalid(format!(
                     "{shown}: device `{}` has no PCI address; query with -d <pci> or name the file <pci>.txt",
                     d.shown()
                 )));
@@ -109,7 +109,7 @@ fn load_file(
 fn read_dir_sorted(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| {
-            exit::input(format!(
+            Error::unreadable(format!(
                 "{}: cannot read firmware folder: {e}",
                 dir.display()
             ))

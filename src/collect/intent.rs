@@ -1,7 +1,7 @@
 //! Loads the intent sources (BCM facts, Ansible inventory) and adds them to collected facts. A
 //! flag wins over the site file, which wins over what a snapshot already carries.
 
-use crate::exit;
+use super::Error;
 use gpu_preflight_checks::intent::IntentFacts;
 use gpu_preflight_checks::{Facts, Site};
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ fn exists(path: &Path, from: &str, expected: &str) -> anyhow::Result<()> {
     if path.exists() {
         return Ok(());
     }
-    Err(exit::input(format!(
+    Err(Error::unreadable(format!(
         "{}: no such file or folder, named by {from}; expected {expected}",
         path.display()
     )))

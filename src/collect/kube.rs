@@ -11,7 +11,7 @@ mod text;
 pub use list::list;
 pub use text::{Capped, Failure, get_capped, get_text};
 
-use crate::exit;
+use super::Error;
 use gpu_preflight_checks::facts::{ApiFact, KindFact, NamedRead, ObjectRef, ReadScope};
 use gpu_preflight_checks::kinds::ResourceKind;
 use gpu_preflight_checks::object::Object;
@@ -73,11 +73,11 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
     let mut config = match &opts.kubeconfig {
         Some(path) => {
             let kc = Kubeconfig::read_from(path)
-                .map_err(|e| exit::input(format!("{}: {}", path.display(), chain(&e))))?;
+                .map_err(|e| Error::cluster(format!("{}: {}", path.display(), chain(&e))))?;
             preflight_kubeconfig(&kc, opts.context.as_deref(), &path.display().to_string())?;
             Config::from_custom_kubeconfig(kc, &kco)
                 .await
-                .map_err(|e| exit::input(format!("{}: {}", path.display(), chain(&e))))?
+                .map_err(|e| Error::cluster(format!("{}: {}", path.display(), chain(&e))))?
         }
         None if opts.context.is_some() => {
             if let Ok(kc) = Kubeconfig::read() {
@@ -85,22 +85,23 @@ pub async fn connect(opts: &LiveOptions) -> anyhow::Result<(Client, String)> {
             }
             Config::from_kubeconfig(&kco)
                 .await
-                .map_err(|e| exit::input(format!("kubeconfig: {}", chain(&e))))?
+                .map_err(|e| Error::cluster(format!("kubeconfig: {}", chain(&e))))?
         }
         None => Config::infer().await.map_err(|e| {
             let cause = chain(&e);
             let msg = format!(
                 "no cluster to check: give --snapshot FILE, or --kubeconfig/--context, or run in a pod ({cause})"
             );
-            anyhow::Error::new(NoCluster(cause)).context(exit::InputError(msg))
+            anyhow::Error::new(NoCluster(cause)).context(Error::Cluster(msg))
         })?,
     };
     config.connect_timeout = Some(opts.timeout);
     config.read_timeout = Some(opts.timeout);
     config.write_timeout = Some(opts.timeout);
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config)
-        .map_err(|e| exit::input(format!("cannot build a client for {server}: {}", chain(&e))))?;
+    let client = Client::try_from(config).map_err(|e| {
+        Error::cluster(format!("cannot build a client for {server}: {}", chain(&e)))
+    })?;
     Ok((client, server))
 }
 
@@ -111,7 +112,7 @@ fn preflight_kubeconfig(kc: &Kubeconfig, context: Option<&str>, file: &str) -> a
     let Some(name) = name else { return Ok(()) };
     let Some(ctx) = kc.contexts.iter().find(|c| c.name == name) else {
         let have: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
-        return Err(exit::input(format!(
+        return Err(Error::cluster(format!(
             "{file}: no context named `{name}`; its contexts are: {} (`kubectl config get-contexts`)",
             if have.is_empty() {
                 "none".to_string()
@@ -131,7 +132,7 @@ fn preflight_kubeconfig(kc: &Kubeconfig, context: Option<&str>, file: &str) -> a
     if let Some(cmd) = command
         && !on_path(cmd)
     {
-        return Err(exit::input(format!(
+        return Err(Error::cluster(format!(
             "{file}: context `{name}` gets its credentials by running `{cmd}` (a kubectl credential plugin), which is not installed or not on PATH: install it (e.g. kubelogin for OIDC; on BCM, `module load kubernetes` first)"
         )));
     }

@@ -3,6 +3,7 @@
 pub mod bcm;
 pub mod dns;
 pub mod dump;
+pub mod error;
 pub mod firmware;
 pub mod http;
 pub mod intent;
@@ -12,3 +13,5 @@ pub mod mapped;
 pub mod probes;
 pub mod snapshot;
 pub mod tls;
+
+pub use error::Error;

@@ -5,10 +5,11 @@
 //! Only live mode probes. With `--snapshot` nothing is contacted: the rules read the probe facts
 //! the snapshot recorded (local files named by the site are still read; they are not contacted).
 
+use super::Error;
 use crate::collect::{dns, http, tls};
-use crate::exit;
 use futures::future::join_all;
-use gpu_preflight_checks::check::util::is_ready;
+use gpu_preflight_checks::check::{self, util::is_ready};
+use gpu_preflight_checks::context::ProbeNeeds;
 use gpu_preflight_checks::probe::{CertFiles, DnsProbe, PemFile, Probes, b64};
 use gpu_preflight_checks::{Facts, RuleDef, Site};
 use rustls::pki_types::pem::PemObject;
@@ -34,9 +35,9 @@ impl Options {
     pub fn new(concurrency: usize, timeout_secs: f64, network: bool) -> anyhow::Result<Options> {
         use crate::bounds;
         bounds::seconds(timeout_secs, bounds::PROBE_TIMEOUT_MAX)
-            .map_err(|e| exit::input(format!("--probe-timeout {timeout_secs}: {e}")))?;
+            .map_err(|e| Error::flag(format!("--probe-timeout {timeout_secs}: {e}")))?;
         bounds::count(concurrency, bounds::CONCURRENCY_MAX)
-            .map_err(|e| exit::input(format!("--concurrency {concurrency}: {e}")))?;
+            .map_err(|e| Error::flag(format!("--concurrency {concurrency}: {e}")))?;
         Ok(Options {
             concurrency,
             timeout: Duration::from_secs_f64(timeout_secs),
@@ -56,25 +57,19 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What the rules' check kinds declare in their needs (`Needs::probes`).
     pub fn of(rules: &[&RuleDef]) -> Plan {
-        let mut p = Plan::default();
-        for r in rules {
-            match r.check.as_str() {
-                "dns_resolves" | "dns_stray_aaaa" => p.dns = true,
-                "tls_name" | "tls_expiry" | "tls_secret" => p.tls = true,
-                "tls_chain" => {
-                    p.tls = true;
-                    p.ca_bundle = true;
-                }
-                "tls_files" => {
-                    p.cert_files = true;
-                    p.ca_bundle = true;
-                }
-                "monitoring_endpoints" => p.http = true,
-                _ => {}
-            }
+        let p = rules
+            .iter()
+            .filter_map(|r| check::find(&r.check).map(|c| c.needs(&r.params).probes))
+            .fold(ProbeNeeds::default(), ProbeNeeds::union);
+        Plan {
+            dns: p.dns,
+            tls: p.tls,
+            http: p.http,
+            ca_bundle: p.ca_bundle,
+            cert_files: p.cert_files,
         }
-        p
     }
 
     pub fn any(&self) -> bool {

@@ -4,8 +4,8 @@
 //! Every object goes through the same pruning as live collection, so a kubectl dump of Secrets
 //! loses its values the moment it is read.
 
+use super::Error;
 use super::dump::Doc;
-use crate::exit;
 use gpu_preflight_checks::facts::{ApiFact, Facts, KindFact};
 use gpu_preflight_checks::kinds;
 use gpu_preflight_checks::object::Object;
@@ -91,7 +91,7 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let mut loaded = Loaded::default();
     let files = if path.is_dir() {
         let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| exit::input(format!("{}: cannot read folder: {e}", path.display())))?
+            .map_err(|e| Error::unreadable(format!("{}: cannot read folder: {e}", path.display())))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_file()
@@ -109,13 +109,13 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
             .partition(|p| std::fs::metadata(p).is_ok_and(|m| m.len() == 0));
         loaded.empty = empty;
         if v.is_empty() && !loaded.empty.is_empty() {
-            return Err(exit::input(format!(
+            return Err(Error::invalid(format!(
                 "{}: every .json, .yaml or .yml file in the folder is empty",
                 path.display()
             )));
         }
         if v.is_empty() {
-            return Err(exit::input(format!(
+            return Err(Error::invalid(format!(
                 "{}: folder has no .json, .yaml or .yml files",
                 path.display()
             )));
@@ -134,12 +134,12 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
 fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
     let name = path.display();
     let file = std::fs::File::open(path)
-        .map_err(|e| exit::input(format!("{name}: cannot read snapshot: {e}")))?;
+        .map_err(|e| Error::unreadable(format!("{name}: cannot read snapshot: {e}")))?;
     let meta = file
         .metadata()
-        .map_err(|e| exit::input(format!("{name}: cannot read snapshot: {e}")))?;
+        .map_err(|e| Error::unreadable(format!("{name}: cannot read snapshot: {e}")))?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(exit::input(format!(
+        return Err(Error::invalid(format!(
             "{name}: {} bytes is larger than the {} byte limit for one input file; split it by kind",
             meta.len(),
             MAX_FILE_BYTES
@@ -179,7 +179,7 @@ fn load_file(path: &Path, into: &mut Loaded) -> anyhow::Result<()> {
     // above, and is read only up to the limit.
     let bytes = crate::input::read_from(&file, MAX_FILE_BYTES).map_err(|e| e.at(path, ""))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        exit::input(format!(
+        Error::invalid(format!(
             "{name}: not UTF-8 text (invalid byte at offset {}); expected a snapshot or kubectl -o yaml|json output",
             e.valid_up_to()
         ))
@@ -214,7 +214,7 @@ fn parse_text_as(name: &str, text: &str, into: &mut Loaded, stream: bool) -> any
     // double peak memory on a 5,000-node snapshot.
     if is_own_snapshot(text.trim_start()) {
         let snap: Snapshot = serde_json::from_str(text).map_err(|e| {
-            exit::input(format!(
+            Error::invalid(format!(
                 "{name}: line {} column {}: invalid snapshot: {e}",
                 e.line(),
                 e.column()
@@ -266,7 +266,7 @@ fn ingest_docs(docs: Vec<Doc>, name: &str, into: &mut Loaded) -> anyhow::Result<
 fn parse_whole(name: &str, text: &str, json: bool, into: &mut Loaded) -> anyhow::Result<()> {
     let docs: Vec<Value> = if json {
         let v: Value = serde_json::from_str(text).map_err(|e| {
-            exit::input(format!(
+            Error::invalid(format!(
                 "{name}: line {} column {}: {e}",
                 e.line(),
                 e.column()
@@ -275,10 +275,10 @@ fn parse_whole(name: &str, text: &str, json: bool, into: &mut Loaded) -> anyhow:
         vec![v]
     } else {
         gpu_preflight_checks::yaml::from_multi(text)
-            .map_err(|e| exit::input(format!("{name}: {e}")))?
+            .map_err(|e| Error::invalid(format!("{name}: {e}")))?
     };
     if docs.is_empty() {
-        return Err(exit::input(format!(
+        return Err(Error::invalid(format!(
             "{name}: empty; expected a gpu-preflight snapshot or kubectl -o yaml|json output"
         )));
     }
@@ -291,7 +291,7 @@ fn parse_whole(name: &str, text: &str, json: bool, into: &mut Loaded) -> anyhow:
 fn ingest_doc(doc: Value, n: usize, name: &str, into: &mut Loaded) -> anyhow::Result<()> {
     let where_ = format!("{name}: document {n}");
     let Value::Object(map) = &doc else {
-        return Err(exit::input(format!(
+        return Err(Error::invalid(format!(
             "{where_}: expected a mapping (a snapshot or a Kubernetes object/List), found {}",
             type_name(&doc)
         )));
@@ -299,19 +299,19 @@ fn ingest_doc(doc: Value, n: usize, name: &str, into: &mut Loaded) -> anyhow::Re
     if let Some(schema) = map.get("schema") {
         let schema = schema.as_str().unwrap_or("");
         if schema != SCHEMA {
-            return Err(exit::input(format!(
+            return Err(Error::invalid(format!(
                 "{where_}: unsupported snapshot schema `{schema}` (this version reads {SCHEMA})"
             )));
         }
         let snap: Snapshot = serde_json::from_value(doc)
-            .map_err(|e| exit::input(format!("{where_}: invalid snapshot: {e}")))?;
+            .map_err(|e| Error::invalid(format!("{where_}: invalid snapshot: {e}")))?;
         merge_facts(&mut into.facts, snap.facts);
         return Ok(());
     }
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
     let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if kind.is_empty() || api_version.is_empty() {
-        return Err(exit::input(format!(
+        return Err(Error::invalid(format!(
             "{where_}: neither a gpu-preflight snapshot (no `schema`) nor a Kubernetes object (no `apiVersion`/`kind`)"
         )));
     }
@@ -320,7 +320,7 @@ fn ingest_doc(doc: Value, n: usize, name: &str, into: &mut Loaded) -> anyhow::Re
             Some(Value::Array(items)) => items.clone(),
             Some(Value::Null) | None => vec![],
             Some(other) => {
-                return Err(exit::input(format!(
+                return Err(Error::invalid(format!(
                     "{where_}: `items` must be a list, found {}",
                     type_name(other)
                 )));
@@ -344,7 +344,7 @@ fn ingest_object(obj: Value, where_: &str, into: &mut Loaded) -> anyhow::Result<
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if !obj.is_object() || kind.is_empty() || api_version.is_empty() {
-        return Err(exit::input(format!(
+        return Err(Error::invalid(format!(
             "{where_}: not a Kubernetes object (needs `apiVersion` and `kind`)"
         )));
     }
@@ -353,7 +353,7 @@ fn ingest_object(obj: Value, where_: &str, into: &mut Loaded) -> anyhow::Result<
         .and_then(Value::as_str)
         .is_none()
     {
-        return Err(exit::input(format!(
+        return Err(Error::invalid(format!(
             "{where_}: {kind} without metadata.name"
         )));
     }

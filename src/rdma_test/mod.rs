@@ -466,7 +466,9 @@ async fn read(
         }
     }
     let pods = Pods::new(client.clone(), namespace);
-    let mut notices = Vec::new();
+    // Node facts read but not used (another node's, too old, dated ahead, a pod the agent's
+    // DaemonSet does not control) are said, as `check` says them: the plan ran without them.
+    let mut notices = sources::set_aside_notices(&facts);
     match pods.namespace().await {
         Ok(None) => {
             return Err(exit::input(format!(
@@ -608,6 +610,8 @@ pub struct CleanupRequest {
     pub namespace: String,
     /// Only list what would be deleted.
     pub dry_run: bool,
+    /// Longest wait for the deleted pods to be gone (`--timeout`, at most 30 s).
+    pub wait: Duration,
 }
 
 /// What `--cleanup` found and did.
@@ -617,6 +621,9 @@ pub struct Cleanup {
     pub found: Vec<String>,
     pub deleted: Vec<String>,
     pub failed: Vec<String>,
+    /// Deleted pods still Terminating after the wait: they hold their ports and RDMA resources
+    /// until gone.
+    pub terminating: Vec<String>,
 }
 
 pub fn cleanup(req: &CleanupRequest) -> anyhow::Result<Cleanup> {
@@ -639,13 +646,22 @@ pub fn cleanup(req: &CleanupRequest) -> anyhow::Result<Cleanup> {
                 found,
                 deleted: Vec::new(),
                 failed: Vec::new(),
+                terminating: Vec::new(),
             });
         }
         let c = run::delete_all(&pods, found.clone(), None).await;
+        // As after a run: a deleted pod that is still Terminating holds its port, and the next
+        // run started right after this cleanup would meet it.
+        let terminating = if c.deleted.is_empty() {
+            Vec::new()
+        } else {
+            run::wait_all_gone(&pods, &pods::selector_all(), req.wait.min(TERMINATING_WAIT)).await
+        };
         Ok(Cleanup {
             found,
             deleted: c.deleted,
             failed: c.failed,
+            terminating,
         })
     };
     rt.block_on(async {

@@ -926,6 +926,44 @@ fn cleanup_removes_only_leftovers_by_label() {
     );
 }
 
+/// Deleted pods stay Terminating for a while, holding their ports: `--cleanup` waits for them
+/// (bounded by --timeout) before it says it is done, and when they outlast the wait it names
+/// them and does not exit 0 (a run started right after would meet their ports).
+#[test]
+fn cleanup_waits_for_terminating_pods_or_names_them() {
+    let mut w = writes();
+    w.terminating_reads = 3;
+    let server = start(w, &["rdma-test/leftovers.yaml"], None);
+    let dir = tempfile::tempdir().unwrap();
+    // `rdma` asserts that nothing is left, Terminating pods included.
+    let ran = rdma(&server, dir.path(), &["--cleanup"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.starts_with("deleted 2 rdma-test pod(s)"),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains("terminating"), "{}", ran.stdout);
+
+    let mut w = writes();
+    w.terminating_reads = 100_000;
+    let server = start(w, &["rdma-test/leftovers.yaml"], None);
+    let kc = server.write_kubeconfig(dir.path());
+    let out = bin()
+        .args(["rdma-test", "--cleanup", "--timeout", "1", "--kubeconfig"])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "2 of them still terminating after 1 s (each holds its port and RDMA resource until gone): rdma-test-0ldrun01-000-client, rdma-test-0ldrun01-000-server"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+}
+
 #[test]
 fn bad_input_fails_before_any_pod() {
     let server = start(writes(), &[], None);
@@ -1798,4 +1836,49 @@ fn node_facts_from_the_agents_logs_plan_as_the_folder_does() {
         ]
     );
     assert_eq!(report["summary"]["pass"], 4, "{report:#}");
+}
+
+/// Node facts the run read but set aside (here a file for gpu03 that names gpu01) are said on
+/// stderr as `check` says them, not dropped in silence: the plan ran without them.
+#[test]
+fn set_aside_node_facts_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let facts = dir.path().join("facts");
+    std::fs::create_dir(&facts).unwrap();
+    for n in ["gpu01", "gpu02", "gpu03"] {
+        let mut v: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("rdma-test/node-facts/{n}.json"))).unwrap(),
+        )
+        .unwrap();
+        if n == "gpu03" {
+            v["node_name"] = serde_json::json!("gpu01");
+        }
+        std::fs::write(facts.join(format!("{n}.json")), v.to_string()).unwrap();
+    }
+    let server = start(writes(), &[], None);
+    let ran = rdma(
+        &server,
+        dir.path(),
+        &[
+            "--nodes",
+            "gpu01,gpu02",
+            "--device",
+            "mlx5_0",
+            "--node-facts",
+            facts.to_str().unwrap(),
+            "--image",
+            IMAGE,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("node facts of 1 node(s) were not used: gpu03 (")
+            && ran
+                .stderr
+                .contains("the facts name node gpu01 (node_name), not gpu03"),
+        "{}",
+        ran.stderr
+    );
 }

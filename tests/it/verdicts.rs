@@ -643,6 +643,32 @@ fn output_never_follows_another_users_link_and_keeps_mode_and_owner() {
     assert!(err.contains("owned by uid 65534"), "{err}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
 
+    // A planted link as a folder on the way (`/tmp/x/report.json`, /tmp/x -> a root-only
+    // folder): refused, nothing written there. The same folder link of this user's own, outside
+    // any sticky folder, is followed.
+    let secret_dir = base.path().join("etc");
+    std::fs::create_dir(&secret_dir).unwrap();
+    let via = sticky.join("x");
+    std::os::unix::fs::symlink(&secret_dir, &via).unwrap();
+    std::os::unix::fs::lchown(&via, Some(nobody), Some(nobody)).unwrap();
+    let (code, err) = write_report_to(&via.join("report.json"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the folder") && err.contains("owned by uid 65534"),
+        "{err}"
+    );
+    assert!(!secret_dir.join("report.json").exists());
+    std::os::unix::fs::lchown(&via, Some(0), Some(0)).unwrap();
+    let (code, err) = write_report_to(&via.join("report.json"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("world-writable sticky folder"), "{err}");
+    assert!(!secret_dir.join("report.json").exists());
+    let mine = open.join("reports");
+    std::os::unix::fs::symlink(&secret_dir, &mine).unwrap();
+    let (code, err) = write_report_to(&mine.join("report.json"));
+    assert!(code <= 1, "{err}");
+    assert!(secret_dir.join("report.json").is_file());
+
     // A report file that is replaced keeps its mode and owner (a 0600 report stays 0600).
     let kept = base.path().join("kept.json");
     std::fs::write(&kept, "old").unwrap();

@@ -2,6 +2,7 @@
 
 use super::endpoint;
 use super::{Ctx, Needs, TypedCheck};
+use crate::context::ProbeNeeds;
 use crate::model::Finding;
 use crate::probe::DnsAnswer;
 use serde::Deserialize;
@@ -20,7 +21,10 @@ impl TypedCheck for DnsResolves {
         "The site FQDN's A (or AAAA) records are exactly the reserved IP, per resolver asked.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        Needs::default().probing(ProbeNeeds {
+            dns: true,
+            ..ProbeNeeds::default()
+        })
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {

@@ -2,6 +2,7 @@
 
 use super::endpoint;
 use super::{Ctx, Needs, TypedCheck};
+use crate::context::ProbeNeeds;
 use crate::model::Finding;
 use crate::probe::DnsAnswer;
 use serde::Deserialize;
@@ -19,7 +20,10 @@ impl TypedCheck for DnsStrayAaaa {
         "The site FQDN has no AAAA record pointing anywhere but the reserved IP.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        Needs::default().probing(ProbeNeeds {
+            dns: true,
+            ..ProbeNeeds::default()
+        })
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {

@@ -459,3 +459,71 @@ mod params_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod probe_needs {
+    /// What a run asks of this host (probes, site files) comes from the check kinds' needs
+    /// alone: a check kind that reads probe facts and does not declare them would be evaluated
+    /// on a run that never probed (a skip where a verdict was due). Held by reading the sources:
+    /// every check kind that reads `probes` declares at least one probe; none that does not.
+    #[test]
+    fn check_kinds_that_read_probe_facts_declare_them() {
+        // Reading the facts' probes directly, or through the helpers in endpoint.rs that do.
+        const READERS: &[&str] = &[".probes", "endpoint::probes(", "endpoint::each_tls("];
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let endpoint = std::fs::read_to_string(src.join("endpoint.rs")).unwrap_or_default();
+        for (i, l) in endpoint.lines().enumerate() {
+            if let Some(f) = l.strip_prefix("pub fn ") {
+                let name = f.split(['<', '(']).next().unwrap_or("");
+                let body: String = endpoint.lines().skip(i).take(12).collect();
+                assert!(
+                    !body.contains("probes(ctx") && !body.contains("facts.probes")
+                        || READERS.contains(&format!("endpoint::{name}(").as_str()),
+                    "endpoint::{name} reads probe facts: add it to READERS"
+                );
+            }
+        }
+        let dir = src.join("check");
+        let mut wrong = Vec::new();
+        let mut readers = 0;
+        let mut seen = 0;
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .collect();
+        files.sort();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f:?}: {e}"));
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            // The check kinds this file defines (`const NAME: &'static str = "...";`).
+            let names: Vec<&str> = code
+                .lines()
+                .filter(|l| l.contains("const NAME: &'static str = \""))
+                .filter_map(|l| l.split('"').nth(1))
+                .collect();
+            let reads = code
+                .lines()
+                .map(|l| l.split("//").next().unwrap_or(""))
+                .any(|l| READERS.iter().any(|r| l.contains(r)));
+            for name in names {
+                let c = super::find(name).unwrap_or_else(|| panic!("{f:?}: `{name}` unregistered"));
+                seen += 1;
+                readers += usize::from(reads);
+                let declared = c.needs(&serde_json::json!({})).probes.any();
+                if reads != declared {
+                    wrong.push(format!(
+                        "{name}: reads probe facts: {reads}, declares probes in needs: {declared}"
+                    ));
+                }
+            }
+        }
+        assert_eq!(
+            seen,
+            super::registry().len(),
+            "a check kind's file was not found"
+        );
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        assert!(readers >= 8, "the scan found only {readers} probe readers");
+    }
+}

@@ -2,6 +2,7 @@
 //! NodePorts (site `expect.monitoring_ports`), and each answers HTTP on a node address.
 
 use super::{Ctx, Needs, TypedCheck};
+use crate::context::ProbeNeeds;
 use crate::kinds::View;
 use crate::kinds::service::Service;
 use crate::model::Finding;
@@ -48,7 +49,10 @@ impl TypedCheck for MonitoringEndpoints {
         "Monitoring UIs are exposed on their NodePorts and answer HTTP on a node address.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::kinds(&["services", "nodes"])
+        Needs::kinds(&["services", "nodes"]).probing(ProbeNeeds {
+            http: true,
+            ..ProbeNeeds::default()
+        })
     }
 
     fn eval(ctx: &Ctx, p: &Params) -> Vec<Finding> {

@@ -4,6 +4,7 @@
 use super::endpoint;
 use super::{Ctx, Needs, TypedCheck};
 use crate::cert;
+use crate::context::ProbeNeeds;
 use crate::model::Finding;
 use crate::probe::Probes;
 use serde::Deserialize;
@@ -91,7 +92,11 @@ impl TypedCheck for TlsChain {
     const SUMMARY: &'static str = "The served certificate chain verifies to the site CA bundle; the failure names the reason.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        Needs::default().probing(ProbeNeeds {
+            tls: true,
+            ca_bundle: true,
+            ..ProbeNeeds::default()
+        })
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {

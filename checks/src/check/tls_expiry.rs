@@ -4,6 +4,7 @@
 use super::endpoint;
 use super::{Ctx, Needs, TypedCheck};
 use crate::cert;
+use crate::context::ProbeNeeds;
 use crate::model::Finding;
 use serde::Deserialize;
 
@@ -20,7 +21,10 @@ impl TypedCheck for TlsExpiry {
         "Every served certificate is valid for more than the site's minimum number of days.";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        Needs::default().probing(ProbeNeeds {
+            tls: true,
+            ..ProbeNeeds::default()
+        })
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {

@@ -3,6 +3,7 @@
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::cert::{self, NameMatch};
+use crate::context::ProbeNeeds;
 use crate::fix::FixVariant;
 use crate::model::Finding;
 use crate::probe::unb64;
@@ -55,7 +56,11 @@ impl TypedCheck for TlsFiles {
     ];
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        Needs::default().probing(ProbeNeeds {
+            cert_files: true,
+            ca_bundle: true,
+            ..ProbeNeeds::default()
+        })
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {

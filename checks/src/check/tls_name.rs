@@ -3,6 +3,7 @@
 use super::endpoint;
 use super::{Ctx, Needs, TypedCheck};
 use crate::cert::{self, NameMatch};
+use crate::context::ProbeNeeds;
 use crate::model::Finding;
 use serde::Deserialize;
 
@@ -19,7 +20,10 @@ impl TypedCheck for TlsName {
         "The served certificate names the site FQDN in its SAN (RFC 6125 wildcards, one label).";
 
     fn needs(_: &Params) -> Needs {
-        Needs::default()
+        Needs::default().probing(ProbeNeeds {
+            tls: true,
+            ..ProbeNeeds::default()
+        })
     }
 
     fn eval(ctx: &Ctx, _: &Params) -> Vec<Finding> {

@@ -10,6 +10,7 @@
 use super::endpoint;
 use super::{Ctx, Needs, TypedCheck};
 use crate::cert;
+use crate::context::ProbeNeeds;
 use crate::facts::ObjectRef;
 use crate::kinds::PodTemplate;
 use crate::kinds::daemon_set::DaemonSet;
@@ -154,6 +155,10 @@ impl TypedCheck for TlsSecret {
             .optional(&["daemonsets.apps", INGRESSES])
             .by_name("secrets")
             .names_from(&["deployments.apps", "daemonsets.apps", INGRESSES])
+            .probing(ProbeNeeds {
+                tls: true,
+                ..ProbeNeeds::default()
+            })
     }
 
     fn named(ctx: &Ctx, p: &Params) -> Vec<ObjectRef> {

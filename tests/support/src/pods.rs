@@ -275,7 +275,7 @@ pub fn handle(
             let mut pods = store.lock();
             let reads = store.cfg.terminating_reads;
             match pods.get_mut(&key) {
-                Some(p) if p.created && reads > 0 => {
+                Some(p) if reads > 0 => {
                     if p.terminating.is_none() {
                         p.terminating = Some(reads);
                         p.obj["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:09Z");
