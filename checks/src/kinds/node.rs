@@ -1,5 +1,5 @@
-//! Node: labels, the SR-IOV operator's state annotation, taints, addresses, allocatable
-//! resources and conditions. Images, volumes, nodeInfo and heartbeat times are never kept (a 5,000-node
+//! Node: labels, the SR-IOV operator's state annotation, taints, addresses, allocatable and
+//! capacity resources and conditions. Images, volumes, nodeInfo and heartbeat times are never kept (a 5,000-node
 //! cluster's nodes shrink to a third).
 
 use serde::Deserialize;
@@ -60,6 +60,9 @@ pub struct NodeStatus<'a> {
     pub addresses: Vec<Address<'a>>,
     #[serde(borrow)]
     pub allocatable: BTreeMap<&'a str, super::Quantity<'a>>,
+    /// What the node has, before the device plugin's health marks (GPU002).
+    #[serde(borrow)]
+    pub capacity: BTreeMap<&'a str, super::Quantity<'a>>,
     #[serde(borrow)]
     pub conditions: Vec<Condition<'a>>,
 }
