@@ -2,7 +2,7 @@
 
 use super::evidence::{GPU_RESOURCE, gpu_allocatable};
 use super::{Ctx, Needs, TypedCheck};
-use crate::kinds::node;
+use crate::kinds::{View, node, node::NodeAllocatable};
 use crate::model::Finding;
 use serde::Deserialize;
 
@@ -39,11 +39,12 @@ impl TypedCheck for GpuLabelTruthful {
             let target = format!("node/{name}");
             // Under the MIG `mixed` strategy a node whose GPUs are all MIG advertises them as
             // `nvidia.com/mig-<profile>` and `nvidia.com/gpu` 0: its GPUs are there.
-            let mig: Vec<String> = crate::gfd::mig_resources(&Node::of(n).status.allocatable)
-                .into_iter()
-                .filter(|(_, q)| *q > 0.0)
-                .map(|(p, q)| format!("{}{p}={q}", crate::gfd::MIG_PREFIX))
-                .collect();
+            let mig: Vec<String> =
+                crate::gfd::mig_resources(&NodeAllocatable::of(n).status.allocatable)
+                    .into_iter()
+                    .filter(|(_, q)| *q > 0.0)
+                    .map(|(p, q)| format!("{}{p}={q}", crate::gfd::MIG_PREFIX))
+                    .collect();
             out.push(match gpu_allocatable(n) {
                 Some(q) if q <= 0.0 && !mig.is_empty() => Finding::pass(
                     &target,
