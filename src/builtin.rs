@@ -24,6 +24,7 @@ pub const PACKS: &[(&str, &str)] = &[
         "rules/rdma-node.yaml",
         include_str!("../rules/rdma-node.yaml"),
     ),
+    ("rules/gpu-api.yaml", include_str!("../rules/gpu-api.yaml")),
     (
         "rules/gpu-node.yaml",
         include_str!("../rules/gpu-node.yaml"),

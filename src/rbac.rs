@@ -31,6 +31,14 @@ pub struct RbacArgs {
     /// the test namespace, created by the manifests).
     #[arg(long, value_name = "NAMESPACE/NAME")]
     pub service_account: Option<String>,
+    /// Bind to this user instead of a service account: an engineer's identity as the API
+    /// server knows it (an OIDC username such as `oidc:alice@example.com`). Repeatable.
+    #[arg(long, value_name = "NAME", conflicts_with = "service_account")]
+    pub user: Vec<String>,
+    /// Bind to this group instead of a service account (an OIDC group such as
+    /// `oidc:gpu-admins`). Repeatable; may be given with --user.
+    #[arg(long, value_name = "NAME", conflicts_with = "service_account")]
+    pub group: Vec<String>,
     /// Site file: the Secrets it names (`platform.registry_secret`, `platform.tls_secret`) are
     /// the ones granted, instead of the rules' defaults.
     #[arg(long)]
@@ -116,17 +124,46 @@ pub const AUDIT_ACCOUNT: &str = "gpu-preflight/gpu-preflight";
 /// The rdma-test account's name, in the test namespace.
 pub const RDMA_TEST_ACCOUNT: &str = "gpu-preflight-rdma-test";
 
-/// The service account bound to, after checking it and the role name.
-fn subject_and_name(a: &RbacArgs, name: &str, default: &str) -> anyhow::Result<NamespacedName> {
-    let subject = NamespacedName::parse(a.service_account.as_deref().unwrap_or(default))
-        .map_err(|e| exit::input(format!("--service-account {e}")))?;
+/// Who a binding grants to: a service account (the audit's, by default), or an engineer's user
+/// or group identity (`--user`, `--group`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    ServiceAccount(NamespacedName),
+    User(String),
+    Group(String),
+}
+
+/// The subjects bound to, after checking them and the role name: `--user`/`--group` when
+/// given, else the service account (`default` unless `--service-account`).
+fn subject_and_name(a: &RbacArgs, name: &str, default: &str) -> anyhow::Result<Vec<Subject>> {
+    let mut subjects = Vec::new();
+    for (flag, names) in [("--user", &a.user), ("--group", &a.group)] {
+        for n in names {
+            if n.trim().is_empty() || n.trim() != n || n.chars().any(char::is_control) {
+                return Err(exit::input(format!(
+                    "{flag} `{}`: expected the name the API server knows the identity by (not empty, no surrounding spaces or control characters)",
+                    n.escape_debug()
+                )));
+            }
+            subjects.push(if flag == "--user" {
+                Subject::User(n.clone())
+            } else {
+                Subject::Group(n.clone())
+            });
+        }
+    }
+    if subjects.is_empty() {
+        let account = NamespacedName::parse(a.service_account.as_deref().unwrap_or(default))
+            .map_err(|e| exit::input(format!("--service-account {e}")))?;
+        subjects.push(Subject::ServiceAccount(account));
+    }
     // Any namespace will do: only the name is checked here.
     NamespacedName::parse(&format!("default/{name}")).map_err(|_| {
         exit::input(format!(
             "--name `{name}`: expected a Kubernetes name (lower-case letters, digits, `-` and `.`)"
         ))
     })?;
-    Ok(subject)
+    Ok(subjects)
 }
 
 /// `--profile rdma-test`: its own service account in the test namespace (never the audit's: the
@@ -147,7 +184,8 @@ fn rdma_test(a: &RbacArgs) -> anyhow::Result<String> {
             crate::rdma_test::DEFAULT_NAMESPACE
         )));
     }
-    if subject.to_string() == AUDIT_ACCOUNT && !a.force {
+    let audit = NamespacedName::parse(AUDIT_ACCOUNT).map_err(|e| exit::input(e.to_string()))?;
+    if subject.contains(&Subject::ServiceAccount(audit)) && !a.force {
         return Err(exit::input(format!(
             "--service-account {AUDIT_ACCOUNT} is the audit's account: binding pod creation to it makes the scheduled audit able to start host-network pods; use the rdma-test account (the default, {own}), or --force"
         )));
@@ -188,14 +226,15 @@ fn rdma_test(a: &RbacArgs) -> anyhow::Result<String> {
         .or_default()
         .insert("sriovnetworknodepolicies".into());
     let mut yaml = p.render_roles(name, &subject);
-    if subject == NamespacedName::parse(&own).map_err(|e| exit::input(e.to_string()))? {
+    let own = NamespacedName::parse(&own).map_err(|e| exit::input(e.to_string()))?;
+    if subject == [Subject::ServiceAccount(own.clone())] {
         let at = yaml.find("apiVersion").unwrap_or(yaml.len());
         yaml.insert_str(
             at,
             &format!(
                 "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n  namespace: {}\n---\n",
-                scalar(&subject.name),
-                scalar(&subject.namespace)
+                scalar(&own.name),
+                scalar(&own.namespace)
             ),
         );
     }
@@ -295,8 +334,8 @@ impl Policy {
     }
 
     /// Multi-document YAML: the ClusterRole and its ClusterRoleBinding, then per namespace a
-    /// Role and its RoleBinding, all bound to `subject` (a service account).
-    pub fn render(&self, name: &str, subject: &NamespacedName) -> String {
+    /// Role and its RoleBinding, all bound to `subject` (a service account, users or groups).
+    pub fn render(&self, name: &str, subject: &[Subject]) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -313,7 +352,7 @@ impl Policy {
     }
 
     /// The ClusterRole (get/list on `cluster`, get on /version) and its binding, `---` first.
-    pub fn render_cluster(&self, name: &str, subject: &NamespacedName) -> String {
+    pub fn render_cluster(&self, name: &str, subject: &[Subject]) -> String {
         let q = |s: &str| serde_json::Value::from(s).to_string();
         let list =
             |items: &mut dyn Iterator<Item = &str>| items.map(q).collect::<Vec<_>>().join(", ");
@@ -349,7 +388,7 @@ impl Policy {
     }
 
     /// The namespaced Roles and their bindings, under the rdma-test header.
-    pub fn render_roles(&self, name: &str, subject: &NamespacedName) -> String {
+    pub fn render_roles(&self, name: &str, subject: &[Subject]) -> String {
         let mut s = String::from(
             "# Generated by `gpu-preflight rbac --profile rdma-test`: the identity `gpu-preflight rdma-test`\n\
              # runs as — its own service account, never the audit's — may create, read and delete pods\n\
@@ -363,7 +402,7 @@ impl Policy {
     }
 
     /// `---`-separated Roles and RoleBindings, one per namespace.
-    fn roles(&self, name: &str, subject: &NamespacedName) -> String {
+    fn roles(&self, name: &str, subject: &[Subject]) -> String {
         let q = |s: &str| serde_json::Value::from(s).to_string();
         let list =
             |items: &mut dyn Iterator<Item = &str>| items.map(q).collect::<Vec<_>>().join(", ");
@@ -417,7 +456,7 @@ fn binding(
     namespace: Option<&str>,
     name: &str,
     role_kind: &str,
-    subject: &NamespacedName,
+    subject: &[Subject],
 ) {
     let q = scalar;
     let _ = writeln!(s, "---");
@@ -431,13 +470,29 @@ fn binding(
     let _ = writeln!(s, "  apiGroup: rbac.authorization.k8s.io");
     let _ = writeln!(s, "  kind: {role_kind}\n  name: {}", q(name));
     let _ = writeln!(s, "subjects:");
-    let _ = writeln!(s, "  - kind: ServiceAccount");
-    let _ = writeln!(
-        s,
-        "    name: {}\n    namespace: {}",
-        q(&subject.name),
-        q(&subject.namespace)
-    );
+    for sub in subject {
+        match sub {
+            Subject::ServiceAccount(sa) => {
+                let _ = writeln!(s, "  - kind: ServiceAccount");
+                let _ = writeln!(
+                    s,
+                    "    name: {}\n    namespace: {}",
+                    q(&sa.name),
+                    q(&sa.namespace)
+                );
+            }
+            Subject::User(n) | Subject::Group(n) => {
+                let kind = if matches!(sub, Subject::User(_)) {
+                    "User"
+                } else {
+                    "Group"
+                };
+                let _ = writeln!(s, "  - kind: {kind}");
+                let _ = writeln!(s, "    apiGroup: rbac.authorization.k8s.io");
+                let _ = writeln!(s, "    name: {}", q(n));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -587,10 +642,58 @@ mod tests {
                 .iter()
                 .any(|r| r.resource == "pods" && r.names.is_empty())
         );
-        let yaml = p.render("audit", &NamespacedName::parse("ops/audit").unwrap());
+        let yaml = p.render(
+            "audit",
+            &[Subject::ServiceAccount(
+                NamespacedName::parse("ops/audit").unwrap(),
+            )],
+        );
         assert!(yaml.contains("resourceNames: [\"x\", \"y\"]"), "{yaml}");
         let docs: Vec<serde_json::Value> = gpu_preflight_checks::yaml::from_multi(&yaml).unwrap();
         assert_eq!(docs.len(), 4, "ClusterRole, binding, Role, binding");
         assert_eq!(docs[3]["subjects"][0]["namespace"], "ops");
+    }
+
+    /// `--user`/`--group` bind an engineer's identity instead of a service account; bad names
+    /// are input errors.
+    #[test]
+    fn users_and_groups_are_bound_instead_of_the_service_account() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            a: RbacArgs,
+        }
+        let args = |extra: &[&str]| {
+            let mut v = vec!["x", "--profile", "core"];
+            v.extend_from_slice(extra);
+            Cli::parse_from(v).a
+        };
+        let y = run(&args(&[
+            "--user",
+            "oidc:alice@example.com",
+            "--group",
+            "oidc:gpu-admins",
+        ]))
+        .unwrap();
+        let docs: Vec<serde_json::Value> = gpu_preflight_checks::yaml::from_multi(&y).unwrap();
+        let binding = docs
+            .iter()
+            .find(|d| d["kind"] == "ClusterRoleBinding")
+            .unwrap();
+        assert_eq!(
+            binding["subjects"],
+            serde_json::json!([
+                {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "oidc:alice@example.com"},
+                {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "oidc:gpu-admins"}
+            ])
+        );
+        assert!(!y.contains("ServiceAccount"), "{y}");
+        for bad in ["", " alice", "a\nb"] {
+            let e = run(&args(&["--user", bad])).unwrap_err();
+            assert!(e.to_string().contains("--user"), "{e}");
+        }
+        // Not with --service-account.
+        assert!(Cli::try_parse_from(["x", "--user", "a", "--service-account", "a/b"]).is_err());
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::facts::Facts;
 use crate::kinds::View;
-use crate::kinds::node::Node;
+use crate::kinds::node::{Node, NodeAllocatable};
 use crate::kinds::sriov_network_node_state::SriovNetworkNodeState;
 use crate::node_facts::{NodeFacts, match_nodes};
 use crate::object::Object;
@@ -23,7 +23,7 @@ pub use crate::node_facts::RDMA_CAPABLE_LABELS as RDMA_LABELS;
 
 /// Allocatable resources of a node whose name satisfies `pred`, as `(name, quantity)`.
 fn allocatable(node: &Object, pred: impl Fn(&str) -> bool) -> Vec<(&str, f64)> {
-    Node::of(node)
+    NodeAllocatable::of(node)
         .status
         .allocatable
         .into_iter()

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod evidence;
 pub mod facts;
 pub mod fix;
+pub mod gfd;
 pub mod intent;
 pub mod interest;
 pub mod iprange;

@@ -87,7 +87,7 @@ pub enum Profile {
     Core,
     RunaiBcm,
     DeepopsRdma,
-    /// The GPU rule pack (GPU, RDMA008, RDMA009).
+    /// The GPU rule pack (GPU001–GPU008, RDMA008, RDMA009): clusters with NVIDIA GPUs.
     Gpu,
 }
 

@@ -102,7 +102,7 @@ mod tests {
                              "annotations": {"sriovnetwork.openshift.io/state": "Draining"}},
                 "spec": {"taints": [{"key": "k", "effect": "NoSchedule"}]},
                 "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.2"}],
-                           "allocatable": {"rdma/ib": "1"},
+                           "allocatable": {"rdma/ib": "1"}, "capacity": {"rdma/ib": "1"},
                            "conditions": [{"type": "Ready", "status": "False",
                                            "reason": "KubeletNotReady",
                                            "message": "PLEG is not healthy"}]}})

@@ -40,6 +40,7 @@ pub enum SiteProfile {
     Core,
     RunaiBcm,
     DeepopsRdma,
+    Gpu,
 }
 
 impl SiteProfile {
@@ -50,6 +51,7 @@ impl SiteProfile {
             SiteProfile::Core => Some(Profile::Core),
             SiteProfile::RunaiBcm => Some(Profile::RunaiBcm),
             SiteProfile::DeepopsRdma => Some(Profile::DeepopsRdma),
+            SiteProfile::Gpu => Some(Profile::Gpu),
         }
     }
 
@@ -185,6 +187,18 @@ pub struct Expect {
     /// NodePorts of the monitoring UIs (DeepOps defaults).
     #[serde(default)]
     pub monitoring_ports: MonitoringPorts,
+    /// GPU003: the NVIDIA driver version every GPU node runs (`550.54.15`); unset, the nodes of
+    /// one GPU model must agree among themselves.
+    #[serde(default)]
+    pub nvidia_driver: Option<String>,
+    /// GPU004: whether the nodes of one GPU model must apply the same MIG configuration
+    /// (`nvidia.com/mig.config`); `false` where partitions differ on purpose.
+    #[serde(default = "d_true")]
+    pub mig_config_uniform: bool,
+}
+
+fn d_true() -> bool {
+    true
 }
 
 /// NodePorts of Grafana, Prometheus and Alertmanager (MON001).
@@ -248,6 +262,8 @@ impl Default for Expect {
             hca_firmware: Default::default(),
             ib_counter_max: Default::default(),
             monitoring_ports: MonitoringPorts::default(),
+            nvidia_driver: None,
+            mig_config_uniform: true,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! rule the operator uses to decide which policy configures which physical function.
 
 use crate::kinds::View;
-use crate::kinds::node::Node;
+use crate::kinds::node::NodeLabels;
 use crate::kinds::sriov_network_node_policy::SriovNetworkNodePolicy;
 use crate::kinds::sriov_network_node_state::SriovNetworkNodeState;
 use crate::object::Object;
@@ -158,7 +158,7 @@ pub fn interfaces(state: &Object) -> Vec<Interface<'_>> {
 pub fn node_labels(nodes: &[Object]) -> BTreeMap<&str, BTreeMap<&str, &str>> {
     nodes
         .iter()
-        .map(|n| (n.name(), Node::of(n).metadata.labels))
+        .map(|n| (n.name(), NodeLabels::of(n).metadata.labels))
         .collect()
 }
 

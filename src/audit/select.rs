@@ -354,7 +354,7 @@ impl Detected {
     /// The one line the user is told.
     pub fn notice(&self) -> String {
         let why = if self.why.is_empty() {
-            "no sign of Run:ai/BCM or DeepOps RDMA".to_string()
+            "no sign of Run:ai/BCM, DeepOps RDMA or NVIDIA GPUs".to_string()
         } else {
             self.why.join("; ")
         };
@@ -376,7 +376,8 @@ const RUNAI_BCM_NAMESPACES: &[&str] = &[
 
 /// Which runbooks' rules apply, from what the cluster shows: the Network Operator, MetalLB or
 /// Run:ai namespaces mean `runai-bcm`; the RDMA shared device plugin (its DaemonSet or its
-/// ConfigMap) means `deepops-rdma`; `core` always. `None` when the facts cannot tell (the API
+/// ConfigMap) means `deepops-rdma`; the GPU Operator's ClusterPolicy or a node with NVIDIA GPUs
+/// means `gpu`; `core` always. `None` when the facts cannot tell (the API
 /// server unreachable, or an input without namespaces and DaemonSets): then every rule runs.
 pub fn detect(facts: &Facts) -> Option<Detected> {
     if matches!(facts.api, ApiFact::Unreachable { .. }) {
@@ -418,7 +419,26 @@ pub fn detect(facts: &Facts) -> Option<Detected> {
         d.profiles.push(Profile::DeepopsRdma);
         d.why.push(sign);
     }
+    if let Some(sign) = gpu_sign(facts) {
+        d.profiles.push(Profile::Gpu);
+        d.why.push(sign);
+    }
     Some(d)
+}
+
+/// What shows NVIDIA GPUs: the GPU Operator's ClusterPolicy, else a node with NVIDIA GPUs
+/// (their resources or GPU Feature Discovery's labels).
+fn gpu_sign(facts: &Facts) -> Option<String> {
+    use gpu_preflight_checks::kinds::{View, cluster_policy, node::Node};
+    if let Some(cp) = facts.list(cluster_policy::KEY).first() {
+        return Some(format!("ClusterPolicy {}", cp.name()));
+    }
+    let gpus = facts
+        .list("nodes")
+        .iter()
+        .filter(|n| gpu_preflight_checks::gfd::is_gpu_node(&Node::of(n)))
+        .count();
+    (gpus > 0).then(|| format!("{gpus} node(s) with NVIDIA GPUs"))
 }
 
 /// `collect --print-kubectl`: the `kubectl get` commands that dump, one file per kind, every kind

@@ -376,11 +376,13 @@ fn with_no_profile_the_cluster_shows_which_runbook() {
     };
     // Run:ai on BCM: its namespaces; no DeepOps rule reports.
     let (v, rules, err) = run("demo/runai-bcm.yaml", &[]);
-    assert_eq!(v["profile"], "runai-bcm");
+    // Its GPU Operator and GPU nodes select the GPU rules too.
+    assert_eq!(v["profile"], "runai-bcm+gpu");
     let line: Vec<&str> = err.lines().filter(|l| l.contains("detected")).collect();
     assert_eq!(line.len(), 1, "{err}");
     assert!(
-        line[0].contains("profile runai-bcm detected (namespaces runai"),
+        line[0].contains("profile runai-bcm+gpu detected (namespaces runai")
+            && line[0].contains("ClusterPolicy cluster-policy"),
         "{err}"
     );
     assert!(rules.contains("NET001") && rules.contains("LB001"));
@@ -393,7 +395,7 @@ fn with_no_profile_the_cluster_shows_which_runbook() {
     );
     // DeepOps: the RDMA shared device plugin's ConfigMap; no Run:ai rule reports.
     let (v, rules, err) = run("node/cluster.yaml", &[]);
-    assert_eq!(v["profile"], "deepops-rdma", "{err}");
+    assert_eq!(v["profile"], "deepops-rdma+gpu", "{err}");
     assert!(
         rules.contains("RDMA001") && !rules.contains("RUNAI001"),
         "{rules:?}"
@@ -450,7 +452,7 @@ fn a_healthy_served_cluster_passes_on_the_default_profile() {
         .collect();
     assert_eq!(out.status.code(), Some(0), "{failing:#?}");
     assert!(failing.is_empty(), "{failing:#?}");
-    assert_eq!(v["profile"], "runai-bcm");
+    assert_eq!(v["profile"], "runai-bcm+gpu");
     // The same cluster against every rule fails DeepOps' RDMA rules: `all` is a choice now.
     let out = bin()
         .args(["check", "--no-probes", "--profile", "all", "--kubeconfig"])
@@ -979,7 +981,7 @@ fn a_healthy_served_deepops_cluster_passes_on_the_default_profile() {
         .collect();
     assert_eq!(
         v["profile"],
-        "deepops-rdma",
+        "deepops-rdma+gpu",
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -11,7 +11,8 @@
 //! - **one result per rule and target**.
 //!
 //! New fixtures are picked up by [`inputs`] as they are added (every `metallb-sriov/broken/*`
-//! case, every inventory and BCM variant, every `fixtures/real-formats/*` folder), so the next
+//! case, every inventory and BCM variant, every `fixtures/gpu/*.yaml`, every
+//! `fixtures/real-formats/*` folder), so the next
 //! rule or fixture is checked without writing a test for it.
 
 use crate::support::{copy_tree, fixture};
@@ -153,6 +154,20 @@ fn inputs() -> Vec<Input> {
         i._dir = Some(std::rc::Rc::new(dir));
         out.push(i);
     }
+
+    // GPUs: the good cluster, the MIG mixed one, and each broken case (fixtures/gpu/).
+    for f in sorted_dir(&fixture("gpu")) {
+        if f.extension().is_some_and(|x| x == "yaml") {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let mut i = Input::new(format!("gpu/{name}"));
+            i.snapshots = vec![f.clone()];
+            out.push(i);
+        }
+    }
+    // GPU Feature Discovery's label sets as real clusters carry them.
+    let mut gfd = Input::new("real-formats/gfd");
+    gfd.snapshots = vec![fixture("real-formats/gfd/cluster")];
+    out.push(gfd);
 
     // Intent: each inventory against the cluster, each BCM source against the broken cluster.
     for inv in sorted_dir(&fixture("intent")) {

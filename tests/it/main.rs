@@ -9,6 +9,7 @@ mod endpoint;
 mod fleet_report;
 mod gather;
 mod gpu;
+mod gpu_api;
 mod hardening;
 mod intent;
 mod invariants;

@@ -517,8 +517,9 @@ RDMA005 rdma-devices-visible, RDMA006 memlock, RDMA007 write-bandwidth, \
 RDMA008 hca-firmware, RDMA009 ib-port-counters, LBL001 runai-label-matches-category, LBL002 cpu-nodes-on-cpuonly-overlay, LBL003 rdma-label-truthful, \
 LBL004 inventory-matches-nodes, LBL005 etcd-odd, LBL006 gpu-label-truthful, \
 NODE001 rdma-kernel-modules, NODE002 cpu-node-containerd-runtime, NODE003 arp-sysctls, \
-MON001 monitoring-endpoints, GPU005 fabric-manager, GPU006 pcie-link-width, GPU007 gpu-xid, \
-GPU008 gpu-memory-health";
+MON001 monitoring-endpoints, GPU001 gpu-operator-ready, GPU002 gpus-all-advertised, \
+GPU003 one-driver-per-gpu-model, GPU004 mig-config-applied, GPU005 fabric-manager, \
+GPU006 pcie-link-width, GPU007 gpu-xid, GPU008 gpu-memory-health";
     assert_eq!(ids.join(", "), want);
 }
 
@@ -573,7 +574,7 @@ fn unreachable_api_server_is_told_once_in_the_table() {
             .contains("unreachable"),
         "{text}"
     );
-    assert!(text.contains("and 29 more rule(s) not evaluated"), "{text}");
+    assert!(text.contains("and 33 more rule(s) not evaluated"), "{text}");
     assert!(text.contains("NET001 NET002 NET003"), "{text}");
     let fix = &text[text.find("How to fix").expect("How to fix")..];
     assert!(

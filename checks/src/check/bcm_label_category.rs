@@ -3,7 +3,7 @@
 use super::evidence::NO_BCM;
 use super::util::list;
 use super::{Ctx, Needs, TypedCheck};
-use crate::kinds::{View, node::Node};
+use crate::kinds::{View, node, node::Node};
 use crate::model::Finding;
 use crate::parse::bcm::node_key;
 use serde::Deserialize;
@@ -87,7 +87,7 @@ impl TypedCheck for BcmLabelCategory {
         };
         let mut out = vec![];
         for (k, n) in &nodes {
-            let has = Node::of(n).label_value(&p.label) == Some(p.value.as_str());
+            let has = node::label(n, &p.label) == Some(p.value.as_str());
             if has && !intended.contains(k) {
                 out.push(
                     Finding::fail(
@@ -105,7 +105,7 @@ impl TypedCheck for BcmLabelCategory {
         }
         for k in &intended {
             match nodes.get(k) {
-                Some(n) if Node::of(n).label_value(&p.label) != Some(p.value.as_str()) => {
+                Some(n) if node::label(n, &p.label) != Some(p.value.as_str()) => {
                     let now = Node::of(n)
                         .label_value(&p.label)
                         .map(|v| format!("{}={v}", p.label))

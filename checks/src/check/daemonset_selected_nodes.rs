@@ -2,7 +2,7 @@
 
 use super::{Ctx, Needs, TypedCheck};
 use crate::kinds::daemon_set::DaemonSet;
-use crate::kinds::{View, node::Node};
+use crate::kinds::{View, node::NodeLabels};
 use crate::model::Finding;
 use crate::object::Object;
 use serde::Deserialize;
@@ -24,7 +24,7 @@ pub fn matching_nodes<'a>(
     nodes
         .iter()
         .filter(|n| {
-            let labels = &Node::of(n).metadata.labels;
+            let labels = &NodeLabels::of(n).metadata.labels;
             selector.iter().all(|(k, v)| labels.get(k) == Some(v))
         })
         .collect()

@@ -6,7 +6,7 @@ use super::{Ctx, Needs, TypedCheck};
 use crate::kinds::View;
 use crate::kinds::ip_address_pool::IpAddressPool;
 use crate::kinds::l2_advertisement::L2Advertisement as Advertisement;
-use crate::kinds::node::Node;
+use crate::kinds::node::NodeLabels;
 use crate::metallb::{self, L2ADS, POOLS};
 use crate::model::Finding;
 use crate::object::Object;
@@ -140,7 +140,7 @@ impl TypedCheck for L2Advertisement {
             let selected: Vec<&Object> = nodes
                 .iter()
                 .filter(|n| {
-                    let l = Node::of(n).metadata.labels;
+                    let l = NodeLabels::of(n).metadata.labels;
                     sels.is_empty() || sels.iter().any(|s| s.matches(&l))
                 })
                 .collect();

@@ -29,9 +29,12 @@ pub mod dns_resolves;
 pub mod dns_stray_aaaa;
 pub mod etcd_odd;
 pub mod fabric_manager;
+pub mod gpu_driver_uniform;
 pub mod gpu_label_truthful;
 pub mod gpu_memory_health;
+pub mod gpu_operator_ready;
 pub mod gpu_xid;
+pub mod gpus_advertised;
 pub mod hca_firmware_uniform;
 pub mod ib_networks_wired;
 pub mod ib_port_counters;
@@ -40,6 +43,7 @@ pub mod inventory_nodes;
 pub mod l2_advertisement;
 pub mod memlock;
 pub mod metallb_installed;
+pub mod mig_config_applied;
 pub mod monitoring_endpoints;
 pub mod namespaces_exist;
 pub mod network_operator_ready;
@@ -288,6 +292,10 @@ static REGISTRY: &[&dyn Check] = &[
     &Kind::<numvfs_firmware::NumvfsFirmware>::new(),
     &Kind::<node_states_synced::NodeStatesSynced>::new(),
     &Kind::<ib_networks_wired::IbNetworksWired>::new(),
+    &Kind::<gpu_operator_ready::GpuOperatorReady>::new(),
+    &Kind::<gpus_advertised::GpusAdvertised>::new(),
+    &Kind::<gpu_driver_uniform::GpuDriverUniform>::new(),
+    &Kind::<mig_config_applied::MigConfigApplied>::new(),
     &Kind::<fabric_manager::FabricManagerRunning>::new(),
     &Kind::<pcie_link_width::PcieLinkWidth>::new(),
     &Kind::<gpu_xid::GpuXid>::new(),
@@ -372,22 +380,22 @@ impl Problems {
 /// Shared helpers for check kinds.
 pub mod util {
     use crate::kinds::View;
-    use crate::kinds::node::Node;
+    use crate::kinds::node::NodeReadiness;
     use crate::object::Object;
 
     pub use crate::kinds::node::CONTROL_PLANE_LABELS;
 
     pub fn is_control_plane(node: &Object) -> bool {
-        Node::of(node).is_control_plane()
+        crate::kinds::node::is_control_plane(node)
     }
 
     /// Ready condition of a node: `Some((status, reason, message))`.
     pub fn node_ready(node: &Object) -> Option<(&str, &str, &str)> {
-        Node::of(node).ready()
+        NodeReadiness::of(node).ready()
     }
 
     pub fn is_ready(node: &Object) -> bool {
-        Node::of(node).is_ready()
+        node_ready(node).is_some_and(|(s, _, _)| s == "True")
     }
 
     pub use crate::text::list;

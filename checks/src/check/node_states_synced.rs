@@ -2,7 +2,7 @@
 //! for a drain or reboot.
 
 use super::{Ctx, Needs, TypedCheck};
-use crate::kinds::node::Node;
+use crate::kinds::node::NodeLabels;
 use crate::kinds::sriov_network_node_state::SriovNetworkNodeState;
 use crate::model::Finding;
 use crate::sriov::STATES;
@@ -33,7 +33,7 @@ impl TypedCheck for NodeStatesSynced {
         // One lookup table, not a scan per state: linear on 5,000-node clusters.
         let node_state_ann: std::collections::HashMap<&str, &str> = ctx
             .facts
-            .views::<Node>()
+            .views::<NodeLabels>()
             .filter_map(|(o, n)| n.metadata.annotations.sriov_state.map(|a| (o.name(), a)))
             .collect();
         ctx.facts

@@ -9,7 +9,7 @@
 use super::{Ctx, Needs, TypedCheck};
 use crate::kinds::View;
 use crate::kinds::crd::Crd;
-use crate::kinds::node::Node;
+use crate::kinds::node::NodeLabels;
 use crate::kinds::sriov_network_pool_config::SriovNetworkPoolConfig;
 use crate::kinds::sriov_operator_config::SriovOperatorConfig;
 use crate::model::Finding;
@@ -201,7 +201,7 @@ fn pool_finding(ctx: &Ctx, p: &Params, target: &str, cfg: &Object) -> Finding {
         nodes
             .iter()
             .filter(|n| {
-                let l = Node::of(n).metadata.labels;
+                let l = NodeLabels::of(n).metadata.labels;
                 policies.iter().any(|pol| pol.selects_node(&l))
             })
             .collect()
@@ -249,7 +249,7 @@ fn pool_finding(ctx: &Ctx, p: &Params, target: &str, cfg: &Object) -> Finding {
     let mut uncovered = vec![];
     let mut covered_by = vec![];
     for n in &sriov_nodes {
-        let l = Node::of(n).metadata.labels;
+        let l = NodeLabels::of(n).metadata.labels;
         let matching: Vec<_> = pools
             .iter()
             .filter(|(_, sel, _)| sel.as_ref().is_some_and(|s| s.matches(&l)))

@@ -3,7 +3,7 @@
 
 use super::evidence::{RDMA_LABELS, RdmaContext, rdma_evidence};
 use super::{Ctx, Needs, TypedCheck};
-use crate::kinds::{View, node::Node};
+use crate::kinds::node;
 use crate::model::Finding;
 use serde::Deserialize;
 
@@ -29,7 +29,7 @@ impl TypedCheck for RdmaLabelTruthful {
         for n in ctx.facts.list("nodes") {
             let Some((label, value)) = RDMA_LABELS
                 .iter()
-                .find_map(|l| Node::of(n).label_value(l).map(|v| (*l, v)))
+                .find_map(|l| node::label(n, l).map(|v| (*l, v)))
                 .filter(|(_, v)| *v == "true")
             else {
                 continue;

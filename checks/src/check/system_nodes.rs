@@ -2,7 +2,7 @@
 
 use super::util::{is_control_plane, is_ready, list};
 use super::{Ctx, Needs, TypedCheck};
-use crate::kinds::{View, node::Node};
+use crate::kinds::node;
 use crate::model::Finding;
 use serde::Deserialize;
 
@@ -35,7 +35,7 @@ impl TypedCheck for SystemNodes {
             .facts
             .list("nodes")
             .iter()
-            .filter(|n| Node::of(n).label_value(&p.label) == Some(p.value.as_str()))
+            .filter(|n| node::label(n, &p.label) == Some(p.value.as_str()))
             .collect();
         let ready: Vec<String> = labelled
             .iter()

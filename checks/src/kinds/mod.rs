@@ -49,6 +49,7 @@ macro_rules! view {
 }
 
 pub mod cidr_pool;
+pub mod cluster_policy;
 pub mod config_map;
 pub mod crd;
 pub mod daemon_set;
@@ -216,6 +217,7 @@ pub fn schema_of(key: &str) -> Option<Schema> {
     }
     each!(
         cidr_pool::CidrPool,
+        cluster_policy::ClusterPolicy,
         config_map::ConfigMap,
         crd::Crd,
         daemon_set::DaemonSet,
@@ -477,6 +479,15 @@ pub const KINDS: &[ResourceKind] = &[
         "v1alpha1",
         "nicclusterpolicies",
         "NicClusterPolicy",
+        false,
+        true
+    ),
+    kind!(
+        "clusterpolicies.nvidia.com",
+        "nvidia.com",
+        "v1",
+        "clusterpolicies",
+        "ClusterPolicy",
         false,
         true
     ),

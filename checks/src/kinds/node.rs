@@ -1,5 +1,5 @@
-//! Node: labels, the SR-IOV operator's state annotation, taints, addresses, allocatable
-//! resources and conditions. Images, volumes, nodeInfo and heartbeat times are never kept (a 5,000-node
+//! Node: labels, the SR-IOV operator's state annotation, taints, addresses, allocatable and
+//! capacity resources and conditions. Images, volumes, nodeInfo and heartbeat times are never kept (a 5,000-node
 //! cluster's nodes shrink to a third).
 
 use serde::Deserialize;
@@ -60,6 +60,9 @@ pub struct NodeStatus<'a> {
     pub addresses: Vec<Address<'a>>,
     #[serde(borrow)]
     pub allocatable: BTreeMap<&'a str, super::Quantity<'a>>,
+    /// What the node has, before the device plugin's health marks (GPU002).
+    #[serde(borrow)]
+    pub capacity: BTreeMap<&'a str, super::Quantity<'a>>,
     #[serde(borrow)]
     pub conditions: Vec<Condition<'a>>,
 }
@@ -132,6 +135,86 @@ impl<'a> Node<'a> {
             .filter_map(|a| a.address)
             .collect()
     }
+}
+
+/// The readiness part of the Node view alone (`status.conditions`): what the helpers that
+/// only ask "is it Ready?" read, without building the labels and resources of the whole view for
+/// every node and every rule. A part of [`Node`], so pruning for [`Node`] keeps it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NodeReadiness<'a> {
+    #[serde(borrow)]
+    pub status: NodeConditions<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NodeConditions<'a> {
+    #[serde(borrow)]
+    pub conditions: Vec<Condition<'a>>,
+}
+view!(NodeReadiness<'a>, "nodes");
+
+impl<'a> NodeReadiness<'a> {
+    /// As [`Node::ready`].
+    pub fn ready(&self) -> Option<(&'a str, &'a str, &'a str)> {
+        self.status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == Some("Ready"))
+            .map(|c| {
+                (
+                    c.status.unwrap_or(""),
+                    c.reason.unwrap_or(""),
+                    c.message.unwrap_or(""),
+                )
+            })
+    }
+}
+
+/// The metadata of the Node view alone (labels and the SR-IOV state annotation), for the rules
+/// that read only those (a part of [`Node`], kept by its pruning).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NodeLabels<'a> {
+    #[serde(borrow)]
+    pub metadata: NodeMeta<'a>,
+}
+view!(NodeLabels<'a>, "nodes");
+
+/// The allocatable resources of the Node view alone (`status.allocatable`), for the rules that
+/// read only them (a part of [`Node`], kept by its pruning).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NodeAllocatable<'a> {
+    #[serde(borrow)]
+    pub status: NodeResources<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NodeResources<'a> {
+    #[serde(borrow)]
+    pub allocatable: BTreeMap<&'a str, super::Quantity<'a>>,
+}
+view!(NodeAllocatable<'a>, "nodes");
+
+/// One label of a node, as [`Node::label_value`] reads it, without building the view: node
+/// rules ask one label of thousands of nodes, and the view's label map would be built each
+/// time. The view keeps `metadata.labels` whole, so this reads only what pruning keeps.
+pub fn label<'a>(node: &'a crate::object::Object, key: &str) -> Option<&'a str> {
+    node.0
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(|l| l.get(key))
+        .and_then(|v| v.as_str())
+}
+
+/// As [`Node::is_control_plane`], through [`label`].
+pub fn is_control_plane(node: &crate::object::Object) -> bool {
+    CONTROL_PLANE_LABELS
+        .iter()
+        .any(|l| label(node, l).is_some())
 }
 
 #[cfg(test)]
@@ -255,6 +338,25 @@ mod tests {
         (ready, ips, alloc)
     }
 
+    /// The part views read nothing the whole view does not: pruning is derived from [`Node`]
+    /// alone, so a field added to a part and not to the whole would be pruned away (a silent
+    /// `None`). Merging each part into the whole changes nothing.
+    #[test]
+    fn part_views_read_only_what_the_node_view_keeps() {
+        let whole = Node::schema();
+        for (name, part) in [
+            ("NodeLabels", NodeLabels::schema()),
+            ("NodeAllocatable", NodeAllocatable::schema()),
+            ("NodeReadiness", NodeReadiness::schema()),
+        ] {
+            assert_eq!(
+                &whole.merge(part),
+                whole,
+                "{name} reads a field Node does not keep"
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1024))]
 
@@ -276,6 +378,28 @@ mod tests {
                 .collect();
             prop_assert_eq!((ready, ips, alloc), by_pointer(&o));
             prop_assert_eq!(&n.metadata.labels, &string_map(o.at("/metadata/labels")));
+            // The light readers agree with the whole view on every input.
+            prop_assert_eq!(NodeReadiness::of(&o).ready(), n.ready());
+            prop_assert_eq!(is_control_plane(&o), n.is_control_plane());
+            let light: Vec<(String, f64)> = NodeAllocatable::of(&o)
+                .status
+                .allocatable
+                .iter()
+                .map(|(k, q)| (k.to_string(), q.value))
+                .collect();
+            let whole: Vec<(String, f64)> = n
+                .status
+                .allocatable
+                .iter()
+                .map(|(k, q)| (k.to_string(), q.value))
+                .collect();
+            prop_assert_eq!(light, whole);
+            let meta = NodeLabels::of(&o).metadata;
+            prop_assert_eq!(&meta.labels, &n.metadata.labels);
+            prop_assert_eq!(meta.annotations.sriov_state, n.metadata.annotations.sriov_state);
+            for key in ["Ready", "x", "8", "node-role.kubernetes.io/control-plane"] {
+                prop_assert_eq!(label(&o, key), n.label_value(key));
+            }
         }
     }
 }

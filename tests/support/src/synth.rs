@@ -43,6 +43,11 @@ fn node(name: &str, i: usize, role: &str) -> Value {
                 ("nvidia.com/gpu.present", "true"),
                 ("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3"),
                 ("nvidia.com/gpu.count", "8"),
+                // GPU Feature Discovery's driver and CUDA labels, and the GPU Operator's.
+                ("nvidia.com/cuda.driver-version.full", "550.127.05"),
+                ("nvidia.com/cuda.runtime-version.full", "12.4"),
+                ("nvidia.com/gpu.deploy.device-plugin", "true"),
+                ("nvidia.com/gpu.deploy.operator-validator", "true"),
                 ("feature.node.kubernetes.io/pci-15b3.present", "true"),
                 ("feature.node.kubernetes.io/rdma.capable", "true"),
                 ("feature.node.kubernetes.io/rdma.available", "true"),
@@ -162,6 +167,7 @@ pub fn cluster(n: usize) -> Vec<Value> {
         "runai",
         "monitoring",
         "container-object-storage-system",
+        "gpu-operator",
     ] {
         out.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None, json!({"kubernetes.io/metadata.name": ns})),
                         "status": {"phase": "Active"}}));
@@ -229,6 +235,38 @@ pub fn cluster(n: usize) -> Vec<Value> {
         json!({"kubernetes.io/os": "linux"}),
         n,
     ));
+    // The GPU Operator (GPU001): its ClusterPolicy ready, its validator and device plugin on
+    // every GPU node.
+    for (name, label) in [
+        (
+            "nvidia-operator-validator",
+            "nvidia.com/gpu.deploy.operator-validator",
+        ),
+        (
+            "nvidia-device-plugin-daemonset",
+            "nvidia.com/gpu.deploy.device-plugin",
+        ),
+    ] {
+        out.push(daemonset(
+            name,
+            "gpu-operator",
+            json!({label: "true"}),
+            workers,
+        ));
+    }
+    out.push(crd(
+        "clusterpolicies",
+        "nvidia.com",
+        "ClusterPolicy",
+        "v1",
+        false,
+    ));
+    out.push(
+        json!({"apiVersion": "nvidia.com/v1", "kind": "ClusterPolicy",
+        "metadata": meta("cluster-policy", None, json!({})),
+        "spec": {"driver": {"enabled": true}, "devicePlugin": {"enabled": true}},
+        "status": {"namespace": "gpu-operator", "state": "ready"}}),
+    );
     out.push(json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
         "metadata": {"name": "local-path", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
         "provisioner": "rancher.io/local-path"}));
