@@ -184,7 +184,15 @@ pub fn run(req: ServeRequest) -> anyhow::Result<i32> {
             .await
             .map_err(|e| exit::input(format!("--listen {}: {e}", req.listen)))?;
         let addr = listener.local_addr()?;
-        let (client, server) = live::connect(&opts).await?;
+        let (client, server) = live::connect(&opts).await.map_err(|e| {
+            match e.downcast_ref::<live::NoCluster>() {
+                Some(n) => exit::input(format!(
+                    "no cluster to watch: give --kubeconfig FILE or --context NAME, set KUBECONFIG, or run it in a pod with a service account ({})",
+                    n.0
+                )),
+                None => e,
+            }
+        })?;
         let (watch_client, _) = live::connect_with(&opts, Some(store::WATCH_READ_TIMEOUT)).await?;
         tracing::info!(server, kinds = kinds.len(), "watching");
         let store = store::Store::start(&client, &watch_client, &kinds, &opts, &interest);

@@ -487,6 +487,18 @@ fn serve_exits_promptly_on_sigterm_and_refuses_bad_flags() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{err}");
     }
+    // No cluster configured: said for serve, not check's words about --snapshot.
+    let out = bin()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no cluster to watch: give --kubeconfig"),
+        "{err}"
+    );
+    assert!(!err.contains("--snapshot"), "{err}");
     let out = bin()
         .args([
             "serve",
