@@ -121,3 +121,86 @@ impl History {
         serde_json::to_string_pretty(&page).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gpu_preflight_checks::{RuleResult, Severity};
+
+    fn report(results: &[(&str, &str, Status)]) -> Report {
+        let results = results
+            .iter()
+            .map(|(rule, target, status)| RuleResult {
+                rule: Arc::from(*rule),
+                name: Arc::from("n"),
+                title: Arc::from("t"),
+                area: Arc::from("a"),
+                severity: Severity::Error,
+                status: *status,
+                target: target.to_string(),
+                message: String::new(),
+                expected: None,
+                observed: None,
+                remediation: Arc::from(""),
+                waiver: None,
+                cause: None,
+            })
+            .collect();
+        Report::new(results, "s".into(), "p".into(), "both".into())
+    }
+
+    fn page(h: &History) -> serde_json::Value {
+        serde_json::from_str(&h.json()).unwrap()
+    }
+
+    /// The first audit is the baseline; later ones record changed, new (`from: none`) and gone
+    /// (`to: none`) results; the oldest are dropped past the cap and counted.
+    #[test]
+    fn transitions_are_changes_between_audits_and_bounded() {
+        let h = History::new(3);
+        h.update(&report(&[
+            ("R1", "node/a", Status::Fail),
+            ("R1", "node/b", Status::Pass),
+        ]));
+        assert_eq!(page(&h)["transitions"], serde_json::json!([]));
+        h.update(&report(&[
+            ("R1", "node/a", Status::Pass),
+            ("R1", "node/c", Status::Fail),
+        ]));
+        let p = page(&h);
+        let t: Vec<(String, String, String)> = p["transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let s = |k: &str| t[k].as_str().unwrap().to_string();
+                (s("target"), s("from"), s("to"))
+            })
+            .collect();
+        let want = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+        assert_eq!(
+            t,
+            [
+                want("node/a", "fail", "pass"),
+                want("node/c", "none", "fail"),
+                want("node/b", "pass", "none"),
+            ]
+        );
+        // The same results again: nothing new.
+        h.update(&report(&[
+            ("R1", "node/a", Status::Pass),
+            ("R1", "node/c", Status::Fail),
+        ]));
+        assert_eq!(page(&h)["transitions"].as_array().unwrap().len(), 3);
+        h.update(&report(&[
+            ("R1", "node/a", Status::Pass),
+            ("R1", "node/c", Status::Pass),
+        ]));
+        let p = page(&h);
+        assert_eq!(p["transitions"].as_array().unwrap().len(), 3);
+        assert_eq!(p["dropped"], 1);
+        assert_eq!(p["kept_at_most"], 3);
+        assert_eq!(p["transitions"][2]["target"], "node/c");
+        assert_eq!(p["transitions"][2]["to"], "pass");
+    }
+}
