@@ -94,13 +94,18 @@ pub struct LiveCluster {
     pub listed: Option<super::gather::Source>,
 }
 
+impl LiveCluster {
+    /// Items per LIST page unless told: kubectl's chunk size.
+    pub const PAGE_SIZE: u32 = 500;
+}
+
 impl Default for LiveCluster {
     fn default() -> Self {
         LiveCluster {
             kubeconfig: None,
             context: None,
             timeout_secs: 10.0,
-            page_size: 500,
+            page_size: LiveCluster::PAGE_SIZE,
             progress: false,
             listed: None,
         }

@@ -122,9 +122,9 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS",
           value_parser = bounds::seconds_flag(bounds::API_TIMEOUT_MAX))]
     pub timeout: f64,
-    /// Items per LIST page.
-    #[arg(long, default_value_t = 500, hide = true)]
-    pub page_size: u32,
+    /// Items per LIST page (default 500; `serve`, which lists once and then watches, 2000).
+    #[arg(long, hide = true)]
+    pub page_size: Option<u32>,
 }
 
 #[derive(Args, Debug)]

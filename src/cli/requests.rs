@@ -40,7 +40,7 @@ impl ClusterArgs {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
             timeout_secs: self.timeout,
-            page_size: self.page_size,
+            page_size: self.page_size.unwrap_or(audit::LiveCluster::PAGE_SIZE),
             progress,
             listed: None,
         }
@@ -120,7 +120,11 @@ impl ServeArgs {
     pub(super) fn request(&self) -> anyhow::Result<crate::serve::ServeRequest> {
         let a = self;
         let mut sources = sources(&a.select, &a.probes, &a.node, &a.firmware);
-        sources.cluster = audit::ClusterSource::Live(a.cluster.live(false));
+        let mut live = a.cluster.live(false);
+        // serve lists each kind once and then watches it: larger pages reach ready sooner (200,000
+        // pods are 100 round trips instead of 400), and one page's memory is gone after it.
+        live.page_size = a.cluster.page_size.unwrap_or(crate::serve::PAGE_SIZE);
+        sources.cluster = audit::ClusterSource::Live(live);
         let duration = |flag: &str, v: &str| {
             crate::serve::parse_duration(v).map_err(|e| exit::input(format!("--{flag} {v}: {e}")))
         };

@@ -125,11 +125,11 @@ async fn results(state: &Arc<State>, query: &str) -> Resp {
             "no audit has finished yet\n",
         );
     };
-    if format == Format::Json {
-        return text(StatusCode::OK, content_type, finished.json.clone());
-    }
-    // Rendering a large report is CPU work: off the threads that answer scrapes.
+    // Unpacking and rendering a large report is CPU work: off the threads that answer scrapes.
     let rendered = tokio::task::spawn_blocking(move || {
+        if format == Format::Json {
+            return finished.json();
+        }
         let report = finished.report()?;
         let mut body = Vec::new();
         report::render_to(&report, format, Style::default(), &mut body).map(|_| body)

@@ -422,6 +422,19 @@ fn serve_follows_the_cluster_through_changes_broken_watches_and_410() {
         verbs.iter().all(|v| ["get", "list", "watch"].contains(v)),
         "{verbs:?}"
     );
+    // Its initial lists, the first requests in the log, ask for pages of 2,000 (it lists once,
+    // then watches); the one-shot `check` this test compares with keeps 500.
+    let lists: Vec<&str> = log
+        .iter()
+        .filter(|r| r.verb() == "list")
+        .map(|r| r.query.as_str())
+        .collect();
+    assert!(lists.len() >= 10, "{lists:?}");
+    assert!(
+        lists[..10].iter().all(|q| q.contains("limit=2000")),
+        "{lists:?}"
+    );
+    assert!(lists.iter().any(|q| q.contains("limit=500")), "{lists:?}");
     drop(served);
 }
 

@@ -739,7 +739,7 @@ fn serve_header(a: &Args) -> String {
         "### `gpu-preflight serve`\n\nServer delay {} ms per request; `serve --profile all --interval 1h --debounce 100ms`; \
 ready = start to /readyz 200 (initial lists + first audit); re-audit = `gpu_preflight_audit_duration_seconds` of an audit \
 started by a changed Node (median of {}); one-shot = `check --profile all --format json` of the same cluster (wall, peak RSS); \
-1 % of the nodes NotReady (failing series); steady / peak RSS = VmRSS 3 s after the last audit / VmHWM; event = 1,000 Node changes applied back to back, time until the store has them all \
+1 % of the nodes NotReady (failing series); steady / peak RSS = VmRSS once no audit has run for 5 s / VmHWM; event = 1,000 Node changes applied back to back, time until the store has them all \
 (end to end: server, TLS, parse, prune, store) ÷ 1,000, and the store's own apply time per event; scrape = GET /metrics, median of 20.\n\n\
 | nodes | objects | ready (s) | re-audit (s) | one-shot check (s) | serve RSS steady / peak (MiB) | one-shot peak RSS (MiB) | event end to end / apply (µs) | scrape (ms) | /metrics (KB) | failing series |\n\
 |---|---|---|---|---|---|---|---|---|---|---|\n",
@@ -930,9 +930,19 @@ fn serve_row(a: &Args, n: usize, dir: &Path) -> String {
                 > audits
         },
     );
-    // Steady: a few seconds after that audit, when the allocator has given back what the
-    // audit's transient copy of the facts and its results used (the peak is VmHWM).
-    std::thread::sleep(Duration::from_secs(3));
+    // Steady: no audit for 5 s (the changes may have started more than one, one after the
+    // other), so the allocator has given back what an audit's transient copy of the facts and
+    // its results used (the peak is VmHWM).
+    let audits_now = || metric(&http_get(&addr, "/metrics").1, "gpu_preflight_audits_total");
+    let mut seen = audits_now();
+    loop {
+        std::thread::sleep(Duration::from_secs(5));
+        let now = audits_now();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
     let status =
         std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
     let kib = |field: &str| {
