@@ -51,6 +51,11 @@ pub fn run(req: &Request) -> anyhow::Result<Outcome> {
     sources::probe(&req.sources, &rules, &plan.site, &mut facts)?;
     notices.extend(sources::stale_notice(&facts));
     notices.extend(sources::set_aside_notices(&facts));
+    notices.extend(sources::old_folder_facts_notice(
+        &facts,
+        req.sources.node_facts.as_ref(),
+        req.sources.node_facts_max_age.is_some(),
+    ));
     // Evaluation of the rest.
     let mut results = schedule.finish(&rules, &facts, &plan.site);
     // No profile chosen: the cluster's signs choose which rules report. A rule's results do not

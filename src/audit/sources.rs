@@ -228,6 +228,54 @@ pub fn stale_notice(facts: &Facts) -> Option<Notice> {
     )))
 }
 
+/// A folder's node facts are judged at any age unless `--node-facts-max-age` is given (auditing
+/// last month's facts is a use), but never in silence: facts older than the limit the agent's
+/// DaemonSet source applies by default are named, with how to judge only fresh ones.
+pub fn old_folder_facts_notice(
+    facts: &Facts,
+    node_facts: Option<&NodeFactsSource>,
+    max_age_given: bool,
+) -> Option<Notice> {
+    if max_age_given || !matches!(node_facts, Some(NodeFactsSource::Folder(_))) {
+        return None;
+    }
+    let limit = parse_age(&NodeAgent::default().max_age).ok().flatten()?;
+    let now = jiff::Timestamp::now();
+    // Named with their date, not their age: the same input says the same thing on every run.
+    let mut old: Vec<(jiff::Timestamp, &str, &str)> = facts
+        .node_local
+        .facts
+        .iter()
+        .filter_map(|(node, f)| {
+            let at = f.collected_at.parse::<jiff::Timestamp>().ok()?;
+            let age = now.duration_since(at).unsigned_abs();
+            (age > limit).then_some((at, node.as_str(), f.collected_at.as_str()))
+        })
+        .collect();
+    if old.is_empty() {
+        return None;
+    }
+    old.sort();
+    const SHOWN: usize = 3;
+    let shown: Vec<String> = old
+        .iter()
+        .take(SHOWN)
+        .map(|(_, n, at)| format!("{n} (collected {})", crate::report::printable(at)))
+        .collect();
+    let more = if old.len() > SHOWN {
+        format!(" and {} more", old.len() - SHOWN)
+    } else {
+        String::new()
+    };
+    Some(Notice::note(format!(
+        "node facts of {} node(s) in the folder were collected more than {} ago and are judged as they are: {}{more}; give --node-facts-max-age {} to set aside facts that old",
+        old.len(),
+        ingest::human(limit),
+        shown.join(", "),
+        NodeAgent::default().max_age
+    )))
+}
+
 /// Warnings for node facts that were read but set aside: pods with the agent's labels that its
 /// DaemonSet does not control, and facts files too old, dated ahead or naming another node.
 pub fn set_aside_notices(facts: &Facts) -> Vec<Notice> {

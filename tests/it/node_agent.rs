@@ -805,8 +805,21 @@ fn a_facts_file_speaks_only_for_the_node_it_is_named_after() {
             && m.contains("more than the 5m clocks may disagree"),
         "{m}"
     );
-    // Without the flag a folder's facts are judged at any age.
+    // Without the flag a folder's facts are judged at any age, but not in silence: the old ones
+    // are named with their date (not their age, so the same input says the same each run).
     assert_eq!(status_of(&r, "NODE001", "node/gpu02"), "pass");
+    let a = args(&[]);
+    let out = bin().arg("check").args(&a).output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("node facts of 2 node(s) in the folder were collected more than 24h ago and are judged as they are: gpu02 (collected 2026-11-23T09:00:00Z), spare (collected 2026-11-23T09:00:00Z); give --node-facts-max-age 24h"),
+        "{e}"
+    );
+    // With the flag, they are not judged and the note gives way to the set-aside warning.
+    let a = args(&["--node-facts-max-age", "7d"]);
+    let out = bin().arg("check").args(&a).output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!e.contains("judged as they are"), "{e}");
 
     // With the flag, the folder's old facts are not judged, naming their age.
     let r = run(&["--node-facts-max-age", "7d"]);
