@@ -314,7 +314,7 @@ fn rdma_cleanup(a: &RdmaTestArgs) -> anyhow::Result<i32> {
         text.push_str(&format!(
             "{} of them still terminating after {} s (each holds its port and RDMA resource until gone): {}; wait, then run --cleanup again to confirm\n",
             c.terminating.len(),
-            a.timeout.min(30),
+            c.waited.as_secs(),
             c.terminating.join(", ")
         ));
     }

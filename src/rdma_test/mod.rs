@@ -624,6 +624,8 @@ pub struct Cleanup {
     /// Deleted pods still Terminating after the wait: they hold their ports and RDMA resources
     /// until gone.
     pub terminating: Vec<String>,
+    /// How long the wait for them was bounded by.
+    pub waited: Duration,
 }
 
 pub fn cleanup(req: &CleanupRequest) -> anyhow::Result<Cleanup> {
@@ -647,21 +649,24 @@ pub fn cleanup(req: &CleanupRequest) -> anyhow::Result<Cleanup> {
                 deleted: Vec::new(),
                 failed: Vec::new(),
                 terminating: Vec::new(),
+                waited: Duration::ZERO,
             });
         }
         let c = run::delete_all(&pods, found.clone(), None).await;
         // As after a run: a deleted pod that is still Terminating holds its port, and the next
         // run started right after this cleanup would meet it.
+        let waited = req.wait.min(TERMINATING_WAIT);
         let terminating = if c.deleted.is_empty() {
             Vec::new()
         } else {
-            run::wait_all_gone(&pods, &pods::selector_all(), req.wait.min(TERMINATING_WAIT)).await
+            run::wait_all_gone(&pods, &pods::selector_all(), waited).await
         };
         Ok(Cleanup {
             found,
             deleted: c.deleted,
             failed: c.failed,
             terminating,
+            waited,
         })
     };
     rt.block_on(async {
